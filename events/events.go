@@ -1,0 +1,205 @@
+// Package events defines what a host server tells the push rules: one type
+// per event, each carrying the time it happened, and Stanza, the facts the
+// rules need about one stanza (parsed from XML or filled in by the host).
+//
+// Sessions are named by their full JID and users by their bare JID, as the
+// host has already prepared them (the rules compare them as given). Every
+// event carries Now, the host's clock when the event happened: the rules
+// never read a clock of their own.
+//
+// The events, and when a host raises them:
+//
+//	SessionOpened        a client session is bound (any session, push or not)
+//	SessionClosed        a session is gone for good
+//	IQ                   a session sent a urn:xmpp:push:0 <enable/> or <disable/>
+//	AckDelayed           a session did not acknowledge its queue in time (XEP-0198)
+//	HibernationStarted   a session's connection died; it hibernates with a queue
+//	StanzaQueued         a stanza was queued for a hibernating session
+//	HibernationEnded     a hibernating session was resumed
+//	MessageArchived      the archive (XEP-0313) stored a message for a user
+//	OfflineMessage       a message is stored offline for a user
+//	GroupchatToBare      a groupchat message reached a user's bare JID
+//	Ping                 another component asks to wake a user's devices
+//	UserDeleted          an account was deleted
+//	PublishResult        a push service answered a publish
+package events
+
+import (
+	"fmt"
+	"time"
+)
+
+// Event is implemented by every event type of this package, for hosts that
+// carry events on one channel or bus. The method is only a marker.
+type Event interface {
+	// Time returns the event's Now.
+	Time() time.Time
+}
+
+// SessionOpened says a client session with full JID Session is bound and
+// online. The rules count a user's sessions for the archive rule, so every
+// session is reported, push-enabled or not.
+type SessionOpened struct {
+	Now     time.Time
+	Session string
+}
+
+// SessionClosed says session Session is gone for good: closed cleanly, or
+// destroyed when its hibernation ran out. Where the host then re-handles
+// the session's unacknowledged stanzas as offline messages, it raises
+// OfflineMessage for each afterwards, with the same Keys.
+type SessionClosed struct {
+	Now     time.Time
+	Session string
+}
+
+// IQ carries a urn:xmpp:push:0 request sent by session Session to its own
+// account: Payload is the XML of the <enable/> or <disable/> element, or of
+// the whole <iq/> around it. ID is the IQ's id, echoed in the reply; when
+// Payload is a whole <iq/> and ID is empty, the iq's own id is used.
+type IQ struct {
+	Now     time.Time
+	Session string
+	ID      string
+	Payload []byte
+}
+
+// AckDelayed says session Session, still connected, has not acknowledged the
+// stanzas in Queue (its unacknowledged queue, oldest first) in time.
+type AckDelayed struct {
+	Now     time.Time
+	Session string
+	Queue   []Stanza
+}
+
+// HibernationStarted says session Session lost its connection and hibernates
+// with the unacknowledged stanzas in Queue, oldest first.
+type HibernationStarted struct {
+	Now     time.Time
+	Session string
+	Queue   []Stanza
+}
+
+// StanzaQueued says the host queued Stanza for the hibernating session
+// Session.
+type StanzaQueued struct {
+	Now     time.Time
+	Session string
+	Stanza  Stanza
+}
+
+// HibernationEnded says the hibernating session Session was resumed by its
+// client.
+type HibernationEnded struct {
+	Now     time.Time
+	Session string
+}
+
+// MessageArchived says the message archive stored Stanza in User's archive.
+// Raise it for every message archived, incoming or outgoing; the rules keep
+// only those addressed to User.
+type MessageArchived struct {
+	Now    time.Time
+	User   string
+	Stanza Stanza
+}
+
+// OfflineMessage says Stanza is being stored offline for User (no available
+// resource, or a hibernation ran out with it unacknowledged).
+type OfflineMessage struct {
+	Now    time.Time
+	User   string
+	Stanza Stanza
+}
+
+// GroupchatToBare says a groupchat message reached User's bare JID (for
+// instance from a MUC's offline delivery).
+type GroupchatToBare struct {
+	Now    time.Time
+	User   string
+	Stanza Stanza
+}
+
+// Ping asks to wake User's devices: every registration, or only those whose
+// node is in Nodes when Nodes is not empty. Pings carry no stanza and are
+// never deduplicated.
+type Ping struct {
+	Now   time.Time
+	User  string
+	Nodes []string
+}
+
+// UserDeleted says the account User was deleted.
+type UserDeleted struct {
+	Now  time.Time
+	User string
+}
+
+// PublishResult is a push service's answer to a publish: ID is the publish
+// IQ's id, From the address the answer came from, and Error nil for a
+// result or the error the service returned.
+type PublishResult struct {
+	Now   time.Time
+	ID    string
+	From  string
+	Error *StanzaError
+}
+
+// StanzaError is an XMPP stanza error (RFC 6120 §8.3): a type, a defined
+// condition and an optional text. It implements error, so a parse failure
+// of a client's request can be inspected with errors.As and answered as is.
+type StanzaError struct {
+	// Type is "auth", "cancel", "continue", "modify" or "wait".
+	Type string
+	// Condition is the defined condition's element name ("bad-request").
+	Condition string
+	// Text is the human-readable text, "" for none.
+	Text string
+}
+
+// Error returns "type/condition" and the text when there is one.
+func (e *StanzaError) Error() string {
+	if e.Text != "" {
+		return fmt.Sprintf("%s/%s: %s", e.Type, e.Condition, e.Text)
+	}
+	return e.Type + "/" + e.Condition
+}
+
+// Time implements Event.
+func (e SessionOpened) Time() time.Time { return e.Now }
+
+// Time implements Event.
+func (e SessionClosed) Time() time.Time { return e.Now }
+
+// Time implements Event.
+func (e IQ) Time() time.Time { return e.Now }
+
+// Time implements Event.
+func (e AckDelayed) Time() time.Time { return e.Now }
+
+// Time implements Event.
+func (e HibernationStarted) Time() time.Time { return e.Now }
+
+// Time implements Event.
+func (e StanzaQueued) Time() time.Time { return e.Now }
+
+// Time implements Event.
+func (e HibernationEnded) Time() time.Time { return e.Now }
+
+// Time implements Event.
+func (e MessageArchived) Time() time.Time { return e.Now }
+
+// Time implements Event.
+func (e OfflineMessage) Time() time.Time { return e.Now }
+
+// Time implements Event.
+func (e GroupchatToBare) Time() time.Time { return e.Now }
+
+// Time implements Event.
+func (e Ping) Time() time.Time { return e.Now }
+
+// Time implements Event.
+func (e UserDeleted) Time() time.Time { return e.Now }
+
+// Time implements Event.
+func (e PublishResult) Time() time.Time { return e.Now }

@@ -1,0 +1,112 @@
+package events
+
+// Kind is the top-level element of a stanza.
+type Kind uint8
+
+// The kinds of stanza. KindOther is anything that is not one of the three
+// XMPP stanzas (a nonza, or an element the parser does not know).
+const (
+	KindOther Kind = iota
+	KindMessage
+	KindPresence
+	KindIQ
+)
+
+// String returns the element name of the kind ("message", "presence", "iq")
+// or "other".
+func (k Kind) String() string {
+	switch k {
+	case KindMessage:
+		return "message"
+	case KindPresence:
+		return "presence"
+	case KindIQ:
+		return "iq"
+	}
+	return "other"
+}
+
+// Carbon says whether a message is a XEP-0280 carbon copy, and of which
+// direction.
+type Carbon uint8
+
+// Carbon directions. For a carbon, the Stanza's addresses, body and payload
+// flags are those of the forwarded message.
+const (
+	NotCarbon Carbon = iota
+	CarbonReceived
+	CarbonSent
+)
+
+// Key is the identity of one stanza across the paths it takes through the
+// host (its smacks queue, the archive, offline storage): the rules push a
+// stanza at most once to each registration, and they recognise "the same
+// stanza" by its Key. Hosts choose keys; two different stanzas of one user
+// must not share a non-zero key within the deduplication window (see
+// push.Config). A good key is a hash of the archive's stanza-id, or a
+// counter the host stamps on each stanza when it first routes it. The zero
+// Key means "no identity": such a stanza is never recognised again.
+type Key uint64
+
+// Stanza holds the facts the rules need about one stanza. Parse it from XML
+// with ParseStanza, ReadStanza or DecodeStanza, or fill it in from the host's
+// own stanza representation. Strings are referenced, not copied: a Stanza
+// handed to the engine may be kept (in a pending batch) until it is pushed or
+// discarded, so it must not point into buffers the host reuses.
+type Stanza struct {
+	// Key identifies the stanza across paths; 0 means none.
+	Key Key
+	// Kind is message, presence, iq or other.
+	Kind Kind
+	// Type is the type attribute ("chat", "groupchat", "headline", "error",
+	// ...; "" when absent). For a carbon, that of the forwarded message.
+	Type string
+	// From and To are the addresses. For a carbon, those of the forwarded
+	// message.
+	From, To string
+	// Body is the text of the first <body/>; HasBody says whether there is
+	// one at all (an empty <body/> gives HasBody true and Body "").
+	Body    string
+	HasBody bool
+	// HasSubject is set when the message carries a <subject/> (even empty).
+	HasSubject bool
+	// Carbon is the carbon direction; NotCarbon for an ordinary stanza.
+	Carbon Carbon
+	// Encrypted is set when the message carries an encrypted payload a
+	// person will read: OMEMO (eu.siacs.conversations.axolotl or
+	// urn:xmpp:omemo:0) with a <payload/>, XEP-0027 jabber:x:encrypted, or
+	// XEP-0373 urn:xmpp:openpgp:0. An OMEMO key transport (no payload) is
+	// not Encrypted.
+	Encrypted bool
+	// CallProposal is set for a XEP-0353 <propose/> in
+	// urn:xmpp:jingle-message:0 or :1.
+	CallProposal bool
+	// Correction is set for a XEP-0308 <replace/>.
+	Correction bool
+	// Retraction is set for a XEP-0424 <retract/> in
+	// urn:xmpp:message-retract:0 or :1, also inside a XEP-0422 <apply-to/>.
+	Retraction bool
+	// Reaction is set for a XEP-0444 <reactions/>.
+	Reaction bool
+}
+
+// Important reports whether a person should see the stanza now: a message
+// that is not a headline, a sent carbon, a correction, a retraction or a
+// reaction, and that carries an encrypted payload, a call proposal, or a
+// non-empty body (a groupchat message with a subject is not important unless
+// it is encrypted). Presences, IQs and everything else are not important.
+func (s *Stanza) Important() bool {
+	if s.Kind != KindMessage || s.Type == "headline" || s.Carbon == CarbonSent {
+		return false
+	}
+	if s.Correction || s.Retraction || s.Reaction {
+		return false
+	}
+	if s.Encrypted || s.CallProposal {
+		return true
+	}
+	if s.Type == "groupchat" && s.HasSubject {
+		return false
+	}
+	return s.Body != ""
+}

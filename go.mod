@@ -1,0 +1,3 @@
+module github.com/pushrules/pushrules
+
+go 1.26

@@ -1,0 +1,167 @@
+// Package registry holds users' push registrations: what a client asked for
+// with a XEP-0357 <enable/>, keyed per user by the push identifier
+// "service JID<node".
+//
+// The Store interface is what the push engine reads and writes; Memory is
+// the default, in-process implementation. A durable SQL implementation lives
+// in the nested module registry/sqlstore, and registry/registrytest holds the
+// conformance suite every Store implementation should pass.
+//
+// Registrations are values. A Form reachable from a Registration is shared
+// and must be treated as immutable by everybody once it has been saved.
+package registry
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Identifier names one registration of a user: the push service JID, "<",
+// and the node ("push.example.net<yxs32uqsflafdk3iuqo"; with no node
+// "push.example.net<"). A JID never contains '<', so the first '<' splits
+// the two parts.
+type Identifier string
+
+// NewIdentifier joins a push service JID and a node into an Identifier.
+func NewIdentifier(jid, node string) Identifier {
+	return Identifier(jid + "<" + node)
+}
+
+// JID returns the push service JID of the identifier.
+func (id Identifier) JID() string {
+	s := string(id)
+	if i := strings.IndexByte(s, '<'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Node returns the node of the identifier, "" when it has none.
+func (id Identifier) Node() string {
+	s := string(id)
+	if i := strings.IndexByte(s, '<'); i >= 0 {
+		return s[i+1:]
+	}
+	return ""
+}
+
+// Registration is one stored push registration of a user.
+type Registration struct {
+	// User is the bare JID of the account that enabled push.
+	User string
+	// ID is the push service JID and node.
+	ID Identifier
+	// Options is the publish-options form the client sent with <enable/>,
+	// echoed in every publish; nil when it sent none. Shared and immutable.
+	Options *Form
+	// Enabled is when the registration was last enabled (created or
+	// replaced). It is informational: order is kept by the Store.
+	Enabled time.Time
+	// Generation identifies one life of the registration: it is chosen when
+	// the registration is created and kept when it is enabled again, so an
+	// answer to a publish made for an earlier life can be told apart. Never 0
+	// in a stored registration.
+	Generation uint64
+	// Errors counts the publish errors since the last success.
+	Errors int
+}
+
+// Form is a XEP-0004 data form (jabber:x:data), kept field by field so that
+// it can be echoed as it was received.
+type Form struct {
+	// Type is the form's type attribute ("submit" for publish-options).
+	Type string
+	// Fields are in document order.
+	Fields []Field
+}
+
+// Field is one field of a Form.
+type Field struct {
+	Var    string
+	Type   string // "" when the field had no type attribute
+	Values []string
+}
+
+// Value returns the first value of the field named v, and whether the form
+// has such a field.
+func (f *Form) Value(v string) (string, bool) {
+	if f == nil {
+		return "", false
+	}
+	for i := range f.Fields {
+		if f.Fields[i].Var == v {
+			if len(f.Fields[i].Values) == 0 {
+				return "", true
+			}
+			return f.Fields[i].Values[0], true
+		}
+	}
+	return "", false
+}
+
+// Equal reports whether f and g hold the same type, fields and values.
+func (f *Form) Equal(g *Form) bool {
+	if f == nil || g == nil {
+		return f == g
+	}
+	if f.Type != g.Type || len(f.Fields) != len(g.Fields) {
+		return false
+	}
+	for i := range f.Fields {
+		a, b := &f.Fields[i], &g.Fields[i]
+		if a.Var != b.Var || a.Type != b.Type || len(a.Values) != len(b.Values) {
+			return false
+		}
+		for j := range a.Values {
+			if a.Values[j] != b.Values[j] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ErrNotFound is returned by Store methods that name a registration which is
+// not stored (or is stored with another Generation).
+var ErrNotFound = errors.New("registry: registration not found")
+
+// Store keeps users' registrations. Implementations must be safe for
+// concurrent use. Every method that fails must leave what is stored exactly
+// as it was; the error it returns is the caller's to log, and a context error
+// is returned as is (errors.Is(err, context.Canceled) holds).
+//
+// The push engine calls a Store without holding any lock of its own, and
+// reads a user's registrations each time it needs them: a Store may cache.
+type Store interface {
+	// Load returns the user's registrations, least recently enabled first.
+	// A user with none gives an empty slice and no error. The caller owns
+	// the slice; the Forms in it are shared.
+	Load(ctx context.Context, user string) ([]Registration, error)
+
+	// Save stores reg under (reg.User, reg.ID) as the most recently enabled
+	// registration of the user. If one is already stored under that key it
+	// is replaced but keeps its Generation and Errors; otherwise reg is
+	// added with reg.Generation and reg.Errors as given. When the user then
+	// has more than maxDevices registrations, the least recently enabled are
+	// removed and returned, in the same atomic step. Save returns the
+	// registration as stored.
+	Save(ctx context.Context, reg Registration, maxDevices int) (saved Registration, evicted []Registration, err error)
+
+	// Delete removes the named registrations of the user in one atomic step
+	// and returns those that were stored. Names not stored are ignored.
+	Delete(ctx context.Context, user string, ids ...Identifier) (removed []Registration, err error)
+
+	// DeleteUser removes every registration of the user and returns them.
+	DeleteUser(ctx context.Context, user string) (removed []Registration, err error)
+
+	// AddError counts one publish error for the registration (user, id) of
+	// the given generation and returns the new count; ErrNotFound when that
+	// registration is not stored.
+	AddError(ctx context.Context, user string, id Identifier, generation uint64) (int, error)
+
+	// ResetErrors sets the error count of the registration (user, id) of the
+	// given generation to zero; ErrNotFound when it is not stored.
+	ResetErrors(ctx context.Context, user string, id Identifier, generation uint64) error
+}
