@@ -1,0 +1,141 @@
+package push
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pushrules/pushrules/registry"
+)
+
+// Defaults, the same as Prosody's mod_cloud_notify and mod_smacks.
+const (
+	DefaultImportantBody         = "New Message!"
+	DefaultMaxErrors             = 16
+	DefaultMaxDevices            = 5
+	DefaultHibernationTimeout    = 10 * time.Minute
+	DefaultMaxHibernationTimeout = 72 * time.Hour
+	DefaultBatchWindow           = time.Second
+	DefaultPublishTimeout        = 5 * time.Minute
+	DefaultMarksPerRegistration  = 256
+)
+
+// Config configures an Engine. Its zero value gives Prosody's defaults and
+// an in-memory store; New checks it and fills in what is zero.
+type Config struct {
+	// WithBody puts the real message body into last-message-body
+	// (push_notification_with_body). Encrypted messages carry the
+	// important body instead of their fallback text.
+	WithBody bool
+	// WithSender puts the stanza's from into last-message-sender
+	// (push_notification_with_sender).
+	WithSender bool
+	// ImportantBody is the last-message-body of important pushes without a
+	// real body (push_notification_important_body); "" means
+	// DefaultImportantBody unless EmptyImportantBody is set.
+	ImportantBody string
+	// EmptyImportantBody sends important pushes with an empty
+	// last-message-body (<value/>); they are still flagged Important.
+	EmptyImportantBody bool
+	// MaxErrors is how many publish errors in a row remove a registration
+	// (push_max_errors); 0 means DefaultMaxErrors.
+	MaxErrors int
+	// MaxDevices is how many registrations a user keeps, least recently
+	// enabled evicted first (push_max_devices); 0 means DefaultMaxDevices.
+	MaxDevices int
+	// HibernationTimeout is the host's normal stream-management hibernation
+	// time (smacks_hibernation_time); 0 means DefaultHibernationTimeout.
+	HibernationTimeout time.Duration
+	// MaxHibernationTimeout is the hibernation time of a push-enabled session
+	// until its first important push (push_max_hibernation_timeout); 0 means
+	// DefaultMaxHibernationTimeout. Must not be below HibernationTimeout.
+	MaxHibernationTimeout time.Duration
+	// BatchWindow is how long stanzas queued to one session are collected
+	// before they are pushed; 0 means DefaultBatchWindow.
+	BatchWindow time.Duration
+	// PublishTimeout is how long the engine waits for a push service's
+	// answer to a publish; a later answer is ignored. 0 means
+	// DefaultPublishTimeout.
+	PublishTimeout time.Duration
+	// DedupWindow is how long the engine remembers that a stanza was pushed
+	// to a registration; 0 means MaxHibernationTimeout + HibernationTimeout,
+	// long enough for a stanza pushed at hibernation start to be recognised
+	// when it is stored offline after the hibernation ran out.
+	DedupWindow time.Duration
+	// MarksPerRegistration bounds the stanzas remembered per registration;
+	// 0 means DefaultMarksPerRegistration.
+	MarksPerRegistration int
+	// Store keeps the registrations; nil means a new registry.Memory.
+	Store registry.Store
+	// Logger receives the engine's log records; nil means silent. Message
+	// bodies and publish-options are never logged.
+	Logger *slog.Logger
+}
+
+// ErrInvalidConfig is wrapped by the error New returns for a Config it
+// cannot use.
+var ErrInvalidConfig = errors.New("push: invalid config")
+
+func (c Config) withDefaults() (Config, error) {
+	bad := func(format string, args ...any) (Config, error) {
+		return Config{}, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"HibernationTimeout", c.HibernationTimeout},
+		{"MaxHibernationTimeout", c.MaxHibernationTimeout},
+		{"BatchWindow", c.BatchWindow},
+		{"PublishTimeout", c.PublishTimeout},
+		{"DedupWindow", c.DedupWindow},
+	} {
+		if d.v < 0 {
+			return bad("%s is negative (%v)", d.name, d.v)
+		}
+	}
+	if c.MaxErrors < 0 || c.MaxDevices < 0 || c.MarksPerRegistration < 0 {
+		return bad("MaxErrors, MaxDevices and MarksPerRegistration must not be negative")
+	}
+	if c.ImportantBody != "" && c.EmptyImportantBody {
+		return bad("ImportantBody %q contradicts EmptyImportantBody", c.ImportantBody)
+	}
+	if c.ImportantBody == "" && !c.EmptyImportantBody {
+		c.ImportantBody = DefaultImportantBody
+	}
+	if c.MaxErrors == 0 {
+		c.MaxErrors = DefaultMaxErrors
+	}
+	if c.MaxDevices == 0 {
+		c.MaxDevices = DefaultMaxDevices
+	}
+	if c.HibernationTimeout == 0 {
+		c.HibernationTimeout = DefaultHibernationTimeout
+	}
+	if c.MaxHibernationTimeout == 0 {
+		c.MaxHibernationTimeout = DefaultMaxHibernationTimeout
+	}
+	if c.MaxHibernationTimeout < c.HibernationTimeout {
+		return bad("MaxHibernationTimeout %v is below HibernationTimeout %v", c.MaxHibernationTimeout, c.HibernationTimeout)
+	}
+	if c.BatchWindow == 0 {
+		c.BatchWindow = DefaultBatchWindow
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = DefaultPublishTimeout
+	}
+	if c.DedupWindow == 0 {
+		c.DedupWindow = c.MaxHibernationTimeout + c.HibernationTimeout
+	}
+	if c.MarksPerRegistration == 0 {
+		c.MarksPerRegistration = DefaultMarksPerRegistration
+	}
+	if c.Store == nil {
+		c.Store = registry.NewMemory()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}

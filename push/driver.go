@@ -1,0 +1,198 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pushrules/pushrules/events"
+)
+
+// DriverConfig configures a Driver.
+type DriverConfig struct {
+	// Sender sends every publish. Required.
+	Sender Sender
+	// Reply receives every IQ reply to send to a session; nil drops them.
+	Reply func(Reply)
+	// Timeout receives every hibernation timeout to set; nil drops them.
+	Timeout func(Timeout)
+	// SendError is told about publishes the Sender could not send; nil
+	// logs them through the engine's Logger.
+	SendError func(Publish, error)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// ErrClosed is returned by Driver.Handle after Close.
+var ErrClosed = errors.New("push: driver closed")
+
+// Driver runs an Engine for hosts that do not want to manage time: it fills
+// in events' Now from its clock, executes every decision (replies and
+// timeouts through callbacks, publishes through the Sender) and owns the
+// real timer that wakes the engine when a batch falls due.
+//
+// Handle may be called from many goroutines. Callbacks and the Sender are
+// called without any lock of the driver's held, from the goroutine calling
+// Handle or from the driver's timer goroutine.
+type Driver struct {
+	engine *Engine
+	cfg    DriverConfig
+
+	mu     sync.Mutex
+	timer  *time.Timer
+	armed  time.Time // when the timer fires; zero when it is not set
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// NewDriver returns a Driver for engine, or an error wrapping
+// ErrInvalidConfig when engine or cfg.Sender is nil.
+func NewDriver(engine *Engine, cfg DriverConfig) (*Driver, error) {
+	if engine == nil || cfg.Sender == nil {
+		return nil, fmt.Errorf("%w: a Driver needs an Engine and a Sender", ErrInvalidConfig)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Driver{engine: engine, cfg: cfg}, nil
+}
+
+// Engine returns the driven engine.
+func (d *Driver) Engine() *Engine { return d.engine }
+
+// Handle feeds ev to the engine (setting its Now from the driver's clock
+// when it is zero) and executes the decisions. It returns the engine's
+// error for an invalid event, or ErrClosed.
+func (d *Driver) Handle(ctx context.Context, ev events.Event) error {
+	d.mu.Lock()
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if ev.Time().IsZero() {
+		ev = withNow(ev, d.cfg.Now())
+	}
+	dec, err := d.engine.Handle(ctx, ev)
+	if err != nil {
+		return err
+	}
+	d.Execute(ctx, dec)
+	return nil
+}
+
+// Execute carries out decisions the host obtained from the engine itself.
+func (d *Driver) Execute(ctx context.Context, dec Decisions) {
+	for _, r := range dec.Replies {
+		if d.cfg.Reply != nil {
+			d.cfg.Reply(r)
+		}
+	}
+	for _, t := range dec.Timeouts {
+		if d.cfg.Timeout != nil {
+			d.cfg.Timeout(t)
+		}
+	}
+	for _, p := range dec.Publishes {
+		if err := d.cfg.Sender.Send(ctx, p); err != nil {
+			if d.cfg.SendError != nil {
+				d.cfg.SendError(p, err)
+			} else {
+				d.engine.cfg.Logger.Warn("push: sending a publish failed", "user", p.User, "service", p.To, "error", err)
+			}
+		}
+	}
+	if !dec.Wake.IsZero() {
+		d.arm(dec.Wake)
+	}
+}
+
+// arm makes sure the timer fires no later than at.
+func (d *Driver) arm(at time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || (!d.armed.IsZero() && !at.Before(d.armed)) {
+		return
+	}
+	d.armed = at
+	delay := at.Sub(d.cfg.Now())
+	if d.timer == nil {
+		d.timer = time.AfterFunc(delay, d.fire)
+		return
+	}
+	d.timer.Reset(delay)
+}
+
+func (d *Driver) fire() {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	d.armed = time.Time{}
+	d.wg.Add(1)
+	d.mu.Unlock()
+	defer d.wg.Done()
+	dec := d.engine.Wake(d.cfg.Now())
+	d.Execute(context.Background(), dec)
+}
+
+// Close stops the timer and waits for a wake-up in progress to finish.
+// Pending batches are not pushed. Handle returns ErrClosed afterwards.
+func (d *Driver) Close() {
+	d.mu.Lock()
+	d.closed = true
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	d.mu.Unlock()
+	d.wg.Wait()
+}
+
+// withNow returns ev with its Now set.
+func withNow(ev events.Event, now time.Time) events.Event {
+	switch e := ev.(type) {
+	case events.SessionOpened:
+		e.Now = now
+		return e
+	case events.SessionClosed:
+		e.Now = now
+		return e
+	case events.IQ:
+		e.Now = now
+		return e
+	case events.AckDelayed:
+		e.Now = now
+		return e
+	case events.HibernationStarted:
+		e.Now = now
+		return e
+	case events.StanzaQueued:
+		e.Now = now
+		return e
+	case events.HibernationEnded:
+		e.Now = now
+		return e
+	case events.MessageArchived:
+		e.Now = now
+		return e
+	case events.OfflineMessage:
+		e.Now = now
+		return e
+	case events.GroupchatToBare:
+		e.Now = now
+		return e
+	case events.Ping:
+		e.Now = now
+		return e
+	case events.UserDeleted:
+		e.Now = now
+		return e
+	case events.PublishResult:
+		e.Now = now
+		return e
+	}
+	return ev
+}

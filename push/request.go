@@ -1,0 +1,342 @@
+package push
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/internal/jid"
+	"github.com/pushrules/pushrules/registry"
+)
+
+// Namespaces the wire format uses.
+const (
+	NSPush           = "urn:xmpp:push:0"
+	NSPushSummary    = "urn:xmpp:push:summary"
+	NSDataForms      = "jabber:x:data"
+	NSPubSub         = "http://jabber.org/protocol/pubsub"
+	NSPublishOptions = "http://jabber.org/protocol/pubsub#publish-options"
+	NSStanzas        = "urn:ietf:params:xml:ns:xmpp-stanzas"
+)
+
+// Limits on an <enable/> or <disable/> request, which a remote client
+// controls. A request beyond them is refused with modify/not-acceptable.
+const (
+	MaxRequestSize  = 16 << 10 // bytes of XML, or tokens read from an xml.TokenReader
+	MaxRequestDepth = 16       // element nesting
+	MaxNodeLen      = 1024     // bytes of the node attribute
+	MaxFormFields   = 32       // fields of the publish-options form
+	MaxFieldValues  = 16       // values of one field
+	MaxFormBytes    = 4096     // bytes of all vars, types and values of the form
+)
+
+// Request is a parsed urn:xmpp:push:0 <enable/> or <disable/>.
+type Request struct {
+	// IQID is the id of the <iq/> around the request, when it was given
+	// one; "" otherwise.
+	IQID string
+	// Disable is set for a <disable/>, clear for an <enable/>.
+	Disable bool
+	// JID is the push service's address.
+	JID string
+	// Node is the node; "" when the request has none (for a disable: every
+	// node of the service).
+	Node string
+	// Options is the publish-options form of an enable, nil when it has
+	// none.
+	Options *registry.Form
+}
+
+// Errors a request can be refused with. They are *events.StanzaError
+// values: answer them as they are; compare with errors.Is or inspect with
+// errors.As.
+var (
+	ErrMissingJID       = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Missing jid"}
+	ErrOwnJID           = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "JID must be different from ours"}
+	ErrJIDMalformed     = &events.StanzaError{Type: "modify", Condition: "jid-malformed"}
+	ErrRequestTooLarge  = &events.StanzaError{Type: "modify", Condition: "not-acceptable", Text: "Request too large"}
+	ErrNotPushRequest   = &events.StanzaError{Type: "cancel", Condition: "feature-not-implemented"}
+	ErrNotSet           = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Push requests are IQ sets"}
+	ErrMalformedRequest = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Malformed request"}
+	ErrStorage          = &events.StanzaError{Type: "wait", Condition: "internal-server-error"}
+)
+
+// ParseRequest parses an <enable/> or <disable/> element, or an <iq/>
+// around one (only the iq's first child is read), in the urn:xmpp:push:0
+// namespace. It makes no assumption about the stream's namespace. Every
+// error it returns is one of the *events.StanzaError values above, to be
+// sent back to the client as is.
+func ParseRequest(data []byte) (Request, error) {
+	if len(data) > MaxRequestSize {
+		return Request{}, ErrRequestTooLarge
+	}
+	return DecodeRequest(xml.NewDecoder(bytes.NewReader(data)))
+}
+
+// ReadRequest is ParseRequest reading from r. It reads at most
+// MaxRequestSize+1 bytes.
+func ReadRequest(r io.Reader) (Request, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxRequestSize+1))
+	if err != nil {
+		return Request{}, ErrMalformedRequest
+	}
+	return ParseRequest(data)
+}
+
+// DecodeRequest is ParseRequest reading tokens from tr, from the start of
+// the element (leading character data, comments and processing
+// instructions are skipped). It reads at most MaxRequestSize tokens.
+func DecodeRequest(tr xml.TokenReader) (Request, error) {
+	d := &requestDecoder{tr: tr}
+	return d.request()
+}
+
+type requestDecoder struct {
+	tr     xml.TokenReader
+	tokens int
+	depth  int
+}
+
+var errLimit = errors.New("limit")
+
+func (d *requestDecoder) token() (xml.Token, error) {
+	d.tokens++
+	if d.tokens > MaxRequestSize {
+		return nil, errLimit
+	}
+	t, err := d.tr.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t.(type) {
+	case xml.StartElement:
+		d.depth++
+		if d.depth > MaxRequestDepth {
+			return nil, errLimit
+		}
+	case xml.EndElement:
+		d.depth--
+	}
+	return t, nil
+}
+
+// next returns the next start element at the current level, or nil at the
+// end of the enclosing element.
+func (d *requestDecoder) next() (*xml.StartElement, error) {
+	for {
+		t, err := d.token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := t.(type) {
+		case xml.StartElement:
+			return &t, nil
+		case xml.EndElement:
+			return nil, nil
+		}
+	}
+}
+
+// skip consumes the rest of the element just started.
+func (d *requestDecoder) skip() error {
+	for depth := 1; depth > 0; {
+		t, err := d.token()
+		if err != nil {
+			return err
+		}
+		switch t.(type) {
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			depth--
+		}
+	}
+	return nil
+}
+
+// text returns the character data of the element just started and
+// consumes it; child elements are skipped.
+func (d *requestDecoder) text(limit int) (string, error) {
+	var b strings.Builder
+	for depth := 1; depth > 0; {
+		t, err := d.token()
+		if err != nil {
+			return "", err
+		}
+		switch t := t.(type) {
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 1 {
+				if b.Len()+len(t) > limit {
+					return "", errLimit
+				}
+				b.Write(t)
+			}
+		}
+	}
+	return b.String(), nil
+}
+
+func (d *requestDecoder) request() (req Request, err error) {
+	defer func() {
+		if err == nil {
+			return
+		}
+		var se *events.StanzaError
+		switch {
+		case errors.As(err, &se):
+		case errors.Is(err, errLimit):
+			err = ErrRequestTooLarge
+		default:
+			err = ErrMalformedRequest
+		}
+	}()
+	root, err := d.next()
+	if err != nil {
+		return Request{}, err
+	}
+	if root == nil {
+		return Request{}, ErrMalformedRequest
+	}
+	el := root
+	if root.Name.Local == "iq" {
+		req.IQID = attr(root, "id")
+		if t := attr(root, "type"); t != "set" {
+			return Request{}, ErrNotSet
+		}
+		if el, err = d.next(); err != nil {
+			return Request{}, err
+		}
+		if el == nil {
+			return Request{}, ErrNotPushRequest
+		}
+	}
+	if el.Name.Space != NSPush || (el.Name.Local != "enable" && el.Name.Local != "disable") {
+		return Request{}, ErrNotPushRequest
+	}
+	req.Disable = el.Name.Local == "disable"
+	req.JID = attr(el, "jid")
+	req.Node = attr(el, "node")
+	if req.JID == "" {
+		return Request{}, ErrMissingJID
+	}
+	if len(req.Node) > MaxNodeLen {
+		return Request{}, ErrRequestTooLarge
+	}
+	if !req.Disable {
+		if _, err := jid.Parse(req.JID); err != nil {
+			return Request{}, ErrJIDMalformed
+		}
+	}
+	for {
+		child, err := d.next()
+		if err != nil {
+			return Request{}, err
+		}
+		if child == nil {
+			break
+		}
+		if !req.Disable && req.Options == nil && child.Name.Space == NSDataForms && child.Name.Local == "x" {
+			if req.Options, err = d.form(child); err != nil {
+				return Request{}, err
+			}
+			continue
+		}
+		if err := d.skip(); err != nil {
+			return Request{}, err
+		}
+	}
+	return req, nil
+}
+
+func (d *requestDecoder) form(x *xml.StartElement) (*registry.Form, error) {
+	f := &registry.Form{Type: intern(attr(x, "type"))}
+	budget := MaxFormBytes
+	for {
+		el, err := d.next()
+		if err != nil {
+			return nil, err
+		}
+		if el == nil {
+			return f, nil
+		}
+		if el.Name.Space != NSDataForms || el.Name.Local != "field" {
+			if err := d.skip(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if len(f.Fields) == MaxFormFields {
+			return nil, ErrRequestTooLarge
+		}
+		fd := registry.Field{Var: intern(attr(el, "var")), Type: intern(attr(el, "type"))}
+		budget -= len(fd.Var) + len(fd.Type)
+		for {
+			v, err := d.next()
+			if err != nil {
+				return nil, err
+			}
+			if v == nil {
+				break
+			}
+			if v.Name.Space != NSDataForms || v.Name.Local != "value" {
+				if err := d.skip(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if len(fd.Values) == MaxFieldValues {
+				return nil, ErrRequestTooLarge
+			}
+			s, err := d.text(max(budget, 0))
+			if err != nil {
+				return nil, err
+			}
+			budget -= len(s)
+			fd.Values = append(fd.Values, intern(s))
+		}
+		if budget < 0 {
+			return nil, ErrRequestTooLarge
+		}
+		f.Fields = append(f.Fields, fd)
+	}
+}
+
+func attr(el *xml.StartElement, name string) string {
+	for _, a := range el.Attr {
+		if a.Name.Space == "" && a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// intern returns a shared copy of the strings every publish-options form
+// repeats, so that stored forms do not each hold their own.
+func intern(s string) string {
+	switch s {
+	case "FORM_TYPE":
+		return "FORM_TYPE"
+	case NSPublishOptions:
+		return NSPublishOptions
+	case "submit":
+		return "submit"
+	case "hidden":
+		return "hidden"
+	case "text-single":
+		return "text-single"
+	case "secret":
+		return "secret"
+	case "endpoint":
+		return "endpoint"
+	case "":
+		return ""
+	}
+	return s
+}

@@ -1,0 +1,20 @@
+package push
+
+import "context"
+
+// Sender sends publishes to push services. The host implements it, usually
+// by writing Publish.AppendXML to its server-to-server or component stream
+// and, when the answer arrives, calling Engine.PublishResult (or
+// Driver.Handle with an events.PublishResult). Send must not block for long:
+// it is called from the goroutine that handled the event. An error means
+// the publish could not be sent at all; the engine then forgets nothing,
+// and the unanswered publish simply expires.
+type Sender interface {
+	Send(ctx context.Context, p Publish) error
+}
+
+// SenderFunc adapts a function to the Sender interface.
+type SenderFunc func(ctx context.Context, p Publish) error
+
+// Send calls f(ctx, p).
+func (f SenderFunc) Send(ctx context.Context, p Publish) error { return f(ctx, p) }

@@ -1,0 +1,215 @@
+package push
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/registry"
+)
+
+// Publish is one notification to send: a XEP-0357 publish IQ to a push
+// service on behalf of one of a user's registrations. The host sends it as
+// is (AppendXML gives the bytes) and feeds the service's answer back with
+// Engine.PublishResult, matching it by ID.
+type Publish struct {
+	// ID is the publish IQ's id, unique per engine.
+	ID string
+	// From is the server's domain (the user's domain): the IQ's from.
+	From string
+	// User is the bare JID of the user whose registration this is.
+	User string
+	// To is the push service JID, Node the registration's node ("" for
+	// none).
+	To, Node string
+	// Options is the publish-options form to echo, nil for none. Shared:
+	// do not modify.
+	Options *registry.Form
+	// Important tells whether a person should see the stanza now; hosts and
+	// push services map it to a high-priority, alerting notification.
+	Important bool
+	// Count is the message-count summary field (always 1, like Prosody).
+	Count int
+	// Sender and Body are the last-message-sender and last-message-body
+	// summary fields; "" leaves a field empty, except that Body is sent as
+	// an empty <value/> for an important push.
+	Sender, Body string
+
+	id  registry.Identifier // the registration, for matching the answer
+	gen uint64              // its Generation when the publish was made
+}
+
+// Identifier returns the registration's identifier.
+func (p *Publish) Identifier() registry.Identifier {
+	return registry.NewIdentifier(p.To, p.Node)
+}
+
+// AppendXML appends the publish IQ to b and returns the extended buffer.
+func (p *Publish) AppendXML(b []byte) []byte {
+	b = append(b, "<iq type='set' from='"...)
+	b = appendEscaped(b, p.From)
+	b = append(b, "' to='"...)
+	b = appendEscaped(b, p.To)
+	b = append(b, "' id='"...)
+	b = appendEscaped(b, p.ID)
+	b = append(b, "'><pubsub xmlns='"+NSPubSub+"'>"...)
+	if p.Node != "" {
+		b = append(b, "<publish node='"...)
+		b = appendEscaped(b, p.Node)
+		b = append(b, "'>"...)
+	} else {
+		b = append(b, "<publish>"...)
+	}
+	b = append(b, "<item><notification xmlns='"+NSPush+"'><x xmlns='"+NSDataForms+"' type='form'>"+
+		"<field type='hidden' var='FORM_TYPE'><value>"+NSPushSummary+"</value></field>"+
+		"<field type='text-single' var='message-count'><value>"...)
+	b = strconv.AppendInt(b, int64(p.Count), 10)
+	b = append(b, "</value></field><field type='text-single' var='pending-subscription-count'/>"...)
+	b = appendField(b, "jid-single", "last-message-sender", p.Sender, false)
+	b = appendField(b, "text-single", "last-message-body", p.Body, p.Important)
+	b = append(b, "</x></notification></item></publish>"...)
+	if p.Options != nil {
+		b = append(b, "<publish-options>"...)
+		b = AppendForm(b, p.Options)
+		b = append(b, "</publish-options>"...)
+	}
+	return append(b, "</pubsub></iq>"...)
+}
+
+func appendField(b []byte, typ, name, value string, always bool) []byte {
+	b = append(b, "<field type='"...)
+	b = append(b, typ...)
+	b = append(b, "' var='"...)
+	b = append(b, name...)
+	if value == "" && !always {
+		return append(b, "'/>"...)
+	}
+	if value == "" {
+		return append(b, "'><value/></field>"...)
+	}
+	b = append(b, "'><value>"...)
+	b = appendEscaped(b, value)
+	return append(b, "</value></field>"...)
+}
+
+// AppendForm appends f as a jabber:x:data <x/> element.
+func AppendForm(b []byte, f *registry.Form) []byte {
+	b = append(b, "<x xmlns='"+NSDataForms+"'"...)
+	if f.Type != "" {
+		b = append(b, " type='"...)
+		b = appendEscaped(b, f.Type)
+		b = append(b, '\'')
+	}
+	b = append(b, '>')
+	for _, fd := range f.Fields {
+		b = append(b, "<field"...)
+		if fd.Type != "" {
+			b = append(b, " type='"...)
+			b = appendEscaped(b, fd.Type)
+			b = append(b, '\'')
+		}
+		b = append(b, " var='"...)
+		b = appendEscaped(b, fd.Var)
+		b = append(b, "'>"...)
+		for _, v := range fd.Values {
+			b = append(b, "<value>"...)
+			b = appendEscaped(b, v)
+			b = append(b, "</value>"...)
+		}
+		b = append(b, "</field>"...)
+	}
+	return append(b, "</x>"...)
+}
+
+// Reply is the answer to a session's <enable/> or <disable/>.
+type Reply struct {
+	// Session is the full JID of the session that sent the request.
+	Session string
+	// ID is the request IQ's id.
+	ID string
+	// Error is nil for a result, else the error to answer with.
+	Error *events.StanzaError
+}
+
+// AppendXML appends the reply IQ, addressed to the session, to b.
+func (r *Reply) AppendXML(b []byte) []byte {
+	if r.Error == nil {
+		b = append(b, "<iq type='result' id='"...)
+	} else {
+		b = append(b, "<iq type='error' id='"...)
+	}
+	b = appendEscaped(b, r.ID)
+	b = append(b, "' to='"...)
+	b = appendEscaped(b, r.Session)
+	if r.Error == nil {
+		return append(b, "'/>"...)
+	}
+	b = append(b, "'><error type='"...)
+	b = appendEscaped(b, r.Error.Type)
+	b = append(b, "'><"...)
+	b = appendEscaped(b, r.Error.Condition)
+	b = append(b, " xmlns='"+NSStanzas+"'/>"...)
+	if r.Error.Text != "" {
+		b = append(b, "<text xmlns='"+NSStanzas+"'>"...)
+		b = appendEscaped(b, r.Error.Text)
+		b = append(b, "</text>"...)
+	}
+	return append(b, "</error></iq>"...)
+}
+
+// Timeout tells the host to set a hibernating session's hibernation timeout
+// to Duration, counted from the event's Now (replacing the running one).
+type Timeout struct {
+	Session  string
+	Duration time.Duration
+}
+
+// appendEscaped appends s with XML's special characters escaped, and
+// characters XML 1.0 cannot carry (most control characters, invalid UTF-8)
+// replaced by U+FFFD.
+func appendEscaped(b []byte, s string) []byte {
+	last := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '&' && c != '<' && c != '>' && c != '\'' && c != '"' {
+			i++
+			continue
+		}
+		var esc string
+		width := 1
+		switch {
+		case c == '&':
+			esc = "&amp;"
+		case c == '<':
+			esc = "&lt;"
+		case c == '>':
+			esc = "&gt;"
+		case c == '\'':
+			esc = "&apos;"
+		case c == '"':
+			esc = "&quot;"
+		case c == '\t' || c == '\n':
+			i++
+			continue
+		case c == '\r':
+			esc = "&#xD;"
+		case c < 0x20:
+			esc = "\uFFFD"
+		default:
+			r, w := utf8.DecodeRuneInString(s[i:])
+			width = w
+			if r == utf8.RuneError && w == 1 || r == 0xFFFE || r == 0xFFFF {
+				esc = "\uFFFD"
+			} else {
+				i += w
+				continue
+			}
+		}
+		b = append(b, s[last:i]...)
+		b = append(b, esc...)
+		i += width
+		last = i
+	}
+	return append(b, s[last:]...)
+}

@@ -1,0 +1,169 @@
+// Package session holds the push state of client sessions: which
+// registration a session is bound to, whether it hibernates and has the
+// extended hibernation timeout, its pending batch of queued stanzas, and,
+// per registration, which stanzas were already pushed (Marks).
+//
+// The types here are plain data with small methods. They are not safe for
+// concurrent use: the push engine guards them with its own locks.
+package session
+
+import (
+	"time"
+
+	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/registry"
+)
+
+// State is the push state of one client session, named by its full JID.
+type State struct {
+	// JID is the session's full JID.
+	JID string
+	// Bound says whether the session is bound to a registration; Binding is
+	// that registration as it was when the session enabled it (kept up to
+	// date when the same registration is enabled again). A bound session's
+	// own pushes use Binding and need no store read.
+	Bound   bool
+	Binding registry.Registration
+	// Hibernating is set between hibernation start and its end (resumption
+	// or close).
+	Hibernating bool
+	// Extended is set while the host has been told to give the hibernating
+	// session the extended (maximum) timeout, until its first important push
+	// from its own queue or until it is unbound.
+	Extended bool
+	// Batch holds the stanzas collected for the next batched push.
+	Batch Batch
+	// Closed is set when the session is gone; a closed State is never used
+	// again (pending timers that still name it are ignored).
+	Closed bool
+}
+
+// Bind binds the session to reg.
+func (s *State) Bind(reg registry.Registration) {
+	s.Bound, s.Binding = true, reg
+}
+
+// Unbind clears the binding and discards the pending batch. It reports
+// whether the host must now cut the hibernation timeout back to normal: the
+// session hibernates and still had the extended timeout.
+func (s *State) Unbind() (restoreTimeout bool) {
+	restoreTimeout = s.Hibernating && s.Extended
+	s.Bound, s.Binding, s.Extended = false, registry.Registration{}, false
+	s.Batch.Discard()
+	return restoreTimeout
+}
+
+// Batch collects the stanzas queued to one session within one batch window.
+// Its zero value is an empty, closed batch.
+type Batch struct {
+	// Due is when the batch must be processed; zero while the batch is
+	// closed (empty).
+	Due      time.Time
+	stanzas  []events.Stanza
+	overflow [2]bool // a class seen after the batch was full
+}
+
+// MaxBatch is the number of stanzas a batch keeps. Past it, a stanza of a
+// class the batch already holds is not kept (it still counts as pushed by
+// the batch's push for that class only if it is one of the kept ones), and a
+// stanza of a new class is kept so that it is still pushed.
+const MaxBatch = 1024
+
+// Open reports whether the batch holds stanzas waiting for Due.
+func (b *Batch) Open() bool { return !b.Due.IsZero() }
+
+// Add appends st to the batch. When the batch was closed it opens it with
+// Due = now + window and reports opened = true.
+func (b *Batch) Add(now time.Time, window time.Duration, st events.Stanza) (opened bool) {
+	if b.Due.IsZero() {
+		b.Due = now.Add(window)
+		if b.Due.IsZero() { // now + window landed on the zero instant
+			b.Due = b.Due.Add(1)
+		}
+		opened = true
+	}
+	if len(b.stanzas) >= MaxBatch {
+		c := class(&st)
+		if b.overflow[c] || b.holds(c) {
+			return opened
+		}
+		b.overflow[c] = true
+	}
+	b.stanzas = append(b.stanzas, st)
+	return opened
+}
+
+func (b *Batch) holds(c int) bool {
+	for i := range b.stanzas {
+		if class(&b.stanzas[i]) == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Len returns the number of stanzas held.
+func (b *Batch) Len() int { return len(b.stanzas) }
+
+// Stanzas returns the held stanzas, oldest first. The slice is the batch's
+// own: it is valid until the next Add, Take or Discard.
+func (b *Batch) Stanzas() []events.Stanza { return b.stanzas }
+
+// Discard empties and closes the batch, keeping its capacity.
+func (b *Batch) Discard() {
+	clear(b.stanzas)
+	b.stanzas = b.stanzas[:0]
+	b.Due = time.Time{}
+	b.overflow = [2]bool{}
+}
+
+// Class indexes: the two classes of stanza a queue can give one push each.
+const (
+	Unimportant = 0
+	Important   = 1
+)
+
+func class(st *events.Stanza) int {
+	if st.Important() {
+		return Important
+	}
+	return Unimportant
+}
+
+// Pick is one push chosen from a queue: the stanza it is for and its class.
+type Pick struct {
+	Stanza    *events.Stanza
+	Important bool
+}
+
+// Select chooses the pushes a queue gives one registration: at most one per
+// class (important, unimportant), each for the first stanza of its class not
+// yet in marks, in the order each class first appears. Every stanza of a
+// class that gets a push is then added to marks (the push covers them all).
+// The Picks point into queue. Stanzas with a zero Key are never in marks.
+func Select(queue []events.Stanza, marks *Marks, now time.Time) (picks [2]Pick, n int) {
+	var classes [2]bool
+	for i := range queue {
+		st := &queue[i]
+		c := class(st)
+		if classes[c] || marks.Has(st.Key, now) {
+			continue
+		}
+		classes[c] = true
+		picks[n] = Pick{Stanza: st, Important: c == Important}
+		n++
+		if n == 2 {
+			break
+		}
+	}
+	if n == 0 {
+		return picks, 0
+	}
+	for i := range queue {
+		st := &queue[i]
+		if st.Key != 0 && classes[class(st)] {
+			marks.Add(st.Key, now)
+		}
+	}
+	return picks, n
+}
