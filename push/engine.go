@@ -856,3 +856,18 @@ func (e *Engine) Stats() Stats {
 	}
 	return st
 }
+
+// Binding returns the identifier of the registration the session is bound
+// to, and false when the session is unknown or not bound. It is meant for
+// tests, diagnostics and admin interfaces.
+func (e *Engine) Binding(session string) (registry.Identifier, bool) {
+	sh := e.shard(jid.Bare(session))
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if u := sh.get(jid.Bare(session)); u != nil {
+		if s := u.session(session); s != nil && s.Bound {
+			return s.Binding.ID, true
+		}
+	}
+	return "", false
+}
