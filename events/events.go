@@ -203,3 +203,50 @@ func (e UserDeleted) Time() time.Time { return e.Now }
 
 // Time implements Event.
 func (e PublishResult) Time() time.Time { return e.Now }
+
+// WithTime returns a copy of ev with its Now set to now. Events of types
+// not defined in this package are returned unchanged.
+func WithTime(ev Event, now time.Time) Event {
+	switch e := ev.(type) {
+	case SessionOpened:
+		e.Now = now
+		return e
+	case SessionClosed:
+		e.Now = now
+		return e
+	case IQ:
+		e.Now = now
+		return e
+	case AckDelayed:
+		e.Now = now
+		return e
+	case HibernationStarted:
+		e.Now = now
+		return e
+	case StanzaQueued:
+		e.Now = now
+		return e
+	case HibernationEnded:
+		e.Now = now
+		return e
+	case MessageArchived:
+		e.Now = now
+		return e
+	case OfflineMessage:
+		e.Now = now
+		return e
+	case GroupchatToBare:
+		e.Now = now
+		return e
+	case Ping:
+		e.Now = now
+		return e
+	case UserDeleted:
+		e.Now = now
+		return e
+	case PublishResult:
+		e.Now = now
+		return e
+	}
+	return ev
+}

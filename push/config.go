@@ -66,6 +66,11 @@ type Config struct {
 	// MarksPerRegistration bounds the stanzas remembered per registration;
 	// 0 means DefaultMarksPerRegistration.
 	MarksPerRegistration int
+	// IDPrefix starts every publish IQ id, which continues with a counter;
+	// "" means a random prefix per engine. Set it for reproducible output
+	// (tests, transcripts); engines sharing push services must not share a
+	// prefix.
+	IDPrefix string
 	// Store keeps the registrations; nil means a new registry.Memory.
 	Store registry.Store
 	// Logger receives the engine's log records; nil means silent. Message

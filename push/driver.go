@@ -73,7 +73,7 @@ func (d *Driver) Handle(ctx context.Context, ev events.Event) error {
 		return ErrClosed
 	}
 	if ev.Time().IsZero() {
-		ev = withNow(ev, d.cfg.Now())
+		ev = events.WithTime(ev, d.cfg.Now())
 	}
 	dec, err := d.engine.Handle(ctx, ev)
 	if err != nil {
@@ -149,50 +149,4 @@ func (d *Driver) Close() {
 	}
 	d.mu.Unlock()
 	d.wg.Wait()
-}
-
-// withNow returns ev with its Now set.
-func withNow(ev events.Event, now time.Time) events.Event {
-	switch e := ev.(type) {
-	case events.SessionOpened:
-		e.Now = now
-		return e
-	case events.SessionClosed:
-		e.Now = now
-		return e
-	case events.IQ:
-		e.Now = now
-		return e
-	case events.AckDelayed:
-		e.Now = now
-		return e
-	case events.HibernationStarted:
-		e.Now = now
-		return e
-	case events.StanzaQueued:
-		e.Now = now
-		return e
-	case events.HibernationEnded:
-		e.Now = now
-		return e
-	case events.MessageArchived:
-		e.Now = now
-		return e
-	case events.OfflineMessage:
-		e.Now = now
-		return e
-	case events.GroupchatToBare:
-		e.Now = now
-		return e
-	case events.Ping:
-		e.Now = now
-		return e
-	case events.UserDeleted:
-		e.Now = now
-		return e
-	case events.PublishResult:
-		e.Now = now
-		return e
-	}
-	return ev
 }

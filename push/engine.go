@@ -91,9 +91,12 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	var prefix [6]byte
-	_, _ = rand.Read(prefix[:])
-	e := &Engine{cfg: cfg, seed: maphash.MakeSeed(), idPrefix: "push-" + hex.EncodeToString(prefix[:]) + "-"}
+	e := &Engine{cfg: cfg, seed: maphash.MakeSeed(), idPrefix: cfg.IDPrefix}
+	if e.idPrefix == "" {
+		var prefix [6]byte
+		_, _ = rand.Read(prefix[:])
+		e.idPrefix = "push-" + hex.EncodeToString(prefix[:]) + "-"
+	}
 	for i := range e.users {
 		e.users[i].users = make(map[string]*userState)
 	}
