@@ -58,9 +58,9 @@ func (s *State) Unbind() (restoreTimeout bool) {
 type Batch struct {
 	// Due is when the batch must be processed; zero while the batch is
 	// closed (empty).
-	Due      time.Time
-	stanzas  []events.Stanza
-	overflow [2]bool // a class seen after the batch was full
+	Due     time.Time
+	stanzas []events.Stanza
+	has     [2]bool // which classes the batch holds
 }
 
 // MaxBatch is the number of stanzas a batch keeps. Past it, a stanza of a
@@ -82,24 +82,13 @@ func (b *Batch) Add(now time.Time, window time.Duration, st events.Stanza) (open
 		}
 		opened = true
 	}
-	if len(b.stanzas) >= MaxBatch {
-		c := class(&st)
-		if b.overflow[c] || b.holds(c) {
-			return opened
-		}
-		b.overflow[c] = true
+	c := class(&st)
+	if len(b.stanzas) >= MaxBatch && b.has[c] {
+		return opened
 	}
+	b.has[c] = true
 	b.stanzas = append(b.stanzas, st)
 	return opened
-}
-
-func (b *Batch) holds(c int) bool {
-	for i := range b.stanzas {
-		if class(&b.stanzas[i]) == c {
-			return true
-		}
-	}
-	return false
 }
 
 // Len returns the number of stanzas held.
@@ -114,7 +103,7 @@ func (b *Batch) Discard() {
 	clear(b.stanzas)
 	b.stanzas = b.stanzas[:0]
 	b.Due = time.Time{}
-	b.overflow = [2]bool{}
+	b.has = [2]bool{}
 }
 
 // Class indexes: the two classes of stanza a queue can give one push each.
