@@ -67,12 +67,20 @@ func (f *flakyStore) AddError(ctx context.Context, user string, id registry.Iden
 	return f.Store.AddError(ctx, user, id, gen)
 }
 
+func (f *flakyStore) ResetErrors(ctx context.Context, user string, id registry.Identifier, gen uint64) error {
+	if f.writes.Load() {
+		return errFlaky
+	}
+	return f.Store.ResetErrors(ctx, user, id, gen)
+}
+
 // harness drives an engine in tests and fails the test on Go errors.
 type harness struct {
 	t     *testing.T
 	e     *Engine
 	store *flakyStore
 	key   events.Key
+	lastB Publish // a publish to node B left unanswered, for fault tests
 }
 
 func newHarness(t *testing.T, cfg Config) *harness {

@@ -184,10 +184,12 @@ func (d *requestDecoder) text(limit int) (string, error) {
 }
 
 func (d *requestDecoder) request() (req Request, err error) {
+	var iqID string
 	defer func() {
 		if err == nil {
 			return
 		}
+		req = Request{IQID: iqID} // an error reply still needs the iq's id
 		var se *events.StanzaError
 		switch {
 		case errors.As(err, &se):
@@ -206,7 +208,8 @@ func (d *requestDecoder) request() (req Request, err error) {
 	}
 	el := root
 	if root.Name.Local == "iq" {
-		req.IQID = attr(root, "id")
+		iqID = attr(root, "id")
+		req.IQID = iqID
 		if t := attr(root, "type"); t != "set" {
 			return Request{}, ErrNotSet
 		}

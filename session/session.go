@@ -63,10 +63,10 @@ type Batch struct {
 	has     [2]bool // which classes the batch holds
 }
 
-// MaxBatch is the number of stanzas a batch keeps. Past it, a stanza of a
-// class the batch already holds is not kept (it still counts as pushed by
-// the batch's push for that class only if it is one of the kept ones), and a
-// stanza of a new class is kept so that it is still pushed.
+// MaxBatch bounds the stanzas a batch keeps. Past it, a stanza of a class
+// (important or not) the batch already holds is dropped: it is not marked as
+// pushed, so another path may still push it. A stanza of a class the batch
+// does not hold yet is kept, so that it is still pushed.
 const MaxBatch = 1024
 
 // Open reports whether the batch holds stanzas waiting for Due.

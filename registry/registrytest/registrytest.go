@@ -41,6 +41,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -241,13 +242,23 @@ func testSaveThenLoad(t *testing.T, s registry.Store) {
 	}
 	checkRegs(t, "Load after one Save", mustLoad(t, s, alice), []registry.Registration{a})
 
-	b := newReg(alice, registry.NewIdentifier("push.other.example", "b"), 12, at(1), nil)
+	// Any uint64 is a valid Generation, the highest bit set too.
+	b := newReg(alice, registry.NewIdentifier("push.other.example", "b"), math.MaxUint64, at(1), nil)
 	b.Errors = 2 // a new registration keeps the Errors it is given
 	saved, _ = mustSave(t, s, b, 5)
 	if !sameReg(saved, b) {
 		t.Errorf("Save returned %s, want %s", regString(saved), regString(b))
 	}
 	checkRegs(t, "Load after two Saves", mustLoad(t, s, alice), []registry.Registration{a, b})
+	c := newReg(alice, id("c"), 1<<63, at(2), nil)
+	mustSave(t, s, c, 5)
+	checkRegs(t, "Load after three Saves", mustLoad(t, s, alice), []registry.Registration{a, b, c})
+	if n := mustAddError(t, s, alice, b.ID, b.Generation); n != 3 {
+		t.Errorf("AddError with Generation %d = %d, want 3", b.Generation, n)
+	}
+	if err := s.ResetErrors(t.Context(), alice, c.ID, c.Generation); err != nil {
+		t.Errorf("ResetErrors with Generation %d: %v", c.Generation, err)
+	}
 }
 
 func testLoadUnknownUser(t *testing.T, s registry.Store) {

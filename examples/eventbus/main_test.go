@@ -1,0 +1,555 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/push"
+)
+
+// waitUntil polls cond until it holds and fails the test after a few
+// seconds: it bounds a wait, it never measures speed.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// fixture is a server, its bus, the adapter and a fake push service.
+type fixture struct {
+	engine  *push.Engine
+	bus     *Bus
+	srv     *Server
+	service *PushService
+	adapter *Adapter
+}
+
+func newFixture(t *testing.T, cfg push.Config, svc PushServiceConfig) *fixture {
+	t.Helper()
+	if cfg.IDPrefix == "" {
+		cfg.IDPrefix = "push-"
+	}
+	engine, err := push.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.JID == "" {
+		svc.JID = pushJID
+	}
+	f := &fixture{engine: engine, bus: &Bus{}}
+	f.srv = NewServer(f.bus)
+	serverEnd, serviceEnd := net.Pipe()
+	f.service = NewPushService(serviceEnd, svc)
+	f.adapter, err = NewAdapter(context.Background(), AdapterConfig{Engine: engine, Bus: f.bus, Host: f.srv, Push: serverEnd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.adapter.Close(); err != nil {
+			t.Error(err)
+		}
+		if err := f.service.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return f
+}
+
+func enableIQ(id, node string) IQRequest {
+	return IQRequest{Session: phone, ID: id, XML: []byte(
+		`<iq type='set' id='` + id + `'><enable xmlns='urn:xmpp:push:0' jid='` + pushJID + `' node='` + node + `'>` +
+			`<x xmlns='jabber:x:data' type='submit'>` +
+			`<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>` +
+			`<field var='secret'><value>s3cret</value></field></x></enable></iq>`)}
+}
+
+func chat(srv *Server, to, body string) ServerStanza {
+	return srv.Stanza("<message from='" + romeo + "' to='" + to + "' type='chat'><body>" + body + "</body></message>")
+}
+
+func TestEnableOverBusRepliesOnSessionStream(t *testing.T) {
+	f := newFixture(t, push.Config{}, PushServiceConfig{})
+	stream := f.srv.Bind(phone)
+	// The bus is synchronous: the reply is written before Publish returns.
+	f.bus.Publish(TopicIQPush, enableIQ("e1", "n1"))
+	if got, want := stream.String(), "<iq type='result' id='e1' to='"+phone+"'/>"; got != want {
+		t.Errorf("phone stream = %s, want %s", got, want)
+	}
+	if id, ok := f.engine.Binding(phone); !ok || id.Node() != "n1" {
+		t.Errorf("Binding(phone) = %q, %v; want node n1", id, ok)
+	}
+	// A pointer payload is accepted too; a bad request is answered with an error.
+	f.bus.Publish(TopicIQPush, &IQRequest{Session: phone, ID: "e2", XML: []byte(`<iq type='set' id='e2'><enable xmlns='urn:xmpp:push:0'/></iq>`)})
+	if got := stream.String(); !strings.Contains(got, "<iq type='error' id='e2'") || !strings.Contains(got, "<bad-request") {
+		t.Errorf("phone stream = %s, want a bad-request error for e2", got)
+	}
+	// A payload of the wrong type is logged and ignored.
+	f.bus.Publish(TopicIQPush, "not a request")
+}
+
+func TestQueuedStanzaYieldsOnePublish(t *testing.T) {
+	f := newFixture(t, push.Config{BatchWindow: 20 * time.Millisecond}, PushServiceConfig{})
+	f.srv.Bind(phone)
+	f.bus.Publish(TopicIQPush, enableIQ("e1", "n1"))
+	f.bus.Publish(TopicHibernationStart, SmacksQueue{Session: phone})
+	if got := f.srv.HibernationTimeout(phone); got != push.DefaultMaxHibernationTimeout {
+		t.Errorf("timeout at hibernation = %v, want %v", got, push.DefaultMaxHibernationTimeout)
+	}
+	m1, m2 := chat(f.srv, phone, "one"), chat(f.srv, phone, "two")
+	f.bus.Publish(TopicStanzaQueued, QueuedStanza{Session: phone, Stanza: m1})
+	f.bus.Publish(TopicStanzaQueued, QueuedStanza{Session: phone, Stanza: m2})
+	f.bus.Publish(TopicArchiveAdded, UserStanza{User: user, Stanza: m1}) // the phone's own registration is bound: skipped
+
+	client := f.adapter.Client()
+	waitUntil(t, "the publish to be answered", func() bool { return client.Stats().Answered == 1 })
+	// Nothing is left that could publish again: no pending batch.
+	if w := f.engine.NextWake(); !w.IsZero() {
+		t.Errorf("a batch is still pending, due at %v", w)
+	}
+	if s := client.Stats(); s.Sent != 1 || s.Pending != 0 {
+		t.Errorf("client stats = %+v, want exactly one publish sent and none pending", s)
+	}
+	got := f.service.Received()
+	if len(got) != 1 {
+		t.Fatalf("push service received %d publishes, want 1: %+v", len(got), got)
+	}
+	p := got[0]
+	if p.To != pushJID || p.From != "example.org" || p.Node != "n1" || p.ID != "push-1" {
+		t.Errorf("publish addressed %+v", p)
+	}
+	if p.Options["secret"] != "s3cret" || p.Options["FORM_TYPE"] != push.NSPublishOptions {
+		t.Errorf("publish-options = %v", p.Options)
+	}
+	if p.Summary["FORM_TYPE"] != push.NSPushSummary || p.Summary["last-message-body"] != push.DefaultImportantBody {
+		t.Errorf("summary = %v", p.Summary)
+	}
+	// The first important push cut the extended timeout back.
+	if got := f.srv.HibernationTimeout(phone); got != push.DefaultHibernationTimeout {
+		t.Errorf("timeout after the push = %v, want %v", got, push.DefaultHibernationTimeout)
+	}
+}
+
+func TestPublishErrorsRemoveRegistration(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		err     *events.StanzaError
+		removed bool
+	}{
+		{"cancel", &events.StanzaError{Type: "cancel", Condition: "item-not-found"}, true},
+		{"wait", &events.StanzaError{Type: "wait", Condition: "resource-constraint"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const maxErrors = 3
+			f := newFixture(t, push.Config{MaxErrors: maxErrors}, PushServiceConfig{Errors: map[string]*events.StanzaError{"n1": tc.err}})
+			f.srv.Bind(phone)
+			f.bus.Publish(TopicIQPush, enableIQ("e1", "n1"))
+			f.bus.Publish(TopicHibernationStart, SmacksQueue{Session: phone})
+			store := f.engine.Config().Store
+			for i := 1; i <= maxErrors; i++ {
+				// Offline pushes do not cut the extended timeout back.
+				f.bus.Publish(TopicOfflineStore, UserStanza{User: user, Stanza: chat(f.srv, user, "hi")})
+				waitUntil(t, "the error answer", func() bool { return f.adapter.Client().Stats().Answered == i })
+				regs, err := store.Load(ctx, user)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i < maxErrors || !tc.removed {
+					want := i
+					if !tc.removed {
+						want = 0
+					}
+					if len(regs) != 1 || regs[0].Errors != want {
+						t.Fatalf("after %d errors the store holds %+v, want one registration with %d errors", i, regs, want)
+					}
+				} else if len(regs) != 0 {
+					t.Fatalf("after %d errors the store holds %+v, want nothing", i, regs)
+				}
+			}
+			_, bound := f.engine.Binding(phone)
+			want := push.DefaultMaxHibernationTimeout
+			if tc.removed {
+				// Unbinding the hibernating session sets its timeout back.
+				want = push.DefaultHibernationTimeout
+			}
+			if bound == tc.removed || f.srv.HibernationTimeout(phone) != want {
+				t.Errorf("bound %v with timeout %v; want bound %v with timeout %v", bound, f.srv.HibernationTimeout(phone), !tc.removed, want)
+			}
+			if n := len(f.service.Received()); n != maxErrors {
+				t.Errorf("push service received %d publishes, want %d", n, maxErrors)
+			}
+		})
+	}
+}
+
+// farEnd is the push service's end of a pipe, driven by hand: it discards
+// what the client writes until closed.
+type farEnd struct {
+	net.Conn
+	wg sync.WaitGroup
+}
+
+func newPipe(t *testing.T, drain bool) (client net.Conn, far *farEnd) {
+	client, conn := net.Pipe()
+	far = &farEnd{Conn: conn}
+	if drain {
+		far.wg.Add(1)
+		go func() {
+			defer far.wg.Done()
+			io.Copy(io.Discard, conn)
+		}()
+	}
+	t.Cleanup(func() {
+		conn.Close()
+		far.wg.Wait()
+	})
+	return client, far
+}
+
+func (f *farEnd) answer(t *testing.T, a Answer) {
+	t.Helper()
+	if _, err := f.Write(a.AppendXML(nil)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// results collects what a PushClient hands on.
+type results struct {
+	mu  sync.Mutex
+	got []events.PublishResult
+}
+
+func (r *results) add(res events.PublishResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, res)
+}
+
+func (r *results) list() []events.PublishResult {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]events.PublishResult(nil), r.got...)
+}
+
+func publish(id string) push.Publish {
+	return push.Publish{ID: id, From: "example.org", User: user, To: pushJID, Node: "n1", Count: 1}
+}
+
+func TestPushClientForgetsUnansweredPublishes(t *testing.T) {
+	ctx := context.Background()
+	conn, far := newPipe(t, true)
+	var res results
+	c := NewPushClient(conn, PushClientConfig{Timeout: 30 * time.Millisecond, OnAnswer: res.add})
+	defer c.Close()
+	if err := c.Send(ctx, publish("a")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the publish to expire", func() bool { s := c.Stats(); return s.Expired == 1 && s.Pending == 0 })
+	// A late answer is dropped: it matches nothing any more.
+	far.answer(t, Answer{ID: "a", From: pushJID})
+	waitUntil(t, "the late answer to be dropped", func() bool { return c.Stats().Unmatched == 1 })
+	if got := res.list(); len(got) != 0 {
+		t.Errorf("late answer handed on: %+v", got)
+	}
+}
+
+func TestPushClientMatchesAnswers(t *testing.T) {
+	ctx := context.Background()
+	conn, far := newPipe(t, true)
+	var res results
+	c := NewPushClient(conn, PushClientConfig{Timeout: time.Hour, OnAnswer: res.add})
+	defer c.Close()
+	for _, id := range []string{"a", "b"} {
+		if err := c.Send(ctx, publish(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Send(ctx, publish("a")); err == nil {
+		t.Error("a second publish with a waiting id was accepted")
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := c.Send(cancelled, publish("c")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Send with a cancelled context = %v, want context.Canceled", err)
+	}
+	// Stanzas that are no answers are skipped; answers come in any order.
+	if _, err := far.Write([]byte(`<message from='x'/><iq type='get' id='a'/>`)); err != nil {
+		t.Fatal(err)
+	}
+	far.answer(t, Answer{ID: "b", From: pushJID, To: "example.org", Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found", Text: "gone"}})
+	far.answer(t, Answer{ID: "a", From: pushJID})
+	waitUntil(t, "both answers", func() bool { return c.Stats().Answered == 2 })
+	got := res.list()
+	if len(got) != 2 || got[0].ID != "b" || got[1].ID != "a" || got[1].Error != nil || got[0].From != pushJID {
+		t.Fatalf("answers handed on: %+v", got)
+	}
+	if e := got[0].Error; e == nil || *e != (events.StanzaError{Type: "cancel", Condition: "item-not-found", Text: "gone"}) {
+		t.Errorf("error = %+v", e)
+	}
+	if s := c.Stats(); s != (PushClientStats{Sent: 2, Answered: 2}) {
+		t.Errorf("stats = %+v", s)
+	}
+	// Malformed XML ends the stream: sending fails from then on.
+	if _, err := far.Write([]byte(`<iq type='result' id='x'></oops>`)); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the stream to fail", func() bool { return c.Err() != nil })
+	if err := c.Send(ctx, publish("d")); err == nil {
+		t.Error("Send on a failed stream succeeded")
+	}
+	if err := c.Close(); err != nil {
+		t.Error(err)
+	}
+	if err := c.Send(ctx, publish("e")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Send after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestPushClientCongestedAndCloseUnblocksWrite(t *testing.T) {
+	conn, _ := newPipe(t, false) // nobody reads: the first write blocks
+	c := NewPushClient(conn, PushClientConfig{QueueSize: 1})
+	var err error
+	for i := 0; i < 3 && err == nil; i++ {
+		err = c.Send(context.Background(), publish(string(rune('a'+i))))
+	}
+	if !errors.Is(err, ErrCongested) {
+		t.Errorf("Send with a full queue = %v, want ErrCongested", err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		c.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return while a write was blocked")
+	}
+}
+
+func TestAdapterClosesWithContext(t *testing.T) {
+	engine, err := push.New(push.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := &Bus{}
+	conn, _ := newPipe(t, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := NewAdapter(ctx, AdapterConfig{Engine: engine, Bus: bus, Host: NewServer(bus), Push: conn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case <-a.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the adapter did not close when its context ended")
+	}
+	if err := a.Client().Send(context.Background(), publish("a")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Send after the context ended = %v, want ErrClosed", err)
+	}
+	bus.Publish(TopicSessionBound, SessionInfo{JID: phone}) // nobody listens any more
+	if n := engine.Stats().Sessions; n != 0 {
+		t.Errorf("engine saw %d sessions after the adapter closed", n)
+	}
+}
+
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	func() {
+		// A long batch window and a silent node: at Close, the driver's
+		// timer is armed and a publish is waiting for its answer.
+		f := newFixture(t, push.Config{BatchWindow: time.Hour}, PushServiceConfig{Silent: map[string]bool{"n1": true}})
+		f.srv.Bind(phone)
+		f.bus.Publish(TopicIQPush, enableIQ("e1", "n1"))
+		f.bus.Publish(TopicHibernationStart, SmacksQueue{Session: phone, Queue: []ServerStanza{chat(f.srv, phone, "now")}})
+		f.bus.Publish(TopicStanzaQueued, QueuedStanza{Session: phone, Stanza: chat(f.srv, phone, "later")})
+		waitUntil(t, "the publish to arrive", func() bool { return len(f.service.Received()) == 1 })
+		if f.engine.NextWake().IsZero() || f.adapter.Client().Stats().Pending != 1 {
+			t.Fatal("expected a pending batch and a pending publish")
+		}
+		if err := f.adapter.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.service.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s := f.adapter.Client().Stats(); s.Pending != 0 {
+			t.Errorf("%d publishes still pending after Close", s.Pending)
+		}
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+			t.Fatalf("%d goroutines before, %d after Close", before, runtime.NumGoroutine())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestBus(t *testing.T) {
+	var b Bus
+	var mu sync.Mutex
+	var got []string
+	record := func(name string) func(any) {
+		return func(p any) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, name+":"+p.(string))
+		}
+	}
+	unsubA := b.Subscribe("t", record("a"))
+	b.Subscribe("t", record("b"))
+	b.Subscribe("other", record("c"))
+	b.Publish("t", "1")
+	unsubA()
+	unsubA()
+	b.Publish("t", "2")
+	b.Publish("none", "3")
+	if want := "a:1 b:1 b:2"; strings.Join(got, " ") != want {
+		t.Errorf("delivered %q, want %q", strings.Join(got, " "), want)
+	}
+	// Concurrent use, for the race detector.
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Go(func() {
+			for j := 0; j < 50; j++ {
+				u := b.Subscribe("t", func(any) {})
+				b.Publish("t", "x")
+				u()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestStanzaKey(t *testing.T) {
+	if StanzaKey("") != 0 {
+		t.Error("no ID must give no identity")
+	}
+	if StanzaKey("stanza-1") != StanzaKey("stanza-1") || StanzaKey("stanza-1") == StanzaKey("stanza-2") || StanzaKey("stanza-1") == 0 {
+		t.Error("keys must be stable, distinct and non-zero")
+	}
+}
+
+func TestParseAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Answer
+	}{
+		{`<iq type='result' id='p1' from='push.example.net' to='example.org'/>`, Answer{ID: "p1", From: "push.example.net", To: "example.org"}},
+		{` <?xml version='1.0'?><!-- c --><iq xmlns='jabber:server' type='result' id='p1'></iq> `, Answer{ID: "p1"}},
+		{`<iq type='error' id='p2' from='push.example.net'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>No such node</text></error></iq>`,
+			Answer{ID: "p2", From: "push.example.net", Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found", Text: "No such node"}}},
+		{`<iq type='error' id='p3'><error type='wait'><x xmlns='urn:example'/><s:resource-constraint xmlns:s='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`,
+			Answer{ID: "p3", Error: &events.StanzaError{Type: "wait", Condition: "resource-constraint"}}},
+		{`<iq type='error' id='p4'/>`, Answer{ID: "p4", Error: &events.StanzaError{Type: "cancel", Condition: "undefined-condition"}}},
+		{`<iq type='error' id='p5'><error type='bogus'><Not_A_Condition xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`,
+			Answer{ID: "p5", Error: &events.StanzaError{Type: "cancel", Condition: "undefined-condition"}}},
+		{`<iq type='result' id='a&amp;b&apos;' from='x'/>`, Answer{ID: "a&b'", From: "x"}},
+	} {
+		got, err := ParseAnswer([]byte(tc.in))
+		if err != nil {
+			t.Errorf("ParseAnswer(%s): %v", tc.in, err)
+			continue
+		}
+		if !sameAnswer(got, tc.want) {
+			t.Errorf("ParseAnswer(%s) = %+v (%v), want %+v (%v)", tc.in, got, got.Error, tc.want, tc.want.Error)
+		}
+		if again, err := ParseAnswer(got.AppendXML(nil)); err != nil || !sameAnswer(again, got) {
+			t.Errorf("round trip of %s: %+v, %v", got.AppendXML(nil), again, err)
+		}
+	}
+	for _, in := range []string{
+		``, `   `, `not xml`, `<iq`, `<iq type='result' id='1'>`, `</iq>`,
+		`<message type='result' id='1'/>`,
+		`<iq type='get' id='1'/>`, `<iq type='set' id='1'/>`, `<iq type='result'/>`,
+		`<iq type='result' id='1'/><iq type='result' id='2'/>`, `<iq type='result' id='1'/>trailing`,
+		`<iq type='result' id='1' id='2'/>`, "<iq type='result' id='\x00'/>",
+		`<iq type='result' id='1'><a></b></iq>`,
+		`<iq type='result' id='1'/>` + strings.Repeat(" ", MaxAnswerSize),
+	} {
+		if a, err := ParseAnswer([]byte(in)); err == nil {
+			t.Errorf("ParseAnswer(%.60q) = %+v, want an error", in, a)
+		}
+	}
+}
+
+func sameAnswer(a, b Answer) bool {
+	if a.ID != b.ID || a.From != b.From || a.To != b.To || (a.Error == nil) != (b.Error == nil) {
+		return false
+	}
+	return a.Error == nil || *a.Error == *b.Error
+}
+
+func FuzzParseAnswer(f *testing.F) {
+	for _, s := range []string{
+		`<iq type='result' id='p1' from='push.example.net' to='example.org'/>`,
+		`<iq type='error' id='p2'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>x</text></error></iq>`,
+		`<iq type='error' id='p3'><error type='wait'/></iq>`,
+		`<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>`,
+		`<iq type='result' id='&#xD;&#x9;'/>`,
+		`<iq`,
+		``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ParseAnswer(data)
+		if err != nil {
+			return
+		}
+		if a.ID == "" {
+			t.Fatalf("answer without an id from %q", data)
+		}
+		if a.Error != nil && (a.Error.Type == "" || a.Error.Condition == "") {
+			t.Fatalf("error without type or condition from %q: %+v", data, a.Error)
+		}
+		out := a.AppendXML(nil)
+		b, err := ParseAnswer(out)
+		if err != nil || !sameAnswer(a, b) {
+			t.Fatalf("round trip of %q: %s gives %+v, %v", data, out, b, err)
+		}
+	})
+}
+
+func TestDemo(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"phone    ← <iq type='result' id='e1' to='" + phone + "'/>",
+		"smacks   " + phone + " may hibernate for 72h0m0s",
+		"smacks   " + phone + " may hibernate for 10m0s",
+		"<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>",
+		"Juliet has 1 registration(s) left:",
+		"store    push.example.net<yxs32uqsflafdk3iuqo",
+		"client   sent 6, answered 6, unmatched 0, expired 0, pending 0",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("transcript lacks %q:\n%s", want, s)
+		}
+	}
+	if n := strings.Count(s, "push     ← <iq type='set'"); n != 6 {
+		t.Errorf("transcript shows %d publishes, want 6:\n%s", n, s)
+	}
+}

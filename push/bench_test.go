@@ -1,0 +1,383 @@
+package push_test
+
+// Benchmarks of the engine's hot paths (issue 5). Every benchmark uses a
+// virtual clock: time is passed in with each event, so the figures do not
+// depend on the speed of the machine's clock, and nothing sleeps.
+//
+//	go test -run='^$' -bench=. -benchmem -cpu 1,2 -timeout 20m ./push/
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/push"
+	"github.com/pushrules/pushrules/registry"
+	"github.com/pushrules/pushrules/session"
+)
+
+var benchEpoch = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+const (
+	benchService = "push.example.net"
+	benchContact = "romeo@montague.example/orchard"
+	benchSecret  = "eruio234vzxc2kla-91x"                     // 20 characters
+	benchNode    = "yxs32uqsflafdk3iuqo0c5b8e9f7a6d4c3b2a1f0" // 40 characters
+)
+
+// benchEnable is a typical client's <enable/>: a 40-byte node and a
+// publish-options form with FORM_TYPE and a 20-character secret.
+func benchEnable(node, secret string) []byte {
+	return []byte(`<enable xmlns='urn:xmpp:push:0' jid='` + benchService + `' node='` + node + `'>` +
+		`<x xmlns='jabber:x:data' type='submit'>` +
+		`<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>` +
+		`<field var='secret'><value>` + secret + `</value></field></x></enable>`)
+}
+
+// benchNodeN returns a distinct 40-byte node for n.
+func benchNodeN(n int) string {
+	s := fmt.Sprintf("%040x", uint64(n)*0x9e3779b97f4a7c15)
+	return s[len(s)-40:]
+}
+
+func benchNew(b *testing.B, cfg push.Config) *push.Engine {
+	b.Helper()
+	e, err := push.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// benchMust returns a checker of a handler's results: it fails the
+// benchmark on an error or an error reply.
+func benchMust(b *testing.B) func(push.Decisions, error) push.Decisions {
+	return func(d push.Decisions, err error) push.Decisions {
+		b.Helper()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range d.Replies {
+			if r.Error != nil {
+				b.Fatalf("reply to %s: %v", r.Session, r.Error)
+			}
+		}
+		return d
+	}
+}
+
+// benchChat is an important one-to-one chat message to user.
+func benchChat(user string, key events.Key) events.Stanza {
+	return events.Stanza{Key: key, Kind: events.KindMessage, Type: "chat", From: benchContact, To: user,
+		Body: "Are you up?", HasBody: true}
+}
+
+// BenchmarkStanzaQueued measures a stanza queued for a hibernating,
+// push-bound session whose batch is already open: the work the host does
+// for every message to a sleeping phone.
+//
+// The batch keeps at most session.MaxBatch stanzas, and only Engine.Wake
+// empties it. Queueing forever into one batch would measure the overflow
+// path (past MaxBatch only new classes are kept), which no real session
+// reaches. So the loop advances virtual time by 1 ms a stanza (the batch
+// window, 1 s, is over after 1000 stanzas) and calls Engine.Wake inside
+// the timed loop once every MaxBatch stanzas, when the batch is full. The
+// figure is therefore the amortised steady-state cost of a queued stanza:
+// its share of the Wake that processes its batch (marking every stanza of
+// the batch as pushed, one publish, the scan of the engine's shards) is
+// included. b.Loop offers no cheap way to leave per-iteration work out of
+// the timing, and that share is real work the stanza causes anyway.
+func BenchmarkStanzaQueued(b *testing.B) {
+	ctx := context.Background()
+	e := benchNew(b, push.Config{})
+	must := benchMust(b)
+	const (
+		user  = "juliet@example.org"
+		phone = user + "/phone"
+	)
+	now := benchEpoch
+	must(e.SessionOpened(events.SessionOpened{Now: now, Session: phone}))
+	must(e.IQ(ctx, events.IQ{Now: now, Session: phone, ID: "e1", Payload: benchEnable(benchNode, benchSecret)}))
+	must(e.HibernationStarted(events.HibernationStarted{Now: now, Session: phone}))
+
+	st := benchChat(phone, 1)
+	// Open the batch before timing starts.
+	if d := must(e.StanzaQueued(events.StanzaQueued{Now: now, Session: phone, Stanza: st})); d.Wake.IsZero() {
+		b.Fatal("the first queued stanza opened no batch")
+	}
+	inBatch, wakes, pushes := 1, 0, 0
+
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Millisecond)
+		st.Key++
+		if _, err := e.StanzaQueued(events.StanzaQueued{Now: now, Session: phone, Stanza: st}); err != nil {
+			b.Fatal(err)
+		}
+		inBatch++
+		if inBatch == session.MaxBatch {
+			d := e.Wake(now)
+			pushes += len(d.Publishes)
+			wakes++
+			inBatch = 0
+		}
+	}
+	if wakes > 0 && pushes != wakes {
+		b.Fatalf("%d wakes gave %d publishes, want one each", wakes, pushes)
+	}
+}
+
+// benchStores caches the populated in-memory registries of
+// BenchmarkOfflineMessage, by number of users: the 1M one takes seconds to
+// build and about a gigabyte, so it is built once per process and shared
+// by every run (-cpu, -count). The benchmark only reads it.
+var benchStores struct {
+	sync.Mutex
+	m map[int]*benchStore
+}
+
+type benchStore struct {
+	store *registry.Memory
+	users []string
+}
+
+// benchRegistry returns a Memory holding n users with three registrations
+// each (same push service, distinct 40-byte nodes). The registrations share
+// one publish-options form: the offline path only copies the pointer
+// (registry's BenchmarkRegistryMemory measures forms held individually).
+func benchRegistry(b *testing.B, n int) *benchStore {
+	benchStores.Lock()
+	defer benchStores.Unlock()
+	if s := benchStores.m[n]; s != nil {
+		return s
+	}
+	if benchStores.m == nil {
+		benchStores.m = make(map[int]*benchStore)
+	}
+	ctx := context.Background()
+	form := &registry.Form{Type: "submit", Fields: []registry.Field{
+		{Var: "FORM_TYPE", Values: []string{push.NSPublishOptions}},
+		{Var: "secret", Values: []string{benchSecret}},
+	}}
+	s := &benchStore{store: registry.NewMemory(), users: make([]string, n)}
+	for i := range n {
+		u := "user" + strconv.Itoa(i) + "@example.org"
+		s.users[i] = u
+		for j := range 3 {
+			reg := registry.Registration{
+				User: u, ID: registry.NewIdentifier(benchService, benchNodeN(3*i+j)),
+				Options: form, Enabled: benchEpoch, Generation: uint64(3*i + j + 1),
+			}
+			if _, _, err := s.store.Save(ctx, reg, push.DefaultMaxDevices); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	benchStores.m[n] = s
+	return s
+}
+
+// BenchmarkOfflineMessage measures an offline message for a user with three
+// registrations: three publish decisions, not encoded. Each iteration takes
+// the next user in turn and a fresh stanza Key, so deduplication never
+// suppresses a push.
+//
+// Virtual time advances 10 µs an event (100,000 offline messages a second,
+// a heavily loaded server). No push service answers, so PublishTimeout is
+// set to one second: unanswered publishes are then forgotten about as fast
+// as answered ones would be, and the engine's table of pending publishes
+// stays at its steady-state size (~300,000 entries) instead of growing with
+// b.N. Everything else is the default configuration.
+func BenchmarkOfflineMessage(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		users int
+	}{{"users=1k", 1_000}, {"users=1M", 1_000_000}} {
+		b.Run(c.name, func(b *testing.B) {
+			reg := benchRegistry(b, c.users)
+			e := benchNew(b, push.Config{Store: reg.store, PublishTimeout: time.Second})
+			ctx := context.Background()
+			now := benchEpoch
+			st := benchChat("", 0)
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				now = now.Add(10 * time.Microsecond)
+				st.Key++
+				user := reg.users[i]
+				if i++; i == len(reg.users) {
+					i = 0
+				}
+				d, err := e.OfflineMessage(ctx, events.OfflineMessage{Now: now, User: user, Stanza: st})
+				if err != nil || len(d.Publishes) != 3 {
+					b.Fatalf("offline message for %s: %d publishes, error %v", user, len(d.Publishes), err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPublishEncode measures encoding one publish IQ, with a
+// publish-options form, into a reused buffer.
+func BenchmarkPublishEncode(b *testing.B) {
+	p := push.Publish{
+		ID: "push-3f2a9c1b7d4e-1a2b3c", From: "example.org", User: "juliet@example.org",
+		To: benchService, Node: benchNode,
+		Options: &registry.Form{Type: "submit", Fields: []registry.Field{
+			{Var: "FORM_TYPE", Values: []string{push.NSPublishOptions}},
+			{Var: "secret", Values: []string{benchSecret}},
+		}},
+		Important: true, Count: 1, Body: push.DefaultImportantBody,
+	}
+	buf := p.AppendXML(nil)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = p.AppendXML(buf[:0])
+	}
+}
+
+// BenchmarkEnable measures an <enable/> with a publish-options form, as
+// XML, through Engine.IQ: parsing, validation, the store's read and write
+// (the in-memory store) and binding the session. 10,000 users with one
+// session each take turns; each user re-enables one of three nodes in
+// turn, so after the first round every enable replaces a stored
+// registration (the common case: clients enable push on every connect).
+func BenchmarkEnable(b *testing.B) {
+	const users = 10_000
+	ctx := context.Background()
+	e := benchNew(b, push.Config{})
+	must := benchMust(b)
+	sessions := make([]string, users)
+	payloads := make([][]byte, 3*users)
+	for i := range users {
+		sessions[i] = "user" + strconv.Itoa(i) + "@example.org/phone"
+		must(e.SessionOpened(events.SessionOpened{Now: benchEpoch, Session: sessions[i]}))
+		for j := range 3 {
+			payloads[3*i+j] = benchEnable(benchNodeN(3*i+j), fmt.Sprintf("%020d", 3*i+j))
+		}
+	}
+	now := benchEpoch
+	i, round := 0, 0
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(10 * time.Microsecond)
+		d, err := e.IQ(ctx, events.IQ{Now: now, Session: sessions[i], ID: "e1", Payload: payloads[3*i+round]})
+		if err != nil || len(d.Replies) != 1 || d.Replies[0].Error != nil {
+			b.Fatalf("enable: %v %+v", err, d.Replies)
+		}
+		if i++; i == users {
+			i, round = 0, (round+1)%3
+		}
+	}
+}
+
+// BenchmarkParallelMixed runs a realistic mix of events over 10,000 users
+// from b.RunParallel. Each user has a push-enabled phone (hibernating at
+// the start) and a desktop session without push. Each goroutine draws
+// events at random for random users, with its own virtual clock (1 ms an
+// event, only ever forward; goroutines' clocks drift a little apart, which
+// the engine tolerates), and answers its own publishes (2% errors, a third
+// of them of type wait). The mix, per 100 events: 40 stanzas queued to a
+// phone, 15 offline messages, 15 archived messages, 5 hibernation starts
+// (with one unacknowledged stanza), 5 hibernation ends, 20 publish answers;
+// and each goroutine calls Engine.Wake every 1,000 events (once a virtual
+// second, the batch window). Compare ns/op at -cpu 1 and -cpu 2 for the
+// scaling.
+func BenchmarkParallelMixed(b *testing.B) {
+	const users = 10_000
+	ctx := context.Background()
+	e := benchNew(b, push.Config{})
+	must := benchMust(b)
+	type user struct{ bare, phone string }
+	us := make([]user, users)
+	for i := range users {
+		u := &us[i]
+		u.bare = "user" + strconv.Itoa(i) + "@example.org"
+		u.phone = u.bare + "/phone"
+		desktop := u.bare + "/desktop"
+		must(e.SessionOpened(events.SessionOpened{Now: benchEpoch, Session: u.phone}))
+		must(e.SessionOpened(events.SessionOpened{Now: benchEpoch, Session: desktop}))
+		must(e.IQ(ctx, events.IQ{Now: benchEpoch, Session: u.phone, ID: "e1",
+			Payload: benchEnable(benchNodeN(i), fmt.Sprintf("%020d", i))}))
+		must(e.HibernationStarted(events.HibernationStarted{Now: benchEpoch, Session: u.phone}))
+	}
+	var seeds atomic.Uint64
+	errUnavailable := &events.StanzaError{Type: "cancel", Condition: "service-unavailable"}
+	errWait := &events.StanzaError{Type: "wait", Condition: "resource-constraint"}
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		g := seeds.Add(1)
+		rng := rand.New(rand.NewPCG(g, 0x5eed))
+		now := benchEpoch
+		key := events.Key(g << 40)
+		// The publishes this goroutine made, not yet answered (a ring:
+		// when it is full the oldest is dropped and simply expires).
+		type sent struct{ id, to string }
+		var ring [256]sent
+		head, n := 0, 0
+		remember := func(ps []push.Publish) {
+			for i := range ps {
+				ring[(head+n)%len(ring)] = sent{ps[i].ID, ps[i].To}
+				if n < len(ring) {
+					n++
+				} else {
+					head = (head + 1) % len(ring)
+				}
+			}
+		}
+		var events_ int
+		for pb.Next() {
+			now = now.Add(time.Millisecond)
+			events_++
+			if events_%1000 == 0 {
+				remember(e.Wake(now).Publishes)
+				continue
+			}
+			u := &us[rng.IntN(users)]
+			key++
+			var d push.Decisions
+			var err error
+			switch r := rng.IntN(100); {
+			case r < 40:
+				d, err = e.StanzaQueued(events.StanzaQueued{Now: now, Session: u.phone, Stanza: benchChat(u.phone, key)})
+			case r < 55:
+				d, err = e.OfflineMessage(ctx, events.OfflineMessage{Now: now, User: u.bare, Stanza: benchChat(u.bare, key)})
+			case r < 70:
+				d, err = e.MessageArchived(ctx, events.MessageArchived{Now: now, User: u.bare, Stanza: benchChat(u.bare, key)})
+			case r < 75:
+				d, err = e.HibernationStarted(events.HibernationStarted{Now: now, Session: u.phone,
+					Queue: []events.Stanza{benchChat(u.phone, key)}})
+			case r < 80:
+				d, err = e.HibernationEnded(events.HibernationEnded{Now: now, Session: u.phone})
+			default:
+				if n == 0 {
+					continue
+				}
+				s := ring[head]
+				ring[head] = sent{}
+				head, n = (head+1)%len(ring), n-1
+				ev := events.PublishResult{Now: now, ID: s.id, From: s.to}
+				if x := rng.IntN(150); x < 2 {
+					ev.Error = errUnavailable
+				} else if x < 3 {
+					ev.Error = errWait
+				}
+				d, err = e.PublishResult(ctx, ev)
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			remember(d.Publishes)
+		}
+	})
+}

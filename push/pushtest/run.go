@@ -1,0 +1,286 @@
+package pushtest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/push"
+	"github.com/pushrules/pushrules/registry"
+	"github.com/pushrules/pushrules/registry/registrytest"
+)
+
+// Result is what a run of a Scenario produced.
+type Result struct {
+	// Scenario is the scenario that was run.
+	Scenario *Scenario
+	// Trace is every decision the engine made, in the order made: for each
+	// Decisions, its Replies, Timeouts and Publishes in that order.
+	Trace []Entry
+	// Failures describes every "check" step that failed, in step order.
+	Failures []string
+}
+
+// Diff compares the trace with the scenario's expectation and returns ""
+// when they match. Otherwise it returns a readable account of the
+// differences: for each group of entries with the same at and step, the
+// entries missing (expected, not produced) and unexpected (produced, not
+// expected), one compact JSON line each; then every failed check. Entries
+// of one group may come in any order; groups must come in the expected
+// order.
+func (r *Result) Diff() string {
+	d := diffTraces(r.Scenario.Expect, r.Trace)
+	if len(r.Failures) == 0 {
+		return d
+	}
+	var sb strings.Builder
+	sb.WriteString(d)
+	for _, f := range r.Failures {
+		sb.WriteString("check failed: ")
+		sb.WriteString(f)
+		sb.WriteByte('\n')
+	}
+	return sb.String()
+}
+
+// TraceJSON renders the trace as a JSON array in the shape of the
+// scenario's "expect" (see MarshalTrace).
+func (r *Result) TraceJSON() []byte { return MarshalTrace(r.Trace) }
+
+// Run runs the scenario on a fresh push.Engine, configured from the
+// scenario's config, with a fresh registry.Memory wrapped in a
+// registrytest.Faulty store, under a virtual clock that starts at Epoch.
+//
+// Before each step, every batch timer due at or before the step's time
+// fires (Engine.Wake), in time order; after the last step the clock runs on
+// to the scenario's end the same way. Publishes are sent to a Recorder; a
+// "respond" step answers the oldest unanswered publish sent to its (to,
+// node), and of its user when it names one.
+//
+// Run returns an error, naming the step, when the engine returns one, when
+// a "respond" step finds no publish to answer, or when ctx is done; the
+// Result then holds the trace up to that point. A failed check is not an
+// error: it is recorded in Result.Failures and reported by Diff.
+func (s *Scenario) Run(ctx context.Context) (*Result, error) {
+	store := registrytest.NewFaulty(registry.NewMemory())
+	cfg := s.config
+	cfg.Store = store
+	eng, err := push.New(cfg)
+	if err != nil {
+		return nil, s.errorf("config: %w", err)
+	}
+	r := &run{
+		sc:     s,
+		eng:    eng,
+		store:  store,
+		result: &Result{Scenario: s},
+	}
+	for i := range s.steps {
+		st := &s.steps[i]
+		if err := ctx.Err(); err != nil {
+			return r.result, s.errorf("step %d: %w", i, err)
+		}
+		if err := r.fire(ctx, st.at); err != nil {
+			return r.result, s.errorf("before step %d: %w", i, err)
+		}
+		r.clock.Set(Epoch.Add(st.at))
+		if err := r.step(ctx, i, st); err != nil {
+			return r.result, s.errorf("step %d (%s at %s): %w", i, st.action, seconds(st.at), err)
+		}
+	}
+	if err := r.fire(ctx, s.end); err != nil {
+		return r.result, s.errorf("after the last step: %w", err)
+	}
+	r.clock.Set(Epoch.Add(s.end))
+	return r.result, nil
+}
+
+func (s *Scenario) errorf(format string, args ...any) error {
+	if s.source != "" {
+		return fmt.Errorf("%s: "+format, append([]any{s.source}, args...)...)
+	}
+	return fmt.Errorf("%s: "+format, append([]any{s.Name}, args...)...)
+}
+
+// run is the state of one run of a scenario.
+type run struct {
+	sc       *Scenario
+	eng      *push.Engine
+	store    *registrytest.Faulty
+	clock    Clock
+	sent     Recorder
+	answered []bool // parallel to sent.Publishes()
+	result   *Result
+}
+
+// fire wakes the engine for every timer due at or before until, in time
+// order.
+func (r *run) fire(ctx context.Context, until time.Duration) error {
+	limit := Epoch.Add(until)
+	var last time.Time
+	for {
+		w := r.eng.NextWake()
+		if w.IsZero() || w.After(limit) {
+			return nil
+		}
+		if !last.IsZero() && !w.After(last) {
+			return fmt.Errorf("engine bug: NextWake gives %s again after Wake(%s)", seconds(w.Sub(Epoch)), seconds(last.Sub(Epoch)))
+		}
+		if now := r.clock.Now(); w.Before(now) {
+			return fmt.Errorf("engine bug: NextWake gives %s, before the clock (%s)", seconds(w.Sub(Epoch)), seconds(now.Sub(Epoch)))
+		}
+		last = w
+		r.clock.Set(w)
+		if err := r.record(ctx, TimerStep, r.eng.Wake(w)); err != nil {
+			return err
+		}
+	}
+}
+
+// record appends the decisions to the trace and sends the publishes.
+func (r *run) record(ctx context.Context, step int, d push.Decisions) error {
+	at := r.clock.Now().Sub(Epoch)
+	tr := &r.result.Trace
+	for _, rep := range d.Replies {
+		e := &TraceReply{Session: rep.Session, ID: rep.ID, Type: "result"}
+		if rep.Error != nil {
+			e.Type, e.ErrorType, e.Condition, e.Text = "error", rep.Error.Type, rep.Error.Condition, rep.Error.Text
+		}
+		*tr = append(*tr, Entry{At: at, Step: step, Reply: e})
+	}
+	for _, t := range d.Timeouts {
+		*tr = append(*tr, Entry{At: at, Step: step, Timeout: &TraceTimeout{Session: t.Session, Duration: t.Duration}})
+	}
+	for i := range d.Publishes {
+		p := &d.Publishes[i]
+		*tr = append(*tr, Entry{At: at, Step: step, Push: pushEntry(p)})
+		if err := r.sent.Send(ctx, *p); err != nil {
+			return err
+		}
+		r.answered = append(r.answered, false)
+	}
+	return nil
+}
+
+// step applies step i.
+func (r *run) step(ctx context.Context, i int, st *step) error {
+	now := r.clock.Now()
+	var d push.Decisions
+	var err error
+	switch st.action {
+	case actOpen:
+		d, err = r.eng.SessionOpened(events.SessionOpened{Now: now, Session: st.session})
+	case actClose:
+		d, err = r.eng.SessionClosed(events.SessionClosed{Now: now, Session: st.session})
+	case actIQ:
+		d, err = r.eng.IQ(ctx, events.IQ{Now: now, Session: st.session, Payload: slices.Clone(st.payload)})
+	case actAckDelayed:
+		d, err = r.eng.AckDelayed(events.AckDelayed{Now: now, Session: st.session, Queue: slices.Clone(st.queue)})
+	case actHibernate:
+		d, err = r.eng.HibernationStarted(events.HibernationStarted{Now: now, Session: st.session, Queue: slices.Clone(st.queue)})
+	case actQueued:
+		d, err = r.eng.StanzaQueued(events.StanzaQueued{Now: now, Session: st.session, Stanza: st.stanza})
+	case actResume:
+		d, err = r.eng.HibernationEnded(events.HibernationEnded{Now: now, Session: st.session})
+	case actArchived:
+		d, err = r.eng.MessageArchived(ctx, events.MessageArchived{Now: now, User: st.user, Stanza: st.stanza})
+	case actOffline:
+		d, err = r.eng.OfflineMessage(ctx, events.OfflineMessage{Now: now, User: st.user, Stanza: st.stanza})
+	case actGroupchat:
+		d, err = r.eng.GroupchatToBare(ctx, events.GroupchatToBare{Now: now, User: st.user, Stanza: st.stanza})
+	case actPing:
+		d, err = r.eng.Ping(ctx, events.Ping{Now: now, User: st.user, Nodes: slices.Clone(st.nodes)})
+	case actDeleteUser:
+		d, err = r.eng.UserDeleted(ctx, events.UserDeleted{Now: now, User: st.user})
+	case actRespond:
+		ev, rerr := r.answer(now, st)
+		if rerr != nil {
+			return rerr
+		}
+		d, err = r.eng.PublishResult(ctx, ev)
+	case actStoreFault:
+		if st.reads != nil {
+			r.store.FailReads(*st.reads)
+		}
+		if st.writes != nil {
+			r.store.FailWrites(*st.writes)
+		}
+		return nil
+	case actCheck:
+		return r.check(ctx, i, st)
+	default:
+		return fmt.Errorf("unknown action %q", st.action)
+	}
+	if err != nil {
+		return err
+	}
+	return r.record(ctx, i, d)
+}
+
+// answer finds the oldest unanswered publish a respond step answers, marks
+// it answered and returns the answer.
+func (r *run) answer(now time.Time, st *step) (events.PublishResult, error) {
+	for j, p := range r.sent.Publishes() {
+		if r.answered[j] || p.To != st.to || p.Node != st.node || st.user != "" && p.User != st.user {
+			continue
+		}
+		r.answered[j] = true
+		from := st.from
+		if from == "" {
+			from = st.to
+		}
+		return events.PublishResult{Now: now, ID: p.ID, From: from, Error: st.err}, nil
+	}
+	what := fmt.Sprintf("to %q, node %q", st.to, st.node)
+	if st.user != "" {
+		what += fmt.Sprintf(", for user %q", st.user)
+	}
+	return events.PublishResult{}, fmt.Errorf("no unanswered publish %s to respond to", what)
+}
+
+// check compares the state with a check step, recording what differs.
+func (r *run) check(ctx context.Context, i int, st *step) error {
+	fail := func(format string, args ...any) {
+		r.result.Failures = append(r.result.Failures,
+			fmt.Sprintf("step %d (at %s): ", i, seconds(st.at))+fmt.Sprintf(format, args...))
+	}
+	for _, c := range st.regs {
+		regs, err := r.store.Unwrap().Load(ctx, c.user)
+		if err != nil {
+			return fmt.Errorf("reading the registrations of %s: %w", c.user, err)
+		}
+		got := make([]registry.Identifier, len(regs))
+		for j := range regs {
+			got[j] = regs[j].ID
+		}
+		want := slices.Clone(c.ids)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			fail("registrations of %s: got %s, want %s", c.user, idList(got), idList(want))
+		}
+	}
+	for _, c := range st.bound {
+		id, ok := r.eng.Binding(c.session)
+		switch {
+		case c.id == "" && ok:
+			fail("%s is bound to %s, want unbound", c.session, id)
+		case c.id != "" && !ok:
+			fail("%s is unbound, want bound to %s", c.session, c.id)
+		case c.id != id:
+			fail("%s is bound to %s, want %s", c.session, id, c.id)
+		}
+	}
+	return nil
+}
+
+func idList(ids []registry.Identifier) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = string(id)
+	}
+	return "[" + strings.Join(s, ", ") + "]"
+}

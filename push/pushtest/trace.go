@@ -1,0 +1,467 @@
+package pushtest
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pushrules/pushrules/push"
+	"github.com/pushrules/pushrules/registry"
+)
+
+// TimerStep is the Step of an Entry decided when a timer fired (written
+// "timer" in a scenario file) rather than by a step.
+const TimerStep = -1
+
+// Entry is one decision in a trace: a reply, a hibernation timeout or a
+// publish (exactly one of Reply, Timeout and Push is set), when it was made
+// and what caused it. It marshals to JSON in the shape of a scenario's
+// "expect" entries.
+type Entry struct {
+	// At is the clock when the decision was made, as time since the start
+	// of the scenario (Epoch).
+	At time.Duration
+	// Step is the 0-based index of the step that caused the decision, or
+	// TimerStep when a timer fired.
+	Step int
+
+	// Exactly one of these is set: the decision.
+	Reply   *TraceReply
+	Timeout *TraceTimeout
+	Push    *TracePush
+}
+
+// TraceReply is a reply to a session's <enable/> or <disable/>.
+type TraceReply struct {
+	// Session is the full JID of the session answered, ID the request's id.
+	Session, ID string
+	// Type is "result" or "error"; for an error, ErrorType, Condition and
+	// Text ("" for none) describe it.
+	Type, ErrorType, Condition, Text string
+}
+
+// TraceTimeout tells the host to set a session's hibernation timeout.
+type TraceTimeout struct {
+	// Session is the full JID of the hibernating session.
+	Session string
+	// Duration is the new timeout, counted from the Entry's At.
+	Duration time.Duration
+}
+
+// TracePush is a publish to a push service.
+type TracePush struct {
+	// To is the push service's JID and Node the registration's node ("" for
+	// none).
+	To, Node string
+	// Count, Sender and Body are the summary fields message-count,
+	// last-message-sender and last-message-body ("" when empty).
+	Count, Sender, Body string
+	// Important tells whether the publish is a high-priority one.
+	Important bool
+	// Options maps each publish-options field to its first value; nil when
+	// the registration has no publish-options form.
+	Options map[string]string
+}
+
+// pushEntry builds the push entry of a publish.
+func pushEntry(p *push.Publish) *TracePush {
+	return &TracePush{
+		To:        p.To,
+		Node:      p.Node,
+		Count:     strconv.Itoa(p.Count),
+		Sender:    p.Sender,
+		Body:      p.Body,
+		Important: p.Important,
+		Options:   formMap(p.Options),
+	}
+}
+
+func formMap(f *registry.Form) map[string]string {
+	if f == nil {
+		return nil
+	}
+	m := make(map[string]string, len(f.Fields))
+	for _, fd := range f.Fields {
+		if _, ok := m[fd.Var]; !ok {
+			m[fd.Var], _ = f.Value(fd.Var)
+		}
+	}
+	return m
+}
+
+// String renders e on one line, as it is written in a scenario's "expect".
+func (e Entry) String() string {
+	return string(e.appendJSON(nil))
+}
+
+// MarshalJSON renders e in the shape of a scenario's "expect" entries.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	if e.Reply == nil && e.Timeout == nil && e.Push == nil {
+		return nil, errors.New("pushtest: an Entry needs a Reply, a Timeout or a Push")
+	}
+	return e.appendJSON(nil), nil
+}
+
+func (e Entry) appendJSON(b []byte) []byte {
+	b = append(b, `{"at": `...)
+	b = append(b, seconds(e.At)...)
+	b = append(b, `, "step": `...)
+	if e.Step == TimerStep {
+		b = append(b, `"timer"`...)
+	} else {
+		b = strconv.AppendInt(b, int64(e.Step), 10)
+	}
+	switch {
+	case e.Reply != nil:
+		r := e.Reply
+		b = append(b, `, "reply": {"session": `...)
+		b = appendString(b, r.Session)
+		b = append(b, `, "id": `...)
+		b = appendString(b, r.ID)
+		b = append(b, `, "type": `...)
+		b = appendString(b, r.Type)
+		if r.Type != "result" {
+			b = append(b, `, "error_type": `...)
+			b = appendString(b, r.ErrorType)
+			b = append(b, `, "condition": `...)
+			b = appendString(b, r.Condition)
+			if r.Text != "" {
+				b = append(b, `, "text": `...)
+				b = appendString(b, r.Text)
+			}
+		}
+		b = append(b, '}')
+	case e.Timeout != nil:
+		b = append(b, `, "timeout": {"session": `...)
+		b = appendString(b, e.Timeout.Session)
+		b = append(b, `, "seconds": `...)
+		b = append(b, seconds(e.Timeout.Duration)...)
+		b = append(b, '}')
+	case e.Push != nil:
+		p := e.Push
+		b = append(b, `, "push": {"to": `...)
+		b = appendString(b, p.To)
+		b = append(b, `, "node": `...)
+		b = appendString(b, p.Node)
+		b = append(b, `, "count": `...)
+		b = appendString(b, p.Count)
+		b = append(b, `, "sender": `...)
+		b = appendString(b, p.Sender)
+		b = append(b, `, "body": `...)
+		b = appendString(b, p.Body)
+		b = append(b, `, "important": `...)
+		b = strconv.AppendBool(b, p.Important)
+		b = append(b, `, "options": `...)
+		if p.Options == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, '{')
+			keys := make([]string, 0, len(p.Options))
+			for k := range p.Options {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			for i, k := range keys {
+				if i > 0 {
+					b = append(b, ", "...)
+				}
+				b = appendString(b, k)
+				b = append(b, ": "...)
+				b = appendString(b, p.Options[k])
+			}
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string, without escaping <, > and &.
+func appendString(b []byte, s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+}
+
+// seconds renders d as a number of seconds: "5", "0.25".
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+}
+
+// MarshalTrace renders a trace as a JSON array in the shape of a scenario's
+// "expect", one entry per line, ready to paste into a scenario file.
+func MarshalTrace(trace []Entry) []byte {
+	if len(trace) == 0 {
+		return []byte("[]\n")
+	}
+	b := []byte("[\n")
+	for i, e := range trace {
+		b = append(b, "  "...)
+		b = e.appendJSON(b)
+		if i < len(trace)-1 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+	}
+	return append(b, "]\n"...)
+}
+
+// parseEntry parses one entry of a scenario's "expect", strictly.
+func parseEntry(raw json.RawMessage) (Entry, error) {
+	var e Entry
+	o, err := parseObject(raw, "an entry")
+	if err != nil {
+		return e, err
+	}
+	if err := o.allow("", "at", "step", "reply", "timeout", "push"); err != nil {
+		return e, err
+	}
+	for _, k := range []string{"at", "step"} {
+		if _, ok := o.vals[k]; !ok {
+			return e, fmt.Errorf("missing key %q", k)
+		}
+	}
+	if e.At, err = asTime(o.vals["at"], `"at"`); err != nil {
+		return e, err
+	}
+	if v := o.vals["step"]; isString(v) {
+		if s, _ := asString(v, `"step"`); s != "timer" {
+			return e, fmt.Errorf(`"step" must be a step index or "timer", not %q`, s)
+		}
+		e.Step = TimerStep
+	} else {
+		n, err := asNumber(v, `"step"`)
+		if err != nil || n < 0 || n > maxSeconds || n != float64(int(n)) {
+			return e, errors.New(`"step" must be a step index or "timer"`)
+		}
+		e.Step = int(n)
+	}
+	var kind string
+	for _, k := range o.keys {
+		if k == "at" || k == "step" {
+			continue
+		}
+		if kind != "" {
+			return e, fmt.Errorf("both %q and %q: an entry has exactly one", kind, k)
+		}
+		kind = k
+	}
+	switch kind {
+	case "reply":
+		e.Reply, err = parseReply(o.vals[kind])
+	case "timeout":
+		e.Timeout, err = parseTimeout(o.vals[kind])
+	case "push":
+		e.Push, err = parsePush(o.vals[kind])
+	default:
+		err = errors.New(`an entry needs one of "reply", "timeout" or "push"`)
+	}
+	return e, err
+}
+
+// fieldsOf parses an object with exactly the required keys and possibly
+// the optional ones.
+func fieldsOf(raw json.RawMessage, in string, required, optional []string) (*object, error) {
+	o, err := parseObject(raw, fmt.Sprintf("%q", in))
+	if err != nil {
+		return nil, err
+	}
+	if err := o.allow(in, append(slices.Clone(required), optional...)...); err != nil {
+		return nil, err
+	}
+	for _, k := range required {
+		if _, ok := o.vals[k]; !ok {
+			return nil, fmt.Errorf("missing key %q in %q", k, in)
+		}
+	}
+	return o, nil
+}
+
+func parseReply(raw json.RawMessage) (*TraceReply, error) {
+	o, err := fieldsOf(raw, "reply", []string{"session", "id", "type"}, []string{"error_type", "condition", "text"})
+	if err != nil {
+		return nil, err
+	}
+	r := &TraceReply{}
+	dst := map[string]*string{"session": &r.Session, "id": &r.ID, "type": &r.Type,
+		"error_type": &r.ErrorType, "condition": &r.Condition, "text": &r.Text}
+	for _, k := range o.keys {
+		if *dst[k], err = asString(o.vals[k], `"reply.`+k+`"`); err != nil {
+			return nil, err
+		}
+	}
+	_, hasType := o.vals["error_type"]
+	_, hasCond := o.vals["condition"]
+	_, hasText := o.vals["text"]
+	switch r.Type {
+	case "result":
+		if hasType || hasCond || hasText {
+			return nil, errors.New(`a "reply" of type "result" has no "error_type", "condition" or "text"`)
+		}
+	case "error":
+		if !hasType || !hasCond {
+			return nil, errors.New(`a "reply" of type "error" needs "error_type" and "condition"`)
+		}
+	default:
+		return nil, fmt.Errorf(`"reply.type" must be "result" or "error", not %q`, r.Type)
+	}
+	return r, nil
+}
+
+func parseTimeout(raw json.RawMessage) (*TraceTimeout, error) {
+	o, err := fieldsOf(raw, "timeout", []string{"session", "seconds"}, nil)
+	if err != nil {
+		return nil, err
+	}
+	t := &TraceTimeout{}
+	if t.Session, err = asString(o.vals["session"], `"timeout.session"`); err != nil {
+		return nil, err
+	}
+	if t.Duration, err = asTime(o.vals["seconds"], `"timeout.seconds"`); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func parsePush(raw json.RawMessage) (*TracePush, error) {
+	o, err := fieldsOf(raw, "push", []string{"to", "node", "count", "sender", "body", "important", "options"}, nil)
+	if err != nil {
+		return nil, err
+	}
+	p := &TracePush{}
+	dst := map[string]*string{"to": &p.To, "node": &p.Node, "count": &p.Count, "sender": &p.Sender, "body": &p.Body}
+	for k, d := range dst {
+		if *d, err = asString(o.vals[k], `"push.`+k+`"`); err != nil {
+			return nil, err
+		}
+	}
+	if p.Important, err = asBool(o.vals["important"], `"push.important"`); err != nil {
+		return nil, err
+	}
+	if v := o.vals["options"]; !isNull(v) {
+		opts, err := parseObject(v, `"push.options" (an object or null)`)
+		if err != nil {
+			return nil, err
+		}
+		p.Options = make(map[string]string, len(opts.keys))
+		for _, k := range opts.keys {
+			if p.Options[k], err = asString(opts.vals[k], fmt.Sprintf(`"push.options" field %q`, k)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p, nil
+}
+
+// groupKey names the group of entries that may come in any order: those
+// with the same At and Step.
+type groupKey struct {
+	at   time.Duration
+	step int
+}
+
+func (k groupKey) String() string {
+	if k.step == TimerStep {
+		return fmt.Sprintf("at %s, timer", seconds(k.at))
+	}
+	return fmt.Sprintf("at %s, step %d", seconds(k.at), k.step)
+}
+
+func keyOf(e *Entry) groupKey { return groupKey{e.At, e.Step} }
+
+// diffTraces compares a trace with the expected one: they match when they
+// have the same entries and the same sequence of (At, Step), so that only
+// entries of one group may come in another order. It returns "" when they
+// match, else a readable account, group by group, of the entries missing
+// (expected, not produced) and unexpected (produced, not expected).
+func diffTraces(want, got []Entry) string {
+	type group struct{ missing, unexpected []string }
+	groups := make(map[groupKey]*group)
+	var keys []groupKey
+	count := func(trace []Entry) map[groupKey]map[string]int {
+		m := make(map[groupKey]map[string]int)
+		for i := range trace {
+			k := keyOf(&trace[i])
+			if m[k] == nil {
+				m[k] = make(map[string]int)
+				if groups[k] == nil {
+					groups[k] = &group{}
+					keys = append(keys, k)
+				}
+			}
+			m[k][trace[i].String()]++
+		}
+		return m
+	}
+	wantCount, gotCount := count(want), count(got)
+	for i := range want {
+		k, s := keyOf(&want[i]), want[i].String()
+		if gotCount[k][s] > 0 {
+			gotCount[k][s]--
+		} else {
+			groups[k].missing = append(groups[k].missing, s)
+		}
+	}
+	for i := range got {
+		k, s := keyOf(&got[i]), got[i].String()
+		if wantCount[k][s] > 0 {
+			wantCount[k][s]--
+		} else {
+			groups[k].unexpected = append(groups[k].unexpected, s)
+		}
+	}
+	slices.SortFunc(keys, func(a, b groupKey) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.step, b.step)
+	})
+	var sb strings.Builder
+	for _, k := range keys {
+		g := groups[k]
+		if len(g.missing) == 0 && len(g.unexpected) == 0 {
+			continue
+		}
+		fmt.Fprintf(&sb, "%s: %d missing, %d unexpected\n", k, len(g.missing), len(g.unexpected))
+		for _, s := range g.missing {
+			fmt.Fprintf(&sb, "  missing:    %s\n", s)
+		}
+		for _, s := range g.unexpected {
+			fmt.Fprintf(&sb, "  unexpected: %s\n", s)
+		}
+	}
+	if sb.Len() > 0 {
+		return sb.String()
+	}
+	// Same entries in every group: the groups must also come in the same
+	// order.
+	for i := range want {
+		if keyOf(&want[i]) != keyOf(&got[i]) {
+			fmt.Fprintf(&sb, "the entries match, but not their order: entry %d is (%s), expected (%s)\n",
+				i, keyOf(&got[i]), keyOf(&want[i]))
+			fmt.Fprintf(&sb, "  expected order: %s\n", groupOrder(want))
+			fmt.Fprintf(&sb, "  got order:      %s\n", groupOrder(got))
+			break
+		}
+	}
+	return sb.String()
+}
+
+// groupOrder lists the groups of a trace in the order they come.
+func groupOrder(trace []Entry) string {
+	var parts []string
+	for i := range trace {
+		if i == 0 || keyOf(&trace[i]) != keyOf(&trace[i-1]) {
+			parts = append(parts, "("+keyOf(&trace[i]).String()+")")
+		}
+	}
+	return strings.Join(parts, ", ")
+}

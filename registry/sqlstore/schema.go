@@ -1,0 +1,140 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SchemaVersion is the version of the schema this package reads and writes.
+const SchemaVersion = 1
+
+// ErrSchemaVersion is wrapped by the error Migrate and New return when the
+// database holds a schema this package cannot use: a newer version than
+// SchemaVersion (Migrate leaves it alone), or, for New, a schema that
+// Migrate has not brought up to SchemaVersion.
+var ErrSchemaVersion = errors.New("sqlstore: unsupported database schema version")
+
+const versionTable = `CREATE TABLE IF NOT EXISTS push_schema_version (
+	version INTEGER NOT NULL PRIMARY KEY,
+	applied BIGINT NOT NULL
+)`
+
+// migrations[i] brings the schema from version i to version i+1.
+var migrations = [][]string{
+	{
+		`CREATE TABLE IF NOT EXISTS push_users (
+	username TEXT NOT NULL PRIMARY KEY,
+	version BIGINT NOT NULL
+)`,
+		`CREATE TABLE IF NOT EXISTS push_registrations (
+	username TEXT NOT NULL,
+	identifier TEXT NOT NULL,
+	options TEXT,
+	enabled BIGINT,
+	generation BIGINT NOT NULL,
+	errors INTEGER NOT NULL,
+	position BIGINT NOT NULL,
+	PRIMARY KEY (username, identifier)
+)`,
+		`CREATE INDEX IF NOT EXISTS push_registrations_position
+	ON push_registrations (username, position)`,
+	},
+}
+
+// Schema returns the SQL statements, separated by semicolons, that Migrate
+// runs on an empty database to create the current schema (version
+// SchemaVersion), for a database administrator who prefers to apply it by
+// hand. The record of the version applied is the last statement.
+func Schema() string {
+	var b strings.Builder
+	b.WriteString(versionTable)
+	b.WriteString(";\n\n")
+	for _, m := range migrations {
+		for _, stmt := range m {
+			b.WriteString(stmt)
+			b.WriteString(";\n\n")
+		}
+	}
+	fmt.Fprintf(&b, "INSERT INTO push_schema_version (version, applied) VALUES (%d, 0);\n", SchemaVersion)
+	return b.String()
+}
+
+// Migrate creates or upgrades the tables of the store in db, in one
+// transaction, and records the schema version. It changes nothing when the
+// schema is already current, so it is meant to run at every start, before
+// New. When the database holds a newer schema than this package knows, it
+// changes nothing and returns an error wrapping ErrSchemaVersion. Several
+// processes may run Migrate at the same time: when their first creation of
+// the tables collides (PostgreSQL reports a duplicate), Migrate tries
+// again, a few times. A context error is returned as is.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	if db == nil {
+		return errors.New("sqlstore: Migrate: nil *sql.DB")
+	}
+	var err error
+	for range 3 {
+		if err = migrate(ctx, db); err == nil || errors.Is(err, ErrSchemaVersion) {
+			return err
+		}
+		if ctxErr := ctxDone(ctx); ctxErr != nil {
+			return ctxErr
+		}
+	}
+	return err
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: Migrate: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, versionTable); err != nil {
+		return fmt.Errorf("sqlstore: Migrate: creating push_schema_version: %w", err)
+	}
+	v, err := readVersion(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: Migrate: %w", err)
+	}
+	switch {
+	case v > SchemaVersion:
+		return fmt.Errorf("%w: the database has schema version %d, this package knows up to %d (written by a newer release?); nothing changed",
+			ErrSchemaVersion, v, SchemaVersion)
+	case v == SchemaVersion:
+		return nil // nothing to do; the rollback undoes nothing
+	case v < 0:
+		return fmt.Errorf("%w: the database has schema version %d", ErrSchemaVersion, v)
+	}
+	for next := v + 1; next <= SchemaVersion; next++ {
+		for _, stmt := range migrations[next-1] {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("sqlstore: Migrate to version %d: %w", next, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO push_schema_version (version, applied) VALUES ($1, $2)`,
+			next, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("sqlstore: Migrate to version %d: %w", next, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: Migrate: %w", err)
+	}
+	return nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readVersion returns the highest schema version recorded, 0 for none.
+func readVersion(ctx context.Context, q queryer) (int64, error) {
+	var v sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT MAX(version) FROM push_schema_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("reading the schema version: %w", err)
+	}
+	return v.Int64, nil
+}

@@ -1,0 +1,559 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pushrules/pushrules/registry"
+)
+
+// ErrCorrupt is wrapped by the error a Store method returns when a stored
+// row cannot be decoded into a registration; errors.As with a *CorruptError
+// tells which row. The method that met it changed nothing.
+var ErrCorrupt = errors.New("sqlstore: corrupt registration row")
+
+// ErrInvalid is wrapped by the error Save returns for a registration it
+// refuses to store because it could not be read back: an identifier without
+// '<' or with an empty service JID, a new registration with Generation 0, a
+// negative or huge Errors, an Enabled time outside the years 1678 to 2262
+// (the zero time is fine). Nothing is changed.
+var ErrInvalid = errors.New("sqlstore: invalid registration")
+
+// CorruptError describes a row that does not decode. It wraps ErrCorrupt.
+type CorruptError struct {
+	User   string // the username column
+	ID     string // the identifier column
+	Reason string // what is wrong with the row
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("sqlstore: corrupt registration row (user %q, identifier %q): %s", e.User, e.ID, e.Reason)
+}
+
+// Unwrap returns ErrCorrupt.
+func (e *CorruptError) Unwrap() error { return ErrCorrupt }
+
+// Store is a registry.Store kept in an SQL database. It is safe for
+// concurrent use, also by several processes sharing the database (see the
+// package documentation). It keeps no cache: every call goes to the
+// database. Create it with New; the zero value is not usable. The Store
+// does not own the *sql.DB: the caller closes it, after its last call.
+type Store struct {
+	db *sql.DB
+}
+
+var _ registry.Store = (*Store)(nil)
+
+// New returns a Store over db, whose schema Migrate must already have
+// brought to SchemaVersion: New reads the version and returns an error
+// wrapping ErrSchemaVersion if it is another one. A context error is
+// returned as is.
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: New: nil *sql.DB")
+	}
+	v, err := readVersion(ctx, db)
+	if err != nil {
+		if ctxErr := ctxDone(ctx); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, fmt.Errorf("sqlstore: New (has Migrate run?): %w", err)
+	}
+	if v != SchemaVersion {
+		return nil, fmt.Errorf("%w: the database has schema version %d, this package needs %d: run Migrate with the newest release",
+			ErrSchemaVersion, v, SchemaVersion)
+	}
+	return &Store{db: db}, nil
+}
+
+const columns = `username, identifier, options, enabled, generation, errors, position`
+
+// row is a decoded registration with its position.
+type row struct {
+	reg registry.Registration
+	pos int64
+}
+
+// fail turns err from the database into the error a method returns: the
+// context's error when the context is done (the interface asks for it as
+// is), else err wrapped with the operation's name. Errors of this package
+// (ErrCorrupt, ErrInvalid) pass unchanged.
+func fail(ctx context.Context, op string, err error) error {
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrInvalid) || errors.Is(err, registry.ErrNotFound) {
+		return err
+	}
+	if ctxErr := ctxDone(ctx); ctxErr != nil {
+		return ctxErr
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// ctxDone returns the context's error, or DeadlineExceeded when its
+// deadline has passed but it has not noticed yet: a driver's I/O timeout set
+// from the deadline may fire first, and the interface asks for the context
+// error.
+func ctxDone(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// Load implements registry.Store: the user's registrations, least recently
+// enabled first; an empty non-nil slice when there are none. A corrupt row
+// fails the whole Load with an error wrapping ErrCorrupt.
+func (s *Store) Load(ctx context.Context, user string) ([]registry.Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rows, err := queryRows(ctx, s.db, `SELECT `+columns+` FROM push_registrations WHERE username = $1 ORDER BY position`, user)
+	if err != nil {
+		return nil, fail(ctx, "Load", err)
+	}
+	regs := make([]registry.Registration, len(rows))
+	for i := range rows {
+		regs[i] = rows[i].reg
+	}
+	return regs, nil
+}
+
+// Save implements registry.Store, in one transaction. Besides the errors of
+// registry.Store, it returns an error wrapping ErrInvalid for a registration
+// that could not be read back (see ErrInvalid), and one wrapping ErrCorrupt
+// when any stored row of the user is corrupt; both change nothing.
+// maxDevices <= 0 means no limit. The returned registration has Enabled in
+// UTC, as Load gives it.
+func (s *Store) Save(ctx context.Context, reg registry.Registration, maxDevices int) (registry.Registration, []registry.Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return registry.Registration{}, nil, err
+	}
+	if err := validID(reg.ID); err != nil {
+		return registry.Registration{}, nil, invalid(reg, err.Error())
+	}
+	if reg.Errors < 0 || reg.Errors > math.MaxInt32 {
+		return registry.Registration{}, nil, invalid(reg, "Errors out of range")
+	}
+	enabled, err := encodeTime(reg.Enabled)
+	if err != nil {
+		return registry.Registration{}, nil, invalid(reg, err.Error())
+	}
+	options, err := encodeForm(reg.Options)
+	if err != nil {
+		return registry.Registration{}, nil, invalid(reg, err.Error())
+	}
+	saved, evicted, err := s.save(ctx, reg, enabled, options, maxDevices)
+	if err != nil {
+		return registry.Registration{}, nil, fail(ctx, "Save", err)
+	}
+	return saved, evicted, nil
+}
+
+func (s *Store) save(ctx context.Context, reg registry.Registration, enabled, options any, maxDevices int) (registry.Registration, []registry.Registration, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return registry.Registration{}, nil, err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+
+	// Take the user's lock row first: it serialises this user's writers.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO push_users (username, version) VALUES ($1, 1)
+ON CONFLICT (username) DO UPDATE SET version = push_users.version + 1`, reg.User); err != nil {
+		return registry.Registration{}, nil, err
+	}
+	stored, err := queryRows(ctx, tx, `SELECT `+columns+` FROM push_registrations WHERE username = $1 ORDER BY position`, reg.User)
+	if err != nil {
+		return registry.Registration{}, nil, err
+	}
+	pos := int64(1)
+	if len(stored) > 0 {
+		pos = stored[len(stored)-1].pos + 1
+	}
+	i := slices.IndexFunc(stored, func(r row) bool { return r.reg.ID == reg.ID })
+	if i >= 0 {
+		// Replace: keep Generation, and Errors as they are now (an AddError
+		// may have run since the SELECT, so read them back).
+		var gen, errs int64
+		err := tx.QueryRowContext(ctx, `UPDATE push_registrations SET options = $3, enabled = $4, position = $5
+WHERE username = $1 AND identifier = $2 RETURNING generation, errors`,
+			reg.User, string(reg.ID), options, enabled, pos).Scan(&gen, &errs)
+		if err != nil {
+			return registry.Registration{}, nil, err
+		}
+		reg.Generation, reg.Errors = uint64(gen), int(errs)
+		stored = slices.Delete(stored, i, i+1)
+	} else {
+		if reg.Generation == 0 {
+			return registry.Registration{}, nil, invalid(reg, "a new registration needs a Generation other than 0")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO push_registrations (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			reg.User, string(reg.ID), options, enabled, int64(reg.Generation), int64(reg.Errors), pos); err != nil {
+			return registry.Registration{}, nil, err
+		}
+	}
+
+	var evicted []registry.Registration
+	if n := len(stored) + 1 - maxDevices; maxDevices > 0 && n > 0 {
+		ids := make([]registry.Identifier, n)
+		for j := range n {
+			ids[j] = stored[j].reg.ID
+		}
+		if evicted, err = deleteIDs(ctx, tx, reg.User, ids); err != nil {
+			return registry.Registration{}, nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return registry.Registration{}, nil, err
+	}
+	reg.Enabled = time.Time{}
+	if ns, ok := enabled.(int64); ok {
+		reg.Enabled = decodeTime(ns)
+	}
+	return reg, evicted, nil
+}
+
+// Delete implements registry.Store, in one transaction. It returns the
+// removed registrations least recently enabled first. A corrupt row among
+// those named fails it with an error wrapping ErrCorrupt, removing nothing.
+func (s *Store) Delete(ctx context.Context, user string, ids ...registry.Identifier) ([]registry.Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	removed, err := s.delete(ctx, user, ids)
+	if err != nil {
+		return nil, fail(ctx, "Delete", err)
+	}
+	return removed, nil
+}
+
+func (s *Store) delete(ctx context.Context, user string, ids []registry.Identifier) ([]registry.Registration, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, `UPDATE push_users SET version = version + 1 WHERE username = $1`, user); err != nil {
+		return nil, err
+	}
+	removed, err := deleteIDs(ctx, tx, user, ids)
+	if err != nil {
+		return nil, err
+	}
+	return removed, tx.Commit()
+}
+
+// deleteBatch bounds the number of placeholders in one statement.
+const deleteBatch = 500
+
+// deleteIDs deletes the user's registrations named by ids and returns them,
+// least recently enabled first.
+func deleteIDs(ctx context.Context, tx *sql.Tx, user string, ids []registry.Identifier) ([]registry.Registration, error) {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var removed []row
+	for chunk := range slices.Chunk(ids, deleteBatch) {
+		var q strings.Builder
+		q.WriteString(`DELETE FROM push_registrations WHERE username = $1 AND identifier IN (`)
+		args := make([]any, 1, len(chunk)+1)
+		args[0] = user
+		for i, id := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("$")
+			q.WriteString(strconv.Itoa(i + 2))
+			args = append(args, string(id))
+		}
+		q.WriteString(`) RETURNING ` + columns)
+		rows, err := queryRows(ctx, tx, q.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		removed = append(removed, rows...)
+	}
+	slices.SortFunc(removed, func(a, b row) int {
+		switch {
+		case a.pos < b.pos:
+			return -1
+		case a.pos > b.pos:
+			return 1
+		}
+		return 0
+	})
+	if len(removed) == 0 {
+		return nil, nil
+	}
+	regs := make([]registry.Registration, len(removed))
+	for i := range removed {
+		regs[i] = removed[i].reg
+	}
+	return regs, nil
+}
+
+// DeleteUser implements registry.Store, in one transaction. It returns the
+// removed registrations least recently enabled first. A corrupt row of the
+// user fails it with an error wrapping ErrCorrupt, removing nothing.
+func (s *Store) DeleteUser(ctx context.Context, user string) ([]registry.Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	removed, err := s.deleteUser(ctx, user)
+	if err != nil {
+		return nil, fail(ctx, "DeleteUser", err)
+	}
+	return removed, nil
+}
+
+func (s *Store) deleteUser(ctx context.Context, user string) ([]registry.Registration, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// Deleting the lock row first waits for the user's other writers.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM push_users WHERE username = $1`, user); err != nil {
+		return nil, err
+	}
+	rows, err := queryRows(ctx, tx, `DELETE FROM push_registrations WHERE username = $1 RETURNING `+columns, user)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		switch {
+		case a.pos < b.pos:
+			return -1
+		case a.pos > b.pos:
+			return 1
+		}
+		return 0
+	})
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	regs := make([]registry.Registration, len(rows))
+	for i := range rows {
+		regs[i] = rows[i].reg
+	}
+	return regs, nil
+}
+
+// AddError implements registry.Store, in one atomic statement.
+func (s *Store) AddError(ctx context.Context, user string, id registry.Identifier, generation uint64) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if generation == 0 {
+		return 0, registry.ErrNotFound
+	}
+	var n int64
+	err := s.db.QueryRowContext(ctx, `UPDATE push_registrations SET errors = errors + 1
+WHERE username = $1 AND identifier = $2 AND generation = $3 RETURNING errors`,
+		user, string(id), int64(generation)).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, registry.ErrNotFound
+	}
+	if err != nil {
+		return 0, fail(ctx, "AddError", err)
+	}
+	return int(n), nil
+}
+
+// ResetErrors implements registry.Store, in one atomic statement.
+func (s *Store) ResetErrors(ctx context.Context, user string, id registry.Identifier, generation uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if generation == 0 {
+		return registry.ErrNotFound
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE push_registrations SET errors = 0
+WHERE username = $1 AND identifier = $2 AND generation = $3`,
+		user, string(id), int64(generation))
+	if err != nil {
+		return fail(ctx, "ResetErrors", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fail(ctx, "ResetErrors", err)
+	}
+	if n == 0 {
+		return registry.ErrNotFound
+	}
+	return nil
+}
+
+// Encoding and decoding.
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryRows runs a query returning columns and decodes every row. A row
+// that does not decode gives an error wrapping ErrCorrupt.
+func queryRows(ctx context.Context, q querier, query string, args ...any) ([]row, error) {
+	rs, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []row
+	for rs.Next() {
+		r, err := scanRow(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func scanRow(rs *sql.Rows) (row, error) {
+	var (
+		user, id   sql.NullString
+		options    sql.NullString
+		enabled    sql.NullInt64
+		gen, errs  sql.NullInt64
+		pos        sql.NullInt64
+		corruption = func(reason string) (row, error) {
+			return row{}, &CorruptError{User: user.String, ID: id.String, Reason: reason}
+		}
+	)
+	if err := rs.Scan(&user, &id, &options, &enabled, &gen, &errs, &pos); err != nil {
+		// The row was read; only a conversion can fail here.
+		return corruption("unreadable column: " + err.Error())
+	}
+	switch {
+	case !user.Valid || !id.Valid || !gen.Valid || !errs.Valid || !pos.Valid:
+		return corruption("NULL in a NOT NULL column")
+	case validID(registry.Identifier(id.String)) != nil:
+		return corruption(validID(registry.Identifier(id.String)).Error())
+	case gen.Int64 == 0:
+		return corruption("generation 0")
+	case errs.Int64 < 0 || errs.Int64 > math.MaxInt32:
+		return corruption("error count " + strconv.FormatInt(errs.Int64, 10))
+	}
+	r := row{pos: pos.Int64, reg: registry.Registration{
+		User:       user.String,
+		ID:         registry.Identifier(id.String),
+		Generation: uint64(gen.Int64),
+		Errors:     int(errs.Int64),
+	}}
+	if enabled.Valid {
+		r.reg.Enabled = decodeTime(enabled.Int64)
+	}
+	if options.Valid {
+		f, err := decodeForm(options.String)
+		if err != nil {
+			return corruption("options: " + err.Error())
+		}
+		r.reg.Options = f
+	}
+	return r, nil
+}
+
+func validID(id registry.Identifier) error {
+	i := strings.IndexByte(string(id), '<')
+	switch {
+	case i < 0:
+		return errors.New("identifier without '<'")
+	case i == 0:
+		return errors.New("identifier with an empty service JID")
+	}
+	return nil
+}
+
+func invalid(reg registry.Registration, reason string) error {
+	return fmt.Errorf("%w (user %q, identifier %q): %s", ErrInvalid, reg.User, reg.ID, reason)
+}
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// encodeTime gives the enabled column: nil for the zero time, else Unix
+// nanoseconds.
+func encodeTime(t time.Time) (any, error) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		return nil, fmt.Errorf("Enabled %s out of range", t.Format(time.RFC3339Nano))
+	}
+	return t.UnixNano(), nil
+}
+
+func decodeTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// formJSON is the stored form of a registry.Form. Fields is an array to
+// keep their order; every field of the struct is written.
+type formJSON struct {
+	Type   string      `json:"type"`
+	Fields []fieldJSON `json:"fields"`
+}
+
+type fieldJSON struct {
+	Var    string   `json:"var"`
+	Type   string   `json:"type"`
+	Values []string `json:"values"`
+}
+
+// encodeForm gives the options column: nil for no form, else JSON text.
+func encodeForm(f *registry.Form) (any, error) {
+	if f == nil {
+		return nil, nil
+	}
+	j := formJSON{Type: f.Type, Fields: make([]fieldJSON, len(f.Fields))}
+	for i, fl := range f.Fields {
+		j.Fields[i] = fieldJSON{Var: fl.Var, Type: fl.Type, Values: fl.Values}
+		if fl.Values == nil {
+			j.Fields[i].Values = []string{}
+		}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(j); err != nil {
+		return nil, fmt.Errorf("options: %w", err)
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+func decodeForm(s string) (*registry.Form, error) {
+	var j *formJSON
+	if err := json.Unmarshal([]byte(s), &j); err != nil {
+		return nil, err
+	}
+	if j == nil {
+		return nil, errors.New("JSON null")
+	}
+	f := &registry.Form{Type: j.Type}
+	if len(j.Fields) > 0 {
+		f.Fields = make([]registry.Field, len(j.Fields))
+		for i, fl := range j.Fields {
+			f.Fields[i] = registry.Field{Var: fl.Var, Type: fl.Type, Values: fl.Values}
+		}
+	}
+	return f, nil
+}
