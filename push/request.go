@@ -343,3 +343,30 @@ func intern(s string) string {
 	}
 	return s
 }
+
+// AppendXML appends the request as an <enable/> or <disable/> element (no
+// <iq/> around it) to b: what a client would send. ParseRequest of the
+// result gives r back (without IQID).
+func (r *Request) AppendXML(b []byte) []byte {
+	if r.Disable {
+		b = append(b, "<disable xmlns='"+NSPush+"' jid='"...)
+	} else {
+		b = append(b, "<enable xmlns='"+NSPush+"' jid='"...)
+	}
+	b = appendEscaped(b, r.JID)
+	b = append(b, '\'')
+	if r.Node != "" {
+		b = append(b, " node='"...)
+		b = appendEscaped(b, r.Node)
+		b = append(b, '\'')
+	}
+	if r.Options == nil {
+		return append(b, "/>"...)
+	}
+	b = append(b, '>')
+	b = AppendForm(b, r.Options)
+	if r.Disable {
+		return append(b, "</disable>"...)
+	}
+	return append(b, "</enable>"...)
+}
