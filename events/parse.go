@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 )
@@ -62,10 +63,13 @@ var (
 //     flags of the forwarded message instead of the wrapper's. An
 //     incomplete carbon is no carbon: the wrapper is classified.
 //
-// An element carrying one of type, from or to twice is refused, and so is
-// everything encoding/xml refuses (ParseStanza agrees with DecodeStanza on
-// every input: it only parses common stanzas faster). The strings of the
-// result never point into data, which the caller may reuse.
+// Refused, with an error: anything encoding/xml refuses, any markup or
+// text but the above around the element, a DOCTYPE or other directive, and
+// a message (or other stanza) carrying its type, from or to attribute
+// twice. On data holding one element, ParseStanza and DecodeStanza over
+// an xml.Decoder of data give the same result; ParseStanza only parses
+// common stanzas faster. The strings of the result never point into data,
+// which the caller may reuse.
 func ParseStanza(data []byte) (Stanza, error) {
 	if len(data) > MaxStanzaSize {
 		return Stanza{}, ErrTooLarge
@@ -101,8 +105,9 @@ func ReadStanza(r io.Reader) (Stanza, error) {
 // namespace, jabber:client or jabber:server, applies, and a stanza with no
 // namespace at all is accepted too.
 //
-// If tr ends, or the element enclosing the stanzas ends, before an element
-// starts, the error wraps io.EOF. After an error, tr is left somewhere
+// If tr ends before an element starts, the error wraps io.EOF; so does it
+// when tr is an *xml.Decoder and the element enclosing the stanzas (the
+// stream) ends first. After an error, tr is left somewhere
 // inside the stanza. See MaxStanzaSize for what DecodeStanza cannot bound.
 func DecodeStanza(tr xml.TokenReader) (Stanza, error) {
 	return decodeStanza(xml.NewTokenDecoder(tr))
@@ -736,10 +741,11 @@ func (c *classifier) result() Stanza {
 // maxBindings bounds the namespace declarations in scope on the fast path.
 const maxBindings = 64
 
+// binding is a namespace declaration: offsets into the data of its prefix
+// (empty for the default namespace) and its value.
 type binding struct {
-	prefix []byte // empty for the default namespace
-	ns     nsID
-	depth  int // depth of the declaring element
+	prefix, value [2]int32
+	depth         int32 // depth of the declaring element
 }
 
 type fastParser struct {
@@ -897,7 +903,7 @@ func (p *fastParser) startTag(i int) (int, bool) {
 		if acolon < 0 {
 			name := d[aStart:an]
 			if string(name) == "xmlns" {
-				if esc || !p.bind(nil, d[vStart:vEnd], depth) {
+				if esc || !p.bind(an, an, vStart, vEnd, depth) {
 					return 0, false
 				}
 			} else if which := lookupAttr(name); which != attrOther {
@@ -909,7 +915,7 @@ func (p *fastParser) startTag(i int) (int, bool) {
 			}
 		} else if string(d[aStart:acolon]) == "xmlns" {
 			prefix := d[acolon+1 : an]
-			if esc || string(prefix) == "xml" || string(prefix) == "xmlns" || !p.bind(prefix, d[vStart:vEnd], depth) {
+			if esc || string(prefix) == "xml" || string(prefix) == "xmlns" || !p.bind(acolon+1, an, vStart, vEnd, depth) {
 				return 0, false
 			}
 		}
@@ -977,18 +983,24 @@ func (p *fastParser) endTag(i int) (int, bool) {
 
 // pop closes the innermost open element.
 func (p *fastParser) pop() {
-	for p.nb > 0 && p.binds[p.nb-1].depth == p.depth {
+	for p.nb > 0 && int(p.binds[p.nb-1].depth) == p.depth {
 		p.nb--
 	}
 	p.depth--
 	p.c.end()
 }
 
-func (p *fastParser) bind(prefix, value []byte, depth int) bool {
+// bind declares the prefix at d[pStart:pEnd] for the value at
+// d[vStart:vEnd].
+func (p *fastParser) bind(pStart, pEnd, vStart, vEnd, depth int) bool {
 	if p.nb == maxBindings {
 		return false
 	}
-	p.binds[p.nb] = binding{prefix: prefix, ns: lookupNS(value), depth: depth}
+	p.binds[p.nb] = binding{
+		prefix: [2]int32{int32(pStart), int32(pEnd)},
+		value:  [2]int32{int32(vStart), int32(vEnd)},
+		depth:  int32(depth),
+	}
 	p.nb++
 	return true
 }
@@ -1001,8 +1013,9 @@ func (p *fastParser) resolve(prefix []byte) nsID {
 		return nsOther
 	}
 	for k := p.nb - 1; k >= 0; k-- {
-		if bytes.Equal(p.binds[k].prefix, prefix) {
-			return p.binds[k].ns
+		b := &p.binds[k]
+		if bytes.Equal(p.data[b.prefix[0]:b.prefix[1]], prefix) {
+			return lookupNS(p.data[b.value[0]:b.value[1]])
 		}
 	}
 	if len(prefix) == 0 {
@@ -1130,6 +1143,10 @@ var charClass = func() (t [256]uint8) {
 // of d. esc reports references or carriage returns, which need decoding.
 func scanText(d []byte, i int) (end int, esc, ok bool) {
 	for i < len(d) {
+		if i+8 <= len(d) && plain8(binary.LittleEndian.Uint64(d[i:]), '<', '&', ']') {
+			i += 8
+			continue
+		}
 		b := d[i]
 		if charClass[b]&cPlain != 0 {
 			i++
@@ -1170,6 +1187,10 @@ func scanText(d []byte, i int) (end int, esc, ok bool) {
 // returns the index of the quote.
 func scanAttr(d []byte, i int, q byte) (end int, esc, ok bool) {
 	for i < len(d) {
+		if i+8 <= len(d) && plain8(binary.LittleEndian.Uint64(d[i:]), '<', '&', q) {
+			i += 8
+			continue
+		}
 		b := d[i]
 		if charClass[b]&cPlain != 0 {
 			i++
@@ -1199,6 +1220,17 @@ func scanAttr(d []byte, i int, q byte) (end int, esc, ok bool) {
 		}
 	}
 	return 0, false, false
+}
+
+// plain8 reports whether the 8 bytes in x are all ASCII characters of
+// class cPlain or quotes, and none is a, b or c: bytes the scanners skip.
+func plain8(x uint64, a, b, c byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) bool { return (v-ones)&^v&highs != 0 }
+	if x&highs != 0 || (x-ones*0x20)&^x&highs != 0 { // beyond ASCII, or a control
+		return false
+	}
+	return !hasZero(x^(ones*uint64(a))) && !hasZero(x^(ones*uint64(b))) && !hasZero(x^(ones*uint64(c)))
 }
 
 // validChars checks the characters of a CDATA section; esc reports

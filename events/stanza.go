@@ -48,6 +48,24 @@ const (
 // Key means "no identity": such a stanza is never recognised again.
 type Key uint64
 
+// KeyOf derives a Key from a stanza identity the host already has, such as
+// the archive's stanza-id (XEP-0359) or its own routing id: a 64-bit FNV-1a
+// hash of id, never 0 for a non-empty id. KeyOf("") is 0, "no identity".
+func KeyOf(id string) Key {
+	if id == "" {
+		return 0
+	}
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	if h == 0 {
+		h = 1
+	}
+	return Key(h)
+}
+
 // Stanza holds the facts the rules need about one stanza. Parse it from XML
 // with ParseStanza, ReadStanza or DecodeStanza, or fill it in from the host's
 // own stanza representation. Strings are referenced, not copied: a Stanza

@@ -23,6 +23,9 @@ type DriverConfig struct {
 	SendError func(Publish, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Context is passed to the Sender and the Store for work the driver
+	// starts itself (batches falling due); nil means context.Background().
+	Context context.Context
 }
 
 // ErrClosed is returned by Driver.Handle after Close.
@@ -56,6 +59,9 @@ func NewDriver(engine *Engine, cfg DriverConfig) (*Driver, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Context == nil {
+		cfg.Context = context.Background()
+	}
 	return &Driver{engine: engine, cfg: cfg}, nil
 }
 
@@ -67,11 +73,13 @@ func (d *Driver) Engine() *Engine { return d.engine }
 // error for an invalid event, or ErrClosed.
 func (d *Driver) Handle(ctx context.Context, ev events.Event) error {
 	d.mu.Lock()
-	closed := d.closed
-	d.mu.Unlock()
-	if closed {
+	if d.closed {
+		d.mu.Unlock()
 		return ErrClosed
 	}
+	d.wg.Add(1)
+	d.mu.Unlock()
+	defer d.wg.Done()
 	if ev.Time().IsZero() {
 		ev = events.WithTime(ev, d.cfg.Now())
 	}
@@ -84,6 +92,8 @@ func (d *Driver) Handle(ctx context.Context, ev events.Event) error {
 }
 
 // Execute carries out decisions the host obtained from the engine itself.
+// A publish the Sender could not send is reported to SendError (or logged)
+// and forgotten by the engine (Engine.ForgetPublish).
 func (d *Driver) Execute(ctx context.Context, dec Decisions) {
 	for _, r := range dec.Replies {
 		if d.cfg.Reply != nil {
@@ -102,6 +112,7 @@ func (d *Driver) Execute(ctx context.Context, dec Decisions) {
 			} else {
 				d.engine.cfg.Logger.Warn("push: sending a publish failed", "user", p.User, "service", p.To, "error", err)
 			}
+			d.engine.ForgetPublish(p.ID)
 		}
 	}
 	if !dec.Wake.IsZero() {
@@ -136,11 +147,12 @@ func (d *Driver) fire() {
 	d.mu.Unlock()
 	defer d.wg.Done()
 	dec := d.engine.Wake(d.cfg.Now())
-	d.Execute(context.Background(), dec)
+	d.Execute(d.cfg.Context, dec)
 }
 
-// Close stops the timer and waits for a wake-up in progress to finish.
-// Pending batches are not pushed. Handle returns ErrClosed afterwards.
+// Close stops the timer and waits for the Handle calls and the wake-up in
+// progress to finish; no callback runs after it returns. Pending batches
+// are not pushed. Handle returns ErrClosed afterwards.
 func (d *Driver) Close() {
 	d.mu.Lock()
 	d.closed = true

@@ -159,14 +159,14 @@ func (e *Engine) marks(u *userState, id registry.Identifier) *session.Marks {
 
 // forget unbinds every session bound to one of ids and drops their marks,
 // adding the timeout decisions that unbinding calls for.
-func (e *Engine) forget(u *userState, ids []registry.Identifier, d *Decisions) {
+func (e *Engine) forget(now time.Time, u *userState, ids []registry.Identifier, d *Decisions) {
 	if u == nil {
 		return
 	}
 	for _, s := range u.sessions {
 		if s.Bound && slices.Contains(ids, s.Binding.ID) {
 			if s.Unbind() {
-				d.Timeouts = append(d.Timeouts, Timeout{Session: s.JID, Duration: e.cfg.HibernationTimeout})
+				d.Timeouts = append(d.Timeouts, Timeout{Session: s.JID, Duration: e.cfg.HibernationTimeout, At: now})
 			}
 		}
 	}
@@ -263,7 +263,7 @@ func (e *Engine) processQueue(now time.Time, u *userState, s *session.State, que
 		d.Publishes = append(d.Publishes, e.newPublish(&s.Binding, pk.Stanza, pk.Important))
 		if pk.Important && s.Hibernating && s.Extended {
 			s.Extended = false
-			d.Timeouts = append(d.Timeouts, Timeout{Session: s.JID, Duration: e.cfg.HibernationTimeout})
+			d.Timeouts = append(d.Timeouts, Timeout{Session: s.JID, Duration: e.cfg.HibernationTimeout, At: now})
 		}
 	}
 }
@@ -406,7 +406,7 @@ func (e *Engine) HibernationStarted(ev events.HibernationStarted) (Decisions, er
 	s.Batch.Discard()
 	if s.Bound {
 		s.Extended = true
-		d.Timeouts = append(d.Timeouts, Timeout{Session: s.JID, Duration: e.cfg.MaxHibernationTimeout})
+		d.Timeouts = append(d.Timeouts, Timeout{Session: s.JID, Duration: e.cfg.MaxHibernationTimeout, At: ev.Now})
 		e.processQueue(ev.Now, u, s, ev.Queue, &d)
 	}
 	sh.mu.Unlock()
@@ -549,7 +549,7 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 		s = &session.State{JID: full}
 		u.sessions = append(u.sessions, s)
 	}
-	e.forget(u, ids(evicted), d)
+	e.forget(now, u, ids(evicted), d)
 	for _, o := range u.sessions {
 		if o.Bound && o.Binding.ID == saved.ID {
 			o.Binding = saved
@@ -596,7 +596,7 @@ func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Re
 		return ErrStorage
 	}
 	sh := e.lock(user, now)
-	e.forget(sh.get(user), ids(removed), d)
+	e.forget(now, sh.get(user), ids(removed), d)
 	sh.mu.Unlock()
 	log.Debug("push disabled", "removed", len(removed))
 	return nil
@@ -728,10 +728,10 @@ func (e *Engine) UserDeleted(ctx context.Context, ev events.UserDeleted) (Decisi
 	var d Decisions
 	sh := e.lock(ev.User, ev.Now)
 	if u := sh.get(ev.User); u != nil {
-		e.forget(u, ids(removed), &d)
+		e.forget(ev.Now, u, ids(removed), &d)
 		for _, s := range u.sessions {
 			if s.Bound && s.Unbind() {
-				d.Timeouts = append(d.Timeouts, Timeout{Session: s.JID, Duration: e.cfg.HibernationTimeout})
+				d.Timeouts = append(d.Timeouts, Timeout{Session: s.JID, Duration: e.cfg.HibernationTimeout, At: ev.Now})
 			}
 		}
 		u.marks = nil
@@ -784,10 +784,21 @@ func (e *Engine) PublishResult(ctx context.Context, ev events.PublishResult) (De
 	}
 	var d Decisions
 	sh := e.lock(p.user, ev.Now)
-	e.forget(sh.get(p.user), ids(removed), &d)
+	e.forget(ev.Now, sh.get(p.user), ids(removed), &d)
 	sh.mu.Unlock()
 	log.Info("push: registration removed after too many errors")
 	return d, nil
+}
+
+// ForgetPublish forgets a publish the host knows will never be answered
+// (sending it failed, or its transport gave up on it), so that it stops
+// taking memory before PublishTimeout. An answer that still arrives for it
+// is ignored. Unknown ids are ignored.
+func (e *Engine) ForgetPublish(id string) {
+	ps := e.pendingShard(id)
+	ps.mu.Lock()
+	delete(ps.m, id)
+	ps.mu.Unlock()
 }
 
 // Sweep forgets, at once, everything that has expired by now: deduplication

@@ -29,7 +29,14 @@ func ParseResult(data []byte) (events.PublishResult, error) {
 	if len(data) > MaxResultSize {
 		return events.PublishResult{}, fmt.Errorf("%w: %d bytes", ErrNotResult, len(data))
 	}
-	d := &requestDecoder{tr: xml.NewDecoder(bytes.NewReader(data))}
+	return DecodeResult(xml.NewDecoder(bytes.NewReader(data)))
+}
+
+// DecodeResult is ParseResult reading one element from tr (for instance the
+// decoder of the stream the push service answers on, positioned before the
+// <iq/>). It reads at most MaxRequestSize tokens and MaxRequestDepth levels.
+func DecodeResult(tr xml.TokenReader) (events.PublishResult, error) {
+	d := &requestDecoder{tr: tr}
 	root, err := d.next()
 	if err != nil || root == nil || root.Name.Local != "iq" {
 		return events.PublishResult{}, fmt.Errorf("%w: no <iq/>", ErrNotResult)

@@ -159,10 +159,12 @@ func (r *Reply) AppendXML(b []byte) []byte {
 }
 
 // Timeout tells the host to set a hibernating session's hibernation timeout
-// to Duration, counted from the event's Now (replacing the running one).
+// to Duration, counted from At, the Now of the event that decided it
+// (replacing the running timeout).
 type Timeout struct {
 	Session  string
 	Duration time.Duration
+	At       time.Time
 }
 
 // appendEscaped appends s with XML's special characters escaped, and

@@ -81,8 +81,8 @@ func NewAdapter(ctx context.Context, cfg AdapterConfig) (*Adapter, error) {
 	a := &Adapter{cfg: cfg, log: cfg.Logger, done: make(chan struct{})}
 	a.ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	driver, err := push.NewDriver(cfg.Engine, push.DriverConfig{
-		// The client does not exist yet: it needs the driver for its
-		// answers. Publishes are only made once events flow, after it does.
+		// a.client is created below, as it needs the driver for its
+		// answers; the Sender is only called once events flow, after that.
 		Sender:    push.SenderFunc(func(ctx context.Context, p push.Publish) error { return a.client.Send(ctx, p) }),
 		Reply:     a.reply,
 		Timeout:   func(t push.Timeout) { cfg.Host.SetHibernationTimeout(t.Session, t.Duration) },
@@ -227,8 +227,10 @@ func (a *Adapter) Done() <-chan struct{} { return a.done }
 // closes the push connection and waits for the client's goroutines, then
 // stops the driver's timer and waits for a wake-up in progress. Batches not
 // yet due are not pushed. Bus handlers already running when Close is called
-// may still finish on their own goroutines; they send nothing. Close returns
-// the push connection's Close error; calling it again does nothing.
+// finish on their own goroutines; they may still write a reply, but send no
+// publish. Close returns the push connection's Close error; calling it again
+// does nothing. It must not be called from the Host's methods, which may run
+// on the goroutines it waits for.
 func (a *Adapter) Close() error {
 	a.once.Do(func() {
 		a.mu.Lock()

@@ -99,16 +99,14 @@ func nextStart(d *xml.Decoder) (xml.StartElement, error) {
 	}
 }
 
-// iqXML is what an answer looks like to encoding/xml. Names without a
-// namespace match any namespace, so jabber:server, jabber:component:accept
-// and the empty namespace are all accepted.
+// iqXML is the content of an answer as encoding/xml sees it. Element
+// names without a namespace match any namespace, so jabber:server,
+// jabber:component:accept and the empty namespace are all accepted.
+// Attributes are read by plainAttrs instead: a struct tag would also take
+// prefixed ones (x:id), and the last of two.
 type iqXML struct {
-	Type   string `xml:"type,attr"`
-	ID     string `xml:"id,attr"`
-	From   string `xml:"from,attr"`
-	To     string `xml:"to,attr"`
 	Errors []struct {
-		Type     string `xml:"type,attr"`
+		Attrs    []xml.Attr `xml:",any,attr"`
 		Children []struct {
 			XMLName xml.Name
 			Text    string `xml:",chardata"`
@@ -124,14 +122,16 @@ func decodeAnswer(d *xml.Decoder, start xml.StartElement) (Answer, error) {
 	if err := d.DecodeElement(&x, &start); err != nil {
 		return Answer{}, err
 	}
-	if start.Name.Local != "iq" || (x.Type != "result" && x.Type != "error") || x.ID == "" {
-		return Answer{}, fmt.Errorf("<%s type=%q id=%q>: %w", start.Name.Local, x.Type, x.ID, ErrNotAnswer)
+	v, dup := plainAttrs(start.Attr, "type", "id", "from", "to")
+	if dup != "" {
+		return Answer{}, fmt.Errorf("<%s> with two %s attributes: %w", start.Name.Local, dup, ErrNotAnswer)
 	}
-	if name, dup := duplicateAttr(start.Attr); dup {
-		return Answer{}, fmt.Errorf("<iq> with two %s attributes: %w", name, ErrNotAnswer)
+	typ, id := v[0], v[1]
+	if start.Name.Local != "iq" || (typ != "result" && typ != "error") || id == "" {
+		return Answer{}, fmt.Errorf("<%s type=%q id=%q>: %w", start.Name.Local, typ, id, ErrNotAnswer)
 	}
-	a := Answer{ID: x.ID, From: x.From, To: x.To}
-	if x.Type == "result" {
+	a := Answer{ID: id, From: v[2], To: v[3]}
+	if typ == "result" {
 		return a, nil
 	}
 	a.Error = &events.StanzaError{Type: "cancel", Condition: "undefined-condition"}
@@ -139,9 +139,9 @@ func decodeAnswer(d *xml.Decoder, start xml.StartElement) (Answer, error) {
 		return a, nil
 	}
 	e := x.Errors[0]
-	switch e.Type {
+	switch v, _ := plainAttrs(e.Attrs, "type"); v[0] {
 	case "auth", "cancel", "continue", "modify", "wait":
-		a.Error.Type = e.Type
+		a.Error.Type = v[0]
 	}
 	condition := false
 	for _, c := range e.Children {
@@ -153,32 +153,37 @@ func decodeAnswer(d *xml.Decoder, start xml.StartElement) (Answer, error) {
 			if a.Error.Text == "" {
 				a.Error.Text = c.Text
 			}
-		case !condition && isConditionName(c.XMLName.Local):
-			a.Error.Condition = c.XMLName.Local
+		case !condition:
 			condition = true
+			if isConditionName(c.XMLName.Local) {
+				a.Error.Condition = c.XMLName.Local
+			}
 		}
 	}
 	return a, nil
 }
 
-// duplicateAttr reports whether one of the attributes an answer is read
-// from is given twice (encoding/xml would keep the last silently).
-func duplicateAttr(attrs []xml.Attr) (string, bool) {
-	var seen [4]bool
-	for _, a := range attrs {
-		if a.Name.Space != "" {
+// plainAttrs returns the values of the unprefixed attributes called names,
+// in that order ("" for a missing one), and the first name given twice
+// ("" when none is).
+func plainAttrs(attrs []xml.Attr, names ...string) (values []string, dup string) {
+	values = make([]string, len(names))
+	seen := make([]bool, len(names))
+	for _, at := range attrs {
+		if at.Name.Space != "" {
 			continue
 		}
-		i := slices.Index([]string{"type", "id", "from", "to"}, a.Name.Local)
+		i := slices.Index(names, at.Name.Local)
 		if i < 0 {
 			continue
 		}
 		if seen[i] {
-			return a.Name.Local, true
+			return values, at.Name.Local
 		}
 		seen[i] = true
+		values[i] = at.Value
 	}
-	return "", false
+	return values, ""
 }
 
 // isConditionName reports whether s looks like a defined condition

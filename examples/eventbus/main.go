@@ -54,7 +54,7 @@ func main() {
 // run tells the story, printing to out.
 func run(ctx context.Context, out io.Writer) (err error) {
 	t := &transcript{w: out}
-	engine, err := push.New(push.Config{BatchWindow: 100 * time.Millisecond, MaxErrors: 2, IDPrefix: "push-"})
+	engine, err := push.New(push.Config{BatchWindow: 250 * time.Millisecond, MaxErrors: 2, IDPrefix: "push-"})
 	if err != nil {
 		return err
 	}
@@ -129,8 +129,12 @@ func run(ctx context.Context, out io.Writer) (err error) {
 		`<iq type='set' id='e2'><enable xmlns='urn:xmpp:push:0' jid='` + pushJID + `' node='stale-node'/></iq>`)})
 	bus.Publish(TopicSessionClosed, SessionInfo{JID: tablet})
 
-	for i, body := range []string{"Call me", "Please"} {
-		t.say(fmt.Sprintf("Offline message %d wakes both registrations; the tablet's fails (MaxErrors is 2).", i+1))
+	for i, step := range []string{
+		"An offline message wakes both registrations; the tablet's push fails.",
+		"Another one: the tablet's push fails again, the second error in a row (MaxErrors is 2), and its registration is removed.",
+	} {
+		t.say(step)
+		body := []string{"Call me", "Please"}[i]
 		bus.Publish(TopicOfflineStore, UserStanza{User: user, Stanza: message(user, fmt.Sprintf("o%d", i+1), body)})
 		if err := answered(4 + 2*i); err != nil {
 			return err

@@ -167,9 +167,7 @@ func (s *Store) save(ctx context.Context, reg registry.Registration, enabled, op
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
-	// Take the user's lock row first: it serialises this user's writers.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO push_users (username, version) VALUES ($1, 1)
-ON CONFLICT (username) DO UPDATE SET version = push_users.version + 1`, reg.User); err != nil {
+	if err := lockUser(ctx, tx, reg.User); err != nil {
 		return registry.Registration{}, nil, err
 	}
 	stored, err := queryRows(ctx, tx, `SELECT `+columns+` FROM push_registrations WHERE username = $1 ORDER BY position`, reg.User)
@@ -246,14 +244,30 @@ func (s *Store) delete(ctx context.Context, user string, ids []registry.Identifi
 		return nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if _, err := tx.ExecContext(ctx, `UPDATE push_users SET version = version + 1 WHERE username = $1`, user); err != nil {
+	if err := lockUser(ctx, tx, user); err != nil {
 		return nil, err
 	}
 	removed, err := deleteIDs(ctx, tx, user, ids)
 	if err != nil {
 		return nil, err
 	}
+	// Keep a lock row only for a user with registrations.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM push_users WHERE username = $1
+AND NOT EXISTS (SELECT 1 FROM push_registrations WHERE username = $1)`, user); err != nil {
+		return nil, err
+	}
 	return removed, tx.Commit()
+}
+
+// lockUser takes the user's lock row (creating it when missing) for the
+// rest of the transaction tx: the writers of one user take it first, so
+// that they run one after another. It is an upsert rather than an UPDATE
+// because an UPDATE would not see, and so not wait for, a lock row that a
+// concurrent transaction has inserted but not yet committed.
+func lockUser(ctx context.Context, tx *sql.Tx, user string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO push_users (username, version) VALUES ($1, 1)
+ON CONFLICT (username) DO UPDATE SET version = push_users.version + 1`, user)
+	return err
 }
 
 // deleteBatch bounds the number of placeholders in one statement.
@@ -325,12 +339,14 @@ func (s *Store) deleteUser(ctx context.Context, user string) ([]registry.Registr
 		return nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	// Deleting the lock row first waits for the user's other writers.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM push_users WHERE username = $1`, user); err != nil {
+	if err := lockUser(ctx, tx, user); err != nil {
 		return nil, err
 	}
 	rows, err := queryRows(ctx, tx, `DELETE FROM push_registrations WHERE username = $1 RETURNING `+columns, user)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM push_users WHERE username = $1`, user); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -429,47 +445,88 @@ func queryRows(ctx context.Context, q querier, query string, args ...any) ([]row
 }
 
 func scanRow(rs *sql.Rows) (row, error) {
-	var (
-		user, id   sql.NullString
-		options    sql.NullString
-		enabled    sql.NullInt64
-		gen, errs  sql.NullInt64
-		pos        sql.NullInt64
-		corruption = func(reason string) (row, error) {
-			return row{}, &CorruptError{User: user.String, ID: id.String, Reason: reason}
-		}
-	)
-	if err := rs.Scan(&user, &id, &options, &enabled, &gen, &errs, &pos); err != nil {
-		// The row was read; only a conversion can fail here.
-		return corruption("unreadable column: " + err.Error())
+	// Scanning into *any cannot fail on the data (no conversion): an error
+	// here is the query's (a done context, a closed connection), not a
+	// corrupt row. The values are converted below.
+	var v [7]any
+	if err := rs.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]); err != nil {
+		return row{}, err
 	}
+	user, userOK := asString(v[0])
+	id, idOK := asString(v[1])
+	corruption := func(reason string) (row, error) {
+		return row{}, &CorruptError{User: user, ID: id, Reason: reason}
+	}
+	options, optionsOK := asString(v[2])
+	enabled, enabledOK := asInt(v[3])
+	gen, genOK := asInt(v[4])
+	errs, errsOK := asInt(v[5])
+	pos, posOK := asInt(v[6])
 	switch {
-	case !user.Valid || !id.Valid || !gen.Valid || !errs.Valid || !pos.Valid:
-		return corruption("NULL in a NOT NULL column")
-	case validID(registry.Identifier(id.String)) != nil:
-		return corruption(validID(registry.Identifier(id.String)).Error())
-	case gen.Int64 == 0:
+	case !userOK || v[0] == nil:
+		return corruption(fmt.Sprintf("username %T", v[0]))
+	case !idOK || v[1] == nil:
+		return corruption(fmt.Sprintf("identifier %T", v[1]))
+	case !optionsOK:
+		return corruption(fmt.Sprintf("options %T", v[2]))
+	case !enabledOK:
+		return corruption(fmt.Sprintf("enabled %T %.40v", v[3], v[3]))
+	case !genOK || v[4] == nil:
+		return corruption(fmt.Sprintf("generation %T %.40v", v[4], v[4]))
+	case !errsOK || v[5] == nil:
+		return corruption(fmt.Sprintf("errors %T %.40v", v[5], v[5]))
+	case !posOK || v[6] == nil:
+		return corruption(fmt.Sprintf("position %T %.40v", v[6], v[6]))
+	case validID(registry.Identifier(id)) != nil:
+		return corruption(validID(registry.Identifier(id)).Error())
+	case gen == 0:
 		return corruption("generation 0")
-	case errs.Int64 < 0 || errs.Int64 > math.MaxInt32:
-		return corruption("error count " + strconv.FormatInt(errs.Int64, 10))
+	case errs < 0 || errs > math.MaxInt32:
+		return corruption("error count " + strconv.FormatInt(errs, 10))
 	}
-	r := row{pos: pos.Int64, reg: registry.Registration{
-		User:       user.String,
-		ID:         registry.Identifier(id.String),
-		Generation: uint64(gen.Int64),
-		Errors:     int(errs.Int64),
+	r := row{pos: pos, reg: registry.Registration{
+		User:       user,
+		ID:         registry.Identifier(id),
+		Generation: uint64(gen),
+		Errors:     int(errs),
 	}}
-	if enabled.Valid {
-		r.reg.Enabled = decodeTime(enabled.Int64)
+	if v[3] != nil {
+		r.reg.Enabled = decodeTime(enabled)
 	}
-	if options.Valid {
-		f, err := decodeForm(options.String)
+	if v[2] != nil {
+		f, err := decodeForm(options)
 		if err != nil {
 			return corruption("options: " + err.Error())
 		}
 		r.reg.Options = f
 	}
 	return r, nil
+}
+
+// asString converts a driver value of a TEXT column; NULL gives "", true.
+func asString(v any) (string, bool) {
+	switch x := v.(type) {
+	case nil:
+		return "", true
+	case string:
+		return x, true
+	case []byte:
+		return string(x), true
+	}
+	return "", false
+}
+
+// asInt converts a driver value of an integer column; NULL gives 0, true.
+func asInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case nil:
+		return 0, true
+	case int64:
+		return x, true
+	case int32:
+		return int64(x), true
+	}
+	return 0, false
 }
 
 func validID(id registry.Identifier) error {
