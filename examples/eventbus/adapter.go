@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"sync"
@@ -20,8 +19,10 @@ type Host interface {
 	// WriteToSession writes an IQ reply onto a client session's stream.
 	WriteToSession(session string, xml []byte) error
 	// SetHibernationTimeout replaces a hibernating session's
-	// stream-management timeout, counted from now.
-	SetHibernationTimeout(session string, d time.Duration)
+	// stream-management timeout: the session may hibernate for d, counted
+	// from the moment from (the time of the event that decided it, which
+	// may lie a little in the past by the time the call is made).
+	SetHibernationTimeout(session string, d time.Duration, from time.Time)
 }
 
 // AdapterConfig configures an Adapter. Engine, Bus, Host and Push are
@@ -45,10 +46,13 @@ type AdapterConfig struct {
 
 // Adapter connects a push.Engine to a server's event bus. It translates the
 // payloads of the server's topics into events (stanzas parsed with
-// events.ParseStanza, keyed by their server stanza ID), runs them through a
-// push.Driver, which owns the batch timer, and executes the decisions:
-// replies onto the sessions' streams, hibernation timeouts through the Host,
-// publishes through a PushClient, whose answers come back into the driver.
+// events.ParseStanza, keyed by events.KeyOf of their server stanza ID), runs
+// them through a push.Driver, which owns the batch timer, and executes the
+// decisions: replies onto the sessions' streams, hibernation timeouts
+// through the Host, publishes through a PushClient, whose answers come back
+// into the driver. A publish the PushClient could not send, or whose answer
+// did not come in time, is forgotten by the engine too
+// (push.Engine.ForgetPublish).
 //
 // Bus handlers run on the publishing goroutine of the server; the adapter
 // adds two goroutines (the PushClient's) and the driver's timer. Close, or
@@ -56,7 +60,7 @@ type AdapterConfig struct {
 type Adapter struct {
 	cfg    AdapterConfig
 	log    *slog.Logger
-	ctx    context.Context // cancelled by Close
+	ctx    context.Context // for the driver's and the engine's work; cancelled by Close
 	cancel context.CancelFunc
 	driver *push.Driver
 	client *PushClient
@@ -85,8 +89,9 @@ func NewAdapter(ctx context.Context, cfg AdapterConfig) (*Adapter, error) {
 		// answers; the Sender is only called once events flow, after that.
 		Sender:    push.SenderFunc(func(ctx context.Context, p push.Publish) error { return a.client.Send(ctx, p) }),
 		Reply:     a.reply,
-		Timeout:   func(t push.Timeout) { cfg.Host.SetHibernationTimeout(t.Session, t.Duration) },
-		SendError: a.sendError,
+		Timeout:   func(t push.Timeout) { cfg.Host.SetHibernationTimeout(t.Session, t.Duration, t.At) },
+		SendError: a.sendError, // the driver then forgets the publish
+		Context:   a.ctx,       // for the batches falling due on the driver's timer
 	})
 	if err != nil {
 		return nil, err
@@ -95,6 +100,7 @@ func NewAdapter(ctx context.Context, cfg AdapterConfig) (*Adapter, error) {
 	a.client = NewPushClient(cfg.Push, PushClientConfig{
 		Timeout:  cfg.AnswerTimeout,
 		OnAnswer: func(r events.PublishResult) { a.handle(r) },
+		OnExpire: cfg.Engine.ForgetPublish,
 		Logger:   cfg.Logger,
 	})
 	a.subscribe()
@@ -196,22 +202,8 @@ func (a *Adapter) stanza(s ServerStanza) events.Stanza {
 		a.log.Error("eventbus: unparsable stanza", "id", s.ID, "error", err)
 		st = events.Stanza{}
 	}
-	st.Key = StanzaKey(s.ID)
+	st.Key = events.KeyOf(s.ID)
 	return st
-}
-
-// StanzaKey derives the stanza identity the rules deduplicate by from the
-// server's stanza ID: its FNV-64a hash, 0 (no identity) for no ID.
-func StanzaKey(id string) events.Key {
-	if id == "" {
-		return 0
-	}
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	if k := events.Key(h.Sum64()); k != 0 {
-		return k
-	}
-	return 1
 }
 
 // Engine returns the engine the adapter drives.
@@ -225,12 +217,13 @@ func (a *Adapter) Done() <-chan struct{} { return a.done }
 
 // Close unsubscribes from the bus, cancels the context given to the engine,
 // closes the push connection and waits for the client's goroutines, then
-// stops the driver's timer and waits for a wake-up in progress. Batches not
-// yet due are not pushed. Bus handlers already running when Close is called
-// finish on their own goroutines; they may still write a reply, but send no
-// publish. Close returns the push connection's Close error; calling it again
-// does nothing. It must not be called from the Host's methods, which may run
-// on the goroutines it waits for.
+// closes the driver, which stops its timer and waits for the Handle calls
+// (bus handlers already running) and the wake-up in progress: no Host method
+// is called after Close returns. A publish those late Handle calls make
+// fails with ErrClosed and is forgotten by the engine. Batches not yet due
+// are not pushed. Close returns the push connection's
+// Close error; calling it again does nothing. It must not be called from
+// the Host's methods, which may run on the goroutines it waits for.
 func (a *Adapter) Close() error {
 	a.once.Do(func() {
 		a.mu.Lock()

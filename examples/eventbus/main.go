@@ -14,9 +14,14 @@
 //	bus.go          Bus, a synchronous hook registry like servers have
 //	server.go       the topics, the server's payload types, and a fake Server
 //	adapter.go      Adapter: bus topics in, decisions out
-//	pushclient.go   PushClient: the push.Sender on a stream, answer matching
-//	answer.go       Answer and ParseAnswer: a push service's <iq/> answers
-//	pushservice.go  a fake push service for the demo and the tests
+//	pushclient.go   PushClient: the push.Sender on a stream; it decodes the
+//	                answers with push.DecodeResult and matches them by id
+//	pushservice.go  a fake push service for the demo and the tests, and the
+//	                writer of its <iq/> answers
+//
+// The library provides the rest: events.ParseStanza and events.KeyOf for
+// the server's stanzas, push.Driver for timers and decisions, and
+// push.DecodeResult for the push services' answers.
 package main
 
 import (

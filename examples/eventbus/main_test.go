@@ -40,7 +40,7 @@ type fixture struct {
 	adapter *Adapter
 }
 
-func newFixture(t *testing.T, cfg push.Config, svc PushServiceConfig) *fixture {
+func newFixture(t *testing.T, cfg push.Config, svc PushServiceConfig, opts ...func(*AdapterConfig)) *fixture {
 	t.Helper()
 	if cfg.IDPrefix == "" {
 		cfg.IDPrefix = "push-"
@@ -56,7 +56,11 @@ func newFixture(t *testing.T, cfg push.Config, svc PushServiceConfig) *fixture {
 	f.srv = NewServer(f.bus)
 	serverEnd, serviceEnd := net.Pipe()
 	f.service = NewPushService(serviceEnd, svc)
-	f.adapter, err = NewAdapter(context.Background(), AdapterConfig{Engine: engine, Bus: f.bus, Host: f.srv, Push: serverEnd})
+	acfg := AdapterConfig{Engine: engine, Bus: f.bus, Host: f.srv, Push: serverEnd}
+	for _, o := range opts {
+		o(&acfg)
+	}
+	f.adapter, err = NewAdapter(context.Background(), acfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,9 +111,16 @@ func TestQueuedStanzaYieldsOnePublish(t *testing.T) {
 	f := newFixture(t, push.Config{BatchWindow: 20 * time.Millisecond}, PushServiceConfig{})
 	f.srv.Bind(phone)
 	f.bus.Publish(TopicIQPush, enableIQ("e1", "n1"))
+	before := time.Now()
 	f.bus.Publish(TopicHibernationStart, SmacksQueue{Session: phone})
+	after := time.Now()
 	if got := f.srv.HibernationTimeout(phone); got != push.DefaultMaxHibernationTimeout {
 		t.Errorf("timeout at hibernation = %v, want %v", got, push.DefaultMaxHibernationTimeout)
+	}
+	// Counted from the event's time (push.Timeout.At), which the driver
+	// stamped while the bus delivered it.
+	if dl := f.srv.HibernationDeadline(phone).Add(-push.DefaultMaxHibernationTimeout); dl.Before(before) || dl.After(after) {
+		t.Errorf("timeout counted from %v, want a time between %v and %v", dl, before, after)
 	}
 	m := chat(f.srv, phone, "one")
 	f.bus.Publish(TopicStanzaQueued, QueuedStanza{Session: phone, Stanza: m})
@@ -221,9 +232,9 @@ func newPipe(t *testing.T, drain bool) (client net.Conn, far *farEnd) {
 	return client, far
 }
 
-func (f *farEnd) answer(t *testing.T, a Answer) {
+func (f *farEnd) answer(t *testing.T, res events.PublishResult) {
 	t.Helper()
-	if _, err := f.Write(a.AppendXML(nil)); err != nil {
+	if _, err := f.Write(appendAnswer(nil, res, "example.org")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -254,14 +265,25 @@ func TestPushClientForgetsUnansweredPublishes(t *testing.T) {
 	ctx := context.Background()
 	conn, far := newPipe(t, true)
 	var res results
-	c := NewPushClient(conn, PushClientConfig{Timeout: 30 * time.Millisecond, OnAnswer: res.add})
+	var mu sync.Mutex
+	var expired []string
+	c := NewPushClient(conn, PushClientConfig{Timeout: 30 * time.Millisecond, OnAnswer: res.add, OnExpire: func(id string) {
+		mu.Lock()
+		defer mu.Unlock()
+		expired = append(expired, id)
+	}})
 	defer c.Close()
 	if err := c.Send(ctx, publish("a")); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the publish to expire", func() bool { s := c.Stats(); return s.Expired == 1 && s.Pending == 0 })
+	mu.Lock()
+	if len(expired) != 1 || expired[0] != "a" {
+		t.Errorf("OnExpire got %q, want [a]", expired)
+	}
+	mu.Unlock()
 	// A late answer is dropped: it matches nothing any more.
-	far.answer(t, Answer{ID: "a", From: pushJID})
+	far.answer(t, events.PublishResult{ID: "a", From: pushJID})
 	waitUntil(t, "the late answer to be dropped", func() bool { return c.Stats().Unmatched == 1 })
 	if got := res.list(); len(got) != 0 {
 		t.Errorf("late answer handed on: %+v", got)
@@ -291,8 +313,8 @@ func TestPushClientMatchesAnswers(t *testing.T) {
 	if _, err := far.Write([]byte(`<message from='x'/><iq type='get' id='a'/>`)); err != nil {
 		t.Fatal(err)
 	}
-	far.answer(t, Answer{ID: "b", From: pushJID, To: "example.org", Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found", Text: "gone"}})
-	far.answer(t, Answer{ID: "a", From: pushJID})
+	far.answer(t, events.PublishResult{ID: "b", From: pushJID, Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found", Text: "gone"}})
+	far.answer(t, events.PublishResult{ID: "a", From: pushJID})
 	waitUntil(t, "both answers", func() bool { return c.Stats().Answered == 2 })
 	got := res.list()
 	if len(got) != 2 || got[0].ID != "b" || got[1].ID != "a" || got[1].Error != nil || got[0].From != pushJID {
@@ -317,6 +339,133 @@ func TestPushClientMatchesAnswers(t *testing.T) {
 	}
 	if err := c.Send(ctx, publish("e")); !errors.Is(err, ErrClosed) {
 		t.Errorf("Send after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestPushClientGarbage feeds the client's reader what a broken or hostile
+// push service might send: elements that are no answers are skipped (the
+// answer after them still matches), malformed or oversized XML ends the
+// stream.
+func TestPushClientGarbage(t *testing.T) {
+	const stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas"
+	deep := strings.Repeat("<x>", 2*push.MaxRequestDepth) + strings.Repeat("</x>", 2*push.MaxRequestDepth)
+	for _, tc := range []struct {
+		name, in string
+		skipped  bool // else the stream ends
+		hangUp   bool // the service closes the stream after in
+	}{
+		{"message", `<message from='x'><body>hi <b>there</b></body></message>`, true, false},
+		{"iq get", `<iq type='get' id='a'><query xmlns='urn:example'><item/></query></iq>`, true, false},
+		{"iq set", `<iq type='set' id='a'/>`, true, false},
+		{"text and comments", "\n <!-- c --><?pi x?>", true, false},
+		{"too deep", `<iq type='result' id='a'>` + deep + `</iq>`, true, false},
+		{"too deep error", `<iq type='error' id='a'><error type='cancel'>` + deep + `</error></iq>`, true, false},
+		{"too long text", `<iq type='error' id='a'><error type='cancel'><text xmlns='` + stanzas + `'>` + strings.Repeat("x", 2000) + `</text></error></iq>`, true, false},
+		{"stream header", `<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' from='` + pushJID + `'>`, true, false},
+		{"mismatched tags", `<iq type='result' id='a'><a></b></iq>`, false, false},
+		{"stray end tag", `</iq>`, false, false},
+		{"not xml", `<<<`, false, false},
+		{"bad character", "<iq type='result' id='\x00'/>", false, false},
+		{"too large", `<iq type='result' id='a'>` + strings.Repeat("x", 2*push.MaxResultSize) + `</iq>`, false, false},
+		{"closed", "", false, true},
+		{"closed within an answer", `<iq type='result' id='a'><x>`, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, far := newPipe(t, true)
+			var res results
+			c := NewPushClient(conn, PushClientConfig{Timeout: time.Hour, OnAnswer: res.add})
+			defer c.Close()
+			if err := c.Send(context.Background(), publish("a")); err != nil {
+				t.Fatal(err)
+			}
+			// A write the client stops reading in the middle of ends when
+			// Close closes the pipe.
+			far.wg.Go(func() {
+				_, err := far.Write([]byte(tc.in))
+				switch {
+				case tc.hangUp:
+					far.Close()
+				case err == nil && tc.skipped:
+					far.Write(appendAnswer(nil, events.PublishResult{ID: "a", From: pushJID}, "example.org"))
+				}
+			})
+			if tc.skipped {
+				waitUntil(t, "the answer after the garbage", func() bool { return c.Stats().Answered == 1 })
+				if err := c.Err(); err != nil {
+					t.Errorf("stream failed: %v", err)
+				}
+				if got := res.list(); len(got) != 1 || got[0].ID != "a" || got[0].Error != nil {
+					t.Errorf("answers handed on: %+v", got)
+				}
+				return
+			}
+			waitUntil(t, "the stream to fail", func() bool { return c.Err() != nil })
+			t.Logf("stream failed: %v", c.Err())
+			if err := c.Send(context.Background(), publish("b")); err == nil {
+				t.Error("Send on a failed stream succeeded")
+			}
+			if s := c.Stats(); s.Answered != 0 || s.Pending != 1 {
+				t.Errorf("stats = %+v", s)
+			}
+		})
+	}
+}
+
+// TestAppendAnswer checks that the fake push service writes answers the
+// library reads back as they were meant.
+func TestAppendAnswer(t *testing.T) {
+	for _, res := range []events.PublishResult{
+		{ID: "p1", From: pushJID},
+		{ID: "a&b'<\"", From: "x>y"},
+		{ID: "p2", From: pushJID, Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found", Text: "No such node & <gone>"}},
+		{ID: "p3", Error: &events.StanzaError{Type: "wait", Condition: "resource-constraint"}},
+	} {
+		data := appendAnswer(nil, res, "example.org")
+		got, err := push.ParseResult(data)
+		if err != nil {
+			t.Errorf("ParseResult(%s): %v", data, err)
+			continue
+		}
+		if got.ID != res.ID || got.From != res.From || (got.Error == nil) != (res.Error == nil) || (got.Error != nil && *got.Error != *res.Error) {
+			t.Errorf("ParseResult(%s) = %+v (%v), want %+v (%v)", data, got, got.Error, res, res.Error)
+		}
+	}
+	// An error without type or condition reads as cancel, undefined-condition.
+	got, err := push.ParseResult(appendAnswer(nil, events.PublishResult{ID: "p4", Error: &events.StanzaError{}}, ""))
+	if err != nil || got.Error == nil || *got.Error != (events.StanzaError{Type: "cancel", Condition: "undefined-condition"}) {
+		t.Errorf("empty error reads as %+v, %v", got.Error, err)
+	}
+}
+
+// TestUnansweredPublishForgottenByEngine: when the PushClient gives up on
+// a publish, the engine forgets it too, long before its own PublishTimeout.
+func TestUnansweredPublishForgottenByEngine(t *testing.T) {
+	f := newFixture(t, push.Config{}, PushServiceConfig{Silent: map[string]bool{"n1": true}},
+		func(c *AdapterConfig) { c.AnswerTimeout = 30 * time.Millisecond })
+	f.srv.Bind(phone)
+	f.bus.Publish(TopicIQPush, enableIQ("e1", "n1"))
+	f.bus.Publish(TopicHibernationStart, SmacksQueue{Session: phone, Queue: []ServerStanza{chat(f.srv, phone, "now")}})
+	waitUntil(t, "the publish to arrive", func() bool { return len(f.service.Received()) == 1 })
+	waitUntil(t, "the client to give up", func() bool { return f.adapter.Client().Stats().Expired == 1 })
+	waitUntil(t, "the engine to forget the publish", func() bool { return f.engine.Stats().PendingPublishes == 0 })
+}
+
+// TestFailedSendForgottenByEngine: a publish the PushClient refuses (here,
+// the push stream failed) is not left pending in the engine either.
+func TestFailedSendForgottenByEngine(t *testing.T) {
+	f := newFixture(t, push.Config{}, PushServiceConfig{})
+	f.srv.Bind(phone)
+	f.bus.Publish(TopicIQPush, enableIQ("e1", "n1"))
+	if err := f.service.Close(); err != nil { // the service goes away
+		t.Fatal(err)
+	}
+	waitUntil(t, "the stream to fail", func() bool { return f.adapter.Client().Err() != nil })
+	f.bus.Publish(TopicHibernationStart, SmacksQueue{Session: phone, Queue: []ServerStanza{chat(f.srv, phone, "now")}})
+	if s := f.adapter.Client().Stats(); s.Sent != 0 {
+		t.Errorf("client stats = %+v, want nothing sent", s)
+	}
+	if n := f.engine.Stats().PendingPublishes; n != 0 {
+		t.Errorf("engine holds %d pending publishes, want 0", n)
 	}
 }
 
@@ -437,97 +586,6 @@ func TestBus(t *testing.T) {
 		})
 	}
 	wg.Wait()
-}
-
-func TestStanzaKey(t *testing.T) {
-	if StanzaKey("") != 0 {
-		t.Error("no ID must give no identity")
-	}
-	if StanzaKey("stanza-1") != StanzaKey("stanza-1") || StanzaKey("stanza-1") == StanzaKey("stanza-2") || StanzaKey("stanza-1") == 0 {
-		t.Error("keys must be stable, distinct and non-zero")
-	}
-}
-
-func TestParseAnswer(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want Answer
-	}{
-		{`<iq type='result' id='p1' from='push.example.net' to='example.org'/>`, Answer{ID: "p1", From: "push.example.net", To: "example.org"}},
-		{` <?xml version='1.0'?><!-- c --><iq xmlns='jabber:server' type='result' id='p1'></iq> `, Answer{ID: "p1"}},
-		{`<iq type='error' id='p2' from='push.example.net'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>No such node</text></error></iq>`,
-			Answer{ID: "p2", From: "push.example.net", Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found", Text: "No such node"}}},
-		{`<iq type='error' id='p3'><error type='wait'><x xmlns='urn:example'/><s:resource-constraint xmlns:s='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`,
-			Answer{ID: "p3", Error: &events.StanzaError{Type: "wait", Condition: "resource-constraint"}}},
-		{`<iq type='error' id='p4'/>`, Answer{ID: "p4", Error: &events.StanzaError{Type: "cancel", Condition: "undefined-condition"}}},
-		{`<iq type='error' id='p5'><error type='bogus'><Not_A_Condition xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`,
-			Answer{ID: "p5", Error: &events.StanzaError{Type: "cancel", Condition: "undefined-condition"}}},
-		{`<iq type='result' id='a&amp;b&apos;' from='x'/>`, Answer{ID: "a&b'", From: "x"}},
-		{`<iq xmlns:x='urn:x' type='result' id='1' x:id='2' x:from='y'/>`, Answer{ID: "1"}},
-	} {
-		got, err := ParseAnswer([]byte(tc.in))
-		if err != nil {
-			t.Errorf("ParseAnswer(%s): %v", tc.in, err)
-			continue
-		}
-		if !sameAnswer(got, tc.want) {
-			t.Errorf("ParseAnswer(%s) = %+v (%v), want %+v (%v)", tc.in, got, got.Error, tc.want, tc.want.Error)
-		}
-		if again, err := ParseAnswer(got.AppendXML(nil)); err != nil || !sameAnswer(again, got) {
-			t.Errorf("round trip of %s: %+v, %v", got.AppendXML(nil), again, err)
-		}
-	}
-	for _, in := range []string{
-		``, `   `, `not xml`, `<iq`, `<iq type='result' id='1'>`, `</iq>`,
-		`<message type='result' id='1'/>`,
-		`<iq type='get' id='1'/>`, `<iq type='set' id='1'/>`, `<iq type='result'/>`,
-		`<iq type='result' id='1'/><iq type='result' id='2'/>`, `<iq type='result' id='1'/>trailing`,
-		`<iq type='result' id='1' id='2'/>`, "<iq type='result' id='\x00'/>",
-		`<iq type='result' id='1'><a></b></iq>`,
-		`<iq type='result' id='1'/>` + strings.Repeat(" ", MaxAnswerSize),
-	} {
-		if a, err := ParseAnswer([]byte(in)); err == nil {
-			t.Errorf("ParseAnswer(%.60q) = %+v, want an error", in, a)
-		}
-	}
-}
-
-func sameAnswer(a, b Answer) bool {
-	if a.ID != b.ID || a.From != b.From || a.To != b.To || (a.Error == nil) != (b.Error == nil) {
-		return false
-	}
-	return a.Error == nil || *a.Error == *b.Error
-}
-
-func FuzzParseAnswer(f *testing.F) {
-	for _, s := range []string{
-		`<iq type='result' id='p1' from='push.example.net' to='example.org'/>`,
-		`<iq type='error' id='p2'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>x</text></error></iq>`,
-		`<iq type='error' id='p3'><error type='wait'/></iq>`,
-		`<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>`,
-		`<iq type='result' id='&#xD;&#x9;'/>`,
-		`<iq`,
-		``,
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		a, err := ParseAnswer(data)
-		if err != nil {
-			return
-		}
-		if a.ID == "" {
-			t.Fatalf("answer without an id from %q", data)
-		}
-		if a.Error != nil && (a.Error.Type == "" || a.Error.Condition == "") {
-			t.Fatalf("error without type or condition from %q: %+v", data, a.Error)
-		}
-		out := a.AppendXML(nil)
-		b, err := ParseAnswer(out)
-		if err != nil || !sameAnswer(a, b) {
-			t.Fatalf("round trip of %q: %s gives %+v, %v", data, out, b, err)
-		}
-	})
 }
 
 func TestDemo(t *testing.T) {

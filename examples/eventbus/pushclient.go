@@ -32,9 +32,10 @@ var (
 // PushClientConfig configures a PushClient.
 type PushClientConfig struct {
 	// Timeout is how long a sent publish waits for its answer; after that
-	// its id is forgotten and a late answer is dropped as unmatched. 0 means
-	// DefaultAnswerTimeout. (The engine has its own, longer,
-	// push.Config.PublishTimeout, after which it ignores an answer anyway.)
+	// its id is forgotten (and handed to OnExpire) and a late answer is
+	// dropped as unmatched. 0 means DefaultAnswerTimeout. (The engine has
+	// its own, longer, push.Config.PublishTimeout, after which it ignores an
+	// answer anyway; OnExpire lets it forget the publish sooner.)
 	Timeout time.Duration
 	// QueueSize bounds the publishes waiting to be written; 0 means
 	// DefaultQueueSize.
@@ -43,6 +44,10 @@ type PushClientConfig struct {
 	// on the client's reading goroutine (which reads nothing else until it
 	// returns). Its Now is zero: a push.Driver stamps it. nil drops answers.
 	OnAnswer func(events.PublishResult)
+	// OnExpire receives the id of every publish whose answer did not come
+	// within Timeout, on a timer goroutine, without any lock of the client
+	// held; an Adapter passes push.Engine.ForgetPublish. nil ignores them.
+	OnExpire func(id string)
 	// Logger receives the client's log records; nil means silent.
 	Logger *slog.Logger
 }
@@ -64,9 +69,11 @@ type PushClientStats struct {
 // reads from the connection to the publishes by IQ id.
 //
 // Send never blocks on the network: publishes are queued and written by
-// the client's writing goroutine. A reading goroutine parses answers (bare
-// <iq/> elements, or the children of a <stream:stream>); an answer that is
-// not an iq result or error is skipped, malformed XML ends the stream.
+// the client's writing goroutine. A reading goroutine decodes the answers
+// (bare <iq/> elements, or the children of a <stream:stream>) with
+// push.DecodeResult: an element that is not an iq result or error is
+// skipped, malformed XML, or an element longer than about
+// push.MaxResultSize bytes, ends the stream.
 //
 // A PushClient is safe for concurrent use. Close stops both goroutines and
 // every answer timer.
@@ -119,8 +126,8 @@ func NewPushClient(conn io.ReadWriteCloser, cfg PushClientConfig) *PushClient {
 // Send implements push.Sender: it queues the publish IQ for writing and
 // waits for its answer for the configured Timeout. It fails when ctx is
 // done, the client is closed (ErrClosed), the stream failed, or the queue
-// is full (ErrCongested); the engine then simply never hears of the publish
-// again.
+// is full (ErrCongested); a push.Driver then has the engine forget the
+// publish.
 func (c *PushClient) Send(ctx context.Context, p push.Publish) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -152,17 +159,22 @@ func (c *PushClient) Send(ctx context.Context, p push.Publish) error {
 	return nil
 }
 
-// expire forgets a publish whose answer did not come in time.
+// expire forgets a publish whose answer did not come in time, and tells
+// OnExpire.
 func (c *PushClient) expire(id string, pi *pendingIQ) {
 	defer c.wg.Done()
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.pending[id] != pi {
+		c.mu.Unlock()
 		return // answered, or the client closed, meanwhile
 	}
 	delete(c.pending, id)
 	c.stats.Expired++
+	c.mu.Unlock()
 	c.cfg.Logger.Debug("eventbus: publish unanswered, forgotten", "id", id)
+	if c.cfg.OnExpire != nil {
+		c.cfg.OnExpire(id)
+	}
 }
 
 // Stats returns the client's counters.
@@ -183,7 +195,8 @@ func (c *PushClient) Err() error {
 }
 
 // Close closes the connection, stops the goroutines and the answer timers,
-// and waits for them all, including an OnAnswer call in progress. It
+// and waits for them all, including an OnAnswer or OnExpire call in
+// progress. It
 // returns the connection's Close error. Calling it again does nothing.
 func (c *PushClient) Close() error {
 	c.closeOnce.Do(func() {
@@ -234,7 +247,7 @@ func (c *PushClient) readLoop() {
 	br := &budgetReader{r: c.conn}
 	d := xml.NewDecoder(br)
 	for {
-		br.left = MaxAnswerSize
+		br.left = push.MaxResultSize
 		tok, err := d.Token()
 		if err != nil {
 			if err == io.EOF {
@@ -247,25 +260,76 @@ func (c *PushClient) readLoop() {
 		if !ok || start.Name.Local == "stream" {
 			continue // between answers, or entering <stream:stream>
 		}
-		a, err := decodeAnswer(d, start)
-		if errors.Is(err, ErrNotAnswer) {
-			c.cfg.Logger.Debug("eventbus: skipped a stanza on the push stream", "error", err)
-			continue
-		}
-		if err != nil {
-			c.fail(fmt.Errorf("eventbus: reading the push stream: %w", err))
+		el := &element{d: d, start: &start}
+		res, err := push.DecodeResult(el)
+		if serr := el.finish(); serr != nil {
+			c.fail(fmt.Errorf("eventbus: reading the push stream: %w", serr))
 			return
 		}
-		c.deliver(a)
+		if err != nil {
+			c.cfg.Logger.Debug("eventbus: skipped a stanza on the push stream", "element", start.Name.Local, "error", err)
+			continue
+		}
+		c.deliver(res)
 	}
 }
 
+// element is the xml.TokenReader the reading loop hands push.DecodeResult:
+// the tokens of one element of the stream, from its start tag (which the
+// loop has already read) to its end tag, then io.EOF. It keeps the errors
+// of the stream apart from DecodeResult's: an element that is no answer is
+// skipped, but malformed XML ends the stream.
+type element struct {
+	d     *xml.Decoder
+	start *xml.StartElement // until handed out
+	depth int               // of the next token within the element
+	err   error             // the stream's error
+}
+
+func (e *element) Token() (xml.Token, error) {
+	if e.start != nil {
+		t := *e.start
+		e.start, e.depth = nil, 1
+		return t, nil
+	}
+	if e.err != nil {
+		return nil, e.err
+	}
+	if e.depth == 0 {
+		return nil, io.EOF
+	}
+	t, err := e.d.Token()
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // within the element
+		}
+		e.err = err
+		return nil, err
+	}
+	switch t.(type) {
+	case xml.StartElement:
+		e.depth++
+	case xml.EndElement:
+		e.depth--
+	}
+	return t, nil
+}
+
+// finish reads what DecodeResult left of the element (all of it when it
+// gave up early) and returns the stream's error, if any.
+func (e *element) finish() error {
+	for e.err == nil && (e.start != nil || e.depth > 0) {
+		e.Token()
+	}
+	return e.err
+}
+
 // deliver hands an answer to OnAnswer when its publish is still waiting.
-func (c *PushClient) deliver(a Answer) {
+func (c *PushClient) deliver(res events.PublishResult) {
 	c.mu.Lock()
-	pi, ok := c.pending[a.ID]
+	pi, ok := c.pending[res.ID]
 	if ok {
-		delete(c.pending, a.ID)
+		delete(c.pending, res.ID)
 		if pi.timer.Stop() {
 			c.wg.Done() // expire will not run
 		}
@@ -274,11 +338,11 @@ func (c *PushClient) deliver(a Answer) {
 	}
 	c.mu.Unlock()
 	if !ok {
-		c.cfg.Logger.Debug("eventbus: answer to an unknown or expired publish dropped", "id", a.ID)
+		c.cfg.Logger.Debug("eventbus: answer to an unknown or expired publish dropped", "id", res.ID)
 		return
 	}
 	if c.cfg.OnAnswer != nil {
-		c.cfg.OnAnswer(events.PublishResult{ID: a.ID, From: a.From, Error: a.Error})
+		c.cfg.OnAnswer(res)
 	}
 	c.mu.Lock()
 	c.stats.Answered++
@@ -286,14 +350,15 @@ func (c *PushClient) deliver(a Answer) {
 }
 
 // budgetReader reads from r until left bytes have been read, then fails:
-// the reading loop refills it before each answer, so one answer (with the
-// decoder's read-ahead) cannot make it read without bound.
+// the reading loop refills it (with push.MaxResultSize) before each
+// element, so one element (with the decoder's read-ahead) cannot make it
+// read without bound.
 type budgetReader struct {
 	r    io.Reader
 	left int
 }
 
-var errAnswerTooLarge = fmt.Errorf("an answer is larger than %d bytes", MaxAnswerSize)
+var errAnswerTooLarge = fmt.Errorf("an element is larger than %d bytes", push.MaxResultSize)
 
 func (b *budgetReader) Read(p []byte) (int, error) {
 	if b.left <= 0 {

@@ -4,9 +4,11 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/push"
 )
 
 // PushServiceConfig configures a PushService.
@@ -130,9 +132,61 @@ func (s *PushService) serve() {
 		if s.cfg.Silent[p.Node] {
 			continue
 		}
-		a := Answer{ID: p.ID, From: s.cfg.JID, To: p.From, Error: s.cfg.Errors[p.Node]}
-		if _, err := s.conn.Write(a.AppendXML(nil)); err != nil {
+		res := events.PublishResult{ID: p.ID, From: s.cfg.JID, Error: s.cfg.Errors[p.Node]}
+		if _, err := s.conn.Write(appendAnswer(nil, res, p.From)); err != nil {
 			return
 		}
 	}
+}
+
+// appendAnswer appends a push service's answer to a publish, addressed to
+// to, and returns the extended buffer: an <iq type='result'/> when
+// res.Error is nil, an <iq type='error'/> carrying it otherwise (an empty
+// type or condition reads as cancel, undefined-condition). The iq has no
+// namespace: the stream's default applies. push.ParseResult reads it back
+// (without To and Now).
+func appendAnswer(b []byte, res events.PublishResult, to string) []byte {
+	typ := "result"
+	if res.Error != nil {
+		typ = "error"
+	}
+	b = append(b, "<iq type='"+typ+"' id='"...)
+	b = appendEscaped(b, res.ID)
+	if res.From != "" {
+		b = append(b, "' from='"...)
+		b = appendEscaped(b, res.From)
+	}
+	if to != "" {
+		b = append(b, "' to='"...)
+		b = appendEscaped(b, to)
+	}
+	if res.Error == nil {
+		return append(b, "'/>"...)
+	}
+	e := *res.Error
+	if e.Type == "" {
+		e.Type = "cancel"
+	}
+	if e.Condition == "" {
+		e.Condition = "undefined-condition"
+	}
+	b = append(b, "'><error type='"...)
+	b = appendEscaped(b, e.Type)
+	b = append(b, "'><"...)
+	b = append(b, e.Condition...) // a name chosen by the service's configuration
+	b = append(b, " xmlns='"+push.NSStanzas+"'/>"...)
+	if e.Text != "" {
+		b = append(b, "<text xmlns='"+push.NSStanzas+"'>"...)
+		b = appendEscaped(b, e.Text)
+		b = append(b, "</text>"...)
+	}
+	return append(b, "</error></iq>"...)
+}
+
+// appendEscaped appends s escaped for XML text and attribute values
+// (characters XML cannot carry become U+FFFD).
+func appendEscaped(b []byte, s string) []byte {
+	var sb strings.Builder
+	xml.EscapeText(&sb, []byte(s)) // a strings.Builder never fails
+	return append(b, sb.String()...)
 }

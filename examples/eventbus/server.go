@@ -88,13 +88,19 @@ type Server struct {
 
 	mu       sync.Mutex
 	streams  map[string]*Stream
-	timeouts map[string]time.Duration
+	timeouts map[string]hibernation
 	nextID   uint64
+}
+
+// hibernation is a session's stream-management timeout.
+type hibernation struct {
+	d        time.Duration
+	deadline time.Time // when the session is dropped unless resumed
 }
 
 // NewServer returns a server with no sessions, raising events on bus.
 func NewServer(bus *Bus) *Server {
-	return &Server{Bus: bus, streams: make(map[string]*Stream), timeouts: make(map[string]time.Duration)}
+	return &Server{Bus: bus, streams: make(map[string]*Stream), timeouts: make(map[string]hibernation)}
 }
 
 // Stanza stamps xml with a fresh server stanza ID, as the server does when it
@@ -139,10 +145,11 @@ func (s *Server) WriteToSession(session string, xml []byte) error {
 }
 
 // SetHibernationTimeout implements Host: it replaces the session's
-// stream-management hibernation timeout.
-func (s *Server) SetHibernationTimeout(session string, d time.Duration) {
+// stream-management hibernation timeout, d counted from from (a real
+// server would re-arm the session's timer for the deadline from+d).
+func (s *Server) SetHibernationTimeout(session string, d time.Duration, from time.Time) {
 	s.mu.Lock()
-	s.timeouts[session] = d
+	s.timeouts[session] = hibernation{d: d, deadline: from.Add(d)}
 	s.mu.Unlock()
 	if s.Log != nil {
 		s.Log("smacks   %s may hibernate for %v", session, d)
@@ -154,7 +161,15 @@ func (s *Server) SetHibernationTimeout(session string, d time.Duration) {
 func (s *Server) HibernationTimeout(session string) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.timeouts[session]
+	return s.timeouts[session].d
+}
+
+// HibernationDeadline returns when the session's last set timeout runs
+// out, the zero time when none was set.
+func (s *Server) HibernationDeadline(session string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.timeouts[session].deadline
 }
 
 // Stream is an in-memory outgoing XML stream, safe for concurrent use.
