@@ -1,0 +1,57 @@
+package push_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/push"
+)
+
+// The host's side of the wiring, as README.md shows it: describe the event,
+// hand it over, carry out the decisions.
+func Example() {
+	engine, err := push.New(push.Config{WithSender: true}) // zero Config = Prosody's defaults
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	phone := "juliet@example.org/phone"
+	engine.SessionOpened(events.SessionOpened{Now: now, Session: phone})
+	engine.IQ(ctx, events.IQ{Now: now, Session: phone, ID: "e1",
+		Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='A'/>`)})
+	engine.HibernationStarted(events.HibernationStarted{Now: now, Session: phone})
+
+	stanza, err := events.ParseStanza([]byte(`<message from='romeo@montague.example/orchard' type='chat' id='m1'><body>Hi</body></message>`))
+	if err != nil {
+		panic(err)
+	}
+	stanza.Key = events.KeyOf("m1") // the message's identity across paths
+
+	d, err := engine.StanzaQueued(events.StanzaQueued{Now: now, Session: phone, Stanza: stanza})
+	if err != nil {
+		panic(err) // an invalid event: nothing changed
+	}
+	execute := func(d push.Decisions) {
+		for _, r := range d.Replies {
+			fmt.Printf("send %s to %s\n", r.AppendXML(nil), r.Session)
+		}
+		for _, t := range d.Timeouts {
+			fmt.Printf("hibernation timeout of %s: %v from %s\n", t.Session, t.Duration, t.At.Format(time.TimeOnly))
+		}
+		for _, p := range d.Publishes {
+			fmt.Printf("publish to %s (important: %v, sender %s); answer with engine.PublishResult\n", p.To, p.Important, p.Sender)
+		}
+		if !d.Wake.IsZero() {
+			fmt.Printf("call engine.Wake at %s\n", d.Wake.Format(time.TimeOnly))
+		}
+	}
+	execute(d)
+	execute(engine.Wake(d.Wake))
+	// Output:
+	// call engine.Wake at 09:00:01
+	// hibernation timeout of juliet@example.org/phone: 10m0s from 09:00:01
+	// publish to push.example.net (important: true, sender romeo@montague.example/orchard); answer with engine.PublishResult
+}
