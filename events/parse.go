@@ -2,11 +2,12 @@ package events
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
-	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -748,6 +749,8 @@ type binding struct {
 	depth         int32 // depth of the declaring element
 }
 
+// fastParser is the state of the fast path: the open elements and the
+// namespace declarations in scope, as offsets into data.
 type fastParser struct {
 	data  []byte
 	depth int
@@ -767,6 +770,8 @@ func parseFast(data []byte) (Stanza, bool) {
 	return p.c.result(), true
 }
 
+// run parses p.data: a prolog of whitespace and comments, one element, an
+// epilog like the prolog. It reports false to give up.
 func (p *fastParser) run() bool {
 	d := p.data
 	// Prolog: whitespace and comments.
@@ -1143,9 +1148,13 @@ var charClass = func() (t [256]uint8) {
 // of d. esc reports references or carriage returns, which need decoding.
 func scanText(d []byte, i int) (end int, esc, ok bool) {
 	for i < len(d) {
-		if i+8 <= len(d) && plain8(binary.LittleEndian.Uint64(d[i:]), '<', '&', ']') {
-			i += 8
-			continue
+		if i+8 <= len(d) {
+			m := special8(binary.LittleEndian.Uint64(d[i:]), '<', '&', ']')
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
 		}
 		b := d[i]
 		if charClass[b]&cPlain != 0 {
@@ -1187,9 +1196,13 @@ func scanText(d []byte, i int) (end int, esc, ok bool) {
 // returns the index of the quote.
 func scanAttr(d []byte, i int, q byte) (end int, esc, ok bool) {
 	for i < len(d) {
-		if i+8 <= len(d) && plain8(binary.LittleEndian.Uint64(d[i:]), '<', '&', q) {
-			i += 8
-			continue
+		if i+8 <= len(d) {
+			m := special8(binary.LittleEndian.Uint64(d[i:]), '<', '&', q)
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
 		}
 		b := d[i]
 		if charClass[b]&cPlain != 0 {
@@ -1222,15 +1235,22 @@ func scanAttr(d []byte, i int, q byte) (end int, esc, ok bool) {
 	return 0, false, false
 }
 
-// plain8 reports whether the 8 bytes in x are all ASCII characters of
-// class cPlain or quotes, and none is a, b or c: bytes the scanners skip.
-func plain8(x uint64, a, b, c byte) bool {
+// special8 flags, in the high bit of each byte, the bytes of x (8 bytes
+// of input, little-endian) that are not printable ASCII (0x20 to 0x7F) or
+// are a, b or c. Flags above the lowest one may be spurious; the lowest is
+// exact, so the first such byte is at bits.TrailingZeros64(m)/8, and none
+// is there when the result is 0.
+func special8(x uint64, a, b, c byte) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	hasZero := func(v uint64) bool { return (v-ones)&^v&highs != 0 }
-	if x&highs != 0 || (x-ones*0x20)&^x&highs != 0 { // beyond ASCII, or a control
-		return false
-	}
-	return !hasZero(x^(ones*uint64(a))) && !hasZero(x^(ones*uint64(b))) && !hasZero(x^(ones*uint64(c)))
+	m := x & highs                    // beyond ASCII
+	m |= (x - ones*0x20) &^ x & highs // below 0x20
+	v := x ^ (ones * uint64(a))
+	m |= (v - ones) &^ v & highs
+	v = x ^ (ones * uint64(b))
+	m |= (v - ones) &^ v & highs
+	v = x ^ (ones * uint64(c))
+	m |= (v - ones) &^ v & highs
+	return m
 }
 
 // validChars checks the characters of a CDATA section; esc reports

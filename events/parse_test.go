@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -806,19 +807,44 @@ func BenchmarkReadStanza(b *testing.B) {
 	}
 }
 
-func TestPlain8(t *testing.T) {
+func TestSpecial8(t *testing.T) {
+	check := func(w []byte, specials [3]byte) {
+		t.Helper()
+		want := 8
+		for k, v := range w {
+			if v < 0x20 || v >= 0x80 || v == specials[0] || v == specials[1] || v == specials[2] {
+				want = k
+				break
+			}
+		}
+		got := 8
+		if m := special8(binary.LittleEndian.Uint64(w), specials[0], specials[1], specials[2]); m != 0 {
+			got = bits.TrailingZeros64(m) >> 3
+		}
+		if got != want {
+			t.Fatalf("special8(%q, %q) finds byte %d, want %d", w, specials, got, want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte("ab <&]'\"\t\n\r\x00\x1f\x20\x7f\x80\xff\xc3")
 	for _, specials := range [][3]byte{{'<', '&', ']'}, {'<', '&', '\''}, {'<', '&', '"'}} {
 		for v := range 256 {
 			for pos := range 8 {
 				w := []byte("abcdefgh")
 				w[pos] = byte(v)
-				want := charClass[v]&cPlain != 0 || v == '\'' || v == '"' || v == ']'
-				want = want && v != int(specials[0]) && v != int(specials[1]) && v != int(specials[2])
-				x := binary.LittleEndian.Uint64(w)
-				if got := plain8(x, specials[0], specials[1], specials[2]); got != want {
-					t.Fatalf("plain8(%q, %q) = %v, want %v", w, specials, got, want)
+				check(w, specials)
+			}
+		}
+		for range 100000 {
+			var w [8]byte
+			for k := range w {
+				if rng.IntN(2) == 0 {
+					w[k] = alphabet[rng.IntN(len(alphabet))]
+				} else {
+					w[k] = byte(rng.IntN(256))
 				}
 			}
+			check(w[:], specials)
 		}
 	}
 }

@@ -111,8 +111,8 @@ type Stanza struct {
 // Important reports whether a person should see the stanza now: a message
 // that is not a headline, a sent carbon, a correction, a retraction or a
 // reaction, and that carries an encrypted payload, a call proposal, or a
-// non-empty body (a groupchat message with a subject is not important unless
-// it is encrypted). Presences, IQs and everything else are not important.
+// non-empty body; a groupchat message with a subject is important only for an
+// encrypted payload or a call proposal. Presences, IQs and everything else are not important.
 func (s *Stanza) Important() bool {
 	if s.Kind != KindMessage || s.Type == "headline" || s.Carbon == CarbonSent {
 		return false
