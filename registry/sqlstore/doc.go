@@ -41,11 +41,14 @@
 // tables, all named push_*:
 //
 //   - push_schema_version: one row per schema version applied.
-//   - push_users: one row per user who ever saved, holding a counter that
-//     every Save and Delete of the user updates first. The row lock this
-//     takes serialises the writers of one user on every database with the
-//     same SQL (PostgreSQL row locks, SQLite's database lock), so that two
-//     concurrent Saves can never leave a user with more than maxDevices.
+//   - push_users: one row per user with registrations, a lock row that
+//     every Save, Delete and DeleteUser transaction of the user upserts
+//     first (INSERT ... ON CONFLICT DO UPDATE). This serialises the writers
+//     of one user with the same SQL on both databases (a PostgreSQL row
+//     lock, SQLite's database write lock), so that concurrent Saves can
+//     never leave a user with more than maxDevices, while writers of
+//     different users do not wait for each other on PostgreSQL. AddError
+//     and ResetErrors are single atomic UPDATE statements.
 //   - push_registrations: one row per registration, keyed by (username,
 //     identifier). options holds the publish-options form as JSON (field
 //     order, types and every value kept; NULL for no form); enabled is Unix

@@ -39,10 +39,21 @@ var backends = []backend{
 	{name: "postgres", open: openPostgres},
 }
 
-// forEachBackend runs f as a subtest per backend.
+// forEachBackend runs f as a subtest per backend, skipping the backends
+// that are not available.
 func forEachBackend(t *testing.T, f func(t *testing.T, b backend)) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { f(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			skipUnavailable(t, b)
+			f(t, b)
+		})
+	}
+}
+
+func skipUnavailable(tb testing.TB, b backend) {
+	tb.Helper()
+	if !b.sqlite && os.Getenv(postgresEnv) == "" {
+		tb.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:55432/pushrules?sslmode=disable; .ci/postgres.sh starts a server and sets it)", postgresEnv)
 	}
 }
 
@@ -76,10 +87,8 @@ var (
 // that schema; the schema is dropped at the end of the test.
 func openPostgres(tb testing.TB) *sql.DB {
 	tb.Helper()
+	skipUnavailable(tb, backend{})
 	dsn := os.Getenv(postgresEnv)
-	if dsn == "" {
-		tb.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:55432/pushrules?sslmode=disable; .ci/postgres.sh starts one)", postgresEnv)
-	}
 	pgAdminOnce.Do(func() {
 		pgAdmin, pgAdminErr = sql.Open("pgx", dsn)
 		if pgAdminErr == nil {

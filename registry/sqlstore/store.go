@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pushrules/pushrules/registry"
 )
@@ -22,10 +23,12 @@ import (
 var ErrCorrupt = errors.New("sqlstore: corrupt registration row")
 
 // ErrInvalid is wrapped by the error Save returns for a registration it
-// refuses to store because it could not be read back: an identifier without
-// '<' or with an empty service JID, a new registration with Generation 0, a
-// negative or huge Errors, an Enabled time outside the years 1678 to 2262
-// (the zero time is fine). Nothing is changed.
+// refuses to store because it could not be read back as it was: an
+// identifier without '<' or with an empty service JID, a new registration
+// with Generation 0, a negative or huge Errors, an Enabled time outside the
+// years 1678 to 2262 (the zero time is fine), a user or identifier that is
+// not valid UTF-8 or holds NUL, a form string that is not valid UTF-8.
+// Nothing is changed.
 var ErrInvalid = errors.New("sqlstore: invalid registration")
 
 // CorruptError describes a row that does not decode. It wraps ErrCorrupt.
@@ -35,6 +38,7 @@ type CorruptError struct {
 	Reason string // what is wrong with the row
 }
 
+// Error describes the row and what is wrong with it.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("sqlstore: corrupt registration row (user %q, identifier %q): %s", e.User, e.ID, e.Reason)
 }
@@ -141,6 +145,9 @@ func (s *Store) Save(ctx context.Context, reg registry.Registration, maxDevices 
 	}
 	if err := validID(reg.ID); err != nil {
 		return registry.Registration{}, nil, invalid(reg, err.Error())
+	}
+	if !validText(reg.User) || !validText(string(reg.ID)) {
+		return registry.Registration{}, nil, invalid(reg, "user or identifier not valid UTF-8, or holding NUL")
 	}
 	if reg.Errors < 0 || reg.Errors > math.MaxInt32 {
 		return registry.Registration{}, nil, invalid(reg, "Errors out of range")
@@ -540,6 +547,12 @@ func validID(id registry.Identifier) error {
 	return nil
 }
 
+// validText reports whether s can be stored in a TEXT column of every
+// supported database and read back the same: valid UTF-8 without NUL.
+func validText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
 func invalid(reg registry.Registration, reason string) error {
 	return fmt.Errorf("%w (user %q, identifier %q): %s", ErrInvalid, reg.User, reg.ID, reason)
 }
@@ -556,7 +569,7 @@ func encodeTime(t time.Time) (any, error) {
 		return nil, nil
 	}
 	if t.Before(minTime) || t.After(maxTime) {
-		return nil, fmt.Errorf("Enabled %s out of range", t.Format(time.RFC3339Nano))
+		return nil, fmt.Errorf("enabled time %s out of range", t.Format(time.RFC3339Nano))
 	}
 	return t.UnixNano(), nil
 }
@@ -581,12 +594,21 @@ func encodeForm(f *registry.Form) (any, error) {
 	if f == nil {
 		return nil, nil
 	}
+	// JSON would replace invalid UTF-8 silently; NUL is escaped, so fine.
+	bad := !utf8.ValidString(f.Type)
 	j := formJSON{Type: f.Type, Fields: make([]fieldJSON, len(f.Fields))}
 	for i, fl := range f.Fields {
+		bad = bad || !utf8.ValidString(fl.Var) || !utf8.ValidString(fl.Type)
+		for _, v := range fl.Values {
+			bad = bad || !utf8.ValidString(v)
+		}
 		j.Fields[i] = fieldJSON{Var: fl.Var, Type: fl.Type, Values: fl.Values}
 		if fl.Values == nil {
 			j.Fields[i].Values = []string{}
 		}
+	}
+	if bad {
+		return nil, errors.New("options: a string is not valid UTF-8")
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)

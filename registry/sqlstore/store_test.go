@@ -231,6 +231,10 @@ func TestSaveInvalid(t *testing.T) {
 			{"huge errors", registry.Registration{User: user, ID: "x<y", Generation: 2, Errors: math.MaxInt32 + 1}},
 			{"year 3000", registry.Registration{User: user, ID: "x<y", Generation: 2, Enabled: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)}},
 			{"year 1600", registry.Registration{User: user, ID: "x<y", Generation: 2, Enabled: time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)}},
+			{"NUL in user", registry.Registration{User: "a\x00b", ID: "x<y", Generation: 2}},
+			{"invalid UTF-8 in identifier", registry.Registration{User: user, ID: "x<\xff", Generation: 2}},
+			{"invalid UTF-8 in options", registry.Registration{User: user, ID: "x<y", Generation: 2,
+				Options: &registry.Form{Fields: []registry.Field{{Var: "v", Values: []string{"ok", "\xc3("}}}}}},
 		}
 		for _, c := range bad {
 			if _, _, err := s.Save(ctx, c.reg, 1); !errors.Is(err, sqlstore.ErrInvalid) {
