@@ -136,7 +136,7 @@ var ErrNotFound = errors.New("registry: registration not found")
 // reads a user's registrations each time it needs them: a Store may cache.
 type Store interface {
 	// Load returns the user's registrations, least recently enabled first.
-	// A user with none gives an empty slice and no error. The caller owns
+	// A user with none gives an empty (possibly nil) slice and no error. The caller owns
 	// the slice; the Forms in it are shared.
 	Load(ctx context.Context, user string) ([]Registration, error)
 
@@ -145,12 +145,15 @@ type Store interface {
 	// is replaced but keeps its Generation and Errors; otherwise reg is
 	// added with reg.Generation and reg.Errors as given. When the user then
 	// has more than maxDevices registrations, the least recently enabled are
-	// removed and returned, in the same atomic step. Save returns the
-	// registration as stored.
+	// removed and returned, least recently enabled first, in the same atomic
+	// step; maxDevices <= 0 means no limit. Save returns the registration as
+	// stored. A new registration must have a non-zero Generation (the SQL
+	// store refuses one without).
 	Save(ctx context.Context, reg Registration, maxDevices int) (saved Registration, evicted []Registration, err error)
 
 	// Delete removes the named registrations of the user in one atomic step
-	// and returns those that were stored. Names not stored are ignored.
+	// and returns those that were stored, in any order. Names not stored are
+	// ignored.
 	Delete(ctx context.Context, user string, ids ...Identifier) (removed []Registration, err error)
 
 	// DeleteUser removes every registration of the user and returns them.
