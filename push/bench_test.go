@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,12 @@ func benchNodeN(n int) string {
 }
 
 func benchNew(b *testing.B, cfg push.Config) *push.Engine {
+	b.Helper()
+	benchDropStore()
+	return benchEngine(b, cfg)
+}
+
+func benchEngine(b *testing.B, cfg push.Config) *push.Engine {
 	b.Helper()
 	e, err := push.New(cfg)
 	if err != nil {
@@ -133,18 +140,32 @@ func BenchmarkStanzaQueued(b *testing.B) {
 	}
 }
 
-// benchStores caches the populated in-memory registries of
-// BenchmarkOfflineMessage, by number of users: the 1M one takes seconds to
-// build and about a gigabyte, so it is built once per process and shared
-// by every run (-cpu, -count). The benchmark only reads it.
+// benchStores caches the populated in-memory registry of
+// BenchmarkOfflineMessage: the 1M one takes seconds to build and 600 MB, so
+// it is built once and reused by the runs that follow (-count, -cpu) as
+// long as they need the same size. Only one size is kept: a large live
+// heap would slow every other benchmark down (the garbage collector marks
+// it all at every cycle), so asking for another size, or starting another
+// benchmark (benchNew), drops it first. The benchmarks only read it.
 var benchStores struct {
 	sync.Mutex
-	m map[int]*benchStore
+	users int
+	store *benchStore
 }
 
 type benchStore struct {
 	store *registry.Memory
 	users []string
+}
+
+// benchDropStore forgets the cached registry and collects it.
+func benchDropStore() {
+	benchStores.Lock()
+	defer benchStores.Unlock()
+	if benchStores.store != nil {
+		benchStores.store, benchStores.users = nil, 0
+		runtime.GC()
+	}
 }
 
 // benchRegistry returns a Memory holding n users with three registrations
@@ -154,11 +175,12 @@ type benchStore struct {
 func benchRegistry(b *testing.B, n int) *benchStore {
 	benchStores.Lock()
 	defer benchStores.Unlock()
-	if s := benchStores.m[n]; s != nil {
-		return s
+	if benchStores.users == n {
+		return benchStores.store
 	}
-	if benchStores.m == nil {
-		benchStores.m = make(map[int]*benchStore)
+	if benchStores.store != nil {
+		benchStores.store, benchStores.users = nil, 0
+		runtime.GC()
 	}
 	ctx := context.Background()
 	form := &registry.Form{Type: "submit", Fields: []registry.Field{
@@ -179,7 +201,7 @@ func benchRegistry(b *testing.B, n int) *benchStore {
 			}
 		}
 	}
-	benchStores.m[n] = s
+	benchStores.store, benchStores.users = s, n
 	return s
 }
 
@@ -201,7 +223,10 @@ func BenchmarkOfflineMessage(b *testing.B) {
 	}{{"users=1k", 1_000}, {"users=1M", 1_000_000}} {
 		b.Run(c.name, func(b *testing.B) {
 			reg := benchRegistry(b, c.users)
-			e := benchNew(b, push.Config{Store: reg.store, PublishTimeout: time.Second})
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			e := benchEngine(b, push.Config{Store: reg.store, PublishTimeout: time.Second})
 			ctx := context.Background()
 			now := benchEpoch
 			st := benchChat("", 0)
@@ -218,17 +243,34 @@ func BenchmarkOfflineMessage(b *testing.B) {
 					b.Fatalf("offline message for %s: %d publishes, error %v", user, len(d.Publishes), err)
 				}
 			}
-			// Warm up to the steady state before timing: 3 s of virtual
-			// time, so that the pending publishes expire as fast as they
-			// come, and, for 1k users, every registration's marks are full
-			// (256 keys).
-			for range 300_000 {
+			// Warm up to the steady state before timing: at least 3 s of
+			// virtual time, so that the pending publishes expire as fast as
+			// they come, and every user at least once, so that the engine
+			// already holds the user's dedup marks (as it does for every
+			// user who got a push within DedupWindow). For 1k users, every
+			// registration's marks are then full (256 keys).
+			warm := max(300_000, c.users)
+			for range warm {
 				step()
 			}
+			// Collect the warm-up's garbage now, so that the timed loop
+			// pays only for the collections its own allocations cause.
+			runtime.GC()
 			b.ReportAllocs()
+			n := warm
 			for b.Loop() {
 				step()
+				n++
 			}
+			// engine-B/user: the engine's heap per user served, mostly the
+			// dedup marks of each of the user's registrations (kept for
+			// DedupWindow, 73 h by default), plus the user's share of the
+			// pending publishes (about 300,000 in all).
+			var after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(min(n, c.users)), "engine-B/user")
+			runtime.KeepAlive(e)
 		})
 	}
 }
@@ -299,14 +341,17 @@ func BenchmarkEnable(b *testing.B) {
 // from b.RunParallel. Each user has a push-enabled phone (hibernating at
 // the start) and a desktop session without push. Each goroutine draws
 // events at random for random users, with its own virtual clock (1 ms an
-// event, only ever forward; goroutines' clocks drift a little apart, which
-// the engine tolerates), and answers its own publishes (2% errors, a third
-// of them of type wait). The mix, per 100 events: 40 stanzas queued to a
-// phone, 15 offline messages, 15 archived messages, 5 hibernation starts
-// (with one unacknowledged stanza), 5 hibernation ends, 20 publish answers;
-// and each goroutine calls Engine.Wake every 1,000 events (once a virtual
-// second, the batch window). Compare ns/op at -cpu 1 and -cpu 2 for the
-// scaling.
+// event, only ever forward; the goroutines' clocks drift a little apart,
+// which the engine tolerates). The mix, per 100 events drawn: 40 stanzas
+// queued to a phone, 15 offline messages, 15 archived messages, 5
+// hibernation starts (with one unacknowledged stanza), 5 hibernation ends
+// and 20 answers to publishes; besides, each goroutine answers its own
+// publishes in order whenever 64 are waiting (so every publish is answered
+// about 64 events later, and the engine's table of pending publishes stays
+// small whatever the number of goroutines), 2% of answers being errors (a
+// third of them of type wait), and calls Engine.Wake every 1,000 of its
+// events (once a virtual second, the batch window). Compare ns/op at
+// -cpu 1 and -cpu 2 for the scaling.
 func BenchmarkParallelMixed(b *testing.B) {
 	const users = 10_000
 	ctx := context.Background()
@@ -336,10 +381,11 @@ func BenchmarkParallelMixed(b *testing.B) {
 		rng := rand.New(rand.NewPCG(g, 0x5eed))
 		now := benchEpoch
 		key := events.Key(g << 40)
-		// The publishes this goroutine made, not yet answered (a ring:
-		// when it is full the oldest is dropped and simply expires).
+		// The publishes this goroutine made and has not answered yet, in
+		// order (a ring; should it overflow, the oldest is dropped and
+		// simply expires).
 		type sent struct{ id, to string }
-		var ring [256]sent
+		var ring [1024]sent
 		head, n := 0, 0
 		remember := func(ps []push.Publish) {
 			for i := range ps {
@@ -351,11 +397,10 @@ func BenchmarkParallelMixed(b *testing.B) {
 				}
 			}
 		}
-		var events_ int
+		count := 0
 		for pb.Next() {
 			now = now.Add(time.Millisecond)
-			events_++
-			if events_%1000 == 0 {
+			if count++; count%1000 == 0 {
 				remember(e.Wake(now).Publishes)
 				continue
 			}
@@ -363,7 +408,11 @@ func BenchmarkParallelMixed(b *testing.B) {
 			key++
 			var d push.Decisions
 			var err error
-			switch r := rng.IntN(100); {
+			r := rng.IntN(100)
+			if n >= 64 {
+				r = 100 // answer the oldest publish
+			}
+			switch {
 			case r < 40:
 				d, err = e.StanzaQueued(events.StanzaQueued{Now: now, Session: u.phone, Stanza: benchChat(u.phone, key)})
 			case r < 55:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pushrules/pushrules/registry"
+	"github.com/pushrules/pushrules/session"
 )
 
 // Defaults, the same as Prosody's mod_cloud_notify and mod_smacks.
@@ -18,7 +19,7 @@ const (
 	DefaultMaxHibernationTimeout = 72 * time.Hour
 	DefaultBatchWindow           = time.Second
 	DefaultPublishTimeout        = 5 * time.Minute
-	DefaultMarksPerRegistration  = 256
+	DefaultMarksPerUser          = 512
 )
 
 // Config configures an Engine. Its zero value gives Prosody's defaults and
@@ -63,9 +64,10 @@ type Config struct {
 	// long enough for a stanza pushed at hibernation start to be recognised
 	// when it is stored offline after the hibernation ran out.
 	DedupWindow time.Duration
-	// MarksPerRegistration bounds the stanzas remembered per registration;
-	// 0 means DefaultMarksPerRegistration.
-	MarksPerRegistration int
+	// MarksPerUser bounds the stanzas remembered as pushed, per user (each
+	// with the registrations it was pushed to; the oldest is forgotten
+	// first); 0 means DefaultMarksPerUser, at most session.MaxMarks.
+	MarksPerUser int
 	// IDPrefix starts every publish IQ id, which continues with a counter;
 	// "" means a random prefix per engine. Set it for reproducible output
 	// (tests, transcripts); engines sharing push services must not share a
@@ -100,8 +102,11 @@ func (c Config) withDefaults() (Config, error) {
 			return bad("%s is negative (%v)", d.name, d.v)
 		}
 	}
-	if c.MaxErrors < 0 || c.MaxDevices < 0 || c.MarksPerRegistration < 0 {
-		return bad("MaxErrors, MaxDevices and MarksPerRegistration must not be negative")
+	if c.MaxErrors < 0 || c.MaxDevices < 0 || c.MarksPerUser < 0 {
+		return bad("MaxErrors, MaxDevices and MarksPerUser must not be negative")
+	}
+	if c.MarksPerUser > session.MaxMarks {
+		return bad("MarksPerUser %d is above %d", c.MarksPerUser, session.MaxMarks)
 	}
 	if c.ImportantBody != "" && c.EmptyImportantBody {
 		return bad("ImportantBody %q contradicts EmptyImportantBody", c.ImportantBody)
@@ -133,8 +138,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.DedupWindow == 0 {
 		c.DedupWindow = c.MaxHibernationTimeout + c.HibernationTimeout
 	}
-	if c.MarksPerRegistration == 0 {
-		c.MarksPerRegistration = DefaultMarksPerRegistration
+	if c.MarksPerUser == 0 {
+		c.MarksPerUser = DefaultMarksPerUser
 	}
 	if c.Store == nil {
 		c.Store = registry.NewMemory()

@@ -9,7 +9,6 @@ import (
 	"hash/maphash"
 	mrand "math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,7 +81,7 @@ type userShard struct {
 // registration, the stanzas already pushed.
 type userState struct {
 	sessions []*session.State
-	marks    map[registry.Identifier]*session.Marks
+	marks    *session.Marks // nil until a stanza with a Key is pushed
 }
 
 // New returns an Engine for cfg, or an error wrapping ErrInvalidConfig.
@@ -99,9 +98,6 @@ func New(cfg Config) (*Engine, error) {
 	}
 	for i := range e.users {
 		e.users[i].users = make(map[string]*userState)
-	}
-	for i := range e.pending {
-		e.pending[i].m = make(map[string]pendingPublish)
 	}
 	return e, nil
 }
@@ -145,16 +141,11 @@ func (u *userState) session(full string) *session.State {
 	return nil
 }
 
-func (e *Engine) marks(u *userState, id registry.Identifier) *session.Marks {
-	m := u.marks[id]
-	if m == nil {
-		if u.marks == nil {
-			u.marks = make(map[registry.Identifier]*session.Marks)
-		}
-		m = session.NewMarks(e.cfg.DedupWindow, e.cfg.MarksPerRegistration)
-		u.marks[id] = m
+func (e *Engine) marks(u *userState) *session.Marks {
+	if u.marks == nil {
+		u.marks = session.NewMarks(e.cfg.DedupWindow, e.cfg.MarksPerUser)
 	}
-	return m
+	return u.marks
 }
 
 // forget unbinds every session bound to one of ids and drops their marks,
@@ -170,8 +161,10 @@ func (e *Engine) forget(now time.Time, u *userState, ids []registry.Identifier, 
 			}
 		}
 	}
-	for _, id := range ids {
-		delete(u.marks, id)
+	if u.marks != nil {
+		for _, id := range ids {
+			u.marks.Forget(id)
+		}
 	}
 }
 
@@ -201,14 +194,6 @@ func checkUser(user string) error {
 	return nil
 }
 
-// nextID returns a new publish IQ id.
-func (e *Engine) nextID() string {
-	var buf [40]byte
-	b := append(buf[:0], e.idPrefix...)
-	b = strconv.AppendUint(b, e.idSeq.Add(1), 36)
-	return string(b)
-}
-
 func newGeneration() uint64 {
 	for {
 		if g := mrand.Uint64(); g != 0 {
@@ -221,7 +206,6 @@ func newGeneration() uint64 {
 // ping.
 func (e *Engine) newPublish(reg *registry.Registration, st *events.Stanza, important bool) Publish {
 	p := Publish{
-		ID:        e.nextID(),
 		From:      jid.Domain(reg.User),
 		User:      reg.User,
 		To:        reg.ID.JID(),
@@ -258,7 +242,7 @@ func (e *Engine) processQueue(now time.Time, u *userState, s *session.State, que
 	if !s.Bound || len(queue) == 0 {
 		return
 	}
-	picks, n := session.Select(queue, e.marks(u, s.Binding.ID), now)
+	picks, n := session.Select(queue, e.marks(u), s.Binding.ID, now)
 	for _, pk := range picks[:n] {
 		d.Publishes = append(d.Publishes, e.newPublish(&s.Binding, pk.Stanza, pk.Important))
 		if pk.Important && s.Hibernating && s.Extended {
@@ -343,7 +327,7 @@ func (e *Engine) SessionClosed(ev events.SessionClosed) (Decisions, error) {
 			break
 		}
 	}
-	if len(u.sessions) == 0 && len(u.marks) == 0 {
+	if len(u.sessions) == 0 && u.marks == nil {
 		delete(sh.users, user)
 	}
 	return Decisions{}, nil
@@ -667,11 +651,11 @@ func (e *Engine) wakeAll(ctx context.Context, now time.Time, user string, st *ev
 			continue
 		}
 		if st.Key != 0 {
-			m := e.marks(u, reg.ID)
-			if m.Has(st.Key, now) {
+			m := e.marks(u)
+			if m.Has(st.Key, reg.ID, now) {
 				continue
 			}
-			m.Add(st.Key, now)
+			m.Add(st.Key, reg.ID, now)
 		}
 		if d.Publishes == nil {
 			d.Publishes = make([]Publish, 0, i+1)
@@ -795,9 +779,12 @@ func (e *Engine) PublishResult(ctx context.Context, ev events.PublishResult) (De
 // taking memory before PublishTimeout. An answer that still arrives for it
 // is ignored. Unknown ids are ignored.
 func (e *Engine) ForgetPublish(id string) {
-	ps := e.pendingShard(id)
+	ps, seq, ok := e.pendingOf(id)
+	if !ok {
+		return
+	}
 	ps.mu.Lock()
-	delete(ps.m, id)
+	ps.take(seq)
 	ps.mu.Unlock()
 }
 
@@ -824,12 +811,10 @@ func (e *Engine) Sweep(now time.Time) {
 func (e *Engine) sweepShard(sh *userShard, now time.Time) {
 	sh.nextSweep = now.Add(sweepInterval)
 	for name, u := range sh.users {
-		for id, m := range u.marks {
-			if m.Expire(now) {
-				delete(u.marks, id)
-			}
+		if u.marks != nil && u.marks.Expire(now) {
+			u.marks = nil
 		}
-		if len(u.sessions) == 0 && len(u.marks) == 0 {
+		if len(u.sessions) == 0 && u.marks == nil {
 			delete(sh.users, name)
 		}
 	}
@@ -856,8 +841,8 @@ func (e *Engine) Stats() Stats {
 				}
 				st.BatchedStanzas += s.Batch.Len()
 			}
-			for _, m := range u.marks {
-				st.Marks += m.Len()
+			if u.marks != nil {
+				st.Marks += u.marks.Len()
 			}
 		}
 		sh.mu.Unlock()
@@ -865,7 +850,7 @@ func (e *Engine) Stats() Stats {
 	for i := range e.pending {
 		ps := &e.pending[i]
 		ps.mu.Lock()
-		st.PendingPublishes += len(ps.m)
+		st.PendingPublishes += ps.live
 		ps.mu.Unlock()
 	}
 	return st

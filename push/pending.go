@@ -2,7 +2,8 @@ package push
 
 import (
 	"container/heap"
-	"hash/maphash"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -10,77 +11,152 @@ import (
 	"github.com/pushrules/pushrules/session"
 )
 
+// maxPendingPerShard bounds the unanswered publishes one shard remembers
+// (pendingShards times this in all); past it the oldest is forgotten.
+const maxPendingPerShard = 1 << 14
+
 // pendingPublish is what the engine remembers of a publish until its answer
-// arrives or PublishTimeout passes.
+// arrives or PublishTimeout passes. expires == 0 marks an entry that was
+// answered or forgotten.
 type pendingPublish struct {
 	user    string
 	id      registry.Identifier
 	gen     uint64
-	expires time.Time
+	expires int64 // unix nanoseconds
 }
 
+// pendingShard keeps publishes in the order of their sequence numbers, which
+// the shard hands out itself, in a ring: the entry of sequence s is at
+// (head + s - base) & (len(q)-1). Entries leave from the front when they
+// expire or, answered, reach it.
 type pendingShard struct {
-	mu    sync.Mutex
-	m     map[string]pendingPublish
-	order []pendingOrder // ids by expiry, oldest first, from head on
-	head  int
+	mu   sync.Mutex
+	q    []pendingPublish // len is 0 or a power of two
+	head int
+	n    int
+	base uint64 // sequence number of the entry at head
+	live int    // entries not answered or forgotten
 }
 
-type pendingOrder struct {
-	id      string
-	expires time.Time
+func (ps *pendingShard) at(i int) *pendingPublish { return &ps.q[(ps.head+i)&(len(ps.q)-1)] }
+
+// pop drops the entry at the front.
+func (ps *pendingShard) pop() {
+	p := ps.at(0)
+	if p.expires != 0 {
+		ps.live--
+	}
+	*p = pendingPublish{}
+	ps.head = (ps.head + 1) & (len(ps.q) - 1)
+	ps.n--
+	ps.base++
 }
 
-// expire forgets the publishes whose answer is overdue at now.
+// expire forgets, from the front, the publishes whose answer is overdue at
+// now and the answered ones.
 func (ps *pendingShard) expire(now time.Time) {
-	for ps.head < len(ps.order) && !now.Before(ps.order[ps.head].expires) {
-		o := ps.order[ps.head]
-		if p, ok := ps.m[o.id]; ok && p.expires.Equal(o.expires) {
-			delete(ps.m, o.id)
+	t := now.UnixNano()
+	for ps.n > 0 {
+		if p := ps.at(0); p.expires != 0 && t < p.expires {
+			break
 		}
-		ps.order[ps.head] = pendingOrder{}
-		ps.head++
+		ps.pop()
 	}
-	if ps.head > 0 && ps.head >= len(ps.order)/2 {
-		n := copy(ps.order, ps.order[ps.head:])
-		clear(ps.order[n:])
-		ps.order = ps.order[:n]
-		ps.head = 0
+	if len(ps.q) > 16 && ps.n < len(ps.q)/4 {
+		ps.resize(len(ps.q) / 2)
 	}
 }
 
-func (e *Engine) pendingShard(id string) *pendingShard {
-	return &e.pending[maphash.String(e.seed, id)%pendingShards]
+// resize moves the entries into a ring of the given size.
+func (ps *pendingShard) resize(size int) {
+	q := make([]pendingPublish, size)
+	for i := range ps.n {
+		q[i] = *ps.at(i)
+	}
+	ps.q, ps.head = q, 0
 }
 
-// track remembers the publishes just decided, so that their answers can be
-// matched.
+// push appends a publish and returns its sequence number.
+func (ps *pendingShard) push(p pendingPublish) uint64 {
+	if ps.n == maxPendingPerShard {
+		ps.pop()
+	}
+	if ps.n == len(ps.q) {
+		ps.resize(max(16, 2*len(ps.q)))
+	}
+	*ps.at(ps.n) = p
+	ps.n++
+	ps.live++
+	return ps.base + uint64(ps.n-1)
+}
+
+// take removes and returns the live entry of sequence seq.
+func (ps *pendingShard) take(seq uint64) (pendingPublish, bool) {
+	if seq < ps.base || seq >= ps.base+uint64(ps.n) {
+		return pendingPublish{}, false
+	}
+	p := ps.at(int(seq - ps.base))
+	if p.expires == 0 {
+		return pendingPublish{}, false
+	}
+	out := *p
+	*p = pendingPublish{}
+	ps.live--
+	return out, true
+}
+
+// track assigns the publishes just decided their IQ ids and remembers them,
+// so that their answers can be matched. An id is the engine's prefix and,
+// in base 36, the sequence number times pendingShards plus the shard.
 func (e *Engine) track(now time.Time, pubs []Publish) {
-	expires := now.Add(e.cfg.PublishTimeout)
-	for i := range pubs {
-		p := &pubs[i]
-		ps := e.pendingShard(p.ID)
-		ps.mu.Lock()
-		ps.expire(now)
-		ps.m[p.ID] = pendingPublish{user: p.User, id: p.id, gen: p.gen, expires: expires}
-		ps.order = append(ps.order, pendingOrder{id: p.ID, expires: expires})
-		ps.mu.Unlock()
+	if len(pubs) == 0 {
+		return
 	}
-}
-
-// takePending removes and returns the publish with IQ id, unless it is
-// unknown or its answer comes too late.
-func (e *Engine) takePending(id string, now time.Time) (pendingPublish, bool) {
-	ps := e.pendingShard(id)
+	expires := now.Add(e.cfg.PublishTimeout).UnixNano()
+	shard := e.idSeq.Add(1) % pendingShards
+	ps := &e.pending[shard]
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	ps.expire(now)
-	p, ok := ps.m[id]
+	for i := range pubs {
+		p := &pubs[i]
+		seq := ps.push(pendingPublish{user: p.User, id: p.id, gen: p.gen, expires: expires})
+		p.ID = e.publishID(seq, shard)
+	}
+}
+
+func (e *Engine) publishID(seq, shard uint64) string {
+	var buf [48]byte
+	b := append(buf[:0], e.idPrefix...)
+	b = strconv.AppendUint(b, seq*pendingShards+shard, 36)
+	return string(b)
+}
+
+// pendingOf parses one of the engine's publish ids.
+func (e *Engine) pendingOf(id string) (ps *pendingShard, seq uint64, ok bool) {
+	rest, found := strings.CutPrefix(id, e.idPrefix)
+	if !found {
+		return nil, 0, false
+	}
+	v, err := strconv.ParseUint(rest, 36, 64)
+	if err != nil {
+		return nil, 0, false
+	}
+	return &e.pending[v%pendingShards], v / pendingShards, true
+}
+
+// takePending removes and returns the publish with IQ id, unless it is
+// unknown, already answered or its answer comes too late.
+func (e *Engine) takePending(id string, now time.Time) (pendingPublish, bool) {
+	ps, seq, ok := e.pendingOf(id)
 	if !ok {
 		return pendingPublish{}, false
 	}
-	delete(ps.m, id)
-	return p, now.Before(p.expires)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.expire(now)
+	p, ok := ps.take(seq)
+	return p, ok && now.UnixNano() < p.expires
 }
 
 // batchTimer says a session's batch falls due.

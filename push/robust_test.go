@@ -406,7 +406,7 @@ func TestMillionStanzasFlatMemory(t *testing.T) {
 		}
 	}
 	s := h.e.Stats()
-	if s.BatchedStanzas > 1025 || s.Marks > DefaultMarksPerRegistration {
+	if s.BatchedStanzas > 1025 || s.Marks > DefaultMarksPerUser {
 		t.Errorf("unbounded: %+v", s)
 	}
 	if grew := int64(heap()) - int64(base); grew > 1<<20 {

@@ -4,79 +4,231 @@ import (
 	"time"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/registry"
 )
 
-// Marks remembers which stanzas (by Key) were already pushed to one
-// registration, for a window of time and up to a fixed number of keys: the
-// oldest mark is forgotten first. Its zero value is not usable; call
-// NewMarks.
+// Marks remembers, for one user, which stanzas (by Key) were already pushed
+// to which of the user's registrations, for a window of time and up to a
+// fixed number of stanzas: the oldest stanza is forgotten first. Its zero
+// value is not usable; call NewMarks.
+//
+// Each remembered stanza carries a bit set of the registrations it was
+// pushed to, so a message pushed to all of a user's devices costs one
+// entry. The entries form a ring in insertion order with an open-addressing
+// index (linear probing, backward-shift deletion): lookups and the constant
+// insert-and-evict of a full set stay fast and allocate nothing.
 type Marks struct {
-	window time.Duration
-	max    int
-	at     map[events.Key]time.Time
-	order  []events.Key // ring of keys in insertion order
-	head   int          // index of the oldest key in order
+	window  time.Duration
+	max     int
+	ids     []registry.Identifier // bit i of an entry stands for ids[i]; "" is free
+	next    int                   // the bit to take when every bit is in use
+	entries []mark                // ring, oldest at head once full
+	head    int
+	index   []uint16 // 0: empty, else position in entries + 1
 }
 
-// NewMarks returns an empty set that forgets a mark after window and keeps
-// at most max marks (max < 1 is taken as 1).
-func NewMarks(window time.Duration, max int) *Marks {
-	if max < 1 {
-		max = 1
+type mark struct {
+	key  events.Key
+	at   int64 // when last marked, unix nanoseconds
+	bits uint64
+}
+
+// MaxMarks is the largest number of stanzas a set can remember, and
+// MaxMarkedRegistrations the number of registrations it tells apart.
+const (
+	MaxMarks               = 1 << 15
+	MaxMarkedRegistrations = 64
+)
+
+// NewMarks returns an empty set that forgets a stanza after window and
+// remembers at most limit stanzas (clamped to 1..MaxMarks).
+func NewMarks(window time.Duration, limit int) *Marks {
+	return &Marks{window: window, max: min(max(limit, 1), MaxMarks)}
+}
+
+// bit returns the bit standing for id, taking a free one when add is set
+// (or, when all are in use, reusing one in turn: the registration that had
+// it loses its marks). It returns 0 when id has no bit and add is not set.
+func (m *Marks) bit(id registry.Identifier, add bool) uint64 {
+	free := -1
+	for i, x := range m.ids {
+		if x == id {
+			return 1 << i
+		}
+		if x == "" && free < 0 {
+			free = i
+		}
 	}
-	return &Marks{window: window, max: max, at: make(map[events.Key]time.Time)}
+	if !add {
+		return 0
+	}
+	switch {
+	case free >= 0:
+	case len(m.ids) < MaxMarkedRegistrations:
+		free = len(m.ids)
+		m.ids = append(m.ids, "")
+	default:
+		free = m.next
+		m.next = (m.next + 1) % MaxMarkedRegistrations
+		m.clearBit(1 << free)
+	}
+	m.ids[free] = id
+	return 1 << free
 }
 
-// Has reports whether key was marked less than the window before now. The
-// zero Key is never marked.
-func (m *Marks) Has(key events.Key, now time.Time) bool {
+func (m *Marks) clearBit(b uint64) {
+	for i := range m.entries {
+		m.entries[i].bits &^= b
+	}
+}
+
+// Forget drops every mark of registration id (it was removed).
+func (m *Marks) Forget(id registry.Identifier) {
+	for i, x := range m.ids {
+		if x == id {
+			m.clearBit(1 << i)
+			m.ids[i] = ""
+		}
+	}
+}
+
+func (m *Marks) home(key events.Key) int {
+	return int((uint64(key) * 0x9E3779B97F4A7C15) >> 40 & uint64(len(m.index)-1))
+}
+
+// find returns the index slot holding key, or -1.
+func (m *Marks) find(key events.Key) int {
+	if len(m.index) == 0 {
+		return -1
+	}
+	mask := len(m.index) - 1
+	for i := m.home(key); ; i = (i + 1) & mask {
+		p := m.index[i]
+		if p == 0 {
+			return -1
+		}
+		if m.entries[p-1].key == key {
+			return i
+		}
+	}
+}
+
+// Has reports whether key was pushed to registration id less than the
+// window before now. The zero Key is never marked.
+func (m *Marks) Has(key events.Key, id registry.Identifier, now time.Time) bool {
 	if key == 0 || m == nil {
 		return false
 	}
-	t, ok := m.at[key]
-	return ok && now.Sub(t) < m.window
+	i := m.find(key)
+	if i < 0 {
+		return false
+	}
+	e := &m.entries[m.index[i]-1]
+	return e.bits&m.bit(id, false) != 0 && now.UnixNano()-e.at < int64(m.window)
 }
 
-// Add marks key at now, forgetting the oldest mark when the set is full.
-// Marking a key again refreshes its time but not its place in the order.
-func (m *Marks) Add(key events.Key, now time.Time) {
+// Add records that key was pushed to registration id at now, forgetting
+// the oldest stanza when the set is full. Marking a stanza again refreshes
+// its time but not its place in the order.
+func (m *Marks) Add(key events.Key, id registry.Identifier, now time.Time) {
 	if key == 0 {
 		return
 	}
-	if _, ok := m.at[key]; ok {
-		m.at[key] = now
+	b := m.bit(id, true)
+	t := now.UnixNano()
+	if i := m.find(key); i >= 0 {
+		e := &m.entries[m.index[i]-1]
+		if t-e.at >= int64(m.window) {
+			e.bits = 0 // expired: the earlier pushes no longer count
+		}
+		e.at, e.bits = t, e.bits|b
 		return
 	}
-	if len(m.order) < m.max {
-		m.order = append(m.order, key)
+	var pos int
+	if len(m.entries) < m.max {
+		pos = len(m.entries)
+		m.entries = append(m.entries, mark{key: key, at: t, bits: b})
+		if 2*len(m.entries) > len(m.index) {
+			m.rebuild()
+			return
+		}
 	} else {
-		delete(m.at, m.order[m.head])
-		m.order[m.head] = key
-		m.head = (m.head + 1) % m.max
+		pos = m.head
+		m.unindex(m.find(m.entries[pos].key))
+		m.entries[pos] = mark{key: key, at: t, bits: b}
+		m.head = (m.head + 1) % len(m.entries)
 	}
-	m.at[key] = now
+	m.insert(key, pos)
 }
 
-// Len returns the number of marks held (expired ones included until Expire).
-func (m *Marks) Len() int { return len(m.at) }
+func (m *Marks) insert(key events.Key, pos int) {
+	mask := len(m.index) - 1
+	i := m.home(key)
+	for m.index[i] != 0 {
+		i = (i + 1) & mask
+	}
+	m.index[i] = uint16(pos + 1)
+}
 
-// Expire forgets every mark older than the window and reports whether the
-// set is now empty.
+// unindex empties slot i, shifting back the entries probed past it.
+func (m *Marks) unindex(i int) {
+	mask := len(m.index) - 1
+	for j := (i + 1) & mask; m.index[j] != 0; j = (j + 1) & mask {
+		k := m.home(m.entries[m.index[j]-1].key)
+		// The entry at j may move to i if its home is not in (i, j].
+		if (j > i && (k <= i || k > j)) || (j < i && k <= i && k > j) {
+			m.index[i] = m.index[j]
+			i = j
+		}
+	}
+	m.index[i] = 0
+}
+
+// rebuild sizes the index for the entries held (at most half full) and
+// fills it again.
+func (m *Marks) rebuild() {
+	size := 8
+	for size < 2*len(m.entries) {
+		size *= 2
+	}
+	if len(m.index) == size {
+		clear(m.index)
+	} else {
+		m.index = make([]uint16, size)
+	}
+	for pos := range m.entries {
+		m.insert(m.entries[pos].key, pos)
+	}
+}
+
+// Len returns the number of stanzas remembered (expired ones included until
+// Expire).
+func (m *Marks) Len() int { return len(m.entries) }
+
+// Expire forgets every stanza marked longer than the window ago and reports
+// whether the set is now empty.
 func (m *Marks) Expire(now time.Time) (empty bool) {
-	for k, t := range m.at {
-		if now.Sub(t) >= m.window {
-			delete(m.at, k)
+	t := now.UnixNano()
+	n := len(m.entries)
+	expired := 0
+	for i := range m.entries {
+		if t-m.entries[i].at >= int64(m.window) {
+			expired++
 		}
 	}
-	if len(m.at) < len(m.order) {
-		kept := make([]events.Key, 0, len(m.at))
-		for i := range m.order {
-			k := m.order[(m.head+i)%len(m.order)]
-			if _, ok := m.at[k]; ok {
-				kept = append(kept, k)
-			}
-		}
-		m.order, m.head = kept, 0
+	if expired == 0 {
+		return n == 0
 	}
-	return len(m.at) == 0
+	kept := make([]mark, 0, n-expired)
+	for i := range n {
+		e := m.entries[(m.head+i)%n]
+		if t-e.at < int64(m.window) {
+			kept = append(kept, e)
+		}
+	}
+	m.entries, m.head, m.index = kept, 0, nil
+	if len(kept) > 0 {
+		m.rebuild()
+	}
+	return len(kept) == 0
 }

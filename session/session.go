@@ -125,17 +125,18 @@ type Pick struct {
 	Important bool
 }
 
-// Select chooses the pushes a queue gives one registration: at most one per
+// Select chooses the pushes a queue gives registration id: at most one per
 // class (important, unimportant), each for the first stanza of its class not
-// yet in marks, in the order each class first appears. Every stanza of a
-// class that gets a push is then added to marks (the push covers them all).
-// The Picks point into queue. Stanzas with a zero Key are never in marks.
-func Select(queue []events.Stanza, marks *Marks, now time.Time) (picks [2]Pick, n int) {
+// yet marked as pushed to id, in the order each class first appears. Every
+// stanza of a class that gets a push is then marked (the push covers them
+// all). The Picks point into queue. Stanzas with a zero Key are never
+// marked.
+func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now time.Time) (picks [2]Pick, n int) {
 	var classes [2]bool
 	for i := range queue {
 		st := &queue[i]
 		c := class(st)
-		if classes[c] || marks.Has(st.Key, now) {
+		if classes[c] || marks.Has(st.Key, id, now) {
 			continue
 		}
 		classes[c] = true
@@ -151,7 +152,7 @@ func Select(queue []events.Stanza, marks *Marks, now time.Time) (picks [2]Pick, 
 	for i := range queue {
 		st := &queue[i]
 		if st.Key != 0 && classes[class(st)] {
-			marks.Add(st.Key, now)
+			marks.Add(st.Key, id, now)
 		}
 	}
 	return picks, n

@@ -1,10 +1,12 @@
 package session
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/registry"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -13,36 +15,53 @@ func msg(key events.Key, body string) events.Stanza {
 	return events.Stanza{Key: key, Kind: events.KindMessage, Type: "chat", Body: body, HasBody: body != ""}
 }
 
+const regA, regB = registry.Identifier("push.example.net<A"), registry.Identifier("push.example.net<B")
+
 func TestMarks(t *testing.T) {
 	m := NewMarks(time.Minute, 3)
-	if m.Has(0, t0) {
+	if m.Has(0, regA, t0) {
 		t.Fatal("zero key marked")
 	}
-	m.Add(0, t0)
+	m.Add(0, regA, t0)
 	if m.Len() != 0 {
 		t.Fatal("zero key stored")
 	}
-	for k := events.Key(1); k <= 4; k++ {
-		m.Add(k, t0)
+	m.Add(1, regA, t0)
+	if !m.Has(1, regA, t0) || m.Has(1, regB, t0) {
+		t.Fatal("marks are per registration")
 	}
-	if m.Has(1, t0) || !m.Has(2, t0) || !m.Has(4, t0) || m.Len() != 3 {
+	m.Add(1, regB, t0)
+	if !m.Has(1, regB, t0) || m.Len() != 1 {
+		t.Fatal("one entry per stanza")
+	}
+	for k := events.Key(2); k <= 4; k++ {
+		m.Add(k, regA, t0)
+	}
+	if m.Has(1, regA, t0) || !m.Has(2, regA, t0) || !m.Has(4, regA, t0) || m.Len() != 3 {
 		t.Fatalf("oldest not evicted: len %d", m.Len())
 	}
-	if m.Has(2, t0.Add(time.Minute)) {
+	if m.Has(2, regA, t0.Add(time.Minute)) {
 		t.Fatal("mark outlived the window")
 	}
-	m.Add(5, t0.Add(50*time.Second))
-	if m.Expire(t0.Add(70*time.Second)) || m.Len() != 1 || !m.Has(5, t0.Add(70*time.Second)) {
-		t.Fatalf("expire kept %d", m.Len())
+	m.Forget(regA)
+	if m.Has(3, regA, t0) {
+		t.Fatal("Forget kept a mark")
 	}
-	m.Add(6, t0.Add(71*time.Second))
-	m.Add(7, t0.Add(72*time.Second))
-	m.Add(8, t0.Add(73*time.Second)) // evicts 5, the oldest
-	if m.Has(5, t0.Add(73*time.Second)) || !m.Has(6, t0.Add(73*time.Second)) {
-		t.Fatal("ring order lost after Expire")
+	m.Add(5, regB, t0.Add(50*time.Second))
+	if m.Expire(t0.Add(70*time.Second)) || m.Len() != 1 || !m.Has(5, regB, t0.Add(70*time.Second)) {
+		t.Fatalf("expire kept %d", m.Len())
 	}
 	if !m.Expire(t0.Add(time.Hour)) {
 		t.Fatal("not empty after every mark expired")
+	}
+	// More registrations than bits: the reused bit loses its marks, the
+	// others keep theirs.
+	m = NewMarks(time.Hour, 1000)
+	for i := range MaxMarkedRegistrations + 1 {
+		m.Add(events.Key(i+1), registry.Identifier(fmt.Sprint(i)), t0)
+	}
+	if m.Has(1, "0", t0) || !m.Has(2, "1", t0) || !m.Has(MaxMarkedRegistrations+1, registry.Identifier(fmt.Sprint(MaxMarkedRegistrations)), t0) {
+		t.Fatal("bit reuse went wrong")
 	}
 }
 
@@ -63,9 +82,9 @@ func TestSelect(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := NewMarks(time.Hour, 10)
 			for _, k := range tc.marked {
-				m.Add(k, t0)
+				m.Add(k, regA, t0)
 			}
-			picks, n := Select(tc.queue, m, t0)
+			picks, n := Select(tc.queue, m, regA, t0)
 			var got []events.Key
 			for _, p := range picks[:n] {
 				got = append(got, p.Stanza.Key)
@@ -80,7 +99,7 @@ func TestSelect(t *testing.T) {
 			}
 			if n > 0 {
 				for _, st := range tc.queue {
-					if !m.Has(st.Key, t0) {
+					if !m.Has(st.Key, regA, t0) {
 						t.Errorf("stanza %d of a pushed class not marked", st.Key)
 					}
 				}
@@ -129,5 +148,55 @@ func TestUnbind(t *testing.T) {
 	}
 	if s.Unbind() {
 		t.Fatal("second unbind asked for a timeout again")
+	}
+}
+
+// TestMarksModel checks Marks against a plain model (a map and a FIFO of
+// keys) over random operations, including the full-ring evictions that
+// exercise the index's backward-shift deletion.
+func TestMarksModel(t *testing.T) {
+	for _, limit := range []int{1, 3, 8, 37, 256} {
+		m := NewMarks(time.Hour, limit)
+		model := map[events.Key]map[registry.Identifier]bool{}
+		ids := []registry.Identifier{regA, regB, "push.other.net<C"}
+		var fifo []events.Key
+		now := t0
+		seed := uint64(limit)
+		rnd := func(n int) int {
+			seed = seed*6364136223846793005 + 1442695040888963407
+			return int((seed >> 33) % uint64(n))
+		}
+		for i := range 20000 {
+			now = now.Add(time.Second)
+			k := events.Key(rnd(3*limit) + 1)
+			id := ids[rnd(len(ids))]
+			switch rnd(4) {
+			case 0, 1:
+				m.Add(k, id, now)
+				if _, ok := model[k]; ok {
+					model[k][id] = true
+					break
+				}
+				if len(fifo) == limit {
+					delete(model, fifo[0])
+					fifo = fifo[1:]
+				}
+				fifo = append(fifo, k)
+				model[k] = map[registry.Identifier]bool{id: true}
+			default:
+				want := model[k][id]
+				if got := m.Has(k, id, now); got != want {
+					t.Fatalf("limit %d, op %d: Has(%d, %s) = %v, want %v", limit, i, k, id, got, want)
+				}
+			}
+			if m.Len() != len(model) {
+				t.Fatalf("limit %d, op %d: Len %d, want %d", limit, i, m.Len(), len(model))
+			}
+		}
+		// Expire forgets every mark older than the window.
+		m.Expire(now.Add(time.Hour))
+		if m.Len() != 0 {
+			t.Fatalf("limit %d: %d marks left after the window", limit, m.Len())
+		}
 	}
 }
