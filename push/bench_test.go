@@ -183,10 +183,10 @@ func benchRegistry(b *testing.B, n int) *benchStore {
 		runtime.GC()
 	}
 	ctx := context.Background()
-	form := &registry.Form{Type: "submit", Fields: []registry.Field{
-		{Var: "FORM_TYPE", Values: []string{push.NSPublishOptions}},
-		{Var: "secret", Values: []string{benchSecret}},
-	}}
+	form := registry.NewForm("submit",
+		registry.Field{Var: "FORM_TYPE", Values: []string{push.NSPublishOptions}},
+		registry.Field{Var: "secret", Values: []string{benchSecret}},
+	)
 	s := &benchStore{store: registry.NewMemory(), users: make([]string, n)}
 	for i := range n {
 		u := "user" + strconv.Itoa(i) + "@example.org"
@@ -281,10 +281,10 @@ func BenchmarkPublishEncode(b *testing.B) {
 	p := push.Publish{
 		ID: "push-3f2a9c1b7d4e-1a2b3c", From: "example.org", User: "juliet@example.org",
 		To: benchService, Node: benchNode,
-		Options: &registry.Form{Type: "submit", Fields: []registry.Field{
-			{Var: "FORM_TYPE", Values: []string{push.NSPublishOptions}},
-			{Var: "secret", Values: []string{benchSecret}},
-		}},
+		Options: registry.NewForm("submit",
+			registry.Field{Var: "FORM_TYPE", Values: []string{push.NSPublishOptions}},
+			registry.Field{Var: "secret", Values: []string{benchSecret}},
+		),
 		Important: true, Count: 1, Body: push.DefaultImportantBody,
 	}
 	buf := p.AppendXML(nil)

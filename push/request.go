@@ -45,9 +45,9 @@ type Request struct {
 	// Node is the node; "" when the request has none (for a disable: every
 	// node of the service).
 	Node string
-	// Options is the publish-options form of an enable, nil when it has
-	// none.
-	Options *registry.Form
+	// Options is the publish-options form of an enable, the zero Form when
+	// it has none.
+	Options registry.Form
 }
 
 // Errors a request can be refused with. They are *events.StanzaError
@@ -245,7 +245,7 @@ func (d *requestDecoder) request() (req Request, err error) {
 		if child == nil {
 			break
 		}
-		if !req.Disable && req.Options == nil && child.Name.Space == NSDataForms && child.Name.Local == "x" {
+		if !req.Disable && req.Options.IsZero() && child.Name.Space == NSDataForms && child.Name.Local == "x" {
 			if req.Options, err = d.form(child); err != nil {
 				return Request{}, err
 			}
@@ -258,56 +258,57 @@ func (d *requestDecoder) request() (req Request, err error) {
 	return req, nil
 }
 
-func (d *requestDecoder) form(x *xml.StartElement) (*registry.Form, error) {
-	f := &registry.Form{Type: intern(attr(x, "type"))}
+func (d *requestDecoder) form(x *xml.StartElement) (registry.Form, error) {
+	typ := attr(x, "type")
+	var fields []registry.Field
 	budget := MaxFormBytes
 	for {
 		el, err := d.next()
 		if err != nil {
-			return nil, err
+			return registry.Form{}, err
 		}
 		if el == nil {
-			return f, nil
+			return registry.NewForm(typ, fields...), nil
 		}
 		if el.Name.Space != NSDataForms || el.Name.Local != "field" {
 			if err := d.skip(); err != nil {
-				return nil, err
+				return registry.Form{}, err
 			}
 			continue
 		}
-		if len(f.Fields) == MaxFormFields {
-			return nil, ErrRequestTooLarge
+		if len(fields) == MaxFormFields {
+			return registry.Form{}, ErrRequestTooLarge
 		}
-		fd := registry.Field{Var: intern(attr(el, "var")), Type: intern(attr(el, "type"))}
+		fd := registry.Field{Var: attr(el, "var"), Type: attr(el, "type")}
 		budget -= len(fd.Var) + len(fd.Type)
 		for {
 			v, err := d.next()
 			if err != nil {
-				return nil, err
+				return registry.Form{}, err
 			}
 			if v == nil {
 				break
 			}
 			if v.Name.Space != NSDataForms || v.Name.Local != "value" {
 				if err := d.skip(); err != nil {
-					return nil, err
+					return registry.Form{}, err
 				}
 				continue
 			}
 			if len(fd.Values) == MaxFieldValues {
-				return nil, ErrRequestTooLarge
+				return registry.Form{}, ErrRequestTooLarge
 			}
 			s, err := d.text(max(budget, 0))
 			if err != nil {
-				return nil, err
+				return registry.Form{}, err
 			}
 			budget -= len(s)
-			fd.Values = append(fd.Values, intern(s))
+			fd.Values = append(fd.Values, s)
 		}
 		if budget < 0 {
-			return nil, ErrRequestTooLarge
+			return registry.Form{}, ErrRequestTooLarge
 		}
-		f.Fields = append(f.Fields, fd)
+		fields = append(fields, fd)
 	}
 }
 
@@ -318,30 +319,6 @@ func attr(el *xml.StartElement, name string) string {
 		}
 	}
 	return ""
-}
-
-// intern returns a shared copy of the strings every publish-options form
-// repeats, so that stored forms do not each hold their own.
-func intern(s string) string {
-	switch s {
-	case "FORM_TYPE":
-		return "FORM_TYPE"
-	case NSPublishOptions:
-		return NSPublishOptions
-	case "submit":
-		return "submit"
-	case "hidden":
-		return "hidden"
-	case "text-single":
-		return "text-single"
-	case "secret":
-		return "secret"
-	case "endpoint":
-		return "endpoint"
-	case "":
-		return ""
-	}
-	return s
 }
 
 // AppendXML appends the request as an <enable/> or <disable/> element (no
@@ -360,7 +337,7 @@ func (r *Request) AppendXML(b []byte) []byte {
 		b = appendEscaped(b, r.Node)
 		b = append(b, '\'')
 	}
-	if r.Options == nil {
+	if r.Options.IsZero() {
 		return append(b, "/>"...)
 	}
 	b = append(b, '>')

@@ -30,17 +30,17 @@ func TestParseRequest(t *testing.T) {
 			want: Request{IQID: "e1", Disable: true, JID: "p.example", Node: "n"}},
 		{name: "prefixed push namespace", xml: "<p:enable xmlns:p='urn:xmpp:push:0' jid='p.example'/>", want: Request{JID: "p.example"}},
 		{name: "form kept field by field", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + form + "</enable>",
-			want: Request{JID: "p.example", Options: &registry.Form{Type: "submit", Fields: []registry.Field{
-				{Var: "FORM_TYPE", Type: "hidden", Values: []string{NSPublishOptions}},
-				{Var: "secret", Values: []string{"a&b", ""}},
-				{Var: "empty"},
-			}}}},
+			want: Request{JID: "p.example", Options: registry.NewForm("submit",
+				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{NSPublishOptions}},
+				registry.Field{Var: "secret", Values: []string{"a&b", ""}},
+				registry.Field{Var: "empty"},
+			)}},
 		{name: "only the first form", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><foo/>" + form + "<x xmlns='jabber:x:data'/></enable>",
-			want: Request{JID: "p.example", Options: &registry.Form{Type: "submit", Fields: []registry.Field{
-				{Var: "FORM_TYPE", Type: "hidden", Values: []string{NSPublishOptions}},
-				{Var: "secret", Values: []string{"a&b", ""}},
-				{Var: "empty"},
-			}}}},
+			want: Request{JID: "p.example", Options: registry.NewForm("submit",
+				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{NSPublishOptions}},
+				registry.Field{Var: "secret", Values: []string{"a&b", ""}},
+				registry.Field{Var: "empty"},
+			)}},
 		{name: "error keeps the iq id", xml: "<iq type='set' id='e9'><enable xmlns='urn:xmpp:push:0'/></iq>", want: Request{IQID: "e9"}, err: ErrMissingJID},
 		{name: "malformed jid", xml: "<enable xmlns='urn:xmpp:push:0' jid='a@'/>", err: ErrJIDMalformed},
 		{name: "disable does not validate the jid", xml: "<disable xmlns='urn:xmpp:push:0' jid='a@'/>", want: Request{Disable: true, JID: "a@"}},
@@ -66,7 +66,7 @@ func TestParseRequest(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			if got.IQID != tc.want.IQID || got.Disable != tc.want.Disable || got.JID != tc.want.JID || got.Node != tc.want.Node || !got.Options.Equal(tc.want.Options) {
+			if got.IQID != tc.want.IQID || got.Disable != tc.want.Disable || got.JID != tc.want.JID || got.Node != tc.want.Node || got.Options != tc.want.Options {
 				t.Errorf("got %+v (options %+v), want %+v", got, got.Options, tc.want)
 			}
 		})
@@ -119,7 +119,7 @@ func FuzzParseRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded request does not parse: %v\n%s", err, req.AppendXML(nil))
 		}
-		if again.Disable != req.Disable || again.JID != req.JID || again.Node != req.Node || !again.Options.Equal(req.Options) {
+		if again.Disable != req.Disable || again.JID != req.JID || again.Node != req.Node || again.Options != req.Options {
 			t.Fatalf("round trip changed the request:\n%+v\n%+v", req, again)
 		}
 	})

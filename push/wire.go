@@ -23,9 +23,8 @@ type Publish struct {
 	// To is the push service JID, Node the registration's node ("" for
 	// none).
 	To, Node string
-	// Options is the publish-options form to echo, nil for none. Shared:
-	// do not modify.
-	Options *registry.Form
+	// Options is the publish-options form to echo; the zero Form for none.
+	Options registry.Form
 	// Important tells whether a person should see the stanza now; hosts and
 	// push services map it to a high-priority, alerting notification.
 	Important bool
@@ -69,7 +68,7 @@ func (p *Publish) AppendXML(b []byte) []byte {
 	b = appendField(b, "jid-single", "last-message-sender", p.Sender, false)
 	b = appendField(b, "text-single", "last-message-body", p.Body, p.Important)
 	b = append(b, "</x></notification></item></publish>"...)
-	if p.Options != nil {
+	if !p.Options.IsZero() {
 		b = append(b, "<publish-options>"...)
 		b = AppendForm(b, p.Options)
 		b = append(b, "</publish-options>"...)
@@ -94,31 +93,32 @@ func appendField(b []byte, typ, name, value string, always bool) []byte {
 }
 
 // AppendForm appends f as a jabber:x:data <x/> element.
-func AppendForm(b []byte, f *registry.Form) []byte {
+func AppendForm(b []byte, f registry.Form) []byte {
 	b = append(b, "<x xmlns='"+NSDataForms+"'"...)
-	if f.Type != "" {
+	if t := f.Type(); t != "" {
 		b = append(b, " type='"...)
-		b = appendEscaped(b, f.Type)
+		b = appendEscaped(b, t)
 		b = append(b, '\'')
 	}
 	b = append(b, '>')
-	for _, fd := range f.Fields {
+	f.Range(func(name, typ string, values *registry.FieldValues) bool {
 		b = append(b, "<field"...)
-		if fd.Type != "" {
+		if typ != "" {
 			b = append(b, " type='"...)
-			b = appendEscaped(b, fd.Type)
+			b = appendEscaped(b, typ)
 			b = append(b, '\'')
 		}
 		b = append(b, " var='"...)
-		b = appendEscaped(b, fd.Var)
+		b = appendEscaped(b, name)
 		b = append(b, "'>"...)
-		for _, v := range fd.Values {
+		for v, ok := values.Next(); ok; v, ok = values.Next() {
 			b = append(b, "<value>"...)
 			b = appendEscaped(b, v)
 			b = append(b, "</value>"...)
 		}
 		b = append(b, "</field>"...)
-	}
+		return true
+	})
 	return append(b, "</x>"...)
 }
 

@@ -29,19 +29,11 @@ func benchRandom(rng *rand.Rand, n int) string {
 }
 
 // benchForm builds a publish-options form the way push's request parser
-// does: the form, its fields appended one by one, each field's values
-// appended one by one; the strings every form repeats (FORM_TYPE, the
-// namespace, "submit") are shared constants (the parser interns them), the
-// secret is the form's own.
-func benchForm(secret string) *registry.Form {
-	f := &registry.Form{Type: "submit"}
-	formType := registry.Field{Var: "FORM_TYPE"}
-	formType.Values = append(formType.Values, nsPublishOptions)
-	f.Fields = append(f.Fields, formType)
-	sec := registry.Field{Var: "secret"}
-	sec.Values = append(sec.Values, secret)
-	f.Fields = append(f.Fields, sec)
-	return f
+// does, with NewForm from the parsed fields.
+func benchForm(secret string) registry.Form {
+	return registry.NewForm("submit",
+		registry.Field{Var: "FORM_TYPE", Values: []string{nsPublishOptions}},
+		registry.Field{Var: "secret", Values: []string{secret}})
 }
 
 // benchPerUser is the number of registrations of the i-th user: a mix of

@@ -7,8 +7,8 @@
 // in the nested module registry/sqlstore, and registry/registrytest holds the
 // conformance suite every Store implementation should pass.
 //
-// Registrations are values. A Form reachable from a Registration is shared
-// and must be treated as immutable by everybody once it has been saved.
+// Registrations are values; a Form is an immutable value too, so a
+// Registration can be copied and shared freely.
 package registry
 
 import (
@@ -54,8 +54,8 @@ type Registration struct {
 	// ID is the push service JID and node.
 	ID Identifier
 	// Options is the publish-options form the client sent with <enable/>,
-	// echoed in every publish; nil when it sent none. Shared and immutable.
-	Options *Form
+	// echoed in every publish; the zero Form when it sent none.
+	Options Form
 	// Enabled is when the registration was last enabled (created or
 	// replaced). It is informational: order is kept by the Store.
 	Enabled time.Time
@@ -66,61 +66,6 @@ type Registration struct {
 	Generation uint64
 	// Errors counts the publish errors since the last success.
 	Errors int
-}
-
-// Form is a XEP-0004 data form (jabber:x:data), kept field by field so that
-// it can be echoed as it was received.
-type Form struct {
-	// Type is the form's type attribute ("submit" for publish-options).
-	Type string
-	// Fields are in document order.
-	Fields []Field
-}
-
-// Field is one field of a Form.
-type Field struct {
-	Var    string
-	Type   string // "" when the field had no type attribute
-	Values []string
-}
-
-// Value returns the first value of the field named v, and whether the form
-// has such a field.
-func (f *Form) Value(v string) (string, bool) {
-	if f == nil {
-		return "", false
-	}
-	for i := range f.Fields {
-		if f.Fields[i].Var == v {
-			if len(f.Fields[i].Values) == 0 {
-				return "", true
-			}
-			return f.Fields[i].Values[0], true
-		}
-	}
-	return "", false
-}
-
-// Equal reports whether f and g hold the same type, fields and values.
-func (f *Form) Equal(g *Form) bool {
-	if f == nil || g == nil {
-		return f == g
-	}
-	if f.Type != g.Type || len(f.Fields) != len(g.Fields) {
-		return false
-	}
-	for i := range f.Fields {
-		a, b := &f.Fields[i], &g.Fields[i]
-		if a.Var != b.Var || a.Type != b.Type || len(a.Values) != len(b.Values) {
-			return false
-		}
-		for j := range a.Values {
-			if a.Values[j] != b.Values[j] {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // ErrNotFound is returned by Store methods that name a registration which is

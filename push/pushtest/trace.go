@@ -82,16 +82,17 @@ func pushEntry(p *push.Publish) *TracePush {
 	}
 }
 
-func formMap(f *registry.Form) map[string]string {
-	if f == nil {
+func formMap(f registry.Form) map[string]string {
+	if f.IsZero() {
 		return nil
 	}
-	m := make(map[string]string, len(f.Fields))
-	for _, fd := range f.Fields {
-		if _, ok := m[fd.Var]; !ok {
-			m[fd.Var], _ = f.Value(fd.Var)
+	m := map[string]string{}
+	f.Range(func(name, _ string, values *registry.FieldValues) bool {
+		if _, ok := m[name]; !ok {
+			m[name], _ = values.Next()
 		}
-	}
+		return true
+	})
 	return m
 }
 

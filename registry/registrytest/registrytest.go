@@ -27,7 +27,7 @@
 //     store must not fold case or otherwise merge users or identifiers.
 //   - Enabled is given back equal (time.Time.Equal) to what was saved, to
 //     the nanosecond, including the zero time; its location may change.
-//   - Options come back equal (registry.Form.Equal) to what was saved, and
+//   - Options come back equal (==) to what was saved, and
 //     nil when nil was saved; a form with no fields stays a non-nil form.
 //   - A method called with a context that is already done returns an error
 //     for which errors.Is(err, ctx.Err()) holds, and changes nothing.
@@ -113,14 +113,14 @@ func id(node string) registry.Identifier {
 	return registry.NewIdentifier("push.example.net", node)
 }
 
-func publishOptions(secret string) *registry.Form {
-	return &registry.Form{Type: "submit", Fields: []registry.Field{
-		{Var: "FORM_TYPE", Type: "hidden", Values: []string{"http://jabber.org/protocol/pubsub#publish-options"}},
-		{Var: "secret", Values: []string{secret}},
-	}}
+func publishOptions(secret string) registry.Form {
+	return registry.NewForm("submit",
+		registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{"http://jabber.org/protocol/pubsub#publish-options"}},
+		registry.Field{Var: "secret", Values: []string{secret}},
+	)
 }
 
-func newReg(user string, ident registry.Identifier, gen uint64, enabled time.Time, opts *registry.Form) registry.Registration {
+func newReg(user string, ident registry.Identifier, gen uint64, enabled time.Time, opts registry.Form) registry.Registration {
 	return registry.Registration{User: user, ID: ident, Options: opts, Enabled: enabled, Generation: gen}
 }
 
@@ -164,8 +164,8 @@ func mustAddError(t *testing.T, s registry.Store, user string, ident registry.Id
 
 // Comparisons.
 
-func sameForm(a, b *registry.Form) bool {
-	return (a == nil) == (b == nil) && a.Equal(b)
+func sameForm(a, b registry.Form) bool {
+	return a == b
 }
 
 func sameReg(a, b registry.Registration) bool {
@@ -173,11 +173,8 @@ func sameReg(a, b registry.Registration) bool {
 		a.Errors == b.Errors && a.Enabled.Equal(b.Enabled) && sameForm(a.Options, b.Options)
 }
 
-func formString(f *registry.Form) string {
-	if f == nil {
-		return "<nil>"
-	}
-	return fmt.Sprintf("%+v", *f)
+func formString(f registry.Form) string {
+	return fmt.Sprintf("%q %+v", f.Type(), f.Fields())
 }
 
 func regString(r registry.Registration) string {
@@ -243,14 +240,14 @@ func testSaveThenLoad(t *testing.T, s registry.Store) {
 	checkRegs(t, "Load after one Save", mustLoad(t, s, alice), []registry.Registration{a})
 
 	// Any uint64 is a valid Generation, the highest bit set too.
-	b := newReg(alice, registry.NewIdentifier("push.other.example", "b"), math.MaxUint64, at(1), nil)
+	b := newReg(alice, registry.NewIdentifier("push.other.example", "b"), math.MaxUint64, at(1), registry.Form{})
 	b.Errors = 2 // a new registration keeps the Errors it is given
 	saved, _ = mustSave(t, s, b, 5)
 	if !sameReg(saved, b) {
 		t.Errorf("Save returned %s, want %s", regString(saved), regString(b))
 	}
 	checkRegs(t, "Load after two Saves", mustLoad(t, s, alice), []registry.Registration{a, b})
-	c := newReg(alice, id("c"), 1<<63, at(2), nil)
+	c := newReg(alice, id("c"), 1<<63, at(2), registry.Form{})
 	mustSave(t, s, c, 5)
 	checkRegs(t, "Load after three Saves", mustLoad(t, s, alice), []registry.Registration{a, b, c})
 	if n := mustAddError(t, s, alice, b.ID, b.Generation); n != 3 {
@@ -265,7 +262,7 @@ func testLoadUnknownUser(t *testing.T, s registry.Store) {
 	if regs := mustLoad(t, s, alice); len(regs) != 0 {
 		t.Errorf("Load of an empty store = %s, want none", regsString(regs))
 	}
-	mustSave(t, s, newReg(bob, id("b"), 1, at(0), nil), 5)
+	mustSave(t, s, newReg(bob, id("b"), 1, at(0), registry.Form{}), 5)
 	if regs := mustLoad(t, s, alice); len(regs) != 0 {
 		t.Errorf("Load of a user with no registrations = %s, want none", regsString(regs))
 	}
@@ -278,7 +275,7 @@ func testLoadUnknownUser(t *testing.T, s registry.Store) {
 
 func testLoadResultOwnedByCaller(t *testing.T, s registry.Store) {
 	a := newReg(alice, id("a"), 1, at(0), publishOptions("x"))
-	b := newReg(alice, id("b"), 2, at(1), nil)
+	b := newReg(alice, id("b"), 2, at(1), registry.Form{})
 	mustSave(t, s, a, 5)
 	mustSave(t, s, b, 5)
 	regs := mustLoad(t, s, alice)
@@ -287,14 +284,14 @@ func testLoadResultOwnedByCaller(t *testing.T, s registry.Store) {
 	}
 	regs[0].Errors, regs[0].ID, regs[0].Generation = 99, id("changed"), 99
 	regs[1] = registry.Registration{}
-	_ = append(regs[:1], newReg(alice, id("appended"), 3, at(2), nil))
+	_ = append(regs[:1], newReg(alice, id("appended"), 3, at(2), registry.Form{}))
 	checkRegs(t, "Load after the caller changed an earlier result", mustLoad(t, s, alice),
 		[]registry.Registration{a, b})
 }
 
 func testUpsert(t *testing.T, s registry.Store) {
 	a := newReg(alice, id("a"), 1, at(0), publishOptions("old"))
-	b := newReg(alice, id("b"), 2, at(1), nil)
+	b := newReg(alice, id("b"), 2, at(1), registry.Form{})
 	mustSave(t, s, a, 5)
 	mustSave(t, s, b, 5)
 	mustAddError(t, s, alice, a.ID, a.Generation)
@@ -317,7 +314,7 @@ func testUpsert(t *testing.T, s registry.Store) {
 		[]registry.Registration{b, want})
 
 	// Replacing with nil options drops the stored ones.
-	again2 := newReg(alice, a.ID, 78, at(3), nil)
+	again2 := newReg(alice, a.ID, 78, at(3), registry.Form{})
 	saved, _ = mustSave(t, s, again2, 5)
 	want2 := again2
 	want2.Generation, want2.Errors = a.Generation, 2
@@ -328,7 +325,7 @@ func testUpsert(t *testing.T, s registry.Store) {
 		[]registry.Registration{b, want2})
 
 	// Replacing the most recent one keeps the order.
-	saved, _ = mustSave(t, s, newReg(alice, a.ID, 79, at(4), nil), 5)
+	saved, _ = mustSave(t, s, newReg(alice, a.ID, 79, at(4), registry.Form{}), 5)
 	if saved.Generation != a.Generation {
 		t.Errorf("second replacement: Generation %d, want %d", saved.Generation, a.Generation)
 	}
@@ -338,33 +335,33 @@ func testUpsert(t *testing.T, s registry.Store) {
 func testLoadOrder(t *testing.T, s registry.Store) {
 	// Equal Enabled times: the order of Save calls decides.
 	for i, node := range []string{"c", "a", "d", "b"} {
-		mustSave(t, s, newReg(alice, id(node), uint64(i+1), t0, nil), 0)
+		mustSave(t, s, newReg(alice, id(node), uint64(i+1), t0, registry.Form{}), 0)
 	}
 	checkIDs(t, "Load with equal Enabled times", mustLoad(t, s, alice), id("c"), id("a"), id("d"), id("b"))
 
 	// Decreasing Enabled times: still the order of Save calls.
 	for i, node := range []string{"x", "y", "z"} {
-		mustSave(t, s, newReg(bob, id(node), uint64(i+1), at(-i), nil), 0)
+		mustSave(t, s, newReg(bob, id(node), uint64(i+1), at(-i), registry.Form{}), 0)
 	}
 	checkIDs(t, "Load with decreasing Enabled times", mustLoad(t, s, bob), id("x"), id("y"), id("z"))
 
 	// Enabling one again (even with an older time) makes it the most recent.
-	mustSave(t, s, newReg(alice, id("a"), 9, at(-100), nil), 0)
+	mustSave(t, s, newReg(alice, id("a"), 9, at(-100), registry.Form{}), 0)
 	checkIDs(t, "Load after enabling a again", mustLoad(t, s, alice), id("c"), id("d"), id("b"), id("a"))
-	mustSave(t, s, newReg(alice, id("c"), 9, t0, nil), 0)
+	mustSave(t, s, newReg(alice, id("c"), 9, t0, registry.Form{}), 0)
 	checkIDs(t, "Load after enabling c again", mustLoad(t, s, alice), id("d"), id("b"), id("a"), id("c"))
 
 	// Deleting keeps the order of the rest, and a new one goes last.
 	mustDelete(t, s, alice, id("b"))
-	mustSave(t, s, newReg(alice, id("e"), 10, at(-5), nil), 0)
+	mustSave(t, s, newReg(alice, id("e"), 10, at(-5), registry.Form{}), 0)
 	checkIDs(t, "Load after delete and save", mustLoad(t, s, alice), id("d"), id("a"), id("c"), id("e"))
 }
 
 func testEviction(t *testing.T, s registry.Store) {
 	a := newReg(alice, id("a"), 1, at(0), publishOptions("a"))
-	b := newReg(alice, id("b"), 2, at(1), nil)
-	c := newReg(alice, id("c"), 3, at(2), nil)
-	d := newReg(alice, id("d"), 4, at(3), nil)
+	b := newReg(alice, id("b"), 2, at(1), registry.Form{})
+	c := newReg(alice, id("c"), 3, at(2), registry.Form{})
+	d := newReg(alice, id("d"), 4, at(3), registry.Form{})
 	for _, r := range []registry.Registration{a, b, c} {
 		if _, evicted := mustSave(t, s, r, 3); len(evicted) != 0 {
 			t.Errorf("Save of %s under the limit evicted %s", r.ID, regsString(evicted))
@@ -392,13 +389,13 @@ func testEviction(t *testing.T, s registry.Store) {
 	checkRegs(t, "Load after replacing at the limit", mustLoad(t, s, alice), []registry.Registration{c, d, b2})
 
 	// A lower limit evicts several, least recently enabled first.
-	e := newReg(alice, id("e"), 5, at(5), nil)
+	e := newReg(alice, id("e"), 5, at(5), registry.Form{})
 	_, evicted = mustSave(t, s, e, 2)
 	checkRegs(t, "evicted by a lower limit", evicted, []registry.Registration{c, d})
 	checkRegs(t, "Load after evicting two", mustLoad(t, s, alice), []registry.Registration{b2, e})
 
 	// Replacing with a lower limit evicts the others, never the saved one.
-	e2 := newReg(alice, e.ID, 6, at(6), nil)
+	e2 := newReg(alice, e.ID, 6, at(6), registry.Form{})
 	_, evicted = mustSave(t, s, e2, 1)
 	e2.Generation = e.Generation
 	checkRegs(t, "evicted when replacing under limit 1", evicted, []registry.Registration{b2})
@@ -412,7 +409,7 @@ func testNoLimit(t *testing.T, s registry.Store) {
 		if i%2 == 1 {
 			limit = -1
 		}
-		r := newReg(alice, id(fmt.Sprint("n", i)), uint64(i+1), at(i), nil)
+		r := newReg(alice, id(fmt.Sprint("n", i)), uint64(i+1), at(i), registry.Form{})
 		if _, evicted := mustSave(t, s, r, limit); len(evicted) != 0 {
 			t.Errorf("Save with maxDevices %d evicted %s", limit, regsString(evicted))
 		}
@@ -421,7 +418,7 @@ func testNoLimit(t *testing.T, s registry.Store) {
 	checkRegs(t, "Load after saving 10 with no limit", mustLoad(t, s, alice), want)
 
 	// A positive limit applies again at once, to what was stored without one.
-	r := newReg(alice, id("last"), 100, at(100), nil)
+	r := newReg(alice, id("last"), 100, at(100), registry.Form{})
 	_, evicted := mustSave(t, s, r, 4)
 	checkRegs(t, "evicted by limit 4 after 10 unlimited", evicted, want[:7])
 	checkRegs(t, "Load after limit 4", mustLoad(t, s, alice), append(slices.Clone(want[7:]), r))
@@ -429,8 +426,8 @@ func testNoLimit(t *testing.T, s registry.Store) {
 
 func testDeleteOne(t *testing.T, s registry.Store) {
 	a := newReg(alice, id("a"), 1, at(0), publishOptions("a"))
-	b := newReg(alice, id("b"), 2, at(1), nil)
-	c := newReg(alice, id("c"), 3, at(2), nil)
+	b := newReg(alice, id("b"), 2, at(1), registry.Form{})
+	c := newReg(alice, id("c"), 3, at(2), registry.Form{})
 	for _, r := range []registry.Registration{a, b, c} {
 		mustSave(t, s, r, 5)
 	}
@@ -441,7 +438,7 @@ func testDeleteOne(t *testing.T, s registry.Store) {
 		t.Errorf("AddError of a deleted registration: err = %v, want ErrNotFound", err)
 	}
 	// Saved again, it is a new registration: its own Generation, no errors.
-	b2 := newReg(alice, b.ID, 20, at(3), nil)
+	b2 := newReg(alice, b.ID, 20, at(3), registry.Form{})
 	saved, _ := mustSave(t, s, b2, 5)
 	if !sameReg(saved, b2) {
 		t.Errorf("Save after Delete returned %s, want %s", regString(saved), regString(b2))
@@ -451,7 +448,7 @@ func testDeleteOne(t *testing.T, s registry.Store) {
 func testDeleteSeveral(t *testing.T, s registry.Store) {
 	var all []registry.Registration
 	for i, node := range []string{"a", "b", "c", "d", "e"} {
-		r := newReg(alice, id(node), uint64(i+1), at(i), nil)
+		r := newReg(alice, id(node), uint64(i+1), at(i), registry.Form{})
 		mustSave(t, s, r, 10)
 		all = append(all, r)
 	}
@@ -467,8 +464,8 @@ func testDeleteSeveral(t *testing.T, s registry.Store) {
 }
 
 func testDeleteUnknown(t *testing.T, s registry.Store) {
-	a := newReg(alice, id("a"), 1, at(0), nil)
-	b := newReg(alice, id("b"), 2, at(1), nil)
+	a := newReg(alice, id("a"), 1, at(0), registry.Form{})
+	b := newReg(alice, id("b"), 2, at(1), registry.Form{})
 	mustSave(t, s, a, 5)
 	mustSave(t, s, b, 5)
 
@@ -492,13 +489,13 @@ func testDeleteUnknown(t *testing.T, s registry.Store) {
 func testDeleteByService(t *testing.T, s registry.Store) {
 	const svc = "push.example.net"
 	regs := []registry.Registration{
-		newReg(alice, registry.NewIdentifier(svc, "n1"), 1, at(0), nil),
-		newReg(alice, registry.NewIdentifier("push.example.net.evil", "n1"), 2, at(1), nil),
-		newReg(alice, registry.NewIdentifier(svc, ""), 3, at(2), nil),
-		newReg(alice, registry.NewIdentifier("other.example.net", "n1"), 4, at(3), nil),
-		newReg(alice, registry.NewIdentifier(svc, "n2"), 5, at(4), nil),
-		newReg(alice, registry.NewIdentifier("evil.push.example.net", ""), 6, at(5), nil),
-		newReg(bob, registry.NewIdentifier(svc, "n1"), 7, at(6), nil),
+		newReg(alice, registry.NewIdentifier(svc, "n1"), 1, at(0), registry.Form{}),
+		newReg(alice, registry.NewIdentifier("push.example.net.evil", "n1"), 2, at(1), registry.Form{}),
+		newReg(alice, registry.NewIdentifier(svc, ""), 3, at(2), registry.Form{}),
+		newReg(alice, registry.NewIdentifier("other.example.net", "n1"), 4, at(3), registry.Form{}),
+		newReg(alice, registry.NewIdentifier(svc, "n2"), 5, at(4), registry.Form{}),
+		newReg(alice, registry.NewIdentifier("evil.push.example.net", ""), 6, at(5), registry.Form{}),
+		newReg(bob, registry.NewIdentifier(svc, "n1"), 7, at(6), registry.Form{}),
 	}
 	for _, r := range regs {
 		mustSave(t, s, r, 10)
@@ -522,8 +519,8 @@ func testDeleteByService(t *testing.T, s registry.Store) {
 
 func testDeleteUser(t *testing.T, s registry.Store) {
 	a := newReg(alice, id("a"), 1, at(0), publishOptions("a"))
-	b := newReg(alice, registry.NewIdentifier("push.other.example", ""), 2, at(1), nil)
-	c := newReg(bob, id("a"), 3, at(2), nil)
+	b := newReg(alice, registry.NewIdentifier("push.other.example", ""), 2, at(1), registry.Form{})
+	c := newReg(bob, id("a"), 3, at(2), registry.Form{})
 	for _, r := range []registry.Registration{a, b, c} {
 		mustSave(t, s, r, 5)
 	}
@@ -549,7 +546,7 @@ func testDeleteUser(t *testing.T, s registry.Store) {
 	}
 
 	// The user can enable again afterwards, from scratch.
-	a2 := newReg(alice, a.ID, 10, at(3), nil)
+	a2 := newReg(alice, a.ID, 10, at(3), registry.Form{})
 	saved, evicted := mustSave(t, s, a2, 1)
 	if !sameReg(saved, a2) || len(evicted) != 0 {
 		t.Errorf("Save after DeleteUser = %s, evicted %s; want %s, none",
@@ -562,8 +559,8 @@ func testUsersIsolated(t *testing.T, s registry.Store) {
 	shared := id("same")
 	a := newReg(alice, shared, 1, at(0), publishOptions("alice"))
 	b := newReg(bob, shared, 2, at(1), publishOptions("bob"))
-	b2 := newReg(bob, id("b2"), 3, at(2), nil)
-	upper := newReg(strings.ToUpper(alice[:1])+alice[1:], shared, 4, at(3), nil) // users are not case-folded
+	b2 := newReg(bob, id("b2"), 3, at(2), registry.Form{})
+	upper := newReg(strings.ToUpper(alice[:1])+alice[1:], shared, 4, at(3), registry.Form{}) // users are not case-folded
 	for _, r := range []registry.Registration{a, b, b2, upper} {
 		mustSave(t, s, r, 1)
 	}
@@ -592,12 +589,12 @@ func testUsersIsolated(t *testing.T, s registry.Store) {
 	checkRegs(t, "bob after alice's ResetErrors", mustLoad(t, s, bob), []registry.Registration{b2, b})
 
 	// Re-enabling under one user does not move or evict the other's.
-	mustSave(t, s, newReg(alice, shared, 9, at(5), nil), 1)
+	mustSave(t, s, newReg(alice, shared, 9, at(5), registry.Form{}), 1)
 	checkRegs(t, "bob after alice re-enabled", mustLoad(t, s, bob), []registry.Registration{b2, b})
 
 	// Deleting under one user leaves the other's.
 	checkRegs(t, "Delete for alice removed", mustDelete(t, s, alice, shared),
-		[]registry.Registration{newReg(alice, shared, a.Generation, at(5), nil)})
+		[]registry.Registration{newReg(alice, shared, a.Generation, at(5), registry.Form{})})
 	checkRegs(t, "bob after alice's Delete", mustLoad(t, s, bob), []registry.Registration{b2, b})
 	checkRegs(t, "Alice after alice's Delete", mustLoad(t, s, upper.User), []registry.Registration{upper})
 	if _, err := s.DeleteUser(t.Context(), upper.User); err != nil {
@@ -607,8 +604,8 @@ func testUsersIsolated(t *testing.T, s registry.Store) {
 }
 
 func testErrorCounts(t *testing.T, s registry.Store) {
-	a := newReg(alice, id("a"), 42, at(0), nil)
-	b := newReg(alice, id("b"), 43, at(1), nil)
+	a := newReg(alice, id("a"), 42, at(0), registry.Form{})
+	b := newReg(alice, id("b"), 43, at(1), registry.Form{})
 	mustSave(t, s, a, 5)
 	mustSave(t, s, b, 5)
 	for want := 1; want <= 3; want++ {
@@ -638,7 +635,7 @@ func testErrorCounts(t *testing.T, s registry.Store) {
 }
 
 func testErrorCountsNotFound(t *testing.T, s registry.Store) {
-	a := newReg(alice, id("a"), 42, at(0), nil)
+	a := newReg(alice, id("a"), 42, at(0), registry.Form{})
 	mustSave(t, s, a, 5)
 	a.Errors = mustAddError(t, s, alice, a.ID, a.Generation)
 
@@ -672,14 +669,14 @@ func testErrorCountsNotFound(t *testing.T, s registry.Store) {
 func testFormsLossless(t *testing.T, s registry.Store) {
 	forms := []struct {
 		name string
-		form *registry.Form
+		form registry.Form
 	}{
-		{"nil", nil},
-		{"no fields, no type", &registry.Form{}},
-		{"no fields", &registry.Form{Type: "submit"}},
-		{"empty fields slice", &registry.Form{Type: "submit", Fields: []registry.Field{}}},
+		{"no form", registry.Form{}},
+		{"no fields, no type", registry.NewForm("")},
+		{"no fields", registry.NewForm("submit")},
+		{"empty fields slice", registry.NewForm("submit", []registry.Field{}...)},
 		{"publish-options", publishOptions("eruio234vzxc2kla-12")},
-		{"everything", &registry.Form{Type: "submit", Fields: []registry.Field{
+		{"everything", registry.NewForm("submit", []registry.Field{
 			{Var: "zeta", Type: "text-single", Values: []string{"last in the alphabet, first in the form"}},
 			{Var: "FORM_TYPE", Type: "hidden", Values: []string{"http://jabber.org/protocol/pubsub#publish-options"}},
 			{Var: "multi", Type: "list-multi", Values: []string{"one", "two", "", "two", "three"}},
@@ -692,8 +689,8 @@ func testFormsLossless(t *testing.T, s registry.Store) {
 			{Var: "whitespace", Values: []string{" leading", "trailing ", "\ttab\nnew line\r\n", "   "}},
 			{Var: "json-ish", Values: []string{`{"type":"x","fields":null}`, `\u0000`, `\"`, "null", "[]"}},
 			{Var: "zeta", Values: []string{"a second field with the same var"}},
-		}}},
-		{"type only, odd", &registry.Form{Type: "<&'\">"}},
+		}...)},
+		{"type only, odd", registry.NewForm("<&'\">")},
 	}
 	var want []registry.Registration
 	for i, f := range forms {
@@ -721,7 +718,7 @@ func testFormsLossless(t *testing.T, s registry.Store) {
 	if !sameForm(saved.Options, everything) {
 		t.Errorf("replacing: Save returned options %s", formString(saved.Options))
 	}
-	_, evicted := mustSave(t, s, newReg(alice, id("last"), 100, at(51), nil), 1)
+	_, evicted := mustSave(t, s, newReg(alice, id("last"), 100, at(51), registry.Form{}), 1)
 	for _, r := range evicted {
 		if r.ID == id("form0") && !sameForm(r.Options, everything) {
 			t.Errorf("evicted options %s, want %s", formString(r.Options), formString(everything))
@@ -737,8 +734,8 @@ func testIdentifierWithoutNode(t *testing.T, s registry.Store) {
 	withNode := registry.Identifier("push.example.net<node")
 	odd := registry.NewIdentifier("push.example.net", `n<&'"> é`) // a node may hold anything, '<' too
 	a := newReg(alice, bare, 1, at(0), publishOptions("bare"))
-	b := newReg(alice, withNode, 2, at(1), nil)
-	c := newReg(alice, odd, 3, at(2), nil)
+	b := newReg(alice, withNode, 2, at(1), registry.Form{})
+	c := newReg(alice, odd, 3, at(2), registry.Form{})
 	for _, r := range []registry.Registration{a, b, c} {
 		mustSave(t, s, r, 5)
 	}
@@ -777,7 +774,7 @@ func testEnabledTime(t *testing.T, s registry.Store) {
 	}
 	var want []registry.Registration
 	for i, tm := range times {
-		r := newReg(alice, id(fmt.Sprint("t", i)), uint64(i+1), tm, nil)
+		r := newReg(alice, id(fmt.Sprint("t", i)), uint64(i+1), tm, registry.Form{})
 		saved, _ := mustSave(t, s, r, 0)
 		if !saved.Enabled.Equal(tm) {
 			t.Errorf("Save returned Enabled %v, want %v", saved.Enabled, tm)
@@ -965,7 +962,7 @@ func testConcurrent(t *testing.T, s registry.Store) {
 
 func testCancelledContext(t *testing.T, s registry.Store) {
 	a := newReg(alice, id("a"), 1, at(0), publishOptions("a"))
-	b := newReg(alice, id("b"), 2, at(1), nil)
+	b := newReg(alice, id("b"), 2, at(1), registry.Form{})
 	mustSave(t, s, a, 5)
 	mustSave(t, s, b, 5)
 	a.Errors = mustAddError(t, s, alice, a.ID, a.Generation)
@@ -993,7 +990,7 @@ func testCancelledContext(t *testing.T, s registry.Store) {
 		ctx := c.ctx
 		_, err := s.Load(ctx, alice)
 		check("Load", err)
-		_, _, err = s.Save(ctx, newReg(alice, id("new"), 3, at(2), nil), 1)
+		_, _, err = s.Save(ctx, newReg(alice, id("new"), 3, at(2), registry.Form{}), 1)
 		check("Save (new)", err)
 		_, _, err = s.Save(ctx, newReg(alice, a.ID, 4, at(3), publishOptions("changed")), 5)
 		check("Save (replace)", err)

@@ -590,14 +590,15 @@ type fieldJSON struct {
 }
 
 // encodeForm gives the options column: nil for no form, else JSON text.
-func encodeForm(f *registry.Form) (any, error) {
-	if f == nil {
+func encodeForm(f registry.Form) (any, error) {
+	if f.IsZero() {
 		return nil, nil
 	}
 	// JSON would replace invalid UTF-8 silently; NUL is escaped, so fine.
-	bad := !utf8.ValidString(f.Type)
-	j := formJSON{Type: f.Type, Fields: make([]fieldJSON, len(f.Fields))}
-	for i, fl := range f.Fields {
+	bad := !utf8.ValidString(f.Type())
+	fields := f.Fields()
+	j := formJSON{Type: f.Type(), Fields: make([]fieldJSON, len(fields))}
+	for i, fl := range fields {
 		bad = bad || !utf8.ValidString(fl.Var) || !utf8.ValidString(fl.Type)
 		for _, v := range fl.Values {
 			bad = bad || !utf8.ValidString(v)
@@ -619,20 +620,17 @@ func encodeForm(f *registry.Form) (any, error) {
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
-func decodeForm(s string) (*registry.Form, error) {
+func decodeForm(s string) (registry.Form, error) {
 	var j *formJSON
 	if err := json.Unmarshal([]byte(s), &j); err != nil {
-		return nil, err
+		return registry.Form{}, err
 	}
 	if j == nil {
-		return nil, errors.New("JSON null")
+		return registry.Form{}, errors.New("JSON null")
 	}
-	f := &registry.Form{Type: j.Type}
-	if len(j.Fields) > 0 {
-		f.Fields = make([]registry.Field, len(j.Fields))
-		for i, fl := range j.Fields {
-			f.Fields[i] = registry.Field{Var: fl.Var, Type: fl.Type, Values: fl.Values}
-		}
+	fields := make([]registry.Field, len(j.Fields))
+	for i, fl := range j.Fields {
+		fields[i] = registry.Field{Var: fl.Var, Type: fl.Type, Values: fl.Values}
 	}
-	return f, nil
+	return registry.NewForm(j.Type, fields...), nil
 }

@@ -28,11 +28,11 @@ const user = "alice@example.org"
 
 var when = time.Date(2026, 5, 1, 10, 0, 0, 123456789, time.UTC)
 
-func form(secret string) *registry.Form {
-	return &registry.Form{Type: "submit", Fields: []registry.Field{
-		{Var: "FORM_TYPE", Type: "hidden", Values: []string{"http://jabber.org/protocol/pubsub#publish-options"}},
-		{Var: "secret", Values: []string{secret}},
-	}}
+func form(secret string) registry.Form {
+	return registry.NewForm("submit",
+		registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{"http://jabber.org/protocol/pubsub#publish-options"}},
+		registry.Field{Var: "secret", Values: []string{secret}},
+	)
 }
 
 func reg(u, node string, gen uint64) registry.Registration {
@@ -52,7 +52,7 @@ func sameRegs(a, b []registry.Registration) bool {
 	for i := range a {
 		x, y := a[i], b[i]
 		if x.User != y.User || x.ID != y.ID || x.Generation != y.Generation || x.Errors != y.Errors ||
-			!x.Enabled.Equal(y.Enabled) || (x.Options == nil) != (y.Options == nil) || !x.Options.Equal(y.Options) {
+			!x.Enabled.Equal(y.Enabled) || x.Options != y.Options {
 			return false
 		}
 	}
@@ -82,7 +82,7 @@ func TestRestart(t *testing.T) {
 		}
 		want = append(want, r)
 	}
-	want[1].Options = nil
+	want[1].Options = registry.Form{}
 	if _, _, err := s.Save(ctx, want[1], 5); err != nil { // re-enable a, without options
 		t.Fatalf("Save: %v", err)
 	}
@@ -234,7 +234,7 @@ func TestSaveInvalid(t *testing.T) {
 			{"NUL in user", registry.Registration{User: "a\x00b", ID: "x<y", Generation: 2}},
 			{"invalid UTF-8 in identifier", registry.Registration{User: user, ID: "x<\xff", Generation: 2}},
 			{"invalid UTF-8 in options", registry.Registration{User: user, ID: "x<y", Generation: 2,
-				Options: &registry.Form{Fields: []registry.Field{{Var: "v", Values: []string{"ok", "\xc3("}}}}}},
+				Options: registry.NewForm("", registry.Field{Var: "v", Values: []string{"ok", "\xc3("}})}},
 		}
 		for _, c := range bad {
 			if _, _, err := s.Save(ctx, c.reg, 1); !errors.Is(err, sqlstore.ErrInvalid) {
@@ -400,7 +400,7 @@ func TestStoredFormat(t *testing.T) {
 		r := registry.Registration{
 			User: user, ID: "push.example.net<n", Generation: math.MaxUint64,
 			Enabled: time.Unix(1700000000, 5).In(time.FixedZone("x", 3600)),
-			Options: &registry.Form{Type: "submit", Fields: []registry.Field{{Var: "v", Values: []string{"<&>"}}, {Var: "e"}}},
+			Options: registry.NewForm("submit", registry.Field{Var: "v", Values: []string{"<&>"}}, registry.Field{Var: "e"}),
 		}
 		if _, _, err := s.Save(ctx, r, 5); err != nil {
 			t.Fatal(err)

@@ -1,0 +1,258 @@
+package registry
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"strings"
+)
+
+// Form is a XEP-0004 data form (jabber:x:data), such as the publish-options
+// a client sends with <enable/>, kept field by field so that it can be
+// echoed as it was received. A Form is an immutable value, compact in memory
+// (one string), comparable with ==; the zero Form stands for "no form".
+// Build one with NewForm; read it with Type, Fields, Value or Range.
+type Form struct {
+	enc string // "" for no form; else formVersion, then the encoded parts
+}
+
+// Field is one field of a form, for building and inspecting Forms.
+type Field struct {
+	Var    string
+	Type   string // "" when the field had no type attribute
+	Values []string
+}
+
+const formVersion = 1
+
+// formDict holds the strings publish-options forms repeat, encoded as a
+// one-byte reference instead of the text.
+var formDict = [...]string{
+	"", "FORM_TYPE", "http://jabber.org/protocol/pubsub#publish-options", "submit", "hidden",
+	"text-single", "secret", "endpoint", "boolean", "list-single", "jid-single", "form", "text-private",
+}
+
+// NewForm returns the form of the given type and fields (copied).
+func NewForm(typ string, fields ...Field) Form {
+	b := []byte{formVersion}
+	b = appendFormString(b, typ)
+	b = binary.AppendUvarint(b, uint64(len(fields)))
+	for _, f := range fields {
+		b = appendFormString(b, f.Var)
+		b = appendFormString(b, f.Type)
+		b = binary.AppendUvarint(b, uint64(len(f.Values)))
+		for _, v := range f.Values {
+			b = appendFormString(b, v)
+		}
+	}
+	return Form{enc: string(b)}
+}
+
+// appendFormString appends s as a uvarint n then, for even n, n/2 bytes of
+// text, or, for odd n, nothing more: s is formDict[n/2].
+func appendFormString(b []byte, s string) []byte {
+	for i, d := range formDict {
+		if s == d {
+			return binary.AppendUvarint(b, uint64(2*i+1))
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(2*len(s)))
+	return append(b, s...)
+}
+
+// formReader reads the encoding; a malformed one reads as ended.
+type formReader struct {
+	rest string
+	bad  bool
+}
+
+func (r *formReader) uvarint() uint64 {
+	var v uint64
+	for i := 0; i < len(r.rest) && i < binary.MaxVarintLen64; i++ {
+		c := r.rest[i]
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			r.rest = r.rest[i+1:]
+			return v
+		}
+	}
+	r.bad, r.rest = true, ""
+	return 0
+}
+
+func (r *formReader) string() string {
+	n := r.uvarint()
+	if n&1 == 1 {
+		if n/2 >= uint64(len(formDict)) {
+			r.bad, r.rest = true, ""
+			return ""
+		}
+		return formDict[n/2]
+	}
+	if n/2 > uint64(len(r.rest)) {
+		r.bad, r.rest = true, ""
+		return ""
+	}
+	s := r.rest[:n/2]
+	r.rest = r.rest[n/2:]
+	return s
+}
+
+// IsZero reports whether f is the zero Form: no form at all.
+func (f Form) IsZero() bool { return f.enc == "" }
+
+// Type returns the form's type attribute ("submit" for publish-options).
+func (f Form) Type() string {
+	if f.enc == "" {
+		return ""
+	}
+	r := formReader{rest: f.enc[1:]}
+	return r.string()
+}
+
+// FieldValues iterates over the values of one field during Range.
+type FieldValues struct {
+	r *formReader
+	n uint64
+}
+
+// Len returns the number of values not read yet.
+func (v *FieldValues) Len() int { return int(v.n) }
+
+// Next returns the next value, and false when there is none.
+func (v *FieldValues) Next() (string, bool) {
+	if v.n == 0 || v.r.bad {
+		return "", false
+	}
+	v.n--
+	return v.r.string(), true
+}
+
+// Range calls fn for each field in order with its var, its type and its
+// values, until fn returns false. It allocates nothing: the strings are
+// shared with f. Values not read by fn are skipped.
+func (f Form) Range(fn func(name, typ string, values *FieldValues) bool) {
+	if f.enc == "" {
+		return
+	}
+	r := formReader{rest: f.enc[1:]}
+	r.string() // type
+	for n := r.uvarint(); n > 0 && !r.bad; n-- {
+		name, typ := r.string(), r.string()
+		vals := FieldValues{r: &r, n: r.uvarint()}
+		if r.bad {
+			return
+		}
+		if !fn(name, typ, &vals) {
+			return
+		}
+		for {
+			if _, ok := vals.Next(); !ok {
+				break
+			}
+		}
+	}
+}
+
+// Fields returns a copy of the form's fields.
+func (f Form) Fields() []Field {
+	var out []Field
+	f.Range(func(name, typ string, values *FieldValues) bool {
+		fd := Field{Var: name, Type: typ}
+		for v, ok := values.Next(); ok; v, ok = values.Next() {
+			fd.Values = append(fd.Values, v)
+		}
+		out = append(out, fd)
+		return true
+	})
+	return out
+}
+
+// Value returns the first value of the field named name, and whether the
+// form has such a field.
+func (f Form) Value(name string) (value string, found bool) {
+	f.Range(func(n, _ string, values *FieldValues) bool {
+		if n != name {
+			return true
+		}
+		found = true
+		value, _ = values.Next()
+		return false
+	})
+	return value, found
+}
+
+// String returns a readable rendering of the form, for debugging.
+// Publish-options carry secrets: do not log it.
+func (f Form) String() string {
+	if f.IsZero() {
+		return "<no form>"
+	}
+	var b strings.Builder
+	b.WriteString(f.Type())
+	f.Range(func(name, typ string, values *FieldValues) bool {
+		b.WriteString(" " + name + "=")
+		for i := 0; ; i++ {
+			v, ok := values.Next()
+			if !ok {
+				break
+			}
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(v)
+		}
+		return true
+	})
+	return b.String()
+}
+
+// formJSON is the JSON shape of a form.
+type formJSON struct {
+	Type   string      `json:"type"`
+	Fields []fieldJSON `json:"fields"`
+}
+
+type fieldJSON struct {
+	Var    string   `json:"var"`
+	Type   string   `json:"type"`
+	Values []string `json:"values"`
+}
+
+// MarshalJSON encodes the form as {"type":..., "fields":[{"var", "type",
+// "values"}, ...]}, or null for the zero Form.
+func (f Form) MarshalJSON() ([]byte, error) {
+	if f.IsZero() {
+		return []byte("null"), nil
+	}
+	j := formJSON{Type: f.Type(), Fields: []fieldJSON{}}
+	for _, fd := range f.Fields() {
+		if fd.Values == nil {
+			fd.Values = []string{}
+		}
+		j.Fields = append(j.Fields, fieldJSON(fd))
+	}
+	return json.Marshal(j)
+}
+
+// ErrFormJSON is wrapped by UnmarshalJSON's error for JSON that is not a
+// form in MarshalJSON's shape.
+var ErrFormJSON = errors.New("registry: not a form")
+
+// UnmarshalJSON decodes what MarshalJSON encodes; null gives the zero Form.
+func (f *Form) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*f = Form{}
+		return nil
+	}
+	var j formJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return errors.Join(ErrFormJSON, err)
+	}
+	fields := make([]Field, len(j.Fields))
+	for i, fd := range j.Fields {
+		fields[i] = Field(fd)
+	}
+	*f = NewForm(j.Type, fields...)
+	return nil
+}
