@@ -101,24 +101,23 @@ func AppendForm(b []byte, f registry.Form) []byte {
 		b = append(b, '\'')
 	}
 	b = append(b, '>')
-	f.Range(func(name, typ string, values *registry.FieldValues) bool {
+	for it := f.Iter(); it.Next(); {
 		b = append(b, "<field"...)
-		if typ != "" {
+		if typ := it.Type(); typ != "" {
 			b = append(b, " type='"...)
 			b = appendEscaped(b, typ)
 			b = append(b, '\'')
 		}
 		b = append(b, " var='"...)
-		b = appendEscaped(b, name)
+		b = appendEscaped(b, it.Var())
 		b = append(b, "'>"...)
-		for v, ok := values.Next(); ok; v, ok = values.Next() {
+		for v, ok := it.Value(); ok; v, ok = it.Value() {
 			b = append(b, "<value>"...)
 			b = appendEscaped(b, v)
 			b = append(b, "</value>"...)
 		}
 		b = append(b, "</field>"...)
-		return true
-	})
+	}
 	return append(b, "</x>"...)
 }
 

@@ -110,76 +110,85 @@ func (f Form) Type() string {
 	return r.string()
 }
 
-// FieldValues iterates over the values of one field during Range.
-type FieldValues struct {
-	r *formReader
-	n uint64
+// FormIter walks a form's fields and values without allocating: the
+// strings it returns are shared with the form.
+//
+//	for it := f.Iter(); it.Next(); {
+//		name, typ := it.Var(), it.Type()
+//		for v, ok := it.Value(); ok; v, ok = it.Value() { ... }
+//	}
+type FormIter struct {
+	r         formReader
+	fields    uint64 // fields not started yet
+	values    uint64 // values of the current field not read yet
+	name, typ string
 }
 
-// Len returns the number of values not read yet.
-func (v *FieldValues) Len() int { return int(v.n) }
+// Iter returns an iterator over f's fields, positioned before the first.
+func (f Form) Iter() FormIter {
+	if f.enc == "" {
+		return FormIter{}
+	}
+	it := FormIter{r: formReader{rest: f.enc[1:]}}
+	it.r.string() // the form's type
+	it.fields = it.r.uvarint()
+	return it
+}
 
-// Next returns the next value, and false when there is none.
-func (v *FieldValues) Next() (string, bool) {
-	if v.n == 0 || v.r.bad {
+// Next moves to the next field, skipping the values of the current one
+// not read yet; it returns false after the last field.
+func (it *FormIter) Next() bool {
+	for it.values > 0 {
+		it.Value()
+	}
+	if it.fields == 0 || it.r.bad {
+		return false
+	}
+	it.fields--
+	it.name, it.typ = it.r.string(), it.r.string()
+	it.values = it.r.uvarint()
+	return !it.r.bad
+}
+
+// Var returns the current field's var.
+func (it *FormIter) Var() string { return it.name }
+
+// Type returns the current field's type ("" for none).
+func (it *FormIter) Type() string { return it.typ }
+
+// Value returns the current field's next value, and false when there is
+// none left.
+func (it *FormIter) Value() (string, bool) {
+	if it.values == 0 || it.r.bad {
 		return "", false
 	}
-	v.n--
-	return v.r.string(), true
-}
-
-// Range calls fn for each field in order with its var, its type and its
-// values, until fn returns false. It allocates nothing: the strings are
-// shared with f. Values not read by fn are skipped.
-func (f Form) Range(fn func(name, typ string, values *FieldValues) bool) {
-	if f.enc == "" {
-		return
-	}
-	r := formReader{rest: f.enc[1:]}
-	r.string() // type
-	for n := r.uvarint(); n > 0 && !r.bad; n-- {
-		name, typ := r.string(), r.string()
-		vals := FieldValues{r: &r, n: r.uvarint()}
-		if r.bad {
-			return
-		}
-		if !fn(name, typ, &vals) {
-			return
-		}
-		for {
-			if _, ok := vals.Next(); !ok {
-				break
-			}
-		}
-	}
+	it.values--
+	return it.r.string(), true
 }
 
 // Fields returns a copy of the form's fields.
 func (f Form) Fields() []Field {
 	var out []Field
-	f.Range(func(name, typ string, values *FieldValues) bool {
-		fd := Field{Var: name, Type: typ}
-		for v, ok := values.Next(); ok; v, ok = values.Next() {
+	for it := f.Iter(); it.Next(); {
+		fd := Field{Var: it.Var(), Type: it.Type()}
+		for v, ok := it.Value(); ok; v, ok = it.Value() {
 			fd.Values = append(fd.Values, v)
 		}
 		out = append(out, fd)
-		return true
-	})
+	}
 	return out
 }
 
 // Value returns the first value of the field named name, and whether the
 // form has such a field.
 func (f Form) Value(name string) (value string, found bool) {
-	f.Range(func(n, _ string, values *FieldValues) bool {
-		if n != name {
-			return true
+	for it := f.Iter(); it.Next(); {
+		if it.Var() == name {
+			value, _ = it.Value()
+			return value, true
 		}
-		found = true
-		value, _ = values.Next()
-		return false
-	})
-	return value, found
+	}
+	return "", false
 }
 
 // String returns a readable rendering of the form, for debugging.
@@ -190,10 +199,10 @@ func (f Form) String() string {
 	}
 	var b strings.Builder
 	b.WriteString(f.Type())
-	f.Range(func(name, typ string, values *FieldValues) bool {
-		b.WriteString(" " + name + "=")
+	for it := f.Iter(); it.Next(); {
+		b.WriteString(" " + it.Var() + "=")
 		for i := 0; ; i++ {
-			v, ok := values.Next()
+			v, ok := it.Value()
 			if !ok {
 				break
 			}
@@ -202,8 +211,7 @@ func (f Form) String() string {
 			}
 			b.WriteString(v)
 		}
-		return true
-	})
+	}
 	return b.String()
 }
 

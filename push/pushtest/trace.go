@@ -87,12 +87,11 @@ func formMap(f registry.Form) map[string]string {
 		return nil
 	}
 	m := map[string]string{}
-	f.Range(func(name, _ string, values *registry.FieldValues) bool {
-		if _, ok := m[name]; !ok {
-			m[name], _ = values.Next()
+	for it := f.Iter(); it.Next(); {
+		if _, ok := m[it.Var()]; !ok {
+			m[it.Var()], _ = it.Value()
 		}
-		return true
-	})
+	}
 	return m
 }
 
