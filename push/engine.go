@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"hash/maphash"
 	mrand "math/rand/v2"
 	"slices"
@@ -509,9 +510,8 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 	if isOwn(user, service) {
 		return ErrOwnJID
 	}
-	log := e.cfg.Logger.With("user", user, "service", req.JID)
 	if _, err := e.cfg.Store.Load(ctx, user); err != nil {
-		log.Warn("push enable: reading registrations failed", "error", err)
+		e.cfg.Logger.Warn("push enable: reading registrations failed", "user", user, "service", req.JID, "error", err)
 		return ErrStorage
 	}
 	reg := registry.Registration{
@@ -523,7 +523,7 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 	}
 	saved, evicted, err := e.cfg.Store.Save(ctx, reg, e.cfg.MaxDevices)
 	if err != nil {
-		log.Warn("push enable: storing the registration failed", "error", err)
+		e.cfg.Logger.Warn("push enable: storing the registration failed", "user", user, "service", req.JID, "error", err)
 		return ErrStorage
 	}
 	sh := e.lock(user, now)
@@ -541,7 +541,9 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 	}
 	s.Bind(saved)
 	sh.mu.Unlock()
-	log.Debug("push enabled", "evicted", len(evicted))
+	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+		e.cfg.Logger.Debug("push enabled", "user", user, "service", req.JID, "evicted", len(evicted))
+	}
 	return nil
 }
 
@@ -559,10 +561,9 @@ func isOwn(user string, service jid.JID) bool {
 }
 
 func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Request, d *Decisions) *events.StanzaError {
-	log := e.cfg.Logger.With("user", user, "service", req.JID)
 	regs, err := e.cfg.Store.Load(ctx, user)
 	if err != nil {
-		log.Warn("push disable: reading registrations failed", "error", err)
+		e.cfg.Logger.Warn("push disable: reading registrations failed", "user", user, "service", req.JID, "error", err)
 		return ErrStorage
 	}
 	var match []registry.Identifier
@@ -576,13 +577,15 @@ func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Re
 	}
 	removed, err := e.cfg.Store.Delete(ctx, user, match...)
 	if err != nil {
-		log.Warn("push disable: removing registrations failed", "error", err)
+		e.cfg.Logger.Warn("push disable: removing registrations failed", "user", user, "service", req.JID, "error", err)
 		return ErrStorage
 	}
 	sh := e.lock(user, now)
 	e.forget(now, sh.get(user), ids(removed), d)
 	sh.mu.Unlock()
-	log.Debug("push disabled", "removed", len(removed))
+	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+		e.cfg.Logger.Debug("push disabled", "user", user, "service", req.JID, "removed", len(removed))
+	}
 	return nil
 }
 
@@ -733,17 +736,19 @@ func (e *Engine) UserDeleted(ctx context.Context, ev events.UserDeleted) (Decisi
 func (e *Engine) PublishResult(ctx context.Context, ev events.PublishResult) (Decisions, error) {
 	p, ok := e.takePending(ev.ID, ev.Now)
 	if !ok {
-		e.cfg.Logger.Debug("push: answer to an unknown or expired publish ignored", "id", ev.ID)
+		if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+			e.cfg.Logger.Debug("push: answer to an unknown or expired publish ignored", "id", ev.ID)
+		}
 		return Decisions{}, nil
 	}
-	log := e.cfg.Logger.With("user", p.user, "service", p.id.JID(), "id", ev.ID)
+	log := func() *slog.Logger { return e.cfg.Logger.With("user", p.user, "service", p.id.JID(), "id", ev.ID) }
 	if !jid.Equal(ev.From, p.id.JID()) {
-		log.Debug("push: answer from another JID ignored", "from", ev.From)
+		log().Debug("push: answer from another JID ignored", "from", ev.From)
 		return Decisions{}, nil
 	}
 	if ev.Error == nil {
 		if err := e.cfg.Store.ResetErrors(ctx, p.user, p.id, p.gen); err != nil && !errors.Is(err, registry.ErrNotFound) {
-			log.Warn("push: resetting the error count failed", "error", err)
+			log().Warn("push: resetting the error count failed", "error", err)
 		}
 		return Decisions{}, nil
 	}
@@ -753,24 +758,24 @@ func (e *Engine) PublishResult(ctx context.Context, ev events.PublishResult) (De
 	n, err := e.cfg.Store.AddError(ctx, p.user, p.id, p.gen)
 	if err != nil {
 		if !errors.Is(err, registry.ErrNotFound) {
-			log.Warn("push: counting a publish error failed; answer dropped", "error", err)
+			log().Warn("push: counting a publish error failed; answer dropped", "error", err)
 		}
 		return Decisions{}, nil
 	}
-	log.Info("push: publish failed", "errors", n, "condition", ev.Error.Condition)
+	log().Info("push: publish failed", "errors", n, "condition", ev.Error.Condition)
 	if n < e.cfg.MaxErrors {
 		return Decisions{}, nil
 	}
 	removed, err := e.cfg.Store.Delete(ctx, p.user, p.id)
 	if err != nil {
-		log.Warn("push: removing a failing registration failed", "error", err)
+		log().Warn("push: removing a failing registration failed", "error", err)
 		return Decisions{}, nil
 	}
 	var d Decisions
 	sh := e.lock(p.user, ev.Now)
 	e.forget(ev.Now, sh.get(p.user), ids(removed), &d)
 	sh.mu.Unlock()
-	log.Info("push: registration removed after too many errors")
+	log().Info("push: registration removed after too many errors")
 	return d, nil
 }
 
