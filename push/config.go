@@ -19,7 +19,7 @@ const (
 	DefaultMaxHibernationTimeout = 72 * time.Hour
 	DefaultBatchWindow           = time.Second
 	DefaultPublishTimeout        = 5 * time.Minute
-	DefaultMarksPerUser          = 512
+	DefaultMarksPerUser          = 256
 )
 
 // Config configures an Engine. Its zero value gives Prosody's defaults and

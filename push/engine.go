@@ -66,7 +66,6 @@ type Engine struct {
 	cfg      Config
 	seed     maphash.Seed
 	idPrefix string
-	idSeq    atomic.Uint64
 	users    [userShards]userShard
 	pending  [pendingShards]pendingShard
 }
@@ -75,7 +74,17 @@ type userShard struct {
 	mu        sync.Mutex
 	users     map[string]*userState
 	timers    batchTimers
+	due       atomic.Int64 // when the earliest timer falls due, unix ns; 0: none
 	nextSweep time.Time
+}
+
+// setDue publishes the earliest timer's due time; the caller holds mu.
+func (sh *userShard) setDue() {
+	if t, ok := sh.timers.peek(); ok {
+		sh.due.Store(t.due.UnixNano())
+	} else {
+		sh.due.Store(0)
+	}
 }
 
 // userState is the engine's memory of one user: its sessions and, per
@@ -365,6 +374,7 @@ func (e *Engine) queue(now time.Time, full string, stanzas ...events.Stanza) (De
 	for i := range stanzas {
 		if s.Batch.Add(now, e.cfg.BatchWindow, stanzas[i]) {
 			sh.timers.push(batchTimer{due: s.Batch.Due, user: user, s: s})
+			sh.setDue()
 			d.Wake = s.Batch.Due
 		}
 	}
@@ -423,6 +433,9 @@ func (e *Engine) Wake(now time.Time) Decisions {
 	var d Decisions
 	for i := range e.users {
 		sh := &e.users[i]
+		if due := sh.due.Load(); due == 0 || now.UnixNano() < due {
+			continue
+		}
 		sh.mu.Lock()
 		for {
 			t, ok := sh.timers.popDue(now)
@@ -438,6 +451,7 @@ func (e *Engine) Wake(now time.Time) Decisions {
 			}
 			s.Batch.Discard()
 		}
+		sh.setDue()
 		sh.mu.Unlock()
 	}
 	e.track(now, d.Publishes)
@@ -446,17 +460,18 @@ func (e *Engine) Wake(now time.Time) Decisions {
 }
 
 // NextWake returns the earliest time a pending batch falls due, or zero.
+// It takes no lock.
 func (e *Engine) NextWake() time.Time {
-	var next time.Time
+	var next int64
 	for i := range e.users {
-		sh := &e.users[i]
-		sh.mu.Lock()
-		if t, ok := sh.timers.peek(); ok && (next.IsZero() || t.due.Before(next)) {
-			next = t.due
+		if due := e.users[i].due.Load(); due != 0 && (next == 0 || due < next) {
+			next = due
 		}
-		sh.mu.Unlock()
 	}
-	return next
+	if next == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, next).UTC()
 }
 
 // IQ answers a session's <enable/> or <disable/> (ev.Payload, parsed with
@@ -554,8 +569,8 @@ func isOwn(user string, service jid.JID) bool {
 	if err != nil {
 		return false
 	}
-	if service.FoldedBare() == u.FoldedBare() {
-		return true
+	if strings.EqualFold(service.Local, u.Local) && strings.EqualFold(service.Domain, u.Domain) {
+		return true // the account itself, bare or with any resource
 	}
 	return service.Local == "" && strings.EqualFold(service.Domain, u.Domain)
 }
@@ -645,25 +660,34 @@ func (e *Engine) wakeAll(ctx context.Context, now time.Time, user string, st *ev
 	var d Decisions
 	sh := e.lock(user, now)
 	u := sh.get(user)
-	if st.Key != 0 && u == nil {
-		u = sh.getOrCreate(user)
+	var m *session.Marks
+	var pushed, marked uint64 // registrations (bits of m) pushed before, and now
+	if st.Key != 0 {
+		if u == nil {
+			u = sh.getOrCreate(user)
+		}
+		m = e.marks(u)
+		pushed = m.Pushed(st.Key, now)
 	}
 	for i := len(regs) - 1; i >= 0; i-- {
 		reg := &regs[i]
 		if skipBound && u != nil && u.bound(reg.ID) {
 			continue
 		}
-		if st.Key != 0 {
-			m := e.marks(u)
-			if m.Has(st.Key, reg.ID, now) {
+		if m != nil {
+			b := m.Bit(reg.ID)
+			if pushed&b != 0 {
 				continue
 			}
-			m.Add(st.Key, reg.ID, now)
+			marked |= b
 		}
 		if d.Publishes == nil {
 			d.Publishes = make([]Publish, 0, i+1)
 		}
 		d.Publishes = append(d.Publishes, e.newPublish(reg, st, important))
+	}
+	if m != nil {
+		m.Mark(st.Key, marked, now)
 	}
 	sh.mu.Unlock()
 	e.track(now, d.Publishes)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pushrules/pushrules/events"
 	"github.com/pushrules/pushrules/registry"
 	"github.com/pushrules/pushrules/session"
 )
@@ -106,30 +107,37 @@ func (ps *pendingShard) take(seq uint64) (pendingPublish, bool) {
 }
 
 // track assigns the publishes just decided their IQ ids and remembers them,
-// so that their answers can be matched. An id is the engine's prefix and,
-// in base 36, the sequence number times pendingShards plus the shard.
+// so that their answers can be matched. An id is the engine's prefix, the
+// sequence number, a dot and the shard ("push-17.40"). The shard is the
+// first publish's user's, and the ids share one allocation.
 func (e *Engine) track(now time.Time, pubs []Publish) {
 	if len(pubs) == 0 {
 		return
 	}
 	expires := now.Add(e.cfg.PublishTimeout).UnixNano()
-	shard := e.idSeq.Add(1) % pendingShards
+	shard := uint64(events.KeyOf(pubs[0].User)) % pendingShards // deterministic, unlike maphash
 	ps := &e.pending[shard]
+	var stack [256]byte
+	buf := stack[:0]
+	ends := make([]int, 0, 8)
 	ps.mu.Lock()
-	defer ps.mu.Unlock()
 	ps.expire(now)
 	for i := range pubs {
 		p := &pubs[i]
 		seq := ps.push(pendingPublish{user: p.User, id: p.id, gen: p.gen, expires: expires})
-		p.ID = e.publishID(seq, shard)
+		buf = append(buf, e.idPrefix...)
+		buf = strconv.AppendUint(buf, seq, 10)
+		buf = append(buf, '.')
+		buf = strconv.AppendUint(buf, shard, 10)
+		ends = append(ends, len(buf))
 	}
-}
-
-func (e *Engine) publishID(seq, shard uint64) string {
-	var buf [48]byte
-	b := append(buf[:0], e.idPrefix...)
-	b = strconv.AppendUint(b, seq*pendingShards+shard, 36)
-	return string(b)
+	ps.mu.Unlock()
+	ids := string(buf)
+	start := 0
+	for i, end := range ends {
+		pubs[i].ID = ids[start:end]
+		start = end
+	}
 }
 
 // pendingOf parses one of the engine's publish ids.
@@ -138,11 +146,19 @@ func (e *Engine) pendingOf(id string) (ps *pendingShard, seq uint64, ok bool) {
 	if !found {
 		return nil, 0, false
 	}
-	v, err := strconv.ParseUint(rest, 36, 64)
+	seqText, shardText, found := strings.Cut(rest, ".")
+	if !found {
+		return nil, 0, false
+	}
+	seq, err := strconv.ParseUint(seqText, 10, 64)
 	if err != nil {
 		return nil, 0, false
 	}
-	return &e.pending[v%pendingShards], v / pendingShards, true
+	shard, err := strconv.ParseUint(shardText, 10, 64)
+	if err != nil || shard >= pendingShards {
+		return nil, 0, false
+	}
+	return &e.pending[shard], seq, true
 }
 
 // takePending removes and returns the publish with IQ id, unless it is

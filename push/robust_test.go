@@ -211,6 +211,18 @@ func TestDriverSenderFaults(t *testing.T) {
 // TestDriverTimer checks that the Driver's real timer wakes the engine for
 // a due batch.
 func TestDriverTimer(t *testing.T) {
+	before := runtime.NumGoroutine()
+	defer func() {
+		// Close (deferred below, so run first) leaves no goroutine behind;
+		// give the runtime a bounded time to retire the timer's.
+		for range 100 {
+			if runtime.NumGoroutine() <= before {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Errorf("goroutines: %d before, %d after Close", before, runtime.NumGoroutine())
+	}()
 	e, err := New(Config{BatchWindow: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -296,14 +308,28 @@ func TestIsolation(t *testing.T) {
 // or expires every publish and checks the engine holds nothing. Run it
 // under -race.
 func TestSoak(t *testing.T) {
-	const goroutines, users, eventsPerG = 8, 400, 3000
+	const goroutines, users, eventsPerG = 8, 400, 12500
 	st := &flakyStore{Store: registry.NewMemory()}
 	e, err := New(Config{Store: st, MaxErrors: 3, PublishTimeout: time.Minute, DedupWindow: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The baseline: the engine with every registration stored but no
+	// session, mark or publish.
+	for i := range users {
+		for n := range 3 {
+			u := fmt.Sprintf("u%d@example.org", i)
+			reg := registry.Registration{User: u, ID: registry.NewIdentifier(service, fmt.Sprint(n)), Enabled: epoch, Generation: 1}
+			if _, _, err := st.Save(context.Background(), reg, 5); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	base := heapInUse()
+	peak := base
 	ctx := context.Background()
 	var wg sync.WaitGroup
+	var peakMu sync.Mutex
 	for g := range goroutines {
 		wg.Add(1)
 		go func() {
@@ -352,6 +378,11 @@ func TestSoak(t *testing.T) {
 					}
 				}
 				pending = append(pending, d.Publishes...)
+				if g == 0 && i%500 == 0 {
+					peakMu.Lock()
+					peak = max(peak, heapInUse())
+					peakMu.Unlock()
+				}
 			}
 		}()
 	}
@@ -371,6 +402,19 @@ func TestSoak(t *testing.T) {
 	if s := e.Stats(); s != (Stats{}) {
 		t.Errorf("engine still holds %+v", s)
 	}
+	// The registrations changed (enables, removals), so allow for that.
+	end := heapInUse()
+	t.Logf("%d events; heap in use: baseline %d KiB, peak %d KiB, end %d KiB", goroutines*eventsPerG, base>>10, peak>>10, end>>10)
+	if end > base+1<<20 {
+		t.Errorf("heap did not come back: baseline %d bytes, end %d", base, end)
+	}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
 
 // TestMillionStanzasFlatMemory queues a million stanzas to one hibernating
@@ -384,12 +428,7 @@ func TestMillionStanzasFlatMemory(t *testing.T) {
 	h.open(at(0), phone)
 	h.enable(at(0), phone, "A")
 	h.hibernate(at(0), phone)
-	heap := func() uint64 {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
+	heap := heapInUse
 	var base uint64
 	for i := range 1_000_000 {
 		now := at(float64(i) / 1e5) // ten seconds in all: ten batches

@@ -127,14 +127,40 @@ func (m *Marks) Has(key events.Key, id registry.Identifier, now time.Time) bool 
 	return e.bits&m.bit(id, false) != 0 && now.UnixNano()-e.at < int64(m.window)
 }
 
+// Bit returns the bit standing for registration id in the masks of Pushed
+// and Mark, assigning one if needed.
+func (m *Marks) Bit(id registry.Identifier) uint64 { return m.bit(id, true) }
+
+// Pushed returns the bits (see Bit) of the registrations key was pushed to
+// less than the window before now; 0 for the zero Key.
+func (m *Marks) Pushed(key events.Key, now time.Time) uint64 {
+	if key == 0 || m == nil {
+		return 0
+	}
+	i := m.find(key)
+	if i < 0 {
+		return 0
+	}
+	e := &m.entries[m.index[i]-1]
+	if now.UnixNano()-e.at >= int64(m.window) {
+		return 0
+	}
+	return e.bits
+}
+
 // Add records that key was pushed to registration id at now, forgetting
 // the oldest stanza when the set is full. Marking a stanza again refreshes
 // its time but not its place in the order.
 func (m *Marks) Add(key events.Key, id registry.Identifier, now time.Time) {
-	if key == 0 {
+	m.Mark(key, m.bit(id, true), now)
+}
+
+// Mark records that key was pushed to the registrations of bits (see Bit)
+// at now, as Add does for one.
+func (m *Marks) Mark(key events.Key, b uint64, now time.Time) {
+	if key == 0 || b == 0 {
 		return
 	}
-	b := m.bit(id, true)
 	t := now.UnixNano()
 	if i := m.find(key); i >= 0 {
 		e := &m.entries[m.index[i]-1]

@@ -51,7 +51,7 @@ func Parse(s string) (JID, error) {
 		}
 	}
 	j.Domain = strings.TrimSuffix(rest, ".")
-	if j.Domain == "" || len(j.Local) > MaxPartLen || len(j.Domain) > MaxPartLen || len(j.Resource) > MaxPartLen {
+	if j.Domain == "" || j.Domain[0] == '.' || j.Domain[len(j.Domain)-1] == '.' || strings.Contains(j.Domain, "..") || len(j.Local) > MaxPartLen || len(j.Domain) > MaxPartLen || len(j.Resource) > MaxPartLen {
 		return JID{}, ErrMalformed
 	}
 	if strings.ContainsAny(j.Local, "\"&'/:<>@ ") || strings.ContainsAny(j.Domain, "\"&'/<>@ ") {
