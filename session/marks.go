@@ -24,7 +24,7 @@ type Marks struct {
 	next    int                   // the bit to take when every bit is in use
 	entries []mark                // ring, oldest at head once full
 	head    int
-	index   []uint16 // 0: empty, else position in entries + 1
+	index   []uint32 // 0: empty, else position in entries + 1, with the key's home slot << 16
 }
 
 type mark struct {
@@ -96,18 +96,20 @@ func (m *Marks) home(key events.Key) int {
 	return int((uint64(key) * 0x9E3779B97F4A7C15) >> 40 & uint64(len(m.index)-1))
 }
 
-// find returns the index slot holding key, or -1.
+// find returns the index slot holding key, or -1. It reads an entry only
+// when its home slot is key's: a miss rarely leaves the index.
 func (m *Marks) find(key events.Key) int {
 	if len(m.index) == 0 {
 		return -1
 	}
 	mask := len(m.index) - 1
-	for i := m.home(key); ; i = (i + 1) & mask {
-		p := m.index[i]
-		if p == 0 {
+	h := m.home(key)
+	for i := h; ; i = (i + 1) & mask {
+		x := m.index[i]
+		if x == 0 {
 			return -1
 		}
-		if m.entries[p-1].key == key {
+		if int(x>>16) == h && m.entries[x&0xffff-1].key == key {
 			return i
 		}
 	}
@@ -123,7 +125,7 @@ func (m *Marks) Has(key events.Key, id registry.Identifier, now time.Time) bool 
 	if i < 0 {
 		return false
 	}
-	e := &m.entries[m.index[i]-1]
+	e := &m.entries[m.index[i]&0xffff-1]
 	return e.bits&m.bit(id, false) != 0 && now.UnixNano()-e.at < int64(m.window)
 }
 
@@ -141,7 +143,7 @@ func (m *Marks) Pushed(key events.Key, now time.Time) uint64 {
 	if i < 0 {
 		return 0
 	}
-	e := &m.entries[m.index[i]-1]
+	e := &m.entries[m.index[i]&0xffff-1]
 	if now.UnixNano()-e.at >= int64(m.window) {
 		return 0
 	}
@@ -163,7 +165,7 @@ func (m *Marks) Mark(key events.Key, b uint64, now time.Time) {
 	}
 	t := now.UnixNano()
 	if i := m.find(key); i >= 0 {
-		e := &m.entries[m.index[i]-1]
+		e := &m.entries[m.index[i]&0xffff-1]
 		if t-e.at >= int64(m.window) {
 			e.bits = 0 // expired: the earlier pushes no longer count
 		}
@@ -189,18 +191,19 @@ func (m *Marks) Mark(key events.Key, b uint64, now time.Time) {
 
 func (m *Marks) insert(key events.Key, pos int) {
 	mask := len(m.index) - 1
-	i := m.home(key)
+	h := m.home(key)
+	i := h
 	for m.index[i] != 0 {
 		i = (i + 1) & mask
 	}
-	m.index[i] = uint16(pos + 1)
+	m.index[i] = uint32(pos+1) | uint32(h)<<16
 }
 
 // unindex empties slot i, shifting back the entries probed past it.
 func (m *Marks) unindex(i int) {
 	mask := len(m.index) - 1
 	for j := (i + 1) & mask; m.index[j] != 0; j = (j + 1) & mask {
-		k := m.home(m.entries[m.index[j]-1].key)
+		k := int(m.index[j] >> 16)
 		// The entry at j may move to i if its home is not in (i, j].
 		if (j > i && (k <= i || k > j)) || (j < i && k <= i && k > j) {
 			m.index[i] = m.index[j]
@@ -220,7 +223,7 @@ func (m *Marks) rebuild() {
 	if len(m.index) == size {
 		clear(m.index)
 	} else {
-		m.index = make([]uint16, size)
+		m.index = make([]uint32, size)
 	}
 	for pos := range m.entries {
 		m.insert(m.entries[pos].key, pos)
