@@ -48,8 +48,8 @@ func (d *Decisions) Empty() bool {
 }
 
 // ErrInvalidEvent is wrapped by the error a handler returns for an event it
-// cannot take (an empty session or user, a session JID without a bare
-// part). Such an event changes nothing and gives no decisions.
+// cannot take (Now not set, an empty session or user, a session JID without
+// a bare part). Such an event changes nothing and gives no decisions.
 var ErrInvalidEvent = errors.New("push: invalid event")
 
 const (
@@ -87,8 +87,8 @@ func (sh *userShard) setDue() {
 	}
 }
 
-// userState is the engine's memory of one user: its sessions and, per
-// registration, the stanzas already pushed.
+// userState is the engine's memory of one user: its sessions and the
+// stanzas already pushed to each of its registrations.
 type userState struct {
 	sessions []*session.State
 	marks    *session.Marks // nil until a stanza with a Key is pushed
@@ -186,7 +186,10 @@ func ids(regs []registry.Registration) []registry.Identifier {
 	return out
 }
 
-func sessionUser(full string) (string, error) {
+func sessionUser(full string, now time.Time) (string, error) {
+	if err := checkTime(now); err != nil {
+		return "", err
+	}
 	if full == "" {
 		return "", fmt.Errorf("%w: empty session", ErrInvalidEvent)
 	}
@@ -197,7 +200,19 @@ func sessionUser(full string) (string, error) {
 	return user, nil
 }
 
-func checkUser(user string) error {
+// checkTime refuses the zero time, and times beyond what the engine can
+// count in nanoseconds (years 1678 to 2262).
+func checkTime(now time.Time) error {
+	if y := now.Year(); y < 1678 || y > 2261 {
+		return fmt.Errorf("%w: Now %v is not set (or out of range)", ErrInvalidEvent, now)
+	}
+	return nil
+}
+
+func checkUser(user string, now time.Time) error {
+	if err := checkTime(now); err != nil {
+		return err
+	}
 	if user == "" || strings.IndexByte(user, '/') >= 0 {
 		return fmt.Errorf("%w: user %q is not a bare JID", ErrInvalidEvent, user)
 	}
@@ -300,7 +315,7 @@ func (e *Engine) Handle(ctx context.Context, ev events.Event) (Decisions, error)
 // SessionOpened records a new session of the user. Every session counts
 // for the archive rule, push-enabled or not.
 func (e *Engine) SessionOpened(ev events.SessionOpened) (Decisions, error) {
-	user, err := sessionUser(ev.Session)
+	user, err := sessionUser(ev.Session, ev.Now)
 	if err != nil {
 		return Decisions{}, err
 	}
@@ -319,7 +334,7 @@ func (e *Engine) SessionOpened(ev events.SessionOpened) (Decisions, error) {
 // SessionClosed forgets the session and its pending batch. The
 // registration it was bound to stays stored.
 func (e *Engine) SessionClosed(ev events.SessionClosed) (Decisions, error) {
-	user, err := sessionUser(ev.Session)
+	user, err := sessionUser(ev.Session, ev.Now)
 	if err != nil {
 		return Decisions{}, err
 	}
@@ -356,7 +371,7 @@ func (e *Engine) StanzaQueued(ev events.StanzaQueued) (Decisions, error) {
 }
 
 func (e *Engine) queue(now time.Time, full string, stanzas ...events.Stanza) (Decisions, error) {
-	user, err := sessionUser(full)
+	user, err := sessionUser(full, now)
 	if err != nil {
 		return Decisions{}, err
 	}
@@ -385,7 +400,7 @@ func (e *Engine) queue(now time.Time, full string, stanzas ...events.Stanza) (De
 // the extended timeout, its pending batch is discarded, and its queue is
 // processed at once: at most one important and one unimportant push.
 func (e *Engine) HibernationStarted(ev events.HibernationStarted) (Decisions, error) {
-	user, err := sessionUser(ev.Session)
+	user, err := sessionUser(ev.Session, ev.Now)
 	if err != nil {
 		return Decisions{}, err
 	}
@@ -412,7 +427,7 @@ func (e *Engine) HibernationStarted(ev events.HibernationStarted) (Decisions, er
 // HibernationEnded marks the resumed session live again and discards its
 // pending batch.
 func (e *Engine) HibernationEnded(ev events.HibernationEnded) (Decisions, error) {
-	user, err := sessionUser(ev.Session)
+	user, err := sessionUser(ev.Session, ev.Now)
 	if err != nil {
 		return Decisions{}, err
 	}
@@ -483,7 +498,7 @@ func (e *Engine) IQ(ctx context.Context, ev events.IQ) (Decisions, error) {
 		ev.ID = req.IQID
 	}
 	if perr != nil {
-		if _, err := sessionUser(ev.Session); err != nil {
+		if _, err := sessionUser(ev.Session, ev.Now); err != nil {
 			return Decisions{}, err
 		}
 		var se *events.StanzaError
@@ -496,7 +511,7 @@ func (e *Engine) IQ(ctx context.Context, ev events.IQ) (Decisions, error) {
 // Request is IQ for a request the host has already parsed (with
 // DecodeRequest, say); ev.Payload is not read.
 func (e *Engine) Request(ctx context.Context, ev events.IQ, req Request) (Decisions, error) {
-	user, err := sessionUser(ev.Session)
+	user, err := sessionUser(ev.Session, ev.Now)
 	if err != nil {
 		return Decisions{}, err
 	}
@@ -610,7 +625,7 @@ func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Re
 // session at all (the offline path is responsible) or when the message is
 // not addressed to the user.
 func (e *Engine) MessageArchived(ctx context.Context, ev events.MessageArchived) (Decisions, error) {
-	if err := checkUser(ev.User); err != nil {
+	if err := checkUser(ev.User, ev.Now); err != nil {
 		return Decisions{}, err
 	}
 	if ev.Stanza.To != "" && !strings.EqualFold(jid.Bare(ev.Stanza.To), ev.User) {
@@ -629,7 +644,7 @@ func (e *Engine) MessageArchived(ctx context.Context, ev events.MessageArchived)
 // OfflineMessage wakes every registration of the user for a message stored
 // offline.
 func (e *Engine) OfflineMessage(ctx context.Context, ev events.OfflineMessage) (Decisions, error) {
-	if err := checkUser(ev.User); err != nil {
+	if err := checkUser(ev.User, ev.Now); err != nil {
 		return Decisions{}, err
 	}
 	return e.wakeAll(ctx, ev.Now, ev.User, &ev.Stanza, false)
@@ -638,7 +653,7 @@ func (e *Engine) OfflineMessage(ctx context.Context, ev events.OfflineMessage) (
 // GroupchatToBare wakes every registration of the user for a groupchat
 // message addressed to the user's bare JID.
 func (e *Engine) GroupchatToBare(ctx context.Context, ev events.GroupchatToBare) (Decisions, error) {
-	if err := checkUser(ev.User); err != nil {
+	if err := checkUser(ev.User, ev.Now); err != nil {
 		return Decisions{}, err
 	}
 	return e.wakeAll(ctx, ev.Now, ev.User, &ev.Stanza, false)
@@ -706,7 +721,7 @@ func (u *userState) bound(id registry.Identifier) bool {
 // Ping wakes every registration of the user, or those whose node is in
 // ev.Nodes, with an unimportant push carrying no stanza data.
 func (e *Engine) Ping(ctx context.Context, ev events.Ping) (Decisions, error) {
-	if err := checkUser(ev.User); err != nil {
+	if err := checkUser(ev.User, ev.Now); err != nil {
 		return Decisions{}, err
 	}
 	regs, err := e.cfg.Store.Load(ctx, ev.User)
@@ -729,7 +744,7 @@ func (e *Engine) Ping(ctx context.Context, ev events.Ping) (Decisions, error) {
 // sessions. When the store fails it returns that error (wrapped) and
 // changes nothing; the host should retry.
 func (e *Engine) UserDeleted(ctx context.Context, ev events.UserDeleted) (Decisions, error) {
-	if err := checkUser(ev.User); err != nil {
+	if err := checkUser(ev.User, ev.Now); err != nil {
 		return Decisions{}, err
 	}
 	removed, err := e.cfg.Store.DeleteUser(ctx, ev.User)
@@ -758,6 +773,9 @@ func (e *Engine) UserDeleted(ctx context.Context, ev events.UserDeleted) (Decisi
 // expired publishes, to publishes made for an earlier life of the
 // registration, or from another JID are ignored.
 func (e *Engine) PublishResult(ctx context.Context, ev events.PublishResult) (Decisions, error) {
+	if err := checkTime(ev.Now); err != nil {
+		return Decisions{}, err
+	}
 	p, ok := e.takePending(ev.ID, ev.Now)
 	if !ok {
 		if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {

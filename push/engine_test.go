@@ -487,6 +487,9 @@ func TestInvalidEvents(t *testing.T) {
 		events.OfflineMessage{Now: at(0), User: ""},
 		events.Ping{Now: at(0), User: "juliet@example.org/phone"},
 		events.IQ{Now: at(0), Payload: []byte("<enable/>")},
+		events.SessionOpened{Session: phone}, // Now not set
+		events.PublishResult{ID: "x"},
+		events.OfflineMessage{Now: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), User: juliet},
 	} {
 		if _, err := e.Handle(ctx, ev); !errors.Is(err, ErrInvalidEvent) {
 			t.Errorf("%T: err = %v, want ErrInvalidEvent", ev, err)
