@@ -2,14 +2,13 @@ package events
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/pushrules/pushrules/internal/xmlscan"
 )
 
 // Limits of the stanza parser. They bound the memory and time one stanza
@@ -732,645 +731,134 @@ func (c *classifier) result() Stanza {
 	return s
 }
 
-// The fast path: a small XML parser for []byte input that handles what
-// stanzas are made of (elements, attributes quoted with ' or ", the five
-// predefined entities and character references, CDATA sections, comments,
-// namespace prefixes) and gives up on anything else or anything doubtful,
-// leaving it to encoding/xml. It accepts only input encoding/xml accepts,
-// and then gives the same result (FuzzParseStanza checks both).
+// The fast path: the classifier over xmlscan, a scanner for []byte input
+// that handles what stanzas are made of and gives up on anything else or
+// anything doubtful, leaving it to encoding/xml. It returns only tokens
+// encoding/xml returns too, so the fast path accepts only input
+// encoding/xml accepts, and then gives the same result (FuzzParseStanza
+// checks both).
 
-// maxBindings bounds the namespace declarations in scope on the fast path.
-const maxBindings = 64
+// The scanner must give up beyond MaxDepth, where encoding/xml's path
+// fails with ErrTooDeep and the classifier's stack ends.
+const _ = uint(MaxDepth - xmlscan.MaxDepth)
 
-// binding is a namespace declaration: offsets into the data of its prefix
-// (empty for the default namespace) and its value.
-type binding struct {
-	prefix, value [2]int32
-	depth         int32 // depth of the declaring element
-}
-
-// fastParser is the state of the fast path: the open elements and the
-// namespace declarations in scope, as offsets into data.
+// fastParser is the state of the fast path.
 type fastParser struct {
-	data  []byte
-	depth int
-	names [MaxDepth][2]int32 // raw name of each open element: start, end
-	binds [maxBindings]binding
-	nb    int
-	c     classifier
+	s xmlscan.Scanner
+	c classifier
 }
 
 // parseFast parses data, or reports false to leave it to encoding/xml.
 func parseFast(data []byte) (Stanza, bool) {
 	var p fastParser
-	p.data = data
+	p.s.Reset(data)
 	if !p.run() {
 		return Stanza{}, false
 	}
 	return p.c.result(), true
 }
 
-// run parses p.data: a prolog of whitespace and comments, one element, an
-// epilog like the prolog. It reports false to give up.
+// run parses the data: a prolog of white space, comments and processing
+// instructions, one element, an epilog like the prolog. It reports false
+// to give up.
 func (p *fastParser) run() bool {
-	d := p.data
-	// Prolog: whitespace and comments.
-	i := 0
+	s := &p.s
+	// Prolog.
 	for {
-		i = skipSpace(d, i)
-		if i+1 >= len(d) || d[i] != '<' || d[i+1] == '?' {
-			return false
-		}
-		if d[i+1] != '!' {
+		k := s.Next()
+		if k == xmlscan.StartElement {
 			break
 		}
-		var ok bool
-		if i, ok = comment(d, i); !ok {
+		if !p.misc(k) {
 			return false
 		}
 	}
-	// The element: d[i] is '<'.
-	for {
-		if i+1 >= len(d) {
-			return false
-		}
-		var ok bool
-		switch d[i+1] {
-		case '/':
-			i, ok = p.endTag(i)
-		case '!':
-			if bytes.HasPrefix(d[i:], cdataStart) {
-				i, ok = p.cdata(i)
-			} else {
-				i, ok = comment(d, i)
-			}
-		case '?':
-			return false
-		default:
-			i, ok = p.startTag(i)
-		}
-		if !ok {
-			return false
-		}
-		if p.depth == 0 {
-			break
-		}
-		j, esc, ok := scanText(d, i)
-		if !ok || j >= len(d) {
-			return false
-		}
-		if j > i && p.c.inBody {
-			if esc {
-				p.c.spill()
-				p.c.buf = appendText(p.c.buf, d[i:j], true)
-				p.c.sync()
-			} else {
-				p.c.text(d[i:j])
-			}
-		}
-		i = j
-	}
-	// Epilog: whitespace and comments.
-	for {
-		i = skipSpace(d, i)
-		if i == len(d) {
-			return true
-		}
-		if i+1 >= len(d) || d[i] != '<' || d[i+1] != '!' {
-			return false
-		}
-		var ok bool
-		if i, ok = comment(d, i); !ok {
-			return false
-		}
-	}
-}
-
-var cdataStart = []byte("<![CDATA[")
-
-// startTag parses the start tag at d[i] == '<' and returns the index after
-// it.
-func (p *fastParser) startTag(i int) (int, bool) {
-	d := p.data
-	if p.depth >= MaxDepth {
-		return 0, false
-	}
-	nameStart := i + 1
-	nameEnd, colon, ok := scanName(d, nameStart)
-	if !ok {
-		return 0, false
-	}
-	depth := p.depth + 1
-	type val struct {
-		start, end int
-		esc        bool
-		n          int
-	}
-	var vals [4]val // indexed by attrID
-	selfClosing := false
-	i = nameEnd
-	for {
-		i = skipSpace(d, i)
-		if i >= len(d) {
-			return 0, false
-		}
-		if d[i] == '>' {
-			i++
-			break
-		}
-		if d[i] == '/' {
-			if i+1 >= len(d) || d[i+1] != '>' {
-				return 0, false
-			}
-			selfClosing = true
-			i += 2
-			break
-		}
-		an, acolon, ok := scanName(d, i)
-		if !ok {
-			return 0, false
-		}
-		aStart := i
-		i = skipSpace(d, an)
-		if i >= len(d) || d[i] != '=' {
-			return 0, false
-		}
-		i = skipSpace(d, i+1)
-		if i >= len(d) || (d[i] != '"' && d[i] != '\'') {
-			return 0, false
-		}
-		vStart := i + 1
-		vEnd, esc, ok := scanAttr(d, vStart, d[i])
-		if !ok {
-			return 0, false
-		}
-		i = vEnd + 1
-		if acolon < 0 {
-			name := d[aStart:an]
-			if string(name) == "xmlns" {
-				if esc || !p.bind(an, an, vStart, vEnd, depth) {
-					return 0, false
-				}
-			} else if which := lookupAttr(name); which != attrOther {
-				v := &vals[which]
-				if v.n == 0 {
-					v.start, v.end, v.esc = vStart, vEnd, esc
-				}
-				v.n++
-			}
-		} else if string(d[aStart:acolon]) == "xmlns" {
-			prefix := d[acolon+1 : an]
-			if esc || string(prefix) == "xml" || string(prefix) == "xmlns" || !p.bind(acolon+1, an, vStart, vEnd, depth) {
-				return 0, false
-			}
-		}
-	}
-	localStart := nameStart
-	if colon >= 0 {
-		localStart = colon + 1
-	}
-	local := lookupName(d[localStart:nameEnd])
-	ns := nsOther
-	if local != nameOther {
-		if colon >= 0 {
-			ns = p.resolve(d[nameStart:colon])
-		} else {
-			ns = p.resolve(nil)
-		}
-	}
-	p.names[p.depth] = [2]int32{int32(nameStart), int32(nameEnd)}
-	p.depth = depth
-	if p.c.start(local, ns) {
-		for which := attrType; which <= attrTo; which++ {
-			v := vals[which]
-			if v.n == 0 {
-				continue
-			}
-			if v.n > 1 {
-				return 0, false
-			}
-			b := d[v.start:v.end]
-			if v.esc {
-				start := len(p.c.buf)
-				p.c.buf = appendText(p.c.buf, b, true)
-				b = p.c.buf[start:len(p.c.buf):len(p.c.buf)]
-			}
-			p.c.attr(which, b)
-		}
-	}
-	if selfClosing {
-		p.pop()
-	}
-	return i, true
-}
-
-// endTag parses the end tag at d[i] == '<', d[i+1] == '/'.
-func (p *fastParser) endTag(i int) (int, bool) {
-	d := p.data
-	if p.depth == 0 {
-		return 0, false
-	}
-	end, _, ok := scanName(d, i+2)
-	if !ok {
-		return 0, false
-	}
-	open := p.names[p.depth-1]
-	if !bytes.Equal(d[i+2:end], d[open[0]:open[1]]) {
-		return 0, false
-	}
-	i = skipSpace(d, end)
-	if i >= len(d) || d[i] != '>' {
-		return 0, false
-	}
-	p.pop()
-	return i + 1, true
-}
-
-// pop closes the innermost open element.
-func (p *fastParser) pop() {
-	for p.nb > 0 && int(p.binds[p.nb-1].depth) == p.depth {
-		p.nb--
-	}
-	p.depth--
-	p.c.end()
-}
-
-// bind declares the prefix at d[pStart:pEnd] for the value at
-// d[vStart:vEnd].
-func (p *fastParser) bind(pStart, pEnd, vStart, vEnd, depth int) bool {
-	if p.nb == maxBindings {
+	// The element.
+	if !p.start() {
 		return false
 	}
-	p.binds[p.nb] = binding{
-		prefix: [2]int32{int32(pStart), int32(pEnd)},
-		value:  [2]int32{int32(vStart), int32(vEnd)},
-		depth:  int32(depth),
-	}
-	p.nb++
-	return true
-}
-
-// resolve returns the namespace of an element with the given prefix, as
-// encoding/xml does: an undeclared prefix stands for itself.
-func (p *fastParser) resolve(prefix []byte) nsID {
-	switch string(prefix) {
-	case "xml", "xmlns":
-		return nsOther
-	}
-	for k := p.nb - 1; k >= 0; k-- {
-		b := &p.binds[k]
-		if bytes.Equal(p.data[b.prefix[0]:b.prefix[1]], prefix) {
-			return lookupNS(p.data[b.value[0]:b.value[1]])
+	for s.Depth() > 0 {
+		switch s.Next() {
+		case xmlscan.StartElement:
+			if !p.start() {
+				return false
+			}
+		case xmlscan.EndElement:
+			p.c.end()
+		case xmlscan.CharData:
+			if p.c.inBody {
+				if !s.Escaped() {
+					if b := s.Text(); len(b) > 0 {
+						p.c.text(b)
+					}
+				} else {
+					p.c.spill()
+					p.c.buf = s.AppendText(p.c.buf)
+					p.c.sync()
+				}
+			}
+		case xmlscan.Comment, xmlscan.ProcInst:
+		default:
+			return false
 		}
 	}
-	if len(prefix) == 0 {
-		return nsNone
+	// Epilog.
+	for {
+		k := s.Next()
+		if k == xmlscan.EOF {
+			return true
+		}
+		if !p.misc(k) {
+			return false
+		}
 	}
-	return lookupNS(prefix)
 }
 
-// cdata parses the CDATA section at d[i].
-func (p *fastParser) cdata(i int) (int, bool) {
-	d := p.data
-	start := i + len(cdataStart)
-	n := bytes.Index(d[start:], []byte("]]>"))
-	if n < 0 {
-		return 0, false
+// misc reports whether a token of kind k may stand before or after the
+// stanza: white space, a comment or a processing instruction.
+func (p *fastParser) misc(k xmlscan.Kind) bool {
+	switch k {
+	case xmlscan.Comment, xmlscan.ProcInst:
+		return true
+	case xmlscan.CharData:
+		// Raw white space decodes to white space; give up on the rest.
+		return isSpace(p.s.Text())
 	}
-	b := d[start : start+n]
-	esc, ok := validChars(b)
-	if !ok {
-		return 0, false
+	return false
+}
+
+// start hands the start element just read to the classifier (the scanner
+// gives up beyond MaxDepth itself).
+func (p *fastParser) start() bool {
+	s := &p.s
+	local := lookupName(s.Local())
+	ns := nsOther
+	if local != nameOther {
+		ns = lookupNS(s.Space())
 	}
-	if p.c.inBody && len(b) > 0 {
+	if !p.c.start(local, ns) {
+		return true
+	}
+	// The type, from and to attributes: unprefixed, since the scanner
+	// leaves prefixes bound to no namespace to encoding/xml.
+	for i := range s.NumAttr() {
+		prefix, name := s.AttrName(i)
+		if prefix != nil {
+			continue
+		}
+		which := lookupAttr(name)
+		if which == attrOther {
+			continue
+		}
+		v, esc := s.AttrValue(i)
 		if esc {
-			p.c.spill()
-			p.c.buf = appendText(p.c.buf, b, false)
-			p.c.sync()
-		} else {
-			p.c.text(b)
+			start := len(p.c.buf)
+			p.c.buf = s.AppendAttrValue(p.c.buf, i)
+			v = p.c.buf[start:len(p.c.buf):len(p.c.buf)]
+		}
+		if !p.c.attr(which, v) {
+			return false // given twice: encoding/xml tells the error
 		}
 	}
-	return start + n + 3, true
-}
-
-// comment parses the comment at d[i] == '<', d[i+1] == '!'. Like
-// encoding/xml, it does not check the comment's characters.
-func comment(d []byte, i int) (int, bool) {
-	if i+4 > len(d) || d[i+2] != '-' || d[i+3] != '-' {
-		return 0, false
-	}
-	start := i + 4
-	n := bytes.Index(d[start:], []byte("--"))
-	if n < 0 {
-		return 0, false
-	}
-	end := start + n + 2
-	if end >= len(d) || d[end] != '>' {
-		return 0, false
-	}
-	return end + 1, true
-}
-
-func skipSpace(d []byte, i int) int {
-	for i < len(d) {
-		switch d[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// scanName scans the name at d[i]. It reports false for anything the fast
-// path leaves to encoding/xml: a name with a byte beyond ASCII, one that
-// does not start with a letter or '_', or one with a colon that is not a
-// single separator between two non-empty parts.
-func scanName(d []byte, i int) (end, colon int, ok bool) {
-	if i >= len(d) || charClass[d[i]]&cNameStart == 0 {
-		return 0, 0, false
-	}
-	colon = -1
-	j := i + 1
-	for ; j < len(d); j++ {
-		b := d[j]
-		if charClass[b]&cName == 0 {
-			if b >= utf8.RuneSelf {
-				return 0, 0, false
-			}
-			break
-		}
-		if b == ':' {
-			if colon >= 0 {
-				return 0, 0, false
-			}
-			colon = j
-		}
-	}
-	if colon == j-1 {
-		return 0, 0, false
-	}
-	return j, colon, true
-}
-
-// Character classes of the fast path.
-const (
-	cNameStart = 1 << iota // starts a name the fast path takes: [A-Za-z_]
-	cName                  // continues a name: [A-Za-z0-9_.:-]
-	cPlain                 // a character needing no attention
-	cHigh                  // the first byte of a multi-byte UTF-8 character
-)
-
-var charClass = func() (t [256]uint8) {
-	for b := 0; b < 256; b++ {
-		switch {
-		case b >= utf8.RuneSelf:
-			t[b] = cHigh
-		case b < ' ' && b != '\t' && b != '\n':
-			// Control characters are invalid; '\r' needs normalising.
-		case b == '<' || b == '&' || b == ']' || b == '\'' || b == '"':
-		default:
-			t[b] = cPlain
-		}
-		switch {
-		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', b == '_':
-			t[b] |= cNameStart | cName
-		case '0' <= b && b <= '9', b == '.', b == '-', b == ':':
-			t[b] |= cName
-		}
-	}
-	return t
-}()
-
-// scanText scans character data from d[i] up to the next '<' or the end
-// of d. esc reports references or carriage returns, which need decoding.
-func scanText(d []byte, i int) (end int, esc, ok bool) {
-	for i < len(d) {
-		if i+8 <= len(d) {
-			m := special8(binary.LittleEndian.Uint64(d[i:]), '<', '&', ']')
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-		}
-		b := d[i]
-		if charClass[b]&cPlain != 0 {
-			i++
-			continue
-		}
-		switch b {
-		case '<':
-			return i, esc, true
-		case '\'', '"':
-			i++
-		case ']':
-			if i+2 < len(d) && d[i+1] == ']' && d[i+2] == '>' {
-				return 0, false, false
-			}
-			i++
-		case '&':
-			_, n, ok := entity(d, i)
-			if !ok {
-				return 0, false, false
-			}
-			i += n
-			esc = true
-		case '\r':
-			i++
-			esc = true
-		default:
-			n, ok := validRune(d, i)
-			if !ok {
-				return 0, false, false
-			}
-			i += n
-		}
-	}
-	return i, esc, true
-}
-
-// scanAttr scans an attribute value from d[i] up to the quote q, and
-// returns the index of the quote.
-func scanAttr(d []byte, i int, q byte) (end int, esc, ok bool) {
-	for i < len(d) {
-		if i+8 <= len(d) {
-			m := special8(binary.LittleEndian.Uint64(d[i:]), '<', '&', q)
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-		}
-		b := d[i]
-		if charClass[b]&cPlain != 0 {
-			i++
-			continue
-		}
-		switch b {
-		case q:
-			return i, esc, true
-		case '\'', '"', ']':
-			i++
-		case '&':
-			_, n, ok := entity(d, i)
-			if !ok {
-				return 0, false, false
-			}
-			i += n
-			esc = true
-		case '\r':
-			i++
-			esc = true
-		default: // '<', a control character or a multi-byte one
-			n, ok := validRune(d, i)
-			if !ok {
-				return 0, false, false
-			}
-			i += n
-		}
-	}
-	return 0, false, false
-}
-
-// special8 flags, in the high bit of each byte, the bytes of x (8 bytes
-// of input, little-endian) that are not printable ASCII (0x20 to 0x7F) or
-// are a, b or c. Flags above the lowest one may be spurious; the lowest is
-// exact, so the first such byte is at bits.TrailingZeros64(m)/8, and none
-// is there when the result is 0.
-func special8(x uint64, a, b, c byte) uint64 {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	m := x & highs                    // beyond ASCII
-	m |= (x - ones*0x20) &^ x & highs // below 0x20
-	v := x ^ (ones * uint64(a))
-	m |= (v - ones) &^ v & highs
-	v = x ^ (ones * uint64(b))
-	m |= (v - ones) &^ v & highs
-	v = x ^ (ones * uint64(c))
-	m |= (v - ones) &^ v & highs
-	return m
-}
-
-// validChars checks the characters of a CDATA section; esc reports
-// carriage returns.
-func validChars(b []byte) (esc, ok bool) {
-	for i := 0; i < len(b); {
-		c := b[i]
-		switch {
-		case charClass[c]&cPlain != 0, c == '<', c == '&', c == ']', c == '\'', c == '"':
-			i++
-		case c == '\r':
-			esc = true
-			i++
-		default:
-			n, ok := validRune(b, i)
-			if !ok {
-				return false, false
-			}
-			i += n
-		}
-	}
-	return esc, true
-}
-
-// validRune checks the character at d[i], which is not plain ASCII, and
-// returns its length.
-func validRune(d []byte, i int) (int, bool) {
-	if d[i] < utf8.RuneSelf {
-		return 0, false // '<' in a value, or a control character
-	}
-	r, n := utf8.DecodeRune(d[i:])
-	if r == utf8.RuneError && n == 1 || !isXMLChar(r) {
-		return 0, false
-	}
-	return n, true
-}
-
-// isXMLChar reports whether r is a Char of XML 1.0 (as encoding/xml has it).
-func isXMLChar(r rune) bool {
-	return r == 0x09 || r == 0x0A || r == 0x0D ||
-		r >= 0x20 && r <= 0xD7FF ||
-		r >= 0xE000 && r <= 0xFFFD ||
-		r >= 0x10000 && r <= 0x10FFFF
-}
-
-// entity decodes the reference at d[i] == '&' and returns the character
-// and the reference's length. It accepts the five predefined entities and
-// character references to XML characters.
-func entity(d []byte, i int) (r rune, n int, ok bool) {
-	j := i + 1
-	if j < len(d) && d[j] == '#' {
-		j++
-		base := rune(10)
-		if j < len(d) && d[j] == 'x' {
-			base = 16
-			j++
-		}
-		digits := j
-		for ; j < len(d); j++ {
-			c := d[j]
-			var v rune
-			switch {
-			case '0' <= c && c <= '9':
-				v = rune(c - '0')
-			case base == 16 && 'a' <= c && c <= 'f':
-				v = rune(c-'a') + 10
-			case base == 16 && 'A' <= c && c <= 'F':
-				v = rune(c-'A') + 10
-			default:
-				v = -1
-			}
-			if v < 0 {
-				break
-			}
-			if r = r*base + v; r > utf8.MaxRune {
-				return 0, 0, false
-			}
-		}
-		if j == digits || j >= len(d) || d[j] != ';' || !isXMLChar(r) {
-			return 0, 0, false
-		}
-		return r, j + 1 - i, true
-	}
-	for k, name := range entityNames {
-		if len(d)-j > len(name) && string(d[j:j+len(name)]) == name && d[j+len(name)] == ';' {
-			return entityRunes[k], len(name) + 2, true
-		}
-	}
-	return 0, 0, false
-}
-
-var (
-	entityNames = [...]string{"lt", "gt", "amp", "apos", "quot"}
-	entityRunes = [...]rune{'<', '>', '&', '\'', '"'}
-)
-
-// appendText appends b, validated by scanText, scanAttr or validChars,
-// decoded: references replaced (when refs) and line ends normalised as
-// encoding/xml does ("\r\n" and a lone "\r" become "\n").
-func appendText(dst, b []byte, refs bool) []byte {
-	for i := 0; i < len(b); {
-		switch c := b[i]; {
-		case c == '&' && refs:
-			r, n, _ := entity(b, i)
-			dst = utf8.AppendRune(dst, r)
-			i += n
-		case c == '\r':
-			dst = append(dst, '\n')
-			i++
-			if i < len(b) && b[i] == '\n' {
-				i++
-			}
-		default:
-			j := i + 1
-			for j < len(b) && b[j] != '\r' && (b[j] != '&' || !refs) {
-				j++
-			}
-			dst = append(dst, b[i:j]...)
-			i = j
-		}
-	}
-	return dst
+	return true
 }

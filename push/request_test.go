@@ -2,11 +2,14 @@ package push
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,14 +17,15 @@ import (
 	"github.com/pushrules/pushrules/registry"
 )
 
-func TestParseRequest(t *testing.T) {
-	form := "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>" + NSPublishOptions +
-		"</value></field><field var='secret'><value>a&amp;b</value><value></value></field><field var='empty'/></x>"
-	for _, tc := range []struct {
-		name, xml string
-		want      Request
-		err       *events.StanzaError
-	}{
+// requestForm is a publish-options form of the table tests.
+const requestForm = "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>" + NSPublishOptions +
+	"</value></field><field var='secret'><value>a&amp;b</value><value></value></field><field var='empty'/></x>"
+
+// requestCases are the table tests of ParseRequest, also inputs of the
+// differential test of its fast path.
+var requestCases = func() []requestCase {
+	form := requestForm
+	return []requestCase{
 		{name: "bare enable", xml: "<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='N'/>",
 			want: Request{JID: "push.example.net", Node: "N"}},
 		{name: "iq around, id kept", xml: "<iq type='set' id='e1' xmlns='jabber:client'><enable xmlns='urn:xmpp:push:0' jid='p.example'/></iq>",
@@ -56,7 +60,17 @@ func TestParseRequest(t *testing.T) {
 		{name: "empty iq", xml: "<iq type='set' id='x'/>", want: Request{IQID: "x"}, err: ErrNotPushRequest},
 		{name: "empty input", xml: "", err: ErrMalformedRequest},
 		{name: "truncated", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x", err: ErrMalformedRequest},
-	} {
+	}
+}()
+
+type requestCase struct {
+	name, xml string
+	want      Request
+	err       *events.StanzaError
+}
+
+func TestParseRequest(t *testing.T) {
+	for _, tc := range requestCases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseRequest([]byte(tc.xml))
 			if tc.err != nil {
@@ -106,7 +120,11 @@ func FuzzParseRequest(f *testing.F) {
 			f.Add(m)
 		}
 	}
+	for _, x := range trickyRequests {
+		f.Add([]byte(x))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkRequestFastSlow(t, data)
 		req, err := ParseRequest(data)
 		if err != nil {
 			var se *events.StanzaError
@@ -123,4 +141,245 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("round trip changed the request:\n%+v\n%+v", req, again)
 		}
 	})
+}
+
+// conformanceXML returns the XML strings (those starting with "<") of the
+// conformance scenarios, sorted.
+func conformanceXML(t testing.TB) []string {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "conformance", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no conformance scenarios")
+	}
+	seen := map[string]bool{}
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			if strings.HasPrefix(strings.TrimSpace(v), "<") {
+				seen[v] = true
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		walk(v)
+	}
+	out := make([]string, 0, len(seen))
+	for x := range seen {
+		out = append(out, x)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// trickyRequests are inputs at the edges of the fast path of ParseRequest
+// and of its limits, for the differential test and as fuzz seeds.
+var trickyRequests = func() []string {
+	const en = "<enable xmlns='urn:xmpp:push:0' jid='p.example'"
+	field := func(v string) string {
+		return en + "><x xmlns='jabber:x:data'><field var='v'><value>" + v + "</value></field></x></enable>"
+	}
+	nest := func(n int) string {
+		return en + ">" + strings.Repeat("<a>", n) + strings.Repeat("</a>", n) + "</enable>"
+	}
+	return []string{
+		// Where the request is, and what is around it.
+		"  \n<enable xmlns='urn:xmpp:push:0' jid='p.example'/>", "text<enable xmlns='urn:xmpp:push:0' jid='p.example'/>",
+		"&amp;<enable xmlns='urn:xmpp:push:0' jid='p.example'/>", "&bogus;<enable xmlns='urn:xmpp:push:0' jid='p.example'/>",
+		"<!-- c --><?pi x?><enable xmlns='urn:xmpp:push:0' jid='p.example'/>", "<?xml version='1.0'?><enable xmlns='urn:xmpp:push:0' jid='p.example'/>",
+		"<?xml version='2.0'?><enable xmlns='urn:xmpp:push:0' jid='p.example'/>", "<!DOCTYPE x><enable xmlns='urn:xmpp:push:0' jid='p.example'/>",
+		"\xef\xbb\xbf<enable xmlns='urn:xmpp:push:0' jid='p.example'/>", "<![CDATA[x]]><enable xmlns='urn:xmpp:push:0' jid='p.example'/>",
+		en + "/>trailing <garbage", en + "/></iq>", en + "></enable></iq>", en + "></enable", en + ">", en,
+		"<iq type='set' id='i'><enable xmlns='urn:xmpp:push:0' jid='p.example'/>", "<iq type='set' id='i'>text<!--c--><enable xmlns='urn:xmpp:push:0' jid='p.example'/><bad",
+		"<iq type='set' id='i'><ping xmlns='urn:xmpp:ping'/><enable xmlns='urn:xmpp:push:0' jid='p.example'/></iq>",
+		"<iq type='set' id='i'></iq>", "<iq type='set' id='i'>", "<iq type='get' id='i'><enable xmlns='urn:xmpp:push:0' jid='p.example'/></iq>",
+		"<iq id='i'/>", "<iq type='set' type='get' id='a' id='b'><enable xmlns='urn:xmpp:push:0' jid='p.example'/></iq>",
+		"<iq type='&#115;et' id='&lt;i&gt;'><enable xmlns='urn:xmpp:push:0' jid='p.example'/></iq>",
+		"<c:iq xmlns:c='jabber:client' type='set' id='i'><enable xmlns='urn:xmpp:push:0' jid='p.example'/></c:iq>",
+		"<iq xmlns='jabber:client' type='set' id='i'><p:enable xmlns:p='urn:xmpp:push:0' jid='p.example'/></iq>",
+		"<iq type='set' id='i' xmlns='urn:xmpp:push:0'><enable jid='p.example'/></iq>", "</iq>", "<iq/></iq>",
+		// Names and namespaces.
+		"<enable xmlns='urn:xmpp:push:1' jid='p.example'/>", "<enable jid='p.example'/>", "<enable xmlns='urn:xmpp:push:0 ' jid='p.example'/>",
+		"<enable xmlns='urn:xmpp:push&#58;0' jid='p.example'/>", "<enable xmlns=\"urn:xmpp:push:0\" jid=\"p.example\"/>",
+		"<push:enable xmlns:push='urn:xmpp:push:0' jid='p.example'/>", "<urn:enable jid='p.example'/>", "<xmlns:enable jid='p.example'/>",
+		"<enable xmlns='urn:xmpp:push:0' xmlns:p='' p:jid='p.example'/>", "<enable xmlns='urn:xmpp:push:0' xmlns:p='x' p:jid='p.example'/>",
+		"<enable xmlns='urn:xmpp:push:0' xmlns:xml='x' jid='p.example'/>", "<enable xmlns='urn:xmpp:push:0' xml:jid='x' jid='p.example'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='a' jid='p.example'/>", "<enable xmlns='urn:xmpp:push:0' jid='' jid='p.example'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='a' node='b'/>", "<enable xmlns='urn:xmpp:push:0' JID='p.example'/>",
+		"<enable xmlns='urn:xmpp:push:0'jid='p.example'node='n'/>", "<enable xmlns='urn:xmpp:push:0' jid = 'p.example' />",
+		"<enable xmlns='urn:xmpp:push:0' jid=p.example/>", "<enable xmlns='urn:xmpp:push:0' jid/>", "<enable xmlns='urn:xmpp:push:0' jid='p.example'/ >",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example'></enable >", "<enable xmlns='urn:xmpp:push:0' jid='p.example'></enabl>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example'></p:enable>", "<p:enable xmlns:p='urn:xmpp:push:0' jid='p.example'></enable>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example'><x xmlns='jabber:x:data'/><x xmlns='jabber:x:data' type='form'/></enable>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example'><d:x xmlns:d='jabber:x:data' type='submit'><d:field var='a'><d:value>1</d:value></d:field></d:x></enable>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example'><x xmlns='jabber:x:data'><field var='a' xmlns='other'><value>1</value></field><field var='b'><value xmlns='other'>2</value><value>3</value></field></x></enable>",
+		"<disable xmlns='urn:xmpp:push:0' jid='p.example'>" + requestForm + "</disable>",
+		// Attribute values and text.
+		"<enable xmlns='urn:xmpp:push:0' jid='a&amp;b.example'/>", "<enable xmlns='urn:xmpp:push:0' jid='p.example' node='&lt;&#x4E2D;&#20013;&quot;&apos;'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='a\r\nb\rc\td'/>", "<enable xmlns='urn:xmpp:push:0' jid='p.example' node='\xff'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='&#0;'/>", "<enable xmlns='urn:xmpp:push:0' jid='p.example' node='&unknown;'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='a<b'/>", "<enable xmlns='urn:xmpp:push:0' jid='p.example' node='a]]>b'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node=\"it's\"/>", "<enable xmlns='urn:xmpp:push:0' jid='p\x00.example'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='user@p.example/r\xc3\xa9'/>", "<enable xmlns='urn:xmpp:push:0' jid='p .example'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("n", MaxNodeLen) + "'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("n", MaxNodeLen+1) + "'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("&amp;", MaxNodeLen) + "'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("&amp;", MaxNodeLen+1) + "'/>",
+		field("a&amp;b&lt;&#65;&#x42;"), field("<![CDATA[<x>&amp;]]>"), field("a<![CDATA[b]]>c<!--d--><?e f?>g"), field("a<sub>hidden</sub>b"),
+		field("line\r\nend\r"), field("<![CDATA[\r\n]]>"), field("]]>"), field("]]&gt;"), field("\xc3"), field("&#xD800;"), field(""),
+		field(strings.Repeat("v", MaxFormBytes-1)), field(strings.Repeat("v", MaxFormBytes-2)), field(strings.Repeat("v", MaxFormBytes)),
+		field(strings.Repeat("&amp;", MaxFormBytes-1)), field(strings.Repeat("&amp;", MaxFormBytes)),
+		field(strings.Repeat("v", MaxFormBytes-1) + "<![CDATA[x]]>"), field(strings.Repeat("v", MaxFormBytes-1) + "<bad"),
+		field(strings.Repeat("v", MaxFormBytes) + "<bad"), field(strings.Repeat("v", MaxFormBytes-1) + "</value><value>x"),
+		en + "><x xmlns='jabber:x:data'>" + strings.Repeat("<field var='v'/>", MaxFormFields) + "</x></enable>",
+		en + "><x xmlns='jabber:x:data'>" + strings.Repeat("<field var='v'/>", MaxFormFields+1) + "<bad",
+		en + "><x xmlns='jabber:x:data'><field var='v'>" + strings.Repeat("<value>v</value>", MaxFieldValues) + "</field></x></enable>",
+		en + "><x xmlns='jabber:x:data'><field var='v'>" + strings.Repeat("<value>v</value>", MaxFieldValues+1) + "<bad",
+		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'/></x></enable>",
+		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'/><bad",
+		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'><value/></field></x></enable>",
+		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'><value>x</value></field></x></enable>",
+		// Depth.
+		nest(MaxRequestDepth - 1), nest(MaxRequestDepth), nest(31), nest(40),
+		"<iq type='set'>" + nest(MaxRequestDepth-2) + "</iq>", "<iq type='set'>" + nest(MaxRequestDepth-1) + "</iq>",
+		strings.Repeat("<a>", 40) + "<enable xmlns='urn:xmpp:push:0' jid='p.example'/>",
+		"<iq type='set'><enable xmlns='urn:xmpp:push:0' jid='p.example'/>" + strings.Repeat("<a>", 40),
+		en + ">" + strings.Repeat("<a xmlns:p='x'>", 15) + strings.Repeat("</a>", 15) + "</enable>",
+		en + strings.Repeat(" xmlns:p='x'", 70) + "/>", en + strings.Repeat(" a='x'", 40) + "/>",
+	}
+}()
+
+// checkRequestFastSlow checks that ParseRequest, whichever path it takes,
+// gives what encoding/xml alone gives, and reports whether the fast path
+// took data.
+func checkRequestFastSlow(t testing.TB, data []byte) bool {
+	t.Helper()
+	want, wantErr := parseRequestSlow(data)
+	got, err := ParseRequest(data)
+	if got != want || err != wantErr {
+		t.Fatalf("%q:\nParseRequest      %+v, %v\nparseRequestSlow  %+v, %v", data, got, err, want, wantErr)
+	}
+	_, err = parseRequestFast(data)
+	return err != errFallback
+}
+
+// TestParseRequestFastSlow is the differential test of ParseRequest's fast
+// path: on the table tests, the conformance scenarios' IQs, the tricky
+// inputs and mutations of them, it must give the same Request, or the same
+// error, as encoding/xml. FuzzParseRequest does the same with coverage
+// guidance.
+func TestParseRequestFastSlow(t *testing.T) {
+	var inputs []string
+	for _, tc := range requestCases {
+		inputs = append(inputs, tc.xml)
+	}
+	scenarioIQs := 0
+	for _, x := range conformanceXML(t) {
+		if strings.HasPrefix(x, "<iq") {
+			inputs = append(inputs, x)
+			scenarioIQs++
+			// The conformance IQs are requests as clients send them: the
+			// fast path takes every one.
+			if _, err := parseRequestFast([]byte(x)); err == errFallback {
+				t.Errorf("the fast path gives up on %s", x)
+			}
+		}
+	}
+	if scenarioIQs == 0 {
+		t.Error("no IQs in the conformance scenarios")
+	}
+	inputs = append(inputs, trickyRequests...)
+	fast := 0
+	for _, x := range inputs {
+		if checkRequestFastSlow(t, []byte(x)) {
+			fast++
+		}
+	}
+	t.Logf("the fast path took %d of %d inputs (%d from the conformance scenarios)", fast, len(inputs), scenarioIQs)
+	// Mutations.
+	rng := rand.New(rand.NewPCG(5, 6))
+	pieces := []string{"<", ">", "/", "&", ";", "'", "\"", "]]>", "]", "\r", "\n", " ", ":", "=", "\x00", "\xff",
+		"&amp;", "&#", "&#x", "<!--", "-->", "--", "<![CDATA[", "<?", "?>", "xmlns", "xmlns:p", "p:", "é", "\uFFFE",
+		"<a>", "</a>", "<a/>", "<value>", "</value>", "<field var='f'>", "</field>", "<x xmlns='jabber:x:data'>", "</x>", "iq", "id"}
+	n := 20000
+	if testing.Short() {
+		n = 2000
+	}
+	for range n {
+		b := []byte(inputs[rng.IntN(len(inputs))])
+		for range 1 + rng.IntN(3) {
+			i := rng.IntN(len(b) + 1)
+			switch rng.IntN(4) {
+			case 0: // delete a byte
+				if i < len(b) {
+					b = slices.Delete(b, i, i+1)
+				}
+			case 1: // insert a piece
+				b = slices.Insert(b, i, []byte(pieces[rng.IntN(len(pieces))])...)
+			case 2: // replace a byte
+				if i < len(b) {
+					b[i] = byte(rng.IntN(256))
+				}
+			case 3: // duplicate a span
+				j := min(len(b), i+rng.IntN(20))
+				b = slices.Insert(b, j, b[i:j]...)
+			}
+		}
+		checkRequestFastSlow(t, b)
+	}
+}
+
+// TestParseRequestBenchInput: a client's <enable/> takes the fast path.
+func TestParseRequestBenchInput(t *testing.T) {
+	data := []byte("<iq type='set' id='e1'><enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='yxs32uqsflafdk3iuqo'>" + requestForm + "</enable></iq>")
+	if _, err := parseRequestFast(data); err == errFallback {
+		t.Fatal("the fast path gives up")
+	}
+	checkRequestFastSlow(t, data)
+}
+
+var benchRequest = []byte("<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='5f1a7c3e5f1a7c3e5f1a7c3e5f1a7c3e5f1a7c3e'>" +
+	"<x xmlns='jabber:x:data' type='submit'>" +
+	"<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>" +
+	"<field var='secret'><value>00000000000000000042</value></field></x></enable>")
+
+// BenchmarkParseRequest parses BenchmarkEnable's request alone.
+func BenchmarkParseRequest(b *testing.B) {
+	b.SetBytes(int64(len(benchRequest)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseRequest(benchRequest); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseRequestEncodingXML is the same request through encoding/xml
+// (DecodeRequest's path), for comparison.
+func BenchmarkParseRequestEncodingXML(b *testing.B) {
+	b.SetBytes(int64(len(benchRequest)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseRequestSlow(benchRequest); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

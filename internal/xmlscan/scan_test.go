@@ -1,0 +1,277 @@
+package xmlscan
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/xml"
+	"io"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// checkTokens scans data and reads it with encoding/xml in step: every
+// token the scanner returns must be the one encoding/xml returns, until
+// the scanner gives up. It returns the number of tokens compared and the
+// kind that ended the scan (EOF or Unsupported).
+func checkTokens(t testing.TB, data []byte) (int, Kind) {
+	t.Helper()
+	var s Scanner
+	s.Reset(data)
+	d := xml.NewDecoder(bytes.NewReader(data))
+	for n := 0; ; n++ {
+		k := s.Next()
+		if k == Unsupported {
+			if s.Next() != Unsupported || s.Kind() != Unsupported {
+				t.Fatalf("%q: the scanner does not stay Unsupported", data)
+			}
+			return n, k
+		}
+		tok, err := d.Token()
+		if k == EOF {
+			if err != io.EOF {
+				t.Fatalf("%q: token %d: scanner EOF, encoding/xml %T %v", data, n, tok, err)
+			}
+			return n, k
+		}
+		if err != nil {
+			t.Fatalf("%q: token %d: scanner %v, encoding/xml error %v", data, n, k, err)
+		}
+		if s.Kind() != k {
+			t.Fatalf("Kind() = %v, Next returned %v", s.Kind(), k)
+		}
+		var got, want string
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			want = "start " + tok.Name.Space + " " + tok.Name.Local
+			for _, a := range tok.Attr {
+				want += " [" + a.Name.Space + " " + a.Name.Local + "=" + a.Value + "]"
+			}
+		case xml.EndElement:
+			want = "end " + tok.Name.Space + " " + tok.Name.Local
+		case xml.CharData:
+			want = "text " + string(tok)
+		case xml.Comment:
+			want = "comment " + string(tok)
+		case xml.ProcInst:
+			want = "pi " + tok.Target + " " + string(tok.Inst)
+		default:
+			want = "other"
+		}
+		switch k {
+		case StartElement:
+			got = "start " + string(s.Space()) + " " + string(s.Local())
+			for i := range s.NumAttr() {
+				_, local := s.AttrName(i)
+				got += " [" + string(s.AttrSpace(i)) + " " + string(local) + "=" + string(s.AppendAttrValue(nil, i)) + "]"
+				if raw, esc := s.AttrValue(i); !esc && string(raw) != string(s.AppendAttrValue(nil, i)) {
+					t.Fatalf("%q: attribute %d: raw %q not escaped, decoded %q", data, i, raw, s.AppendAttrValue(nil, i))
+				}
+			}
+		case EndElement:
+			got = "end " + string(s.Space()) + " " + string(s.Local())
+		case CharData:
+			got = "text " + string(s.AppendText(nil))
+			if !s.Escaped() && string(s.Text()) != string(s.AppendText(nil)) {
+				t.Fatalf("%q: text %q not escaped, decoded %q", data, s.Text(), s.AppendText(nil))
+			}
+		case Comment:
+			got = "comment " + string(s.Text())
+		case ProcInst:
+			_, target := s.Name()
+			got = "pi " + string(target) + " " + string(s.Text())
+		}
+		if got != want {
+			t.Fatalf("%q: token %d:\nscanner      %s\nencoding/xml %s", data, n, got, want)
+		}
+		if k == StartElement || k == EndElement {
+			if _, local := s.Name(); string(local) != string(s.Local()) {
+				t.Fatalf("%q: Local %q, Name's local %q", data, s.Local(), local)
+			}
+		}
+	}
+}
+
+// scanInputs are inputs at the edges of the scanner.
+var scanInputs = []string{
+	"", " ", "x", "<a/>", "<a></a>", "<a/ >", "<a></a >", "<a></ a>", "<a>", "<a><", "<a></", "<a></a", "<a></b>", "</a>", "<a/></a>",
+	"<a/><b/>", "<a/>text", "text<a/>", "<a b='1' b='2'/>", "<a b='1'c='2'/>", "<a b = '1' />", "<a b=1/>", "<a b/>", "<a b='1/>",
+	"<:a/>", "<a:/>", "<a:b:c/>", "<p:a/>", "<xmlns:a/>", "<xml:a/>", "<xmlns/>", "<xmlns xmlns='x'/>", "<_x/>", "<x.y-z:a1/>", "<1a/>", "<-a/>", "<é/>", "<aé/>",
+	"<a xmlns:='x'/>", "<a xmlns:p=''><p:b/></a>", "<a xmlns:p='' p:c='1'/>", "<a xmlns:xml='x'/>", "<a xmlns:xmlns='x'/>", "<a xml:lang='en' xmlns:l='u' l:x='1' q:y='2'/>",
+	"<a xmlns='x'><b xmlns=''><c/></b><d/></a>", "<a xmlns='x' xmlns='y'/>", "<a xmlns:p='x' xmlns:p='y'><p:b/></a>", "<p:a xmlns:p='x'><p:b xmlns:p='y'/><p:c/></p:a>",
+	"<a xmlns='a&#58;b'/>", "<a xmlns='a\r\nb'/>", "<a xmlns:p='a&amp;b'><p:b/></a>", "<p:a xmlns:p='x'></p:a>", "<p:a xmlns:p='x'></a>", "<a xmlns:p='x'></p:a>",
+	"<a>&#xD800;</a>", "<a>&#xFFFE;</a>", "<a>&#x10FFFF;</a>", "<a>&#x110000;</a>", "<a>&#00000065;</a>", "<a>&#X41;</a>", "<a>&#;</a>", "<a>&#x;</a>", "<a>&#65</a>",
+	"<a>&lt</a>", "<a>&lt;&LT;</a>", "<a>&lt.x;</a>", "<a>&amp;&gt;&apos;&quot;</a>", "<a>&nbsp;</a>", "<a>&</a>", "<a>& </a>",
+	"<a>]]]></a>", "<a>]] ></a>", "<a>]]&gt;</a>", "<a>]</a>", "<a>]]</a>", "<a>x]]</a>", "<a b=']]>'/>",
+	"<a><![CDATA[]]></a>", "<a><![CDATA[]]]]></a>", "<a><![CDATA[x]]>]></a>", "<a><![CDATA[\x00]]></a>", "<a><![cdata[x]]></a>", "<a><![CDATA[x", "<a><![CDATA[<&\r\n\r]]></a>",
+	"<a><!--\xff\x00--></a>", "<a><!---></a>", "<a><!-- --->--></a>", "<a><!-></a>", "<a><!----></a>", "<a><!-- - --></a>", "<a><!--x", "<!DOCTYPE a><a/>", "<a><!ELEMENT a></a>",
+	"<?x?><a/>", "<?x ?><a/>", "<?x  y z ?><a/>", "<?x?y?><a/>", "<?x??><a/>", "<?x", "<?x?", "<? x?><a/>", "<?1x?><a/>", "<?x:y?><a/>", "<?x-y?>", "<?x\"?>", "<?xé?>",
+	"<?xml version='1.0'?><a/>", "<?xml version='1.1'?><a/>", "<?XML?><a/>", "<?xml-stylesheet href='x'?><a/>", "<?xmlx?><a/>", "<a><?pi \xff\x00?></a>",
+	"<a b='a\r\nb\rc' c=\"&#13;&#10;\"/>", "<a b='\t\n'/>", "<a b='&quot;\"'/>", "<a b=\"'\"/>", "<a b='<'/>", "<a b='\x7f'/>", "<a b='\xc3\x28'/>", "<a b='\xef\xbf\xbd'/>", "<a b='\x00'/>",
+	"\xef\xbb\xbf<a/>", "<a/>\x00", "<a/>\n\r\t ", "\r\n<a>\r</a>\r", "<a>\x7f\x80</a>", "<a>\xed\xa0\x80</a>", "<a>\xf4\x90\x80\x80</a>", "<a>\xef\xbf\xbe</a>",
+	strings.Repeat("<a>", 32) + strings.Repeat("</a>", 32), strings.Repeat("<a>", 33) + strings.Repeat("</a>", 33),
+	"<a" + strings.Repeat(" b='1'", 32) + "/>", "<a" + strings.Repeat(" b='1'", 33) + "/>",
+	"<a" + strings.Repeat(" xmlns:p='x'", 64) + "><p:b/></a>", "<a" + strings.Repeat(" xmlns:p='x'", 65) + "/>",
+	strings.Repeat("<a xmlns:p='x'>", 31) + strings.Repeat("</a>", 31),
+	"<message xmlns='jabber:client' from='a@b/c' type='chat'><body>Hi &amp; bye</body><x xmlns='jabber:x:data'/></message>",
+}
+
+func TestScanner(t *testing.T) {
+	for _, x := range scanInputs {
+		checkTokens(t, []byte(x))
+	}
+}
+
+// TestScannerMutations mutates the inputs and checks every result against
+// encoding/xml; FuzzScanner does the same with coverage guidance.
+func TestScannerMutations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	pieces := []string{"<", ">", "/", "&", ";", "'", "\"", "]]>", "]", "\r", "\n", " ", ":", "=", "\x00", "\xff",
+		"&amp;", "&#", "&#x", "<!--", "-->", "--", "<![CDATA[", "<?", "?>", "xmlns", "xmlns:p", "p:", "é", "\uFFFE", "<a>", "</a>", "<p:a>", "</p:a>"}
+	n := 20000
+	if testing.Short() {
+		n = 2000
+	}
+	taken := 0
+	for range n {
+		b := []byte(scanInputs[rng.IntN(len(scanInputs))])
+		for range 1 + rng.IntN(3) {
+			i := rng.IntN(len(b) + 1)
+			switch rng.IntN(4) {
+			case 0:
+				if i < len(b) {
+					b = slices.Delete(b, i, i+1)
+				}
+			case 1:
+				b = slices.Insert(b, i, []byte(pieces[rng.IntN(len(pieces))])...)
+			case 2:
+				if i < len(b) {
+					b[i] = byte(rng.IntN(256))
+				}
+			case 3:
+				j := min(len(b), i+rng.IntN(20))
+				b = slices.Insert(b, j, b[i:j]...)
+			}
+		}
+		if _, k := checkTokens(t, b); k == EOF {
+			taken++
+		}
+	}
+	t.Logf("%d of %d mutated inputs scanned to their end", taken, n)
+}
+
+func FuzzScanner(f *testing.F) {
+	for _, x := range scanInputs {
+		f.Add([]byte(x))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkTokens(t, data)
+	})
+}
+
+// TestScannerStates checks Depth, Offset and the end of an empty element.
+func TestScannerStates(t *testing.T) {
+	var s Scanner
+	if s.Next() != EOF {
+		t.Fatal("the zero Scanner is not empty")
+	}
+	data := []byte("<a xmlns='x'><b/>t</a> ")
+	s.Reset(data)
+	type step struct {
+		k      Kind
+		depth  int
+		offset int
+		space  string
+	}
+	for i, want := range []step{
+		{StartElement, 1, 13, "x"}, {StartElement, 2, 17, "x"}, {EndElement, 1, 17, "x"}, {CharData, 1, 18, ""},
+		{EndElement, 0, 22, "x"}, {CharData, 0, 23, ""}, {EOF, 0, 23, ""}, {EOF, 0, 23, ""},
+	} {
+		k := s.Next()
+		got := step{k, s.Depth(), s.Offset(), ""}
+		if k == StartElement || k == EndElement {
+			got.space = string(s.Space())
+		}
+		if got != want {
+			t.Fatalf("token %d: %+v, want %+v", i, got, want)
+		}
+	}
+	s.Reset([]byte("<a>"))
+	if s.Next() != StartElement || s.Next() != Unsupported || s.Next() != Unsupported {
+		t.Fatal("an unclosed element is not Unsupported")
+	}
+}
+
+func TestScannerDoesNotAllocate(t *testing.T) {
+	data := []byte("<iq xmlns='jabber:client' type='set' id='e1'><enable xmlns='urn:xmpp:push:0' jid='p.example' node='n'>" +
+		"<!-- c --><x xmlns='jabber:x:data'><field var='a'><value>1&amp;2</value></field></x></enable></iq>")
+	buf := make([]byte, 0, 64)
+	allocs := testing.AllocsPerRun(100, func() {
+		var s Scanner
+		s.Reset(data)
+		for {
+			switch s.Next() {
+			case StartElement:
+				_ = s.Space()
+				for i := range s.NumAttr() {
+					buf = s.AppendAttrValue(buf[:0], i)
+					_ = s.AttrSpace(i)
+				}
+				_ = s.LookupAttr("type")
+			case CharData:
+				buf = s.AppendText(buf[:0])
+			case EOF:
+				return
+			case Unsupported:
+				panic("unsupported")
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("scanning allocates %v times", allocs)
+	}
+}
+
+func TestSpecial8(t *testing.T) {
+	check := func(w []byte, specials [3]byte) {
+		t.Helper()
+		want := 8
+		for k, v := range w {
+			if v < 0x20 || v >= 0x80 || v == specials[0] || v == specials[1] || v == specials[2] {
+				want = k
+				break
+			}
+		}
+		got := 8
+		if m := special8(binary.LittleEndian.Uint64(w), specials[0], specials[1], specials[2]); m != 0 {
+			got = bits.TrailingZeros64(m) >> 3
+		}
+		if got != want {
+			t.Fatalf("special8(%q, %q) finds byte %d, want %d", w, specials, got, want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte("ab <&]'\"\t\n\r\x00\x1f\x20\x7f\x80\xff\xc3")
+	for _, specials := range [][3]byte{{'<', '&', ']'}, {'<', '&', '\''}, {'<', '&', '"'}} {
+		for v := range 256 {
+			for pos := range 8 {
+				w := []byte("abcdefgh")
+				w[pos] = byte(v)
+				check(w, specials)
+			}
+		}
+		for range 100000 {
+			var w [8]byte
+			for k := range w {
+				if rng.IntN(2) == 0 {
+					w[k] = alphabet[rng.IntN(len(alphabet))]
+				} else {
+					w[k] = byte(rng.IntN(256))
+				}
+			}
+			check(w[:], specials)
+		}
+	}
+}
