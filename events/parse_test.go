@@ -2,17 +2,16 @@ package events
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/pushrules/pushrules/internal/corpus"
 )
 
 const (
@@ -577,54 +576,10 @@ func TestParseStanzaCopies(t *testing.T) {
 // scenarios: the repository's copy, and the live suite beside the project
 // when it is there.
 func scenarioStanzas(t testing.TB) []string {
-	var files []string
-	for _, pattern := range []string{
-		"../testdata/conformance/*.json",
-		"../../shared/conformance/scenarios/*.json",
-	} {
-		m, err := filepath.Glob(pattern)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	if len(files) == 0 {
+	out := corpus.XML(t, "../testdata/conformance/*.json", "../../shared/conformance/scenarios/*.json")
+	if len(out) == 0 {
 		t.Skip("no conformance scenarios")
 	}
-	seen := map[string]bool{}
-	var walk func(any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case string:
-			if strings.HasPrefix(strings.TrimSpace(v), "<") {
-				seen[v] = true
-			}
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		case map[string]any:
-			for _, e := range v {
-				walk(e)
-			}
-		}
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v any
-		if err := json.Unmarshal(data, &v); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		walk(v)
-	}
-	out := make([]string, 0, len(seen))
-	for s := range seen {
-		out = append(out, s)
-	}
-	slices.Sort(out)
 	return out
 }
 

@@ -2,7 +2,6 @@ package push
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"math/rand/v2"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/internal/corpus"
 	"github.com/pushrules/pushrules/registry"
 )
 
@@ -143,50 +143,12 @@ func FuzzParseRequest(f *testing.F) {
 	})
 }
 
-// conformanceXML returns the XML strings (those starting with "<") of the
-// conformance scenarios, sorted.
+// conformanceXML returns the XML strings of the conformance scenarios.
 func conformanceXML(t testing.TB) []string {
-	files, err := filepath.Glob(filepath.Join("..", "testdata", "conformance", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
+	out := corpus.XML(t, filepath.Join("..", "testdata", "conformance", "*.json"))
+	if len(out) == 0 {
 		t.Fatal("no conformance scenarios")
 	}
-	seen := map[string]bool{}
-	var walk func(any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case string:
-			if strings.HasPrefix(strings.TrimSpace(v), "<") {
-				seen[v] = true
-			}
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		case map[string]any:
-			for _, e := range v {
-				walk(e)
-			}
-		}
-	}
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v any
-		if err := json.Unmarshal(data, &v); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		walk(v)
-	}
-	out := make([]string, 0, len(seen))
-	for x := range seen {
-		out = append(out, x)
-	}
-	slices.Sort(out)
 	return out
 }
 
