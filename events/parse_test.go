@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -661,32 +660,13 @@ func TestFastPathDifferential(t *testing.T) {
 		inputs = append(inputs, tc.xml)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	pieces := []string{"<", ">", "/", "&", ";", "'", "\"", "]]>", "]", "\r", "\n", " ", ":", "=", "\x00", "\xff",
-		"&amp;", "&#", "&#x", "<!--", "-->", "--", "<![CDATA[", "<?", "?>", "xmlns", "xmlns:p", "p:", "é", "\uFFFE"}
+	pieces := corpus.Pieces
 	n := 3000
 	if testing.Short() {
 		n = 300
 	}
 	for range n {
-		b := []byte(inputs[rng.IntN(len(inputs))])
-		for range 1 + rng.IntN(3) {
-			i := rng.IntN(len(b) + 1)
-			switch rng.IntN(4) {
-			case 0: // delete a byte
-				if i < len(b) {
-					b = slices.Delete(b, i, i+1)
-				}
-			case 1: // insert a piece
-				b = slices.Insert(b, i, []byte(pieces[rng.IntN(len(pieces))])...)
-			case 2: // replace a byte
-				if i < len(b) {
-					b[i] = byte(rng.IntN(256))
-				}
-			case 3: // duplicate a span
-				j := min(len(b), i+rng.IntN(20))
-				b = slices.Insert(b, j, b[i:j]...)
-			}
-		}
+		b := corpus.Mutate(rng, inputs[rng.IntN(len(inputs))], pieces)
 		checkDifferential(t, b)
 	}
 }

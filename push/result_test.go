@@ -3,11 +3,11 @@ package push
 import (
 	"errors"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/internal/corpus"
 )
 
 // resultCases are the table tests of ParseResult, also inputs of the
@@ -133,25 +133,7 @@ func TestParseResultFastSlow(t *testing.T) {
 		n = 1000
 	}
 	for range n {
-		b := []byte(inputs[rng.IntN(len(inputs))])
-		for range 1 + rng.IntN(3) {
-			i := rng.IntN(len(b) + 1)
-			switch rng.IntN(4) {
-			case 0:
-				if i < len(b) {
-					b = slices.Delete(b, i, i+1)
-				}
-			case 1:
-				b = slices.Insert(b, i, []byte(pieces[rng.IntN(len(pieces))])...)
-			case 2:
-				if i < len(b) {
-					b[i] = byte(rng.IntN(256))
-				}
-			case 3:
-				j := min(len(b), i+rng.IntN(20))
-				b = slices.Insert(b, j, b[i:j]...)
-			}
-		}
+		b := corpus.Mutate(rng, inputs[rng.IntN(len(inputs))], pieces)
 		checkResultFastSlow(t, b)
 	}
 }

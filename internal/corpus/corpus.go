@@ -5,6 +5,7 @@ package corpus
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,4 +58,33 @@ func XML(tb testing.TB, patterns ...string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Pieces are fragments that XML parsers treat specially, for Mutate.
+var Pieces = []string{"<", ">", "/", "&", ";", "'", "\"", "]]>", "]", "\r", "\n", " ", ":", "=", "\x00", "\xff",
+	"&amp;", "&#", "&#x", "<!--", "-->", "--", "<![CDATA[", "<?", "?>", "xmlns", "xmlns:p", "p:", "é", "\uFFFE"}
+
+// Mutate returns a copy of in with one to three random edits: a byte
+// deleted, one of pieces inserted, a byte replaced, or a span duplicated.
+func Mutate(rng *rand.Rand, in string, pieces []string) []byte {
+	b := []byte(in)
+	for range 1 + rng.IntN(3) {
+		i := rng.IntN(len(b) + 1)
+		switch rng.IntN(4) {
+		case 0:
+			if i < len(b) {
+				b = slices.Delete(b, i, i+1)
+			}
+		case 1:
+			b = slices.Insert(b, i, []byte(pieces[rng.IntN(len(pieces))])...)
+		case 2:
+			if i < len(b) {
+				b[i] = byte(rng.IntN(256))
+			}
+		case 3:
+			j := min(len(b), i+rng.IntN(20))
+			b = slices.Insert(b, j, b[i:j]...)
+		}
+	}
+	return b
 }

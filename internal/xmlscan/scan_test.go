@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pushrules/pushrules/internal/corpus"
 )
 
 // checkTokens scans data and reads it with encoding/xml in step: every
@@ -128,33 +130,15 @@ func TestScanner(t *testing.T) {
 // encoding/xml; FuzzScanner does the same with coverage guidance.
 func TestScannerMutations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	pieces := []string{"<", ">", "/", "&", ";", "'", "\"", "]]>", "]", "\r", "\n", " ", ":", "=", "\x00", "\xff",
-		"&amp;", "&#", "&#x", "<!--", "-->", "--", "<![CDATA[", "<?", "?>", "xmlns", "xmlns:p", "p:", "é", "\uFFFE", "<a>", "</a>", "<p:a>", "</p:a>"}
+	pieces := append(slices.Clone(corpus.Pieces),
+		"<a>", "</a>", "<p:a>", "</p:a>")
 	n := 20000
 	if testing.Short() {
 		n = 2000
 	}
 	taken := 0
 	for range n {
-		b := []byte(scanInputs[rng.IntN(len(scanInputs))])
-		for range 1 + rng.IntN(3) {
-			i := rng.IntN(len(b) + 1)
-			switch rng.IntN(4) {
-			case 0:
-				if i < len(b) {
-					b = slices.Delete(b, i, i+1)
-				}
-			case 1:
-				b = slices.Insert(b, i, []byte(pieces[rng.IntN(len(pieces))])...)
-			case 2:
-				if i < len(b) {
-					b[i] = byte(rng.IntN(256))
-				}
-			case 3:
-				j := min(len(b), i+rng.IntN(20))
-				b = slices.Insert(b, j, b[i:j]...)
-			}
-		}
+		b := corpus.Mutate(rng, scanInputs[rng.IntN(len(scanInputs))], pieces)
 		if _, k := checkTokens(t, b); k == EOF {
 			taken++
 		}
