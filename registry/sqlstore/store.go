@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -307,23 +308,7 @@ func deleteIDs(ctx context.Context, tx *sql.Tx, user string, ids []registry.Iden
 		}
 		removed = append(removed, rows...)
 	}
-	slices.SortFunc(removed, func(a, b row) int {
-		switch {
-		case a.pos < b.pos:
-			return -1
-		case a.pos > b.pos:
-			return 1
-		}
-		return 0
-	})
-	if len(removed) == 0 {
-		return nil, nil
-	}
-	regs := make([]registry.Registration, len(removed))
-	for i := range removed {
-		regs[i] = removed[i].reg
-	}
-	return regs, nil
+	return inEnableOrder(removed), nil
 }
 
 // DeleteUser implements registry.Store, in one transaction. It returns the
@@ -359,23 +344,21 @@ func (s *Store) deleteUser(ctx context.Context, user string) ([]registry.Registr
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(rows, func(a, b row) int {
-		switch {
-		case a.pos < b.pos:
-			return -1
-		case a.pos > b.pos:
-			return 1
-		}
-		return 0
-	})
+	return inEnableOrder(rows), nil
+}
+
+// inEnableOrder returns the rows' registrations least recently enabled
+// first; nil for none.
+func inEnableOrder(rows []row) []registry.Registration {
 	if len(rows) == 0 {
-		return nil, nil
+		return nil
 	}
+	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.pos, b.pos) })
 	regs := make([]registry.Registration, len(rows))
 	for i := range rows {
 		regs[i] = rows[i].reg
 	}
-	return regs, nil
+	return regs
 }
 
 // AddError implements registry.Store, in one atomic statement.
