@@ -68,6 +68,7 @@ type Engine struct {
 	idPrefix string
 	users    [userShards]userShard
 	pending  [pendingShards]pendingShard
+	regBufs  sync.Pool // *[]registry.Registration for wakeAll
 }
 
 type userShard struct {
@@ -109,6 +110,7 @@ func New(cfg Config) (*Engine, error) {
 	for i := range e.users {
 		e.users[i].users = make(map[string]*userState)
 	}
+	e.regBufs.New = func() any { return new([]registry.Registration) }
 	return e, nil
 }
 
@@ -663,7 +665,14 @@ func (e *Engine) GroupchatToBare(ctx context.Context, ev events.GroupchatToBare)
 // yet, newest registration first, skipping those bound to a current session
 // when skipBound is set.
 func (e *Engine) wakeAll(ctx context.Context, now time.Time, user string, st *events.Stanza, skipBound bool) (Decisions, error) {
-	regs, err := e.cfg.Store.Load(ctx, user)
+	buf := e.regBufs.Get().(*[]registry.Registration)
+	defer func() {
+		clear(*buf)
+		*buf = (*buf)[:0]
+		e.regBufs.Put(buf)
+	}()
+	regs, err := e.load(ctx, user, *buf)
+	*buf = regs
 	if err != nil {
 		e.cfg.Logger.Warn("push: reading registrations failed; nothing pushed", "user", user, "error", err)
 		return Decisions{}, nil
@@ -707,6 +716,14 @@ func (e *Engine) wakeAll(ctx context.Context, now time.Time, user string, st *ev
 	sh.mu.Unlock()
 	e.track(now, d.Publishes)
 	return d, nil
+}
+
+// load reads the user's registrations, into dst when the Store can.
+func (e *Engine) load(ctx context.Context, user string, dst []registry.Registration) ([]registry.Registration, error) {
+	if a, ok := e.cfg.Store.(registry.Appender); ok {
+		return a.LoadAppend(ctx, user, dst)
+	}
+	return e.cfg.Store.Load(ctx, user)
 }
 
 func (u *userState) bound(id registry.Identifier) bool {

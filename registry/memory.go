@@ -80,6 +80,20 @@ func (m *Memory) Load(ctx context.Context, user string) ([]Registration, error) 
 	return registrations(user, s.users[user]), nil
 }
 
+// LoadAppend implements Appender.
+func (m *Memory) LoadAppend(ctx context.Context, user string, dst []Registration) ([]Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return dst, err
+	}
+	s := m.shard(user)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for i := range s.users[user] {
+		dst = append(dst, s.users[user][i].registration(user))
+	}
+	return dst, nil
+}
+
 // Save implements Store.
 func (m *Memory) Save(ctx context.Context, reg Registration, maxDevices int) (Registration, []Registration, error) {
 	if err := ctx.Err(); err != nil {

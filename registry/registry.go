@@ -113,3 +113,10 @@ type Store interface {
 	// given generation to zero; ErrNotFound when it is not stored.
 	ResetErrors(ctx context.Context, user string, id Identifier, generation uint64) error
 }
+
+// Appender is an optional Store capability for hot paths: LoadAppend is
+// Load appending to dst (which the caller owns and may reuse) instead of
+// allocating a new slice. The push engine uses it when the Store has it.
+type Appender interface {
+	LoadAppend(ctx context.Context, user string, dst []Registration) ([]Registration, error)
+}

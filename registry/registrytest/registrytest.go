@@ -82,6 +82,7 @@ func Run(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		{"ErrorCounts", testErrorCounts},
 		{"ErrorCountsNotFound", testErrorCountsNotFound},
 		{"OptionsStoredLosslessly", testFormsLossless},
+		{"LoadAppendMatchesLoad", testLoadAppend},
 		{"IdentifierWithoutNode", testIdentifierWithoutNode},
 		{"EnabledTimeKept", testEnabledTime},
 		{"Concurrent", testConcurrent},
@@ -1006,4 +1007,28 @@ func testCancelledContext(t *testing.T, s registry.Store) {
 		checkRegs(t, "Load after calls with a "+c.name+" context", mustLoad(t, s, alice), before)
 	}
 	checkRegs(t, "Load after calls with done contexts", mustLoad(t, s, alice), []registry.Registration{a, b})
+}
+
+// testLoadAppend checks the optional registry.Appender against Load.
+func testLoadAppend(t *testing.T, s registry.Store) {
+	a, ok := s.(registry.Appender)
+	if !ok {
+		t.Skip("the store has no LoadAppend")
+	}
+	for i, node := range []string{"a", "b", "c"} {
+		mustSave(t, s, newReg(alice, id(node), uint64(i+1), at(i), publishOptions(node)), 0)
+	}
+	want := mustLoad(t, s, alice)
+	prefix := newReg(bob, id("x"), 9, at(9), registry.Form{})
+	got, err := a.LoadAppend(t.Context(), alice, []registry.Registration{prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want)+1 || !sameReg(got[0], prefix) {
+		t.Fatalf("LoadAppend did not append to dst: %s", regsString(got))
+	}
+	checkRegs(t, "LoadAppend", got[1:], want)
+	if got, err := a.LoadAppend(t.Context(), "nobody@example.org", nil); err != nil || len(got) != 0 {
+		t.Fatalf("LoadAppend of an unknown user: %v, %v", got, err)
+	}
 }
