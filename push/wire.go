@@ -39,11 +39,6 @@ type Publish struct {
 	gen uint64              // its Generation when the publish was made
 }
 
-// Identifier returns the registration's identifier.
-func (p *Publish) Identifier() registry.Identifier {
-	return registry.NewIdentifier(p.To, p.Node)
-}
-
 // AppendXML appends the publish IQ to b and returns the extended buffer.
 func (p *Publish) AppendXML(b []byte) []byte {
 	b = append(b, "<iq type='set' from='"...)
