@@ -279,13 +279,13 @@ func BenchmarkOfflineMessage(b *testing.B) {
 // publish-options form, into a reused buffer.
 func BenchmarkPublishEncode(b *testing.B) {
 	p := push.Publish{
-		ID: "push-3f2a9c1b7d4e-1a2b3c", From: "example.org", User: "juliet@example.org",
-		To: benchService, Node: benchNode,
+		ID: "push-3f2a9c1b7d4e-1a2b3c", User: "juliet@example.org",
+		Registration: registry.NewIdentifier(benchService, benchNode),
 		Options: registry.NewForm("submit",
 			registry.Field{Var: "FORM_TYPE", Values: []string{push.NSPublishOptions}},
 			registry.Field{Var: "secret", Values: []string{benchSecret}},
 		),
-		Important: true, Count: 1, Body: push.DefaultImportantBody,
+		Important: true, Body: push.DefaultImportantBody,
 	}
 	buf := p.AppendXML(nil)
 	b.SetBytes(int64(len(buf)))
@@ -389,7 +389,7 @@ func BenchmarkParallelMixed(b *testing.B) {
 		head, n := 0, 0
 		remember := func(ps []push.Publish) {
 			for i := range ps {
-				ring[(head+n)%len(ring)] = sent{ps[i].ID, ps[i].To}
+				ring[(head+n)%len(ring)] = sent{ps[i].ID, ps[i].To()}
 				if n < len(ring) {
 					n++
 				} else {

@@ -110,7 +110,7 @@ func (d *Driver) Execute(ctx context.Context, dec Decisions) {
 			if d.cfg.SendError != nil {
 				d.cfg.SendError(p, err)
 			} else {
-				d.engine.cfg.Logger.Warn("push: sending a publish failed", "user", p.User, "service", p.To, "error", err)
+				d.engine.cfg.Logger.Warn("push: sending a publish failed", "user", p.User, "service", p.To(), "error", err)
 			}
 			d.engine.ForgetPublish(p.ID)
 		}

@@ -233,15 +233,11 @@ func newGeneration() uint64 {
 // ping.
 func (e *Engine) newPublish(reg *registry.Registration, st *events.Stanza, important bool) Publish {
 	p := Publish{
-		From:      jid.Domain(reg.User),
-		User:      reg.User,
-		To:        reg.ID.JID(),
-		Node:      reg.ID.Node(),
-		Options:   reg.Options,
-		Important: important,
-		Count:     1,
-		id:        reg.ID,
-		gen:       reg.Generation,
+		User:         reg.User,
+		Options:      reg.Options,
+		Important:    important,
+		Registration: reg.ID,
+		gen:          reg.Generation,
 	}
 	if st == nil {
 		return p

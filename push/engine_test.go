@@ -98,7 +98,7 @@ func TestEnableStoresAndBinds(t *testing.T) {
 		t.Fatalf("publishes %+v", d.Publishes)
 	}
 	p := d.Publishes[0]
-	if v, _ := p.Options.Value("secret"); v != "s3cr&t" || p.To != service || p.Node != "N" || p.From != "example.org" {
+	if v, _ := p.Options.Value("secret"); v != "s3cr&t" || p.To() != service || p.Node() != "N" || p.From() != "example.org" {
 		t.Errorf("publish %+v", p)
 	}
 	x := string(p.AppendXML(nil))
@@ -131,7 +131,7 @@ func TestMaxDevicesEviction(t *testing.T) {
 	h.enable(at(6), phone, "n1")
 	d := h.offline(at(7), h.chat("y"))
 	for _, p := range d.Publishes {
-		if p.Node == "n1" {
+		if p.Node() == "n1" {
 			h.respond(at(8), p, "cancel", "item-not-found")
 		}
 	}

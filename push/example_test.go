@@ -75,7 +75,7 @@ func ExampleEngine_StanzaQueued() {
 
 	d = engine.Wake(sec(11))
 	for _, p := range d.Publishes {
-		fmt.Printf("push to %s node %s: important=%v body=%q\n", p.To, p.Node, p.Important, p.Body)
+		fmt.Printf("push to %s node %s: important=%v body=%q\n", p.To(), p.Node(), p.Important, p.Body)
 	}
 	fmt.Println("timeout", d.Timeouts[0].Duration)
 	// Output:
@@ -113,7 +113,7 @@ func ExampleEngine_PublishResult() {
 		d, _ := engine.OfflineMessage(ctx, events.OfflineMessage{Now: now, User: "juliet@example.org", Stanza: message(events.Key(i+1), "hi")})
 		fmt.Println("message", i+1, "->", len(d.Publishes), "publish")
 		for _, p := range d.Publishes {
-			engine.PublishResult(ctx, events.PublishResult{Now: now.Add(time.Second), ID: p.ID, From: p.To,
+			engine.PublishResult(ctx, events.PublishResult{Now: now.Add(time.Second), ID: p.ID, From: p.To(),
 				Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found"}})
 		}
 	}

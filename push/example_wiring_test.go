@@ -42,7 +42,7 @@ func Example() {
 			fmt.Printf("hibernation timeout of %s: %v from %s\n", t.Session, t.Duration, t.At.Format(time.TimeOnly))
 		}
 		for _, p := range d.Publishes {
-			fmt.Printf("publish to %s (important: %v, sender %s); answer with engine.PublishResult\n", p.To, p.Important, p.Sender)
+			fmt.Printf("publish to %s (important: %v, sender %s); answer with engine.PublishResult\n", p.To(), p.Important, p.Sender)
 		}
 		if !d.Wake.IsZero() {
 			fmt.Printf("call engine.Wake at %s\n", d.Wake.Format(time.TimeOnly))

@@ -149,7 +149,7 @@ func (h *harness) archived(now time.Time, st events.Stanza) Decisions {
 
 func (h *harness) respond(now time.Time, p Publish, errType, cond string) Decisions {
 	h.t.Helper()
-	ev := events.PublishResult{Now: now, ID: p.ID, From: p.To}
+	ev := events.PublishResult{Now: now, ID: p.ID, From: p.To()}
 	if errType != "" {
 		ev.Error = &events.StanzaError{Type: errType, Condition: cond}
 	}
@@ -195,7 +195,7 @@ func pushes(d Decisions) []string {
 		if b == "" {
 			b = "∅"
 		}
-		out = append(out, p.Node+":"+b)
+		out = append(out, p.Node()+":"+b)
 	}
 	return out
 }

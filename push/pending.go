@@ -124,7 +124,7 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 	ps.expire(now)
 	for i := range pubs {
 		p := &pubs[i]
-		seq := ps.push(pendingPublish{user: p.User, id: p.id, gen: p.gen, expires: expires})
+		seq := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.gen, expires: expires})
 		buf = append(buf, e.idPrefix...)
 		buf = strconv.AppendUint(buf, seq, 10)
 		buf = append(buf, '.')

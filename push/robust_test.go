@@ -246,7 +246,7 @@ func TestDriverTimer(t *testing.T) {
 	}
 	select {
 	case p := <-got:
-		if !p.Important || p.Node != "A" {
+		if !p.Important || p.Node() != "A" {
 			t.Errorf("publish %+v", p)
 		}
 	case <-time.After(10 * time.Second):
@@ -374,7 +374,7 @@ func TestSoak(t *testing.T) {
 						if r.IntN(3) == 0 {
 							perr = &events.StanzaError{Type: "cancel", Condition: "item-not-found"}
 						}
-						d, _ = e.PublishResult(ctx, events.PublishResult{Now: now, ID: p.ID, From: p.To, Error: perr})
+						d, _ = e.PublishResult(ctx, events.PublishResult{Now: now, ID: p.ID, From: p.To(), Error: perr})
 					}
 				}
 				pending = append(pending, d.Publishes...)

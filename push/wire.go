@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/internal/jid"
 	"github.com/pushrules/pushrules/registry"
 )
 
@@ -16,41 +17,49 @@ import (
 type Publish struct {
 	// ID is the publish IQ's id, unique per engine.
 	ID string
-	// From is the server's domain (the user's domain): the IQ's from.
-	From string
 	// User is the bare JID of the user whose registration this is.
 	User string
-	// To is the push service JID, Node the registration's node ("" for
-	// none).
-	To, Node string
 	// Options is the publish-options form to echo; the zero Form for none.
 	Options registry.Form
-	// Important tells whether a person should see the stanza now; hosts and
-	// push services map it to a high-priority, alerting notification.
-	Important bool
-	// Count is the message-count summary field (always 1, like Prosody).
-	Count int
 	// Sender and Body are the last-message-sender and last-message-body
 	// summary fields; "" leaves a field empty, except that Body is sent as
 	// an empty <value/> for an important push.
 	Sender, Body string
+	// Important tells whether a person should see the stanza now; hosts and
+	// push services map it to a high-priority, alerting notification.
+	Important bool
+	// Registration identifies the registration (push service JID and node)
+	// the publish is for; To and Node read it.
+	Registration registry.Identifier
 
-	id  registry.Identifier // the registration, for matching the answer
-	gen uint64              // its Generation when the publish was made
+	gen uint64 // the registration's Generation when the publish was made
 }
+
+// MessageCount is the message-count summary field of every publish (like
+// Prosody, the engine does not count).
+const MessageCount = 1
+
+// To returns the push service's JID: the IQ's to.
+func (p *Publish) To() string { return p.Registration.JID() }
+
+// Node returns the registration's node ("" for none).
+func (p *Publish) Node() string { return p.Registration.Node() }
+
+// From returns the server's domain (the user's domain): the IQ's from.
+func (p *Publish) From() string { return jid.Domain(p.User) }
 
 // AppendXML appends the publish IQ to b and returns the extended buffer.
 func (p *Publish) AppendXML(b []byte) []byte {
 	b = append(b, "<iq type='set' from='"...)
-	b = appendEscaped(b, p.From)
+	b = appendEscaped(b, p.From())
 	b = append(b, "' to='"...)
-	b = appendEscaped(b, p.To)
+	b = appendEscaped(b, p.To())
 	b = append(b, "' id='"...)
 	b = appendEscaped(b, p.ID)
 	b = append(b, "'><pubsub xmlns='"+NSPubSub+"'>"...)
-	if p.Node != "" {
+	if node := p.Node(); node != "" {
 		b = append(b, "<publish node='"...)
-		b = appendEscaped(b, p.Node)
+		b = appendEscaped(b, node)
 		b = append(b, "'>"...)
 	} else {
 		b = append(b, "<publish>"...)
@@ -58,7 +67,7 @@ func (p *Publish) AppendXML(b []byte) []byte {
 	b = append(b, "<item><notification xmlns='"+NSPush+"'><x xmlns='"+NSDataForms+"' type='form'>"+
 		"<field type='hidden' var='FORM_TYPE'><value>"+NSPushSummary+"</value></field>"+
 		"<field type='text-single' var='message-count'><value>"...)
-	b = strconv.AppendInt(b, int64(p.Count), 10)
+	b = strconv.AppendInt(b, MessageCount, 10)
 	b = append(b, "</value></field><field type='text-single' var='pending-subscription-count'/>"...)
 	b = appendField(b, "jid-single", "last-message-sender", p.Sender, false)
 	b = appendField(b, "text-single", "last-message-body", p.Body, p.Important)

@@ -14,9 +14,13 @@ import (
 //
 // Each remembered stanza carries a bit set of the registrations it was
 // pushed to, so a message pushed to all of a user's devices costs one
-// entry. The entries form a ring in insertion order with an open-addressing
-// index (linear probing, backward-shift deletion): lookups and the constant
-// insert-and-evict of a full set stay fast and allocate nothing.
+// entry. The entries form a ring in insertion order. A few entries are
+// searched in turn; past linearMarks, an open-addressing index (linear
+// probing) finds them. Forgetting the oldest entry leaves its index slot in
+// place, stale (a lookup checks the entry's key), and the index is rebuilt
+// once stale and live slots fill three quarters of it: the constant
+// insert-and-evict of a full set touches one slot and one entry, and
+// allocates nothing.
 type Marks struct {
 	window  time.Duration
 	max     int
@@ -24,7 +28,9 @@ type Marks struct {
 	next    int                   // the bit to take when every bit is in use
 	entries []mark                // ring, oldest at head once full
 	head    int
-	index   []uint32 // 0: empty, else position in entries + 1, with the key's home slot << 16
+	index   []uint32 // nil up to linearMarks entries; else 0: empty, else position in entries + 1, with a tag of the key's hash << 16
+	shift   uint     // 64 - log2(len(index))
+	stale   int      // index slots left by forgotten entries
 }
 
 type mark struct {
@@ -32,6 +38,9 @@ type mark struct {
 	at   int64 // when last marked, unix nanoseconds
 	bits uint64
 }
+
+// linearMarks is the number of entries searched without an index.
+const linearMarks = 8
 
 // MaxMarks is the largest number of stanzas a set can remember, and
 // MaxMarkedRegistrations the number of registrations it tells apart.
@@ -92,25 +101,34 @@ func (m *Marks) Forget(id registry.Identifier) {
 	}
 }
 
-func (m *Marks) home(key events.Key) int {
-	return int((uint64(key) * 0x9E3779B97F4A7C15) >> 40 & uint64(len(m.index)-1))
-}
+// hash spreads key for the index: its top bits pick the home slot, its
+// bits 16..31 are the tag.
+func hash(key events.Key) uint64 { return uint64(key) * 0x9E3779B97F4A7C15 }
 
-// find returns the index slot holding key, or -1. It reads an entry only
-// when its home slot is key's: a miss rarely leaves the index.
+// find returns the position in entries of key, or -1. With an index, it
+// reads an entry only when a slot's tag is key's: a miss rarely leaves the
+// index.
 func (m *Marks) find(key events.Key) int {
-	if len(m.index) == 0 {
+	if m.index == nil {
+		for i := range m.entries {
+			if m.entries[i].key == key {
+				return i
+			}
+		}
 		return -1
 	}
 	mask := len(m.index) - 1
-	h := m.home(key)
-	for i := h; ; i = (i + 1) & mask {
+	h := hash(key)
+	tag := uint32(h>>16) & 0xffff
+	for i := int(h >> m.shift); ; i = (i + 1) & mask {
 		x := m.index[i]
 		if x == 0 {
 			return -1
 		}
-		if int(x>>16) == h && m.entries[x&0xffff-1].key == key {
-			return i
+		if x>>16 == tag {
+			if pos := int(x&0xffff) - 1; m.entries[pos].key == key {
+				return pos
+			}
 		}
 	}
 }
@@ -125,7 +143,7 @@ func (m *Marks) Has(key events.Key, id registry.Identifier, now time.Time) bool 
 	if i < 0 {
 		return false
 	}
-	e := &m.entries[m.index[i]&0xffff-1]
+	e := &m.entries[i]
 	return e.bits&m.bit(id, false) != 0 && now.UnixNano()-e.at < int64(m.window)
 }
 
@@ -143,7 +161,7 @@ func (m *Marks) Pushed(key events.Key, now time.Time) uint64 {
 	if i < 0 {
 		return 0
 	}
-	e := &m.entries[m.index[i]&0xffff-1]
+	e := &m.entries[i]
 	if now.UnixNano()-e.at >= int64(m.window) {
 		return 0
 	}
@@ -165,7 +183,7 @@ func (m *Marks) Mark(key events.Key, b uint64, now time.Time) {
 	}
 	t := now.UnixNano()
 	if i := m.find(key); i >= 0 {
-		e := &m.entries[m.index[i]&0xffff-1]
+		e := &m.entries[i]
 		if t-e.at >= int64(m.window) {
 			e.bits = 0 // expired: the earlier pushes no longer count
 		}
@@ -176,55 +194,51 @@ func (m *Marks) Mark(key events.Key, b uint64, now time.Time) {
 	if len(m.entries) < m.max {
 		pos = len(m.entries)
 		m.entries = append(m.entries, mark{key: key, at: t, bits: b})
-		if 2*len(m.entries) > len(m.index) {
-			m.rebuild()
-			return
-		}
 	} else {
 		pos = m.head
-		m.unindex(m.find(m.entries[pos].key))
 		m.entries[pos] = mark{key: key, at: t, bits: b}
 		m.head = (m.head + 1) % len(m.entries)
+		if m.index != nil {
+			m.stale++
+		}
 	}
-	m.insert(key, pos)
+	switch {
+	case m.index == nil && len(m.entries) <= linearMarks:
+	case m.index == nil || 4*(len(m.entries)+m.stale) > 3*len(m.index):
+		m.rebuild()
+	default:
+		m.insert(key, pos)
+	}
 }
 
 func (m *Marks) insert(key events.Key, pos int) {
 	mask := len(m.index) - 1
-	h := m.home(key)
-	i := h
+	h := hash(key)
+	i := int(h >> m.shift)
 	for m.index[i] != 0 {
 		i = (i + 1) & mask
 	}
-	m.index[i] = uint32(pos+1) | uint32(h)<<16
+	m.index[i] = uint32(pos+1) | uint32(h>>16)&0xffff<<16
 }
 
-// unindex empties slot i, shifting back the entries probed past it.
-func (m *Marks) unindex(i int) {
-	mask := len(m.index) - 1
-	for j := (i + 1) & mask; m.index[j] != 0; j = (j + 1) & mask {
-		k := int(m.index[j] >> 16)
-		// The entry at j may move to i if its home is not in (i, j].
-		if (j > i && (k <= i || k > j)) || (j < i && k <= i && k > j) {
-			m.index[i] = m.index[j]
-			i = j
-		}
-	}
-	m.index[i] = 0
-}
-
-// rebuild sizes the index for the entries held (at most half full) and
-// fills it again.
+// rebuild drops the index when a linear search will do, or else sizes it
+// for the entries held (at most half full) and fills it again.
 func (m *Marks) rebuild() {
-	size := 8
+	m.stale = 0
+	if len(m.entries) <= linearMarks {
+		m.index = nil
+		return
+	}
+	size, bits := 16, uint(4)
 	for size < 2*len(m.entries) {
-		size *= 2
+		size, bits = 2*size, bits+1
 	}
 	if len(m.index) == size {
 		clear(m.index)
 	} else {
 		m.index = make([]uint32, size)
 	}
+	m.shift = 64 - bits
 	for pos := range m.entries {
 		m.insert(m.entries[pos].key, pos)
 	}
@@ -256,8 +270,6 @@ func (m *Marks) Expire(now time.Time) (empty bool) {
 		}
 	}
 	m.entries, m.head, m.index = kept, 0, nil
-	if len(kept) > 0 {
-		m.rebuild()
-	}
+	m.rebuild()
 	return len(kept) == 0
 }

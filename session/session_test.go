@@ -153,7 +153,8 @@ func TestUnbind(t *testing.T) {
 
 // TestMarksModel checks Marks against a plain model (a map and a FIFO of
 // keys) over random operations, including the full-ring evictions that
-// exercise the index's backward-shift deletion.
+// leave stale index slots and the rebuilds that clear them, with limits on
+// both sides of linearMarks.
 func TestMarksModel(t *testing.T) {
 	for _, limit := range []int{1, 3, 8, 37, 256} {
 		m := NewMarks(time.Hour, limit)

@@ -180,7 +180,7 @@ func (a *Adapter) reply(r push.Reply) {
 
 func (a *Adapter) sendError(p push.Publish, err error) {
 	if !errors.Is(err, ErrClosed) {
-		a.log.Warn("eventbus: sending a publish failed", "id", p.ID, "service", p.To, "error", err)
+		a.log.Warn("eventbus: sending a publish failed", "id", p.ID, "service", p.To(), "error", err)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pushrules/pushrules/events"
 	"github.com/pushrules/pushrules/push"
+	"github.com/pushrules/pushrules/registry"
 )
 
 // waitUntil polls cond until it holds and fails the test after a few
@@ -258,7 +259,7 @@ func (r *results) list() []events.PublishResult {
 }
 
 func publish(id string) push.Publish {
-	return push.Publish{ID: id, From: "example.org", User: user, To: pushJID, Node: "n1", Count: 1}
+	return push.Publish{ID: id, User: user, Registration: registry.NewIdentifier(pushJID, "n1")}
 }
 
 func TestPushClientForgetsUnansweredPublishes(t *testing.T) {

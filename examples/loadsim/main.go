@@ -434,10 +434,10 @@ func (s *sim) send(_ context.Context, p push.Publish) error {
 	}
 	a := answer{
 		due: s.now().Add(20*time.Millisecond + time.Duration(s.srng.IntN(480))*time.Millisecond),
-		ev:  events.PublishResult{ID: p.ID, From: p.To},
+		ev:  events.PublishResult{ID: p.ID, From: p.To()},
 	}
 	switch {
-	case s.dead[p.Node]:
+	case s.dead[p.Node()]:
 		a.ev.Error = &events.StanzaError{Type: "cancel", Condition: "item-not-found"}
 	case r < 17:
 		a.ev.Error = &events.StanzaError{Type: "wait", Condition: "resource-constraint"}

@@ -162,7 +162,7 @@ func (s *server) execute(d push.Decisions) {
 		if p.Important {
 			kind = "alerting"
 		}
-		fmt.Fprintf(s.out, "  publish  %s push to %s (node %s)\n           %s\n", kind, p.To, p.Node, p.AppendXML(nil))
+		fmt.Fprintf(s.out, "  publish  %s push to %s (node %s)\n           %s\n", kind, p.To(), p.Node(), p.AppendXML(nil))
 		s.sent = append(s.sent, p)
 	}
 	if !d.Wake.IsZero() {
@@ -178,7 +178,7 @@ func (s *server) answer(ctx context.Context, condition string) {
 	}
 	p := s.sent[0]
 	s.sent = s.sent[1:]
-	res := events.PublishResult{Now: s.now, ID: p.ID, From: p.To}
+	res := events.PublishResult{Now: s.now, ID: p.ID, From: p.To()}
 	if condition == "" {
 		fmt.Fprintf(s.out, "  answer   %s: result\n", p.ID)
 	} else {

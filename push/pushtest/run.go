@@ -224,7 +224,7 @@ func (r *run) step(ctx context.Context, i int, st *step) error {
 // it answered and returns the answer.
 func (r *run) answer(now time.Time, st *step) (events.PublishResult, error) {
 	for j, p := range r.sent.Publishes() {
-		if r.answered[j] || p.To != st.to || p.Node != st.node || st.user != "" && p.User != st.user {
+		if r.answered[j] || p.To() != st.to || p.Node() != st.node || st.user != "" && p.User != st.user {
 			continue
 		}
 		r.answered[j] = true

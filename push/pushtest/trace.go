@@ -72,9 +72,9 @@ type TracePush struct {
 // pushEntry builds the push entry of a publish.
 func pushEntry(p *push.Publish) *TracePush {
 	return &TracePush{
-		To:        p.To,
-		Node:      p.Node,
-		Count:     strconv.Itoa(p.Count),
+		To:        p.To(),
+		Node:      p.Node(),
+		Count:     strconv.Itoa(push.MessageCount),
 		Sender:    p.Sender,
 		Body:      p.Body,
 		Important: p.Important,

@@ -58,7 +58,7 @@ func nodes(pubs []push.Publish) map[string]string {
 	out := map[string]string{}
 	for _, p := range pubs {
 		secret, _ := p.Options.Value("secret")
-		out[p.Node] = secret
+		out[p.Node()] = secret
 	}
 	return out
 }
@@ -86,10 +86,10 @@ func TestTwoNodesShareRegistrations(t *testing.T) {
 		// A registration removed by max errors on B is gone for A.
 		pubs := offline(t, nodeB, 2)
 		for _, p := range pubs {
-			if p.Node != "B" {
+			if p.Node() != "B" {
 				continue
 			}
-			if _, err := nodeB.PublishResult(context.Background(), events.PublishResult{Now: t0.Add(2 * time.Second), ID: p.ID, From: p.To,
+			if _, err := nodeB.PublishResult(context.Background(), events.PublishResult{Now: t0.Add(2 * time.Second), ID: p.ID, From: p.To(),
 				Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found"}}); err != nil {
 				t.Fatal(err)
 			}
