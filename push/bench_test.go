@@ -231,6 +231,7 @@ func BenchmarkOfflineMessage(b *testing.B) {
 			now := benchEpoch
 			st := benchChat("", 0)
 			i := 0
+			var d push.Decisions
 			step := func() {
 				now = now.Add(10 * time.Microsecond)
 				st.Key++
@@ -238,7 +239,8 @@ func BenchmarkOfflineMessage(b *testing.B) {
 				if i++; i == len(reg.users) {
 					i = 0
 				}
-				d, err := e.OfflineMessage(ctx, events.OfflineMessage{Now: now, User: user, Stanza: st})
+				d.Reset()
+				err := e.HandleInto(ctx, events.OfflineMessage{Now: now, User: user, Stanza: st}, &d)
 				if err != nil || len(d.Publishes) != 3 {
 					b.Fatalf("offline message for %s: %d publishes, error %v", user, len(d.Publishes), err)
 				}
@@ -398,6 +400,8 @@ func BenchmarkParallelMixed(b *testing.B) {
 			}
 		}
 		count := 0
+		var d push.Decisions // reused: each event's decisions are done with before the next
+		var queue [1]events.Stanza
 		for pb.Next() {
 			now = now.Add(time.Millisecond)
 			if count++; count%1000 == 0 {
@@ -406,7 +410,7 @@ func BenchmarkParallelMixed(b *testing.B) {
 			}
 			u := &us[rng.IntN(users)]
 			key++
-			var d push.Decisions
+			d.Reset()
 			var err error
 			r := rng.IntN(100)
 			if n >= 64 {
@@ -414,16 +418,16 @@ func BenchmarkParallelMixed(b *testing.B) {
 			}
 			switch {
 			case r < 40:
-				d, err = e.StanzaQueued(events.StanzaQueued{Now: now, Session: u.phone, Stanza: benchChat(u.phone, key)})
+				err = e.HandleInto(ctx, events.StanzaQueued{Now: now, Session: u.phone, Stanza: benchChat(u.phone, key)}, &d)
 			case r < 55:
-				d, err = e.OfflineMessage(ctx, events.OfflineMessage{Now: now, User: u.bare, Stanza: benchChat(u.bare, key)})
+				err = e.HandleInto(ctx, events.OfflineMessage{Now: now, User: u.bare, Stanza: benchChat(u.bare, key)}, &d)
 			case r < 70:
-				d, err = e.MessageArchived(ctx, events.MessageArchived{Now: now, User: u.bare, Stanza: benchChat(u.bare, key)})
+				err = e.HandleInto(ctx, events.MessageArchived{Now: now, User: u.bare, Stanza: benchChat(u.bare, key)}, &d)
 			case r < 75:
-				d, err = e.HibernationStarted(events.HibernationStarted{Now: now, Session: u.phone,
-					Queue: []events.Stanza{benchChat(u.phone, key)}})
+				queue[0] = benchChat(u.phone, key)
+				err = e.HandleInto(ctx, events.HibernationStarted{Now: now, Session: u.phone, Queue: queue[:]}, &d)
 			case r < 80:
-				d, err = e.HibernationEnded(events.HibernationEnded{Now: now, Session: u.phone})
+				err = e.HandleInto(ctx, events.HibernationEnded{Now: now, Session: u.phone}, &d)
 			default:
 				if n == 0 {
 					continue
@@ -437,7 +441,7 @@ func BenchmarkParallelMixed(b *testing.B) {
 				} else if x < 3 {
 					ev.Error = errWait
 				}
-				d, err = e.PublishResult(ctx, ev)
+				err = e.HandleInto(ctx, ev, &d)
 			}
 			if err != nil {
 				b.Error(err)

@@ -48,6 +48,8 @@ type Driver struct {
 	armed  time.Time // when the timer fires; zero when it is not set
 	closed bool
 	wg     sync.WaitGroup
+
+	decisions sync.Pool // *Decisions, reused across Handle calls
 }
 
 // NewDriver returns a Driver for engine, or an error wrapping
@@ -83,15 +85,24 @@ func (d *Driver) Handle(ctx context.Context, ev events.Event) error {
 	if ev.Time().IsZero() {
 		ev = events.WithTime(ev, d.cfg.Now())
 	}
-	dec, err := d.engine.Handle(ctx, ev)
-	if err != nil {
+	dec, _ := d.decisions.Get().(*Decisions)
+	if dec == nil {
+		dec = new(Decisions)
+	}
+	defer func() {
+		dec.Reset()
+		d.decisions.Put(dec)
+	}()
+	if err := d.engine.HandleInto(ctx, ev, dec); err != nil {
 		return err
 	}
-	d.Execute(ctx, dec)
+	d.Execute(ctx, *dec)
 	return nil
 }
 
 // Execute carries out decisions the host obtained from the engine itself.
+// The Sender and the callbacks get copies: they may keep what they are
+// given, but not pointers into dec.
 // A publish the Sender could not send is reported to SendError (or logged)
 // and forgotten by the engine (Engine.ForgetPublish).
 func (d *Driver) Execute(ctx context.Context, dec Decisions) {

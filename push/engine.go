@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	mrand "math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -68,7 +69,8 @@ type Engine struct {
 	idPrefix string
 	users    [userShards]userShard
 	pending  [pendingShards]pendingShard
-	regBufs  sync.Pool // *[]registry.Registration for wakeAll
+	regBufs  sync.Pool     // *[]registry.Registration for wakeAll
+	wakes    atomic.Uint64 // Wake calls, to spread their starting shards
 }
 
 type userShard struct {
@@ -77,7 +79,13 @@ type userShard struct {
 	timers    batchTimers
 	due       atomic.Int64 // when the earliest timer falls due, unix ns; 0: none
 	nextSweep time.Time
+	_         [falseSharingPad]byte
 }
+
+// falseSharingPad separates neighbouring shards in an array by two cache
+// lines, so that goroutines locking different shards do not contend for
+// one line (or for a pair the CPU fetches together).
+const falseSharingPad = 128
 
 // setDue publishes the earliest timer's due time; the caller holds mu.
 func (sh *userShard) setDue() {
@@ -92,7 +100,7 @@ func (sh *userShard) setDue() {
 // stanzas already pushed to each of its registrations.
 type userState struct {
 	sessions []*session.State
-	marks    *session.Marks // nil until a stanza with a Key is pushed
+	marks    session.Marks // empty until a stanza with a Key is pushed
 }
 
 // New returns an Engine for cfg, or an error wrapping ErrInvalidConfig.
@@ -135,10 +143,12 @@ func (sh *userShard) get(user string) *userState {
 	return sh.users[user]
 }
 
-func (sh *userShard) getOrCreate(user string) *userState {
+// getOrCreate returns the user's state in sh, creating it if needed.
+func (e *Engine) getOrCreate(sh *userShard, user string) *userState {
 	u := sh.users[user]
 	if u == nil {
 		u = &userState{}
+		u.marks.Init(e.cfg.DedupWindow, e.cfg.MarksPerUser)
 		sh.users[user] = u
 	}
 	return u
@@ -151,13 +161,6 @@ func (u *userState) session(full string) *session.State {
 		}
 	}
 	return nil
-}
-
-func (e *Engine) marks(u *userState) *session.Marks {
-	if u.marks == nil {
-		u.marks = session.NewMarks(e.cfg.DedupWindow, e.cfg.MarksPerUser)
-	}
-	return u.marks
 }
 
 // forget unbinds every session bound to one of ids and drops their marks,
@@ -173,10 +176,8 @@ func (e *Engine) forget(now time.Time, u *userState, ids []registry.Identifier, 
 			}
 		}
 	}
-	if u.marks != nil {
-		for _, id := range ids {
-			u.marks.Forget(id)
-		}
+	for _, id := range ids {
+		u.marks.Forget(id)
 	}
 }
 
@@ -265,7 +266,7 @@ func (e *Engine) processQueue(now time.Time, u *userState, s *session.State, que
 	if !s.Bound || len(queue) == 0 {
 		return
 	}
-	picks, n := session.Select(queue, e.marks(u), s.Binding.ID, now)
+	picks, n := session.Select(queue, &u.marks, s.Binding.ID, now)
 	for _, pk := range picks[:n] {
 		d.Publishes = append(d.Publishes, e.newPublish(&s.Binding, pk.Stanza, pk.Important))
 		if pk.Important && s.Hibernating && s.Extended {
@@ -279,68 +280,104 @@ func (e *Engine) processQueue(now time.Time, u *userState, s *session.State, que
 // that carry events on one bus; ev must be one of the value types of
 // package events.
 func (e *Engine) Handle(ctx context.Context, ev events.Event) (Decisions, error) {
+	var d Decisions
+	err := e.HandleInto(ctx, ev, &d)
+	return d, err
+}
+
+// HandleInto is Handle appending the decisions to d instead of returning
+// new ones; Wake becomes the earlier of d's and the event's. A host that
+// carries out each event's decisions before it takes the next can keep one
+// Decisions per goroutine and Reset it between events: the engine then
+// allocates nothing for decisions in the steady state. On error d is left
+// as it was.
+func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) error {
 	switch ev := ev.(type) {
 	case events.SessionOpened:
-		return e.SessionOpened(ev)
+		return e.sessionOpened(ev)
 	case events.SessionClosed:
-		return e.SessionClosed(ev)
+		return e.sessionClosed(ev)
 	case events.IQ:
-		return e.IQ(ctx, ev)
+		return e.iq(ctx, ev, d)
 	case events.AckDelayed:
-		return e.AckDelayed(ev)
+		return e.queue(ev.Now, ev.Session, d, ev.Queue...)
 	case events.HibernationStarted:
-		return e.HibernationStarted(ev)
+		return e.hibernationStarted(ev, d)
 	case events.StanzaQueued:
-		return e.StanzaQueued(ev)
+		return e.queue(ev.Now, ev.Session, d, ev.Stanza)
 	case events.HibernationEnded:
-		return e.HibernationEnded(ev)
+		return e.hibernationEnded(ev)
 	case events.MessageArchived:
-		return e.MessageArchived(ctx, ev)
+		return e.messageArchived(ctx, ev, d)
 	case events.OfflineMessage:
-		return e.OfflineMessage(ctx, ev)
+		return e.offlineMessage(ctx, ev, d)
 	case events.GroupchatToBare:
-		return e.GroupchatToBare(ctx, ev)
+		return e.groupchatToBare(ctx, ev, d)
 	case events.Ping:
-		return e.Ping(ctx, ev)
+		return e.ping(ctx, ev, d)
 	case events.UserDeleted:
-		return e.UserDeleted(ctx, ev)
+		return e.userDeleted(ctx, ev, d)
 	case events.PublishResult:
-		return e.PublishResult(ctx, ev)
+		return e.publishResult(ctx, ev, d)
 	}
-	return Decisions{}, fmt.Errorf("%w: unknown event type %T", ErrInvalidEvent, ev)
+	return fmt.Errorf("%w: unknown event type %v", ErrInvalidEvent, reflect.TypeOf(ev))
+}
+
+// Reset empties d for reuse with HandleInto, keeping its capacity. The
+// replies, timeouts and publishes it held must no longer be in use.
+func (d *Decisions) Reset() {
+	clear(d.Replies)
+	clear(d.Timeouts)
+	clear(d.Publishes)
+	*d = Decisions{Replies: d.Replies[:0], Timeouts: d.Timeouts[:0], Publishes: d.Publishes[:0]}
+}
+
+// wakeAt sets Wake to t unless it is already earlier.
+func (d *Decisions) wakeAt(t time.Time) {
+	if d.Wake.IsZero() || t.Before(d.Wake) {
+		d.Wake = t
+	}
 }
 
 // SessionOpened records a new session of the user. Every session counts
 // for the archive rule, push-enabled or not.
 func (e *Engine) SessionOpened(ev events.SessionOpened) (Decisions, error) {
+	return Decisions{}, e.sessionOpened(ev)
+}
+
+func (e *Engine) sessionOpened(ev events.SessionOpened) error {
 	user, err := sessionUser(ev.Session, ev.Now)
 	if err != nil {
-		return Decisions{}, err
+		return err
 	}
 	sh := e.lock(user, ev.Now)
 	defer sh.mu.Unlock()
-	u := sh.getOrCreate(user)
+	u := e.getOrCreate(sh, user)
 	if s := u.session(ev.Session); s != nil {
 		s.Hibernating, s.Extended = false, false
 		s.Batch.Discard()
-		return Decisions{}, nil
+		return nil
 	}
 	u.sessions = append(u.sessions, &session.State{JID: ev.Session})
-	return Decisions{}, nil
+	return nil
 }
 
 // SessionClosed forgets the session and its pending batch. The
 // registration it was bound to stays stored.
 func (e *Engine) SessionClosed(ev events.SessionClosed) (Decisions, error) {
+	return Decisions{}, e.sessionClosed(ev)
+}
+
+func (e *Engine) sessionClosed(ev events.SessionClosed) error {
 	user, err := sessionUser(ev.Session, ev.Now)
 	if err != nil {
-		return Decisions{}, err
+		return err
 	}
 	sh := e.lock(user, ev.Now)
 	defer sh.mu.Unlock()
 	u := sh.get(user)
 	if u == nil {
-		return Decisions{}, nil
+		return nil
 	}
 	for i, s := range u.sessions {
 		if s.JID == ev.Session {
@@ -350,84 +387,97 @@ func (e *Engine) SessionClosed(ev events.SessionClosed) (Decisions, error) {
 			break
 		}
 	}
-	if len(u.sessions) == 0 && u.marks == nil {
+	if len(u.sessions) == 0 && u.marks.Len() == 0 {
 		delete(sh.users, user)
 	}
-	return Decisions{}, nil
+	return nil
 }
 
 // AckDelayed collects the session's unacknowledged queue into its batch
 // when the session is bound; the batch is pushed when it falls due.
 func (e *Engine) AckDelayed(ev events.AckDelayed) (Decisions, error) {
-	return e.queue(ev.Now, ev.Session, ev.Queue...)
+	var d Decisions
+	err := e.queue(ev.Now, ev.Session, &d, ev.Queue...)
+	return d, err
 }
 
 // StanzaQueued adds a stanza queued for a hibernating session to its batch
 // when the session is bound.
 func (e *Engine) StanzaQueued(ev events.StanzaQueued) (Decisions, error) {
-	return e.queue(ev.Now, ev.Session, ev.Stanza)
+	var d Decisions
+	err := e.queue(ev.Now, ev.Session, &d, ev.Stanza)
+	return d, err
 }
 
-func (e *Engine) queue(now time.Time, full string, stanzas ...events.Stanza) (Decisions, error) {
+func (e *Engine) queue(now time.Time, full string, d *Decisions, stanzas ...events.Stanza) error {
 	user, err := sessionUser(full, now)
 	if err != nil {
-		return Decisions{}, err
+		return err
 	}
 	sh := e.lock(user, now)
 	defer sh.mu.Unlock()
 	u := sh.get(user)
 	if u == nil {
-		return Decisions{}, nil
+		return nil
 	}
 	s := u.session(full)
 	if s == nil || !s.Bound || len(stanzas) == 0 {
-		return Decisions{}, nil
+		return nil
 	}
-	var d Decisions
 	for i := range stanzas {
 		if s.Batch.Add(now, e.cfg.BatchWindow, stanzas[i]) {
 			sh.timers.push(batchTimer{due: s.Batch.Due, user: user, s: s})
 			sh.setDue()
-			d.Wake = s.Batch.Due
+			d.wakeAt(s.Batch.Due)
 		}
 	}
-	return d, nil
+	return nil
 }
 
 // HibernationStarted marks the session hibernating. A bound session gets
 // the extended timeout, its pending batch is discarded, and its queue is
 // processed at once: at most one important and one unimportant push.
 func (e *Engine) HibernationStarted(ev events.HibernationStarted) (Decisions, error) {
+	var d Decisions
+	err := e.hibernationStarted(ev, &d)
+	return d, err
+}
+
+func (e *Engine) hibernationStarted(ev events.HibernationStarted, d *Decisions) error {
+	start := len(d.Publishes)
 	user, err := sessionUser(ev.Session, ev.Now)
 	if err != nil {
-		return Decisions{}, err
+		return err
 	}
 	sh := e.lock(user, ev.Now)
-	u := sh.getOrCreate(user)
+	u := e.getOrCreate(sh, user)
 	s := u.session(ev.Session)
 	if s == nil {
 		s = &session.State{JID: ev.Session}
 		u.sessions = append(u.sessions, s)
 	}
-	var d Decisions
 	s.Hibernating = true
 	s.Batch.Discard()
 	if s.Bound {
 		s.Extended = true
 		d.Timeouts = append(d.Timeouts, Timeout{Session: s.JID, Duration: e.cfg.MaxHibernationTimeout, At: ev.Now})
-		e.processQueue(ev.Now, u, s, ev.Queue, &d)
+		e.processQueue(ev.Now, u, s, ev.Queue, d)
 	}
 	sh.mu.Unlock()
-	e.track(ev.Now, d.Publishes)
-	return d, nil
+	e.track(ev.Now, d.Publishes[start:])
+	return nil
 }
 
 // HibernationEnded marks the resumed session live again and discards its
 // pending batch.
 func (e *Engine) HibernationEnded(ev events.HibernationEnded) (Decisions, error) {
+	return Decisions{}, e.hibernationEnded(ev)
+}
+
+func (e *Engine) hibernationEnded(ev events.HibernationEnded) error {
 	user, err := sessionUser(ev.Session, ev.Now)
 	if err != nil {
-		return Decisions{}, err
+		return err
 	}
 	sh := e.lock(user, ev.Now)
 	defer sh.mu.Unlock()
@@ -437,39 +487,54 @@ func (e *Engine) HibernationEnded(ev events.HibernationEnded) (Decisions, error)
 			s.Batch.Discard()
 		}
 	}
-	return Decisions{}, nil
+	return nil
 }
 
 // Wake processes every batch due at now and returns their pushes, with
 // Wake set to the next time a batch falls due (zero when none is pending).
 func (e *Engine) Wake(now time.Time) Decisions {
 	var d Decisions
-	for i := range e.users {
-		sh := &e.users[i]
-		if due := sh.due.Load(); due == 0 || now.UnixNano() < due {
-			continue
+	// Wakes running at once (hosts with several timers, or goroutines of
+	// their own) start at different shards, so that they do not queue for
+	// the same locks shard after shard.
+	first := int(e.wakes.Add(1)*wakeStride) % userShards
+	for i := range userShards {
+		sh := &e.users[(first+i)%userShards]
+		for e.wakeOne(sh, now, &d) {
 		}
-		sh.mu.Lock()
-		for {
-			t, ok := sh.timers.popDue(now)
-			if !ok {
-				break
-			}
-			s := t.s
-			if s.Closed || !s.Batch.Open() || !s.Batch.Due.Equal(t.due) {
-				continue
-			}
+	}
+	d.Wake = e.NextWake()
+	return d
+}
+
+// wakeStride spaces the first shards of successive Wake calls (prime to
+// userShards, so every shard is a first one in turn).
+const wakeStride = 97
+
+// wakeOne processes the shard's earliest batch if it is due at now, and
+// reports whether there was one. Taking the shard's lock once per batch
+// keeps the events of the shard's other users waiting for one batch at
+// most, not for all the batches due.
+func (e *Engine) wakeOne(sh *userShard, now time.Time, d *Decisions) bool {
+	if due := sh.due.Load(); due == 0 || now.UnixNano() < due {
+		return false
+	}
+	start := len(d.Publishes)
+	sh.mu.Lock()
+	t, ok := sh.timers.popDue(now)
+	if ok {
+		s := t.s
+		if !s.Closed && s.Batch.Open() && s.Batch.Due.Equal(t.due) {
 			if u := sh.get(t.user); u != nil {
-				e.processQueue(now, u, s, s.Batch.Stanzas(), &d)
+				e.processQueue(now, u, s, s.Batch.Stanzas(), d)
 			}
 			s.Batch.Discard()
 		}
-		sh.setDue()
-		sh.mu.Unlock()
 	}
-	e.track(now, d.Publishes)
-	d.Wake = e.NextWake()
-	return d
+	sh.setDue()
+	sh.mu.Unlock()
+	e.track(now, d.Publishes[start:])
+	return ok
 }
 
 // NextWake returns the earliest time a pending batch falls due, or zero.
@@ -491,43 +556,55 @@ func (e *Engine) NextWake() time.Time {
 // ParseRequest). A malformed request is answered with the matching error;
 // the reply is always in the returned Decisions.
 func (e *Engine) IQ(ctx context.Context, ev events.IQ) (Decisions, error) {
+	var d Decisions
+	err := e.iq(ctx, ev, &d)
+	return d, err
+}
+
+func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 	req, perr := ParseRequest(ev.Payload)
 	if ev.ID == "" {
 		ev.ID = req.IQID
 	}
 	if perr != nil {
 		if _, err := sessionUser(ev.Session, ev.Now); err != nil {
-			return Decisions{}, err
+			return err
 		}
 		var se *events.StanzaError
 		errors.As(perr, &se)
-		return Decisions{Replies: []Reply{{Session: ev.Session, ID: ev.ID, Error: se}}}, nil
+		d.Replies = append(d.Replies, Reply{Session: ev.Session, ID: ev.ID, Error: se})
+		return nil
 	}
-	return e.Request(ctx, ev, req)
+	return e.request(ctx, ev, req, d)
 }
 
 // Request is IQ for a request the host has already parsed (with
 // DecodeRequest, say); ev.Payload is not read.
 func (e *Engine) Request(ctx context.Context, ev events.IQ, req Request) (Decisions, error) {
+	var d Decisions
+	err := e.request(ctx, ev, req, &d)
+	return d, err
+}
+
+func (e *Engine) request(ctx context.Context, ev events.IQ, req Request, d *Decisions) error {
 	user, err := sessionUser(ev.Session, ev.Now)
 	if err != nil {
-		return Decisions{}, err
+		return err
 	}
 	if ev.ID == "" {
 		ev.ID = req.IQID
 	}
-	var d Decisions
 	var rerr *events.StanzaError
 	switch {
 	case req.JID == "":
 		rerr = ErrMissingJID
 	case req.Disable:
-		rerr = e.disable(ctx, ev.Now, user, req, &d)
+		rerr = e.disable(ctx, ev.Now, user, req, d)
 	default:
-		rerr = e.enable(ctx, ev.Now, user, ev.Session, req, &d)
+		rerr = e.enable(ctx, ev.Now, user, ev.Session, req, d)
 	}
 	d.Replies = append(d.Replies, Reply{Session: ev.Session, ID: ev.ID, Error: rerr})
-	return d, nil
+	return nil
 }
 
 func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) *events.StanzaError {
@@ -555,7 +632,7 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 		return ErrStorage
 	}
 	sh := e.lock(user, now)
-	u := sh.getOrCreate(user)
+	u := e.getOrCreate(sh, user)
 	s := u.session(full)
 	if s == nil {
 		s = &session.State{JID: full}
@@ -623,44 +700,63 @@ func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Re
 // session at all (the offline path is responsible) or when the message is
 // not addressed to the user.
 func (e *Engine) MessageArchived(ctx context.Context, ev events.MessageArchived) (Decisions, error) {
+	var d Decisions
+	err := e.messageArchived(ctx, ev, &d)
+	return d, err
+}
+
+func (e *Engine) messageArchived(ctx context.Context, ev events.MessageArchived, d *Decisions) error {
 	if err := checkUser(ev.User, ev.Now); err != nil {
-		return Decisions{}, err
+		return err
 	}
 	if ev.Stanza.To != "" && !strings.EqualFold(jid.Bare(ev.Stanza.To), ev.User) {
-		return Decisions{}, nil
+		return nil
 	}
 	sh := e.lock(ev.User, ev.Now)
 	u := sh.get(ev.User)
 	active := u != nil && len(u.sessions) > 0
 	sh.mu.Unlock()
 	if !active {
-		return Decisions{}, nil
+		return nil
 	}
-	return e.wakeAll(ctx, ev.Now, ev.User, &ev.Stanza, !ev.Stanza.CallProposal)
+	return e.wakeAll(ctx, ev.Now, ev.User, &ev.Stanza, !ev.Stanza.CallProposal, d)
 }
 
 // OfflineMessage wakes every registration of the user for a message stored
 // offline.
 func (e *Engine) OfflineMessage(ctx context.Context, ev events.OfflineMessage) (Decisions, error) {
+	var d Decisions
+	err := e.offlineMessage(ctx, ev, &d)
+	return d, err
+}
+
+func (e *Engine) offlineMessage(ctx context.Context, ev events.OfflineMessage, d *Decisions) error {
 	if err := checkUser(ev.User, ev.Now); err != nil {
-		return Decisions{}, err
+		return err
 	}
-	return e.wakeAll(ctx, ev.Now, ev.User, &ev.Stanza, false)
+	return e.wakeAll(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
 }
 
 // GroupchatToBare wakes every registration of the user for a groupchat
 // message addressed to the user's bare JID.
 func (e *Engine) GroupchatToBare(ctx context.Context, ev events.GroupchatToBare) (Decisions, error) {
+	var d Decisions
+	err := e.groupchatToBare(ctx, ev, &d)
+	return d, err
+}
+
+func (e *Engine) groupchatToBare(ctx context.Context, ev events.GroupchatToBare, d *Decisions) error {
 	if err := checkUser(ev.User, ev.Now); err != nil {
-		return Decisions{}, err
+		return err
 	}
-	return e.wakeAll(ctx, ev.Now, ev.User, &ev.Stanza, false)
+	return e.wakeAll(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
 }
 
 // wakeAll pushes st to every registration of the user that has not had it
 // yet, newest registration first, skipping those bound to a current session
 // when skipBound is set.
-func (e *Engine) wakeAll(ctx context.Context, now time.Time, user string, st *events.Stanza, skipBound bool) (Decisions, error) {
+func (e *Engine) wakeAll(ctx context.Context, now time.Time, user string, st *events.Stanza, skipBound bool, d *Decisions) error {
+	start := len(d.Publishes)
 	buf := e.regBufs.Get().(*[]registry.Registration)
 	defer func() {
 		clear(*buf)
@@ -671,22 +767,21 @@ func (e *Engine) wakeAll(ctx context.Context, now time.Time, user string, st *ev
 	*buf = regs
 	if err != nil {
 		e.cfg.Logger.Warn("push: reading registrations failed; nothing pushed", "user", user, "error", err)
-		return Decisions{}, nil
+		return nil
 	}
 	if len(regs) == 0 {
-		return Decisions{}, nil
+		return nil
 	}
 	important := st.Important()
-	var d Decisions
 	sh := e.lock(user, now)
 	u := sh.get(user)
 	var m *session.Marks
 	var pushed, marked uint64 // registrations (bits of m) pushed before, and now
 	if st.Key != 0 {
 		if u == nil {
-			u = sh.getOrCreate(user)
+			u = e.getOrCreate(sh, user)
 		}
-		m = e.marks(u)
+		m = &u.marks
 		pushed = m.Pushed(st.Key, now)
 	}
 	for i := len(regs) - 1; i >= 0; i-- {
@@ -701,8 +796,8 @@ func (e *Engine) wakeAll(ctx context.Context, now time.Time, user string, st *ev
 			}
 			marked |= b
 		}
-		if d.Publishes == nil {
-			d.Publishes = make([]Publish, 0, i+1)
+		if len(d.Publishes) == start {
+			d.Publishes = slices.Grow(d.Publishes, i+1)
 		}
 		d.Publishes = append(d.Publishes, e.newPublish(reg, st, important))
 	}
@@ -710,8 +805,8 @@ func (e *Engine) wakeAll(ctx context.Context, now time.Time, user string, st *ev
 		m.Mark(st.Key, marked, now)
 	}
 	sh.mu.Unlock()
-	e.track(now, d.Publishes)
-	return d, nil
+	e.track(now, d.Publishes[start:])
+	return nil
 }
 
 // load reads the user's registrations, into dst when the Store can.
@@ -734,49 +829,60 @@ func (u *userState) bound(id registry.Identifier) bool {
 // Ping wakes every registration of the user, or those whose node is in
 // ev.Nodes, with an unimportant push carrying no stanza data.
 func (e *Engine) Ping(ctx context.Context, ev events.Ping) (Decisions, error) {
+	var d Decisions
+	err := e.ping(ctx, ev, &d)
+	return d, err
+}
+
+func (e *Engine) ping(ctx context.Context, ev events.Ping, d *Decisions) error {
+	start := len(d.Publishes)
 	if err := checkUser(ev.User, ev.Now); err != nil {
-		return Decisions{}, err
+		return err
 	}
 	regs, err := e.cfg.Store.Load(ctx, ev.User)
 	if err != nil {
 		e.cfg.Logger.Warn("push ping: reading registrations failed; nothing pushed", "user", ev.User, "error", err)
-		return Decisions{}, nil
+		return nil
 	}
-	var d Decisions
 	for i := len(regs) - 1; i >= 0; i-- {
 		if len(ev.Nodes) > 0 && !slices.Contains(ev.Nodes, regs[i].ID.Node()) {
 			continue
 		}
 		d.Publishes = append(d.Publishes, e.newPublish(&regs[i], nil, false))
 	}
-	e.track(ev.Now, d.Publishes)
-	return d, nil
+	e.track(ev.Now, d.Publishes[start:])
+	return nil
 }
 
 // UserDeleted removes every registration of the user and unbinds its
 // sessions. When the store fails it returns that error (wrapped) and
 // changes nothing; the host should retry.
 func (e *Engine) UserDeleted(ctx context.Context, ev events.UserDeleted) (Decisions, error) {
+	var d Decisions
+	err := e.userDeleted(ctx, ev, &d)
+	return d, err
+}
+
+func (e *Engine) userDeleted(ctx context.Context, ev events.UserDeleted, d *Decisions) error {
 	if err := checkUser(ev.User, ev.Now); err != nil {
-		return Decisions{}, err
+		return err
 	}
 	removed, err := e.cfg.Store.DeleteUser(ctx, ev.User)
 	if err != nil {
-		return Decisions{}, fmt.Errorf("push: deleting the registrations of %s: %w", ev.User, err)
+		return fmt.Errorf("push: deleting the registrations of %s: %w", ev.User, err)
 	}
-	var d Decisions
 	sh := e.lock(ev.User, ev.Now)
 	if u := sh.get(ev.User); u != nil {
-		e.forget(ev.Now, u, ids(removed), &d)
+		e.forget(ev.Now, u, ids(removed), d)
 		for _, s := range u.sessions {
 			if s.Bound && s.Unbind() {
 				d.Timeouts = append(d.Timeouts, Timeout{Session: s.JID, Duration: e.cfg.HibernationTimeout, At: ev.Now})
 			}
 		}
-		u.marks = nil
+		u.marks.Init(e.cfg.DedupWindow, e.cfg.MarksPerUser)
 	}
 	sh.mu.Unlock()
-	return d, nil
+	return nil
 }
 
 // PublishResult applies a push service's answer to a publish. A result
@@ -786,52 +892,57 @@ func (e *Engine) UserDeleted(ctx context.Context, ev events.UserDeleted) (Decisi
 // expired publishes, to publishes made for an earlier life of the
 // registration, or from another JID are ignored.
 func (e *Engine) PublishResult(ctx context.Context, ev events.PublishResult) (Decisions, error) {
+	var d Decisions
+	err := e.publishResult(ctx, ev, &d)
+	return d, err
+}
+
+func (e *Engine) publishResult(ctx context.Context, ev events.PublishResult, d *Decisions) error {
 	if err := checkTime(ev.Now); err != nil {
-		return Decisions{}, err
+		return err
 	}
 	p, ok := e.takePending(ev.ID, ev.Now)
 	if !ok {
 		if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
 			e.cfg.Logger.Debug("push: answer to an unknown or expired publish ignored", "id", ev.ID)
 		}
-		return Decisions{}, nil
+		return nil
 	}
 	log := func() *slog.Logger { return e.cfg.Logger.With("user", p.user, "service", p.id.JID(), "id", ev.ID) }
 	if !jid.Equal(ev.From, p.id.JID()) {
 		log().Debug("push: answer from another JID ignored", "from", ev.From)
-		return Decisions{}, nil
+		return nil
 	}
 	if ev.Error == nil {
 		if err := e.cfg.Store.ResetErrors(ctx, p.user, p.id, p.gen); err != nil && !errors.Is(err, registry.ErrNotFound) {
 			log().Warn("push: resetting the error count failed", "error", err)
 		}
-		return Decisions{}, nil
+		return nil
 	}
 	if ev.Error.Type == "wait" {
-		return Decisions{}, nil
+		return nil
 	}
 	n, err := e.cfg.Store.AddError(ctx, p.user, p.id, p.gen)
 	if err != nil {
 		if !errors.Is(err, registry.ErrNotFound) {
 			log().Warn("push: counting a publish error failed; answer dropped", "error", err)
 		}
-		return Decisions{}, nil
+		return nil
 	}
 	log().Info("push: publish failed", "errors", n, "condition", ev.Error.Condition)
 	if n < e.cfg.MaxErrors {
-		return Decisions{}, nil
+		return nil
 	}
 	removed, err := e.cfg.Store.Delete(ctx, p.user, p.id)
 	if err != nil {
 		log().Warn("push: removing a failing registration failed", "error", err)
-		return Decisions{}, nil
+		return nil
 	}
-	var d Decisions
 	sh := e.lock(p.user, ev.Now)
-	e.forget(ev.Now, sh.get(p.user), ids(removed), &d)
+	e.forget(ev.Now, sh.get(p.user), ids(removed), d)
 	sh.mu.Unlock()
 	log().Info("push: registration removed after too many errors")
-	return d, nil
+	return nil
 }
 
 // ForgetPublish forgets a publish the host knows will never be answered
@@ -871,10 +982,7 @@ func (e *Engine) Sweep(now time.Time) {
 func (e *Engine) sweepShard(sh *userShard, now time.Time) {
 	sh.nextSweep = now.Add(sweepInterval)
 	for name, u := range sh.users {
-		if u.marks != nil && u.marks.Expire(now) {
-			u.marks = nil
-		}
-		if len(u.sessions) == 0 && u.marks == nil {
+		if u.marks.Expire(now) && len(u.sessions) == 0 {
 			delete(sh.users, name)
 		}
 	}
@@ -901,9 +1009,7 @@ func (e *Engine) Stats() Stats {
 				}
 				st.BatchedStanzas += s.Batch.Len()
 			}
-			if u.marks != nil {
-				st.Marks += u.marks.Len()
-			}
+			st.Marks += u.marks.Len()
 		}
 		sh.mu.Unlock()
 	}

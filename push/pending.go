@@ -37,6 +37,7 @@ type pendingShard struct {
 	n    int
 	base uint64 // sequence number of the entry at head
 	live int    // entries not answered or forgotten
+	_    [falseSharingPad]byte
 }
 
 func (ps *pendingShard) at(i int) *pendingPublish { return &ps.q[(ps.head+i)&(len(ps.q)-1)] }

@@ -25,6 +25,7 @@ type Memory struct {
 type memoryShard struct {
 	mu    sync.RWMutex
 	users map[string][]memoryEntry // exactly sized, replaced on every write
+	_     [128]byte                // keeps neighbouring shards' locks off one cache line
 }
 
 // memoryEntry is a Registration without its user (the map key) and with a

@@ -10,27 +10,34 @@ import (
 // Marks remembers, for one user, which stanzas (by Key) were already pushed
 // to which of the user's registrations, for a window of time and up to a
 // fixed number of stanzas: the oldest stanza is forgotten first. Its zero
-// value is not usable; call NewMarks.
+// value is not usable: call NewMarks, or Init for one embedded in another
+// struct. A Marks must not be copied once used (its first entries live
+// inside it).
 //
 // Each remembered stanza carries a bit set of the registrations it was
 // pushed to, so a message pushed to all of a user's devices costs one
-// entry. The entries form a ring in insertion order. A few entries are
-// searched in turn; past linearMarks, an open-addressing index (linear
-// probing) finds them. Forgetting the oldest entry leaves its index slot in
-// place, stale (a lookup checks the entry's key), and the index is rebuilt
-// once stale and live slots fill three quarters of it: the constant
-// insert-and-evict of a full set touches one slot and one entry, and
-// allocates nothing.
+// entry. The entries form a ring in insertion order. The first few
+// entries and registrations are stored inside the Marks itself, so a
+// user's first pushes allocate nothing and cost no extra memory reads. Up
+// to linearMarks entries are searched in turn; past that, an
+// open-addressing index (linear probing) finds them. Forgetting the oldest
+// entry leaves its index slot in place, stale (a lookup checks the entry's
+// key), and the index is rebuilt once stale and live slots fill three
+// quarters of it: the constant insert-and-evict of a full set touches one
+// slot and one entry, and allocates nothing.
 type Marks struct {
 	window  time.Duration
 	max     int
 	ids     []registry.Identifier // bit i of an entry stands for ids[i]; "" is free
-	next    int                   // the bit to take when every bit is in use
 	entries []mark                // ring, oldest at head once full
-	head    int
-	index   []uint32 // nil up to linearMarks entries; else 0: empty, else position in entries + 1, with a tag of the key's hash << 16
-	shift   uint     // 64 - log2(len(index))
-	stale   int      // index slots left by forgotten entries
+	index   []uint32              // nil up to linearMarks entries; else 0: empty, else position in entries + 1, with a tag of the key's hash << 16
+	next    int32                 // the bit to take when every bit is in use
+	head    int32
+	stale   int32 // index slots left by forgotten entries
+	shift   uint8 // 64 - log2(len(index))
+
+	inlineIDs     [inlineIDs]registry.Identifier
+	inlineEntries [inlineEntries]mark
 }
 
 type mark struct {
@@ -39,8 +46,14 @@ type mark struct {
 	bits uint64
 }
 
-// linearMarks is the number of entries searched without an index.
-const linearMarks = 8
+const (
+	// linearMarks is the number of entries searched without an index.
+	linearMarks = 8
+	// inlineIDs and inlineEntries are the registrations and entries held
+	// inside a Marks before it allocates.
+	inlineIDs     = 3
+	inlineEntries = 4
+)
 
 // MaxMarks is the largest number of stanzas a set can remember, and
 // MaxMarkedRegistrations the number of registrations it tells apart.
@@ -52,7 +65,17 @@ const (
 // NewMarks returns an empty set that forgets a stanza after window and
 // remembers at most limit stanzas (clamped to 1..MaxMarks).
 func NewMarks(window time.Duration, limit int) *Marks {
-	return &Marks{window: window, max: min(max(limit, 1), MaxMarks)}
+	m := new(Marks)
+	m.Init(window, limit)
+	return m
+}
+
+// Init empties m and sets its window and limit as NewMarks does, dropping
+// whatever memory m held.
+func (m *Marks) Init(window time.Duration, limit int) {
+	*m = Marks{window: window, max: min(max(limit, 1), MaxMarks)}
+	m.ids = m.inlineIDs[:0]
+	m.entries = m.inlineEntries[:0]
 }
 
 // bit returns the bit standing for id, taking a free one when add is set
@@ -77,9 +100,8 @@ func (m *Marks) bit(id registry.Identifier, add bool) uint64 {
 		free = len(m.ids)
 		m.ids = append(m.ids, "")
 	default:
-		free = m.next
+		free = int(m.next)
 		m.next = (m.next + 1) % MaxMarkedRegistrations
-		m.clearBit(1 << free)
 	}
 	m.ids[free] = id
 	return 1 << free
@@ -195,16 +217,16 @@ func (m *Marks) Mark(key events.Key, b uint64, now time.Time) {
 		pos = len(m.entries)
 		m.entries = append(m.entries, mark{key: key, at: t, bits: b})
 	} else {
-		pos = m.head
+		pos = int(m.head)
 		m.entries[pos] = mark{key: key, at: t, bits: b}
-		m.head = (m.head + 1) % len(m.entries)
+		m.head = int32((pos + 1) % len(m.entries))
 		if m.index != nil {
 			m.stale++
 		}
 	}
 	switch {
 	case m.index == nil && len(m.entries) <= linearMarks:
-	case m.index == nil || 4*(len(m.entries)+m.stale) > 3*len(m.index):
+	case m.index == nil || 4*(len(m.entries)+int(m.stale)) > 3*len(m.index):
 		m.rebuild()
 	default:
 		m.insert(key, pos)
@@ -229,7 +251,7 @@ func (m *Marks) rebuild() {
 		m.index = nil
 		return
 	}
-	size, bits := 16, uint(4)
+	size, bits := 16, uint8(4)
 	for size < 2*len(m.entries) {
 		size, bits = 2*size, bits+1
 	}
@@ -262,12 +284,19 @@ func (m *Marks) Expire(now time.Time) (empty bool) {
 	if expired == 0 {
 		return n == 0
 	}
-	kept := make([]mark, 0, n-expired)
+	var few [inlineEntries]mark
+	kept := few[:0]
+	if n-expired > inlineEntries {
+		kept = make([]mark, 0, n-expired)
+	}
 	for i := range n {
-		e := m.entries[(m.head+i)%n]
+		e := m.entries[(int(m.head)+i)%n]
 		if t-e.at < int64(m.window) {
 			kept = append(kept, e)
 		}
+	}
+	if len(kept) <= inlineEntries {
+		kept = append(m.inlineEntries[:0], kept...) // kept is few: no overlap
 	}
 	m.entries, m.head, m.index = kept, 0, nil
 	m.rebuild()

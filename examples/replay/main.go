@@ -3,14 +3,16 @@
 //
 // Usage:
 //
-//	go run ./examples/replay [-trace] FILE|DIR...
+//	go run ./examples/replay [-trace] [-into] FILE|DIR...
 //
 // A directory stands for every *.json file in it, in name order. For each
 // scenario replay prints "PASS name" or "FAIL name" followed by the
 // difference (or the error that stopped it), indented; a file that cannot
 // be read or parsed fails too. It ends with the line "N passed, M failed".
 // With -trace it also prints the trace each scenario produced, as JSON in
-// the shape of a scenario's "expect".
+// the shape of a scenario's "expect". With -into it feeds the events
+// through Engine.HandleInto with one reused Decisions (Scenario.RunInto),
+// the allocation-free path, instead of the engine's handlers.
 //
 // The exit status is 0 when every scenario passed, 1 when any failed or
 // could not be read, and 2 on a usage error.
@@ -39,8 +41,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	trace := fs.Bool("trace", false, "print the trace each scenario produced")
+	into := fs.Bool("into", false, "feed the events through Engine.HandleInto with a reused Decisions")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: replay [-trace] FILE|DIR...")
+		fmt.Fprintln(stderr, "usage: replay [-trace] [-into] FILE|DIR...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -71,7 +74,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				fail(name, err.Error())
 				continue
 			}
-			res, err := sc.Run(ctx)
+			runScenario := sc.Run
+			if *into {
+				runScenario = sc.RunInto
+			}
+			res, err := runScenario(ctx)
 			switch {
 			case err != nil:
 				fail(name, err.Error())

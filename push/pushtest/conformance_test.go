@@ -24,7 +24,9 @@ func scenarioFiles(tb testing.TB) []string {
 }
 
 // TestConformance runs every scenario of the suite copied into
-// testdata/conformance.
+// testdata/conformance, through the engine's handlers (Run) and through
+// HandleInto with a reused Decisions (RunInto): both must pass, with the
+// same trace.
 func TestConformance(t *testing.T) {
 	for _, file := range scenarioFiles(t) {
 		name := filepath.Base(file)
@@ -40,6 +42,13 @@ func TestConformance(t *testing.T) {
 			}
 			if d := res.Diff(); d != "" {
 				t.Errorf("%s\n%s\ntrace:\n%s", sc.Summary, d, res.TraceJSON())
+			}
+			into, err := sc.RunInto(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := string(into.TraceJSON()), string(res.TraceJSON()); got != want {
+				t.Errorf("RunInto's trace differs from Run's:\n%s\nRun's:\n%s", got, want)
 			}
 		})
 	}

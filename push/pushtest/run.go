@@ -65,6 +65,17 @@ func (r *Result) TraceJSON() []byte { return MarshalTrace(r.Trace) }
 // Result then holds the trace up to that point. A failed check is not an
 // error: it is recorded in Result.Failures and reported by Diff.
 func (s *Scenario) Run(ctx context.Context) (*Result, error) {
+	return s.run(ctx, false)
+}
+
+// RunInto is Run feeding every event through Engine.HandleInto, with one
+// Decisions that is Reset before each event, the way a host on the
+// allocation-free path does. It must give the same result as Run.
+func (s *Scenario) RunInto(ctx context.Context) (*Result, error) {
+	return s.run(ctx, true)
+}
+
+func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 	store := registrytest.NewFaulty(registry.NewMemory())
 	cfg := s.config
 	cfg.Store = store
@@ -76,6 +87,7 @@ func (s *Scenario) Run(ctx context.Context) (*Result, error) {
 		sc:     s,
 		eng:    eng,
 		store:  store,
+		into:   into,
 		result: &Result{Scenario: s},
 	}
 	for i := range s.steps {
@@ -114,6 +126,8 @@ type run struct {
 	sent     Recorder
 	answered []bool // parallel to sent.Publishes()
 	result   *Result
+	into     bool           // feed events through HandleInto and reuse
+	reused   push.Decisions // the Decisions it reuses
 }
 
 // fire wakes the engine for every timer due at or before until, in time
@@ -168,39 +182,38 @@ func (r *run) record(ctx context.Context, step int, d push.Decisions) error {
 // step applies step i.
 func (r *run) step(ctx context.Context, i int, st *step) error {
 	now := r.clock.Now()
-	var d push.Decisions
-	var err error
+	var ev events.Event
 	switch st.action {
 	case actOpen:
-		d, err = r.eng.SessionOpened(events.SessionOpened{Now: now, Session: st.session})
+		ev = events.SessionOpened{Now: now, Session: st.session}
 	case actClose:
-		d, err = r.eng.SessionClosed(events.SessionClosed{Now: now, Session: st.session})
+		ev = events.SessionClosed{Now: now, Session: st.session}
 	case actIQ:
-		d, err = r.eng.IQ(ctx, events.IQ{Now: now, Session: st.session, Payload: slices.Clone(st.payload)})
+		ev = events.IQ{Now: now, Session: st.session, Payload: slices.Clone(st.payload)}
 	case actAckDelayed:
-		d, err = r.eng.AckDelayed(events.AckDelayed{Now: now, Session: st.session, Queue: slices.Clone(st.queue)})
+		ev = events.AckDelayed{Now: now, Session: st.session, Queue: slices.Clone(st.queue)}
 	case actHibernate:
-		d, err = r.eng.HibernationStarted(events.HibernationStarted{Now: now, Session: st.session, Queue: slices.Clone(st.queue)})
+		ev = events.HibernationStarted{Now: now, Session: st.session, Queue: slices.Clone(st.queue)}
 	case actQueued:
-		d, err = r.eng.StanzaQueued(events.StanzaQueued{Now: now, Session: st.session, Stanza: st.stanza})
+		ev = events.StanzaQueued{Now: now, Session: st.session, Stanza: st.stanza}
 	case actResume:
-		d, err = r.eng.HibernationEnded(events.HibernationEnded{Now: now, Session: st.session})
+		ev = events.HibernationEnded{Now: now, Session: st.session}
 	case actArchived:
-		d, err = r.eng.MessageArchived(ctx, events.MessageArchived{Now: now, User: st.user, Stanza: st.stanza})
+		ev = events.MessageArchived{Now: now, User: st.user, Stanza: st.stanza}
 	case actOffline:
-		d, err = r.eng.OfflineMessage(ctx, events.OfflineMessage{Now: now, User: st.user, Stanza: st.stanza})
+		ev = events.OfflineMessage{Now: now, User: st.user, Stanza: st.stanza}
 	case actGroupchat:
-		d, err = r.eng.GroupchatToBare(ctx, events.GroupchatToBare{Now: now, User: st.user, Stanza: st.stanza})
+		ev = events.GroupchatToBare{Now: now, User: st.user, Stanza: st.stanza}
 	case actPing:
-		d, err = r.eng.Ping(ctx, events.Ping{Now: now, User: st.user, Nodes: slices.Clone(st.nodes)})
+		ev = events.Ping{Now: now, User: st.user, Nodes: slices.Clone(st.nodes)}
 	case actDeleteUser:
-		d, err = r.eng.UserDeleted(ctx, events.UserDeleted{Now: now, User: st.user})
+		ev = events.UserDeleted{Now: now, User: st.user}
 	case actRespond:
-		ev, rerr := r.answer(now, st)
-		if rerr != nil {
-			return rerr
+		res, err := r.answer(now, st)
+		if err != nil {
+			return err
 		}
-		d, err = r.eng.PublishResult(ctx, ev)
+		ev = res
 	case actStoreFault:
 		if st.reads != nil {
 			r.store.FailReads(*st.reads)
@@ -214,10 +227,18 @@ func (r *run) step(ctx context.Context, i int, st *step) error {
 	default:
 		return fmt.Errorf("unknown action %q", st.action)
 	}
-	if err != nil {
+	if !r.into {
+		d, err := r.eng.Handle(ctx, ev)
+		if err != nil {
+			return err
+		}
+		return r.record(ctx, i, d)
+	}
+	r.reused.Reset()
+	if err := r.eng.HandleInto(ctx, ev, &r.reused); err != nil {
 		return err
 	}
-	return r.record(ctx, i, d)
+	return r.record(ctx, i, r.reused)
 }
 
 // answer finds the oldest unanswered publish a respond step answers, marks
