@@ -89,8 +89,9 @@ func (m *Memory) LoadAppend(ctx context.Context, user string, dst []Registration
 	s := m.shard(user)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for i := range s.users[user] {
-		dst = append(dst, s.users[user][i].registration(user))
+	entries := s.users[user]
+	for i := range entries {
+		dst = append(dst, entries[i].registration(user))
 	}
 	return dst, nil
 }
