@@ -50,13 +50,18 @@
 // Publish renders itself with AppendXML), and when Decisions.Wake is set,
 // call Engine.Wake at that time (pending batches are due then).
 //
+// A host that carries out each event's decisions before it takes the next
+// can keep one push.Decisions per goroutine and use Engine.HandleInto with
+// Decisions.Reset instead of the handlers: the decisions then reuse its
+// memory and the engine allocates next to nothing per event.
+//
 // 4. Send each publish's answer back: events.PublishResult with the IQ id,
 // the address it came from and the error, if any. Repeated errors remove a
 // registration; a success resets the count.
 //
 // Hosts that prefer not to manage time use push.Driver: it stamps events
 // with the current time, owns the timer behind Decisions.Wake and executes
-// decisions through a push.Sender and two callbacks.
+// decisions through a push.Sender and two callbacks (reusing its Decisions).
 //
 // # Contract
 //

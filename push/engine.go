@@ -33,7 +33,9 @@ import (
 //  4. Wake: when not zero, call Engine.Wake at (or soon after) that time,
 //     unless a wake-up at an earlier time is already planned.
 //
-// A Decisions and everything in it belong to the caller.
+// A Decisions and everything in it belong to the caller. The handlers
+// return a new one each time; HandleInto appends to one the caller reuses
+// (see Reset).
 type Decisions struct {
 	Replies   []Reply
 	Timeouts  []Timeout
@@ -494,13 +496,19 @@ func (e *Engine) hibernationEnded(ev events.HibernationEnded) error {
 // Wake set to the next time a batch falls due (zero when none is pending).
 func (e *Engine) Wake(now time.Time) Decisions {
 	var d Decisions
-	// Wakes running at once (hosts with several timers, or goroutines of
-	// their own) start at different shards, so that they do not queue for
-	// the same locks shard after shard.
+	// Wakes running at once (a host with several timers, or goroutines of
+	// its own) start at different shards, and pass over a shard whose lock
+	// is taken to come back to it at the end: they do not queue for the
+	// same locks shard after shard, nor hold up the events of a shard.
 	first := int(e.wakes.Add(1)*wakeStride) % userShards
+	var busy [userShards]bool
 	for i := range userShards {
-		sh := &e.users[(first+i)%userShards]
-		for e.wakeOne(sh, now, &d) {
+		k := (first + i) % userShards
+		busy[k] = !e.wakeShard(&e.users[k], now, &d, true)
+	}
+	for k := range busy {
+		if busy[k] {
+			e.wakeShard(&e.users[k], now, &d, false)
 		}
 	}
 	d.Wake = e.NextWake()
@@ -511,30 +519,34 @@ func (e *Engine) Wake(now time.Time) Decisions {
 // userShards, so every shard is a first one in turn).
 const wakeStride = 97
 
-// wakeOne processes the shard's earliest batch if it is due at now, and
-// reports whether there was one. Taking the shard's lock once per batch
-// keeps the events of the shard's other users waiting for one batch at
-// most, not for all the batches due.
-func (e *Engine) wakeOne(sh *userShard, now time.Time, d *Decisions) bool {
-	if due := sh.due.Load(); due == 0 || now.UnixNano() < due {
-		return false
-	}
-	start := len(d.Publishes)
-	sh.mu.Lock()
-	t, ok := sh.timers.popDue(now)
-	if ok {
-		s := t.s
-		if !s.Closed && s.Batch.Open() && s.Batch.Due.Equal(t.due) {
-			if u := sh.get(t.user); u != nil {
-				e.processQueue(now, u, s, s.Batch.Stanzas(), d)
-			}
-			s.Batch.Discard()
+// wakeShard processes every batch of sh due at now, taking the shard's
+// lock once per batch: the events of the shard's other users wait for one
+// batch at most. With try set it gives up, reporting false, when the lock
+// is taken.
+func (e *Engine) wakeShard(sh *userShard, now time.Time, d *Decisions, try bool) bool {
+	for {
+		if due := sh.due.Load(); due == 0 || now.UnixNano() < due {
+			return true
 		}
+		if !try {
+			sh.mu.Lock()
+		} else if !sh.mu.TryLock() {
+			return false
+		}
+		start := len(d.Publishes)
+		if t, ok := sh.timers.popDue(now); ok {
+			s := t.s
+			if !s.Closed && s.Batch.Open() && s.Batch.Due.Equal(t.due) {
+				if u := sh.get(t.user); u != nil {
+					e.processQueue(now, u, s, s.Batch.Stanzas(), d)
+				}
+				s.Batch.Discard()
+			}
+		}
+		sh.setDue()
+		sh.mu.Unlock()
+		e.track(now, d.Publishes[start:])
 	}
-	sh.setDue()
-	sh.mu.Unlock()
-	e.track(now, d.Publishes[start:])
-	return ok
 }
 
 // NextWake returns the earliest time a pending batch falls due, or zero.

@@ -55,3 +55,39 @@ func Example() {
 	// hibernation timeout of juliet@example.org/phone: 10m0s from 09:00:01
 	// publish to push.example.net (important: true, sender romeo@montague.example/orchard); answer with engine.PublishResult
 }
+
+// A host's worker goroutine on the allocation-free path: one Decisions,
+// reused for every event, emptied once its decisions are carried out.
+func ExampleEngine_HandleInto() {
+	engine, err := push.New(push.Config{})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	phone := "juliet@example.org/phone"
+	var d push.Decisions
+	for i, ev := range []events.Event{
+		events.SessionOpened{Now: now, Session: phone},
+		events.IQ{Now: now, Session: phone, ID: "e1",
+			Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='A'/>`)},
+		events.SessionClosed{Now: now, Session: phone},
+		events.OfflineMessage{Now: now.Add(time.Minute), User: "juliet@example.org",
+			Stanza: events.Stanza{Key: 1, Kind: events.KindMessage, Type: "chat", Body: "Hi", HasBody: true}},
+	} {
+		d.Reset()
+		if err := engine.HandleInto(ctx, ev, &d); err != nil {
+			panic(err)
+		}
+		fmt.Printf("event %d: %d replies, %d publishes\n", i, len(d.Replies), len(d.Publishes))
+		for _, p := range d.Publishes {
+			fmt.Printf("  publish to %s node %s\n", p.To(), p.Node())
+		}
+	}
+	// Output:
+	// event 0: 0 replies, 0 publishes
+	// event 1: 1 replies, 0 publishes
+	// event 2: 0 replies, 0 publishes
+	// event 3: 0 replies, 1 publishes
+	//   publish to push.example.net node A
+}

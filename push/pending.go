@@ -116,12 +116,11 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 		return
 	}
 	expires := now.Add(e.cfg.PublishTimeout).UnixNano()
-	shard := uint64(events.KeyOf(pubs[0].User)) % pendingShards // deterministic, unlike maphash
+	shard := e.lockPending(pubs[0].User)
 	ps := &e.pending[shard]
 	var stack [256]byte
 	buf := stack[:0]
 	ends := make([]int, 0, 8)
-	ps.mu.Lock()
 	ps.expire(now)
 	for i := range pubs {
 		p := &pubs[i]
@@ -140,6 +139,26 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 		start = end
 	}
 }
+
+// lockPending locks and returns a pending shard for the publishes of user:
+// the user's own (so that a run of events gives the same ids every time),
+// or when its lock is taken the next free one, as the shard is written in
+// the ids anyway. It blocks only when every shard tried is busy.
+func (e *Engine) lockPending(user string) uint64 {
+	home := uint64(events.KeyOf(user)) % pendingShards // deterministic, unlike maphash
+	for i := range uint64(pendingTries) {
+		shard := (home + i) % pendingShards
+		if e.pending[shard].mu.TryLock() {
+			return shard
+		}
+	}
+	e.pending[home].mu.Lock()
+	return home
+}
+
+// pendingTries is how many pending shards lockPending tries before it
+// waits.
+const pendingTries = 4
 
 // pendingOf parses one of the engine's publish ids.
 func (e *Engine) pendingOf(id string) (ps *pendingShard, seq uint64, ok bool) {
