@@ -3,8 +3,10 @@ package push
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,5 +123,127 @@ func TestHandleIntoAllocations(t *testing.T) {
 	})
 	if allocs > 1 {
 		t.Errorf("%.1f allocations per offline message, want at most 1", allocs)
+	}
+}
+
+// TestConcurrentWakes has several goroutines call Wake at once while
+// others queue stanzas and answer publishes: every batch is pushed exactly
+// once, every publish id is distinct and can be answered once, and nothing
+// is left behind (Wakes that find a shard busy come back to it).
+func TestConcurrentWakes(t *testing.T) {
+	const users, wakers = 2000, 4
+	ctx := context.Background()
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := make([]string, users)
+	for i := range users {
+		sessions[i] = fmt.Sprintf("u%d@example.org/phone", i)
+		e.SessionOpened(events.SessionOpened{Now: at(0), Session: sessions[i]})
+		d, _ := e.IQ(ctx, events.IQ{Now: at(0), Session: sessions[i], ID: "e",
+			Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='" + service + "' node='n'/>")})
+		if len(d.Replies) != 1 || d.Replies[0].Error != nil {
+			t.Fatalf("enable: %+v", d.Replies)
+		}
+		e.HibernationStarted(events.HibernationStarted{Now: at(0), Session: sessions[i]})
+	}
+	for round := range 5 {
+		queuedAt := at(float64(10 * round))
+		for i, s := range sessions {
+			st := events.Stanza{Key: events.Key(round*users + i + 1), Kind: events.KindMessage, Type: "chat", Body: "b", HasBody: true}
+			if _, err := e.StanzaQueued(events.StanzaQueued{Now: queuedAt, Session: s, Stanza: st}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		due := queuedAt.Add(e.Config().BatchWindow)
+		results := make(chan []Publish, wakers)
+		var wg sync.WaitGroup
+		for range wakers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var got []Publish
+				for range 3 {
+					got = append(got, e.Wake(due).Publishes...)
+				}
+				results <- got
+			}()
+		}
+		wg.Wait()
+		close(results)
+		ids := map[string]bool{}
+		perSession := map[string]int{}
+		for got := range results {
+			for _, p := range got {
+				if ids[p.ID] {
+					t.Fatalf("round %d: publish id %s given twice", round, p.ID)
+				}
+				ids[p.ID] = true
+				perSession[p.User]++
+				if d, err := e.PublishResult(ctx, events.PublishResult{Now: due, ID: p.ID, From: p.To()}); err != nil || !d.Empty() {
+					t.Fatalf("answer to %s: %+v, %v", p.ID, d, err)
+				}
+			}
+		}
+		if len(perSession) != users {
+			t.Fatalf("round %d: %d users pushed, want %d", round, len(perSession), users)
+		}
+		for u, n := range perSession {
+			if n != 1 {
+				t.Fatalf("round %d: %s pushed %d times, want once", round, u, n)
+			}
+		}
+		if st := e.Stats(); st.BatchedStanzas != 0 || st.PendingPublishes != 0 || !e.NextWake().IsZero() {
+			t.Fatalf("round %d: left behind: %+v, next wake %v", round, st, e.NextWake())
+		}
+	}
+}
+
+// TestWakeComesBackToBusyShard holds one user's shard while Wake runs:
+// Wake must come back to it and push that user's batch once the shard is
+// free, not return without it.
+func TestWakeComesBackToBusyShard(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(at(0), phone)
+	h.enable(at(0), phone, "A")
+	h.hibernate(at(0), phone)
+	d := h.queued(at(1), phone, h.chat("x"))
+	sh := h.e.shard(juliet)
+	sh.mu.Lock()
+	woke := make(chan Decisions)
+	go func() { woke <- h.e.Wake(d.Wake) }()
+	time.Sleep(20 * time.Millisecond) // let Wake reach the shard and pass over it
+	sh.mu.Unlock()
+	if got := pushes(<-woke); !slices.Equal(got, []string{"A:New Message!"}) {
+		t.Errorf("Wake with the shard busy at first pushed %v", got)
+	}
+}
+
+// TestPublishTrackedInFreePendingShard holds the user's own shard of
+// pending publishes: the publishes go to a free one, and their answers are
+// still matched.
+func TestPublishTrackedInFreePendingShard(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(at(0), phone)
+	h.enable(at(0), phone, "A")
+	h.close(at(0), phone)
+	home := uint64(events.KeyOf(juliet)) % pendingShards
+	h.e.pending[home].mu.Lock()
+	d := h.offline(at(1), h.chat("x"))
+	h.e.pending[home].mu.Unlock()
+	if len(d.Publishes) != 1 {
+		t.Fatalf("%d publishes", len(d.Publishes))
+	}
+	p := d.Publishes[0]
+	ps, _, ok := h.e.pendingOf(p.ID)
+	if !ok || ps == &h.e.pending[home] {
+		t.Fatalf("publish %s tracked in the busy shard (or not at all)", p.ID)
+	}
+	h.respond(at(2), p, "cancel", "item-not-found")
+	h.respond(at(3), d.Publishes[0], "cancel", "item-not-found") // a repeated answer counts nothing
+	regs, err := h.store.Store.Load(context.Background(), juliet)
+	if err != nil || len(regs) != 1 || regs[0].Errors != 1 {
+		t.Errorf("after one error: %+v, %v", regs, err)
 	}
 }
