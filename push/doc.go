@@ -7,8 +7,10 @@
 // The engine is deterministic (time comes in with each event; it reads no
 // clock, starts no goroutine, keeps no timer), safe for concurrent use (no
 // global lock on the hot path) and never calls the Store or a Sender while
-// holding a lock. Driver runs it with a real timer for hosts that prefer not
-// to manage time.
+// holding a lock. Each handler returns a new Decisions; HandleInto appends
+// to one the host reuses (Decisions.Reset), the allocation-free path for
+// busy servers. Driver runs the engine with a real timer, and reuses its
+// Decisions, for hosts that prefer not to manage time.
 //
 // This package also holds the wire format: ParseRequest and DecodeRequest
 // for <enable/> and <disable/>, Publish.AppendXML for the publish IQ,
