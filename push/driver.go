@@ -101,10 +101,10 @@ func (d *Driver) Handle(ctx context.Context, ev events.Event) error {
 }
 
 // Execute carries out decisions the host obtained from the engine itself.
-// The Sender and the callbacks get copies: they may keep what they are
-// given, but not pointers into dec.
 // A publish the Sender could not send is reported to SendError (or logged)
-// and forgotten by the engine (Engine.ForgetPublish).
+// and forgotten by the engine (Engine.ForgetPublish). Execute keeps nothing
+// of dec once it returns: the Sender and the callbacks get copies of its
+// entries, so the caller may Reset and reuse it.
 func (d *Driver) Execute(ctx context.Context, dec Decisions) {
 	for _, r := range dec.Replies {
 		if d.cfg.Reply != nil {

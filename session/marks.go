@@ -102,6 +102,7 @@ func (m *Marks) bit(id registry.Identifier, add bool) uint64 {
 	default:
 		free = int(m.next)
 		m.next = (m.next + 1) % MaxMarkedRegistrations
+		m.clearBit(1 << free)
 	}
 	m.ids[free] = id
 	return 1 << free

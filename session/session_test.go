@@ -201,3 +201,22 @@ func TestMarksModel(t *testing.T) {
 		}
 	}
 }
+
+// TestMarksReuseBit fills every registration bit, then marks for one more
+// registration: it takes a bit in use, and the registration that had it
+// loses its marks instead of lending them to the newcomer.
+func TestMarksReuseBit(t *testing.T) {
+	m := NewMarks(time.Hour, 1000)
+	id := func(i int) registry.Identifier { return registry.NewIdentifier("push.example.net", fmt.Sprint(i)) }
+	for i := range MaxMarkedRegistrations {
+		m.Add(events.Key(i+1), id(i), t0)
+	}
+	newcomer := id(MaxMarkedRegistrations)
+	m.Add(1000, newcomer, t0)
+	if m.Has(1, newcomer, t0) || m.Has(1, id(0), t0) {
+		t.Errorf("the reused bit kept its marks: newcomer %v, old owner %v", m.Has(1, newcomer, t0), m.Has(1, id(0), t0))
+	}
+	if !m.Has(1000, newcomer, t0) || !m.Has(2, id(1), t0) {
+		t.Error("marks of the newcomer or of another registration were lost")
+	}
+}
