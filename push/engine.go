@@ -294,6 +294,9 @@ func (e *Engine) Handle(ctx context.Context, ev events.Event) (Decisions, error)
 // allocates nothing for decisions in the steady state. On error d is left
 // as it was.
 func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) error {
+	if d == nil {
+		return ErrNilDecisions
+	}
 	switch ev := ev.(type) {
 	case events.SessionOpened:
 		return e.sessionOpened(ev)
@@ -325,9 +328,17 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 	return fmt.Errorf("%w: unknown event type %v", ErrInvalidEvent, reflect.TypeOf(ev))
 }
 
+// ErrNilDecisions is returned by HandleInto when it is given no Decisions
+// to append to.
+var ErrNilDecisions = errors.New("push: HandleInto needs a Decisions to append to")
+
 // Reset empties d for reuse with HandleInto, keeping its capacity. The
-// replies, timeouts and publishes it held must no longer be in use.
+// replies, timeouts and publishes it held must no longer be in use. Reset
+// of a nil Decisions does nothing.
 func (d *Decisions) Reset() {
+	if d == nil {
+		return
+	}
 	clear(d.Replies)
 	clear(d.Timeouts)
 	clear(d.Publishes)

@@ -87,6 +87,13 @@ func TestHandleInto(t *testing.T) {
 		t.Errorf("%d registrations after one error each, want 2", got)
 	}
 
+	// No Decisions to append to: an error, not a panic.
+	if err := h.e.HandleInto(ctx, events.OfflineMessage{Now: at(7), User: juliet, Stanza: h.chat("y")}, nil); !errors.Is(err, ErrNilDecisions) {
+		t.Errorf("HandleInto(nil): error %v", err)
+	}
+	var none *Decisions
+	none.Reset()
+
 	pubs := cap(d.Publishes)
 	d.Reset()
 	if !d.Empty() || cap(d.Publishes) != pubs {
