@@ -365,8 +365,10 @@ func BenchmarkEnable(b *testing.B) {
 // about 64 events later, and the engine's table of pending publishes stays
 // small whatever the number of goroutines), 2% of answers being errors (a
 // third of them of type wait), and calls Engine.Wake every 1,000 of its
-// events (once a virtual second, the batch window). Compare ns/op at
-// -cpu 1 and -cpu 2 for the scaling.
+// events (once a virtual second, the batch window). Like a host's worker,
+// each goroutine feeds its events through Engine.HandleInto with one
+// Decisions of its own. Compare ns/op at -cpu 1 and -cpu 2 for the
+// scaling, over several interleaved runs on a shared machine.
 func BenchmarkParallelMixed(b *testing.B) {
 	const users = 10_000
 	ctx := context.Background()
