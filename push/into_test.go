@@ -77,14 +77,17 @@ func TestHandleInto(t *testing.T) {
 		t.Errorf("later events changed earlier publishes: %+v, want %+v", d.Publishes[:2], first)
 	}
 
-	// Every publish can be answered once; a second answer is ignored.
+	// Every publish is answered, and counted, once: two errors for each
+	// registration, and a second answer to the same publish counts nothing.
 	for _, p := range d.Publishes {
 		if got := h.respond(at(6), p, "cancel", "item-not-found"); !got.Empty() {
 			t.Errorf("answer to %s: %+v", p.ID, got)
 		}
 	}
-	if got := len(h.registrations()); got != 2 {
-		t.Errorf("%d registrations after one error each, want 2", got)
+	h.respond(at(6), d.Publishes[0], "cancel", "item-not-found")
+	regs, err := h.store.Store.Load(ctx, juliet)
+	if err != nil || len(regs) != 2 || regs[0].Errors != 2 || regs[1].Errors != 2 {
+		t.Errorf("after two errors each: %+v, %v", regs, err)
 	}
 
 	// No Decisions to append to: an error, not a panic.
