@@ -1,10 +1,13 @@
 package registry
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Form is a XEP-0004 data form (jabber:x:data), such as the publish-options
@@ -228,23 +231,41 @@ type fieldJSON struct {
 }
 
 // MarshalJSON encodes the form as {"type":..., "fields":[{"var", "type",
-// "values"}, ...]}, or null for the zero Form.
+// "values"}, ...]}, or null for the zero Form. It does not escape <, > and
+// &. A form with a string that is not valid UTF-8 gives an error wrapping
+// ErrFormJSON: JSON would replace the bad bytes, and the form would not
+// come back as it was.
 func (f Form) MarshalJSON() ([]byte, error) {
 	if f.IsZero() {
 		return []byte("null"), nil
 	}
+	valid := utf8.ValidString(f.Type())
 	j := formJSON{Type: f.Type(), Fields: []fieldJSON{}}
 	for _, fd := range f.Fields() {
+		valid = valid && utf8.ValidString(fd.Var) && utf8.ValidString(fd.Type)
+		for _, v := range fd.Values {
+			valid = valid && utf8.ValidString(v)
+		}
 		if fd.Values == nil {
 			fd.Values = []string{}
 		}
 		j.Fields = append(j.Fields, fieldJSON(fd))
 	}
-	return json.Marshal(j)
+	if !valid {
+		return nil, fmt.Errorf("%w: a string is not valid UTF-8", ErrFormJSON)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(j); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // ErrFormJSON is wrapped by UnmarshalJSON's error for JSON that is not a
-// form in MarshalJSON's shape.
+// form in MarshalJSON's shape, and by MarshalJSON's for a form JSON cannot
+// carry.
 var ErrFormJSON = errors.New("registry: not a form")
 
 // UnmarshalJSON decodes what MarshalJSON encodes; null gives the zero Form.

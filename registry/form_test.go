@@ -67,6 +67,22 @@ func TestFormJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"type":1}`), &f); !errors.Is(err, ErrFormJSON) {
 		t.Errorf("bad JSON: %v", err)
 	}
+	// <, > and & are kept as they are.
+	html := NewForm("submit", Field{Var: "a<b", Values: []string{"x&y>z"}})
+	if data, err := html.MarshalJSON(); err != nil || !strings.Contains(string(data), `"a<b"`) || !strings.Contains(string(data), `"x&y>z"`) {
+		t.Errorf("MarshalJSON(%s) = %s, %v; want <, > and & unescaped", html, data, err)
+	}
+	// A string JSON cannot carry is refused, wherever it is.
+	for _, bad := range []Form{
+		NewForm("\xff"),
+		NewForm("", Field{Var: "\xc3("}),
+		NewForm("", Field{Var: "v", Type: "\xff"}),
+		NewForm("", Field{Var: "v", Values: []string{"ok", "\xc3("}}),
+	} {
+		if data, err := json.Marshal(bad); !errors.Is(err, ErrFormJSON) {
+			t.Errorf("Marshal(%q) = %s, %v; want ErrFormJSON", bad.String(), data, err)
+		}
+	}
 }
 
 // FuzzFormJSON: decoding arbitrary JSON never panics, and a decoded form

@@ -1,11 +1,9 @@
 package sqlstore
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -559,61 +557,25 @@ func encodeTime(t time.Time) (any, error) {
 
 func decodeTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
-// formJSON is the stored form of a registry.Form. Fields is an array to
-// keep their order; every field of the struct is written.
-type formJSON struct {
-	Type   string      `json:"type"`
-	Fields []fieldJSON `json:"fields"`
-}
-
-type fieldJSON struct {
-	Var    string   `json:"var"`
-	Type   string   `json:"type"`
-	Values []string `json:"values"`
-}
-
-// encodeForm gives the options column: nil for no form, else JSON text.
+// encodeForm gives the options column: nil for no form, else the form's
+// JSON text (registry.Form.MarshalJSON).
 func encodeForm(f registry.Form) (any, error) {
 	if f.IsZero() {
 		return nil, nil
 	}
-	// JSON would replace invalid UTF-8 silently; NUL is escaped, so fine.
-	bad := !utf8.ValidString(f.Type())
-	fields := f.Fields()
-	j := formJSON{Type: f.Type(), Fields: make([]fieldJSON, len(fields))}
-	for i, fl := range fields {
-		bad = bad || !utf8.ValidString(fl.Var) || !utf8.ValidString(fl.Type)
-		for _, v := range fl.Values {
-			bad = bad || !utf8.ValidString(v)
-		}
-		j.Fields[i] = fieldJSON{Var: fl.Var, Type: fl.Type, Values: fl.Values}
-		if fl.Values == nil {
-			j.Fields[i].Values = []string{}
-		}
-	}
-	if bad {
-		return nil, errors.New("options: a string is not valid UTF-8")
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(j); err != nil {
+	b, err := f.MarshalJSON()
+	if err != nil {
 		return nil, fmt.Errorf("options: %w", err)
 	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
+	return string(b), nil
 }
 
+// decodeForm reads a non-NULL options column; JSON null there is corrupt.
 func decodeForm(s string) (registry.Form, error) {
-	var j *formJSON
-	if err := json.Unmarshal([]byte(s), &j); err != nil {
-		return registry.Form{}, err
-	}
-	if j == nil {
+	if strings.TrimSpace(s) == "null" {
 		return registry.Form{}, errors.New("JSON null")
 	}
-	fields := make([]registry.Field, len(j.Fields))
-	for i, fl := range j.Fields {
-		fields[i] = registry.Field{Var: fl.Var, Type: fl.Type, Values: fl.Values}
-	}
-	return registry.NewForm(j.Type, fields...), nil
+	var f registry.Form
+	err := f.UnmarshalJSON([]byte(s))
+	return f, err
 }
