@@ -2,7 +2,6 @@ package push
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -27,9 +26,6 @@ type DriverConfig struct {
 	// starts itself (batches falling due); nil means context.Background().
 	Context context.Context
 }
-
-// ErrClosed is returned by Driver.Handle after Close.
-var ErrClosed = errors.New("push: driver closed")
 
 // Driver runs an Engine for hosts that do not want to manage time: it fills
 // in events' Now from its clock, executes every decision (replies and
@@ -157,7 +153,7 @@ func (d *Driver) fire() {
 	d.wg.Add(1)
 	d.mu.Unlock()
 	defer d.wg.Done()
-	dec := d.engine.Wake(d.cfg.Now())
+	dec := d.engine.Wake(d.cfg.Context, d.cfg.Now())
 	d.Execute(d.cfg.Context, dec)
 }
 

@@ -150,19 +150,19 @@ func TestConcurrentWakes(t *testing.T) {
 	sessions := make([]string, users)
 	for i := range users {
 		sessions[i] = fmt.Sprintf("u%d@example.org/phone", i)
-		e.SessionOpened(events.SessionOpened{Now: at(0), Session: sessions[i]})
+		e.SessionOpened(context.Background(), events.SessionOpened{Now: at(0), Session: sessions[i]})
 		d, _ := e.IQ(ctx, events.IQ{Now: at(0), Session: sessions[i], ID: "e",
 			Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='" + service + "' node='n'/>")})
 		if len(d.Replies) != 1 || d.Replies[0].Error != nil {
 			t.Fatalf("enable: %+v", d.Replies)
 		}
-		e.HibernationStarted(events.HibernationStarted{Now: at(0), Session: sessions[i]})
+		e.HibernationStart(context.Background(), events.HibernationStarted{Now: at(0), Session: sessions[i]})
 	}
 	for round := range 5 {
 		queuedAt := at(float64(10 * round))
 		for i, s := range sessions {
 			st := events.Stanza{Key: events.Key(round*users + i + 1), Kind: events.KindMessage, Type: "chat", Body: "b", HasBody: true}
-			if _, err := e.StanzaQueued(events.StanzaQueued{Now: queuedAt, Session: s, Stanza: st}); err != nil {
+			if _, err := e.StanzaQueued(context.Background(), events.StanzaQueued{Now: queuedAt, Session: s, Stanza: st}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -175,7 +175,7 @@ func TestConcurrentWakes(t *testing.T) {
 				defer wg.Done()
 				var got []Publish
 				for range 3 {
-					got = append(got, e.Wake(due).Publishes...)
+					got = append(got, e.Wake(context.Background(), due).Publishes...)
 				}
 				results <- got
 			}()
@@ -222,7 +222,7 @@ func TestWakeComesBackToBusyShard(t *testing.T) {
 	sh := h.e.shard(juliet)
 	sh.mu.Lock()
 	woke := make(chan Decisions)
-	go func() { woke <- h.e.Wake(d.Wake) }()
+	go func() { woke <- h.e.Wake(context.Background(), d.Wake) }()
 	time.Sleep(20 * time.Millisecond) // let Wake reach the shard and pass over it
 	sh.mu.Unlock()
 	if got := pushes(<-woke); !slices.Equal(got, []string{"A:New Message!"}) {

@@ -79,7 +79,7 @@ func TestFaultInjection(t *testing.T) {
 		{"hibernate and queue", func(h *harness, now time.Time) Decisions {
 			h.hibernate(now, phone)
 			h.queued(now, phone, h.chat("x"))
-			return h.e.Wake(now.Add(time.Second))
+			return h.e.Wake(context.Background(), now.Add(time.Second))
 		}},
 	}
 	// setup gives both harnesses the same state: phone bound to A, tablet to
@@ -349,23 +349,23 @@ func TestSoak(t *testing.T) {
 				var d Decisions
 				switch r.IntN(10) {
 				case 0:
-					d, _ = e.SessionOpened(events.SessionOpened{Now: now, Session: s})
+					d, _ = e.SessionOpened(context.Background(), events.SessionOpened{Now: now, Session: s})
 				case 1:
 					d, _ = e.IQ(ctx, events.IQ{Now: now, Session: s, ID: "e", Payload: []byte(enableXML(fmt.Sprint(r.IntN(3))))})
 				case 2:
-					d, _ = e.HibernationStarted(events.HibernationStarted{Now: now, Session: s, Queue: []events.Stanza{msg}})
+					d, _ = e.HibernationStart(context.Background(), events.HibernationStarted{Now: now, Session: s, Queue: []events.Stanza{msg}})
 				case 3:
-					d, _ = e.StanzaQueued(events.StanzaQueued{Now: now, Session: s, Stanza: msg})
+					d, _ = e.StanzaQueued(context.Background(), events.StanzaQueued{Now: now, Session: s, Stanza: msg})
 				case 4:
 					d, _ = e.OfflineMessage(ctx, events.OfflineMessage{Now: now, User: u, Stanza: msg})
 				case 5:
-					d, _ = e.MessageArchived(ctx, events.MessageArchived{Now: now, User: u, Stanza: msg})
+					d, _ = e.ArchiveAdded(ctx, events.MessageArchived{Now: now, User: u, Stanza: msg})
 				case 6:
-					d, _ = e.HibernationEnded(events.HibernationEnded{Now: now, Session: s})
+					d, _ = e.HibernationEnd(context.Background(), events.HibernationEnded{Now: now, Session: s})
 				case 7:
-					d, _ = e.SessionClosed(events.SessionClosed{Now: now, Session: s})
+					d, _ = e.SessionClosed(context.Background(), events.SessionClosed{Now: now, Session: s})
 				case 8:
-					d = e.Wake(now)
+					d = e.Wake(context.Background(), now)
 				case 9:
 					if len(pending) > 0 {
 						p := pending[0]
@@ -394,12 +394,12 @@ func TestSoak(t *testing.T) {
 	late := epoch.Add(48 * time.Hour)
 	for i := range users {
 		for r := range 2 {
-			e.SessionClosed(events.SessionClosed{Now: late, Session: fmt.Sprintf("u%d@example.org/r%d", i, r)})
+			e.SessionClosed(context.Background(), events.SessionClosed{Now: late, Session: fmt.Sprintf("u%d@example.org/r%d", i, r)})
 		}
 	}
-	e.Wake(late)
+	e.Wake(context.Background(), late)
 	e.Sweep(late)
-	if s := e.Stats(); s != (Stats{}) {
+	if s := e.Stats(); s.Users+s.Sessions+s.BoundSessions+s.Marks+s.PendingPublishes+s.BatchedStanzas != 0 {
 		t.Errorf("engine still holds %+v", s)
 	}
 	// The registrations changed (enables, removals), so allow for that.
@@ -438,7 +438,7 @@ func TestMillionStanzasFlatMemory(t *testing.T) {
 		}
 		h.queued(now, phone, st)
 		if i%100_000 == 99_999 { // a second has passed: the batch is due
-			h.e.Wake(now)
+			h.e.Wake(context.Background(), now)
 		}
 		if i == 100_000 {
 			base = heap()
