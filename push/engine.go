@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
 	"reflect"
 	"sync"
 	"time"
@@ -78,6 +79,7 @@ type Engine struct {
 	cfg      Config
 	rules    core.Rules
 	idPrefix string
+	seed     maphash.Seed // which shard a user lives in: random, and without effect on decisions
 	users    [userShards]userShard
 	pending  [pendingShards]pendingShard
 	timers   timerClock
@@ -91,7 +93,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, idPrefix: cfg.IDPrefix, rules: core.Rules{
+	e := &Engine{cfg: cfg, idPrefix: cfg.IDPrefix, seed: maphash.MakeSeed(), rules: core.Rules{
 		WithBody:              cfg.WithBody,
 		WithSender:            cfg.WithSender,
 		ImportantBody:         cfg.ImportantBody,
@@ -108,7 +110,6 @@ func New(cfg Config) (*Engine, error) {
 		e.idPrefix = "push-" + hex.EncodeToString(prefix[:]) + "-"
 	}
 	for i := range e.users {
-		e.users[i].users = make(map[string]*userEntry)
 		e.users[i].self = i
 	}
 	e.regBufs.New = func() any { return new([]registry.Registration) }

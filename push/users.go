@@ -24,13 +24,11 @@ const (
 // one line (or for a pair the CPU fetches together).
 const falseSharingPad = 128
 
-var shardSeed = maphash.MakeSeed() // which shard a user lives in; no effect on decisions
-
 // userShard holds the users whose names hash to it. mu guards everything
 // in it; it is held only for in-memory work, never across a Store call.
 type userShard struct {
 	mu        sync.Mutex
-	users     map[string]*userEntry
+	users     map[string]*userEntry // nil until the shard's first user
 	timers    batchTimers
 	nextSweep time.Time
 	out       core.Out // the core's scratch output, used under mu
@@ -50,7 +48,7 @@ type userEntry struct {
 }
 
 func (e *Engine) shard(user string) *userShard {
-	return &e.users[maphash.String(shardSeed, user)%userShards]
+	return &e.users[maphash.String(e.seed, user)%userShards]
 }
 
 // lock locks the user's shard, sweeping it first when a sweep is due (or
@@ -78,6 +76,9 @@ func (e *Engine) enter(ctx context.Context, user string, now time.Time, create b
 		}
 		u = &userEntry{}
 		e.rules.Init(&u.User)
+		if sh.users == nil {
+			sh.users = make(map[string]*userEntry)
+		}
 		sh.users[user] = u
 	}
 	if !u.busy {
