@@ -2,6 +2,7 @@ package push
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -68,7 +69,8 @@ func (d *Driver) Engine() *Engine { return d.engine }
 
 // Handle feeds ev to the engine (setting its Now from the driver's clock
 // when it is zero) and executes the decisions. It returns the engine's
-// error for an invalid event, or ErrClosed.
+// error: for an invalid event (nothing executed), or a *StoreError (the
+// decisions were executed, as the engine asks); or ErrClosed.
 func (d *Driver) Handle(ctx context.Context, ev events.Event) error {
 	d.mu.Lock()
 	if d.closed {
@@ -78,6 +80,9 @@ func (d *Driver) Handle(ctx context.Context, ev events.Event) error {
 	d.wg.Add(1)
 	d.mu.Unlock()
 	defer d.wg.Done()
+	if ev == nil {
+		return fmt.Errorf("%w: nil event", ErrInvalidEvent)
+	}
 	if ev.Time().IsZero() {
 		ev = events.WithTime(ev, d.cfg.Now())
 	}
@@ -89,11 +94,13 @@ func (d *Driver) Handle(ctx context.Context, ev events.Event) error {
 		dec.Reset()
 		d.decisions.Put(dec)
 	}()
-	if err := d.engine.HandleInto(ctx, ev, dec); err != nil {
-		return err
+	err := d.engine.HandleInto(ctx, ev, dec)
+	var storeErr *StoreError
+	if err != nil && !errors.As(err, &storeErr) {
+		return err // an invalid event: nothing to execute
 	}
 	d.Execute(ctx, *dec)
-	return nil
+	return err
 }
 
 // Execute carries out decisions the host obtained from the engine itself.

@@ -3,13 +3,16 @@ package push
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pushrules/pushrules/events"
@@ -208,50 +211,53 @@ func TestDriverSenderFaults(t *testing.T) {
 	}
 }
 
-// TestDriverTimer checks that the Driver's real timer wakes the engine for
-// a due batch.
+// TestDriverTimer checks, on synctest's virtual clock, that the Driver's
+// real timer wakes the engine when a batch falls due (not before), and
+// that Close leaves no goroutine behind (synctest.Test fails otherwise).
 func TestDriverTimer(t *testing.T) {
-	before := runtime.NumGoroutine()
-	defer func() {
-		// Close (deferred below, so run first) leaves no goroutine behind;
-		// give the runtime a bounded time to retire the timer's.
-		for range 100 {
-			if runtime.NumGoroutine() <= before {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		t.Errorf("goroutines: %d before, %d after Close", before, runtime.NumGoroutine())
-	}()
-	e, err := New(Config{BatchWindow: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan Publish, 4)
-	drv, err := NewDriver(e, DriverConfig{Sender: SenderFunc(func(_ context.Context, p Publish) error { got <- p; return nil })})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer drv.Close()
-	ctx := context.Background()
-	for _, ev := range []events.Event{
-		events.SessionOpened{Session: phone},
-		events.IQ{Session: phone, ID: "e", Payload: []byte(enableXML("A"))},
-		events.HibernationStarted{Session: phone},
-		events.StanzaQueued{Session: phone, Stanza: events.Stanza{Key: 1, Kind: events.KindMessage, Body: "b"}},
-	} {
-		if err := drv.Handle(ctx, ev); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		e, err := New(Config{BatchWindow: time.Second})
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	select {
-	case p := <-got:
-		if !p.Important || p.Node() != "A" {
-			t.Errorf("publish %+v", p)
+		var mu sync.Mutex
+		var sent []Publish
+		got := func() []Publish { mu.Lock(); defer mu.Unlock(); return slices.Clone(sent) }
+		drv, err := NewDriver(e, DriverConfig{Sender: SenderFunc(func(_ context.Context, p Publish) error {
+			mu.Lock()
+			defer mu.Unlock()
+			sent = append(sent, p)
+			return nil
+		})})
+		if err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the driver's timer never pushed the batch")
-	}
+		defer drv.Close()
+		ctx := context.Background()
+		for _, ev := range []events.Event{
+			events.SessionOpened{Session: phone},
+			events.IQ{Session: phone, ID: "e", Payload: []byte(enableXML("A"))},
+			events.HibernationStarted{Session: phone},
+			events.StanzaQueued{Session: phone, Stanza: events.Stanza{Key: 1, Kind: events.KindMessage, Body: "b"}},
+		} {
+			if err := drv.Handle(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(999 * time.Millisecond)
+		synctest.Wait()
+		if p := got(); len(p) != 0 {
+			t.Fatalf("pushed before the batch fell due: %+v", p)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if p := got(); len(p) != 1 || !p[0].Important || p[0].Node() != "A" {
+			t.Fatalf("when the batch fell due: %+v", p)
+		}
+		if err := drv.Handle(ctx, nil); !errors.Is(err, ErrInvalidEvent) {
+			t.Errorf("Handle(nil) = %v, want ErrInvalidEvent", err)
+		}
+	})
 }
 
 // TestPrivacyInLogs runs the engine at debug level and checks that neither
