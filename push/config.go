@@ -73,11 +73,15 @@ type Config struct {
 	// a *LimitError and counted in Stats.SessionsRefused. 0 means
 	// DefaultMaxSessionsPerUser.
 	MaxSessionsPerUser int
-	// IDPrefix starts every publish IQ id, which continues with a counter;
-	// "" means a random prefix per engine. Set it for reproducible output
-	// (tests, transcripts); engines sharing push services must not share a
-	// prefix.
+	// IDPrefix starts every publish IQ id; "" means a random prefix per
+	// engine. Engines sharing push services must not share a prefix.
 	IDPrefix string
+	// IDSecret keys the rest of each publish id, which seals a sequence
+	// number: without the secret nobody can make an id the engine accepts
+	// or tell one user's ids from another's. "" means a random key per
+	// engine (the right choice in production). Set IDPrefix and IDSecret
+	// only for reproducible output (tests, transcripts).
+	IDSecret string
 	// Store keeps the registrations; nil means a new registry.Memory.
 	Store registry.Store
 	// Logger receives the engine's log records; nil means silent. Message

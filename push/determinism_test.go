@@ -129,7 +129,7 @@ func TestDeterminism(t *testing.T) {
 	for seq := range sequences {
 		var engines [2]*Engine
 		for i := range engines {
-			e, err := New(Config{IDPrefix: "p-", MaxDevices: 3, MaxErrors: 2, Store: registry.NewMemory()})
+			e, err := New(Config{IDPrefix: "p-", IDSecret: "s", MaxDevices: 3, MaxErrors: 2, Store: registry.NewMemory()})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,7 +2,10 @@ package push
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash/maphash"
@@ -74,11 +77,12 @@ func (d *Decisions) wakeAt(t time.Time) {
 //
 // One sequence of events handed in one at a time gives byte-identical
 // decisions (their order and publish ids included) on every run, given the
-// same Config.IDPrefix.
+// same Config.IDPrefix and Config.IDSecret.
 type Engine struct {
 	cfg      Config
 	rules    core.Rules
 	idPrefix string
+	idKey    cipher.Block // seals publish ids
 	seed     maphash.Seed // which shard a user lives in: random, and without effect on decisions
 	users    [userShards]userShard
 	pending  [pendingShards]pendingShard
@@ -109,6 +113,14 @@ func New(cfg Config) (*Engine, error) {
 		_, _ = rand.Read(prefix[:])
 		e.idPrefix = "push-" + hex.EncodeToString(prefix[:]) + "-"
 	}
+	key := make([]byte, 16)
+	if cfg.IDSecret != "" {
+		sum := sha256.Sum256([]byte(cfg.IDSecret))
+		copy(key, sum[:])
+	} else {
+		_, _ = rand.Read(key)
+	}
+	e.idKey, _ = aes.NewCipher(key) // a 16-byte key never fails
 	for i := range e.users {
 		e.users[i].self = i
 	}

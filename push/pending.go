@@ -1,7 +1,8 @@
 package push
 
 import (
-	"strconv"
+	"encoding/base64"
+	"encoding/binary"
 	"strings"
 	"sync"
 	"time"
@@ -31,13 +32,14 @@ type pendingPublish struct {
 // (head + s - base) & (len(q)-1). Entries leave from the front when they
 // expire or, answered, reach it.
 type pendingShard struct {
-	mu   sync.Mutex
-	q    []pendingPublish // len is 0 or a power of two
-	head int
-	n    int
-	base uint64 // sequence number of the entry at head
-	live int    // entries not answered or forgotten
-	_    [falseSharingPad]byte
+	mu    sync.Mutex
+	q     []pendingPublish // len is 0 or a power of two
+	head  int
+	n     int
+	base  uint64   // sequence number of the entry at head
+	live  int      // entries not answered or forgotten
+	block [16]byte // scratch for sealID
+	_     [falseSharingPad]byte
 }
 
 func (ps *pendingShard) at(i int) *pendingPublish { return &ps.q[(ps.head+i)&(len(ps.q)-1)] }
@@ -133,9 +135,10 @@ func (ps *pendingShard) take(seq uint64) (pendingPublish, bool) {
 }
 
 // track assigns the publishes just decided their IQ ids and remembers them,
-// so that their answers can be matched. An id is the engine's prefix, the
-// sequence number, a dot and the shard ("push-17.40"). The shard is the
-// first publish's user's, and the ids share one allocation.
+// so that their answers can be matched. An id is the engine's prefix and
+// 22 characters: the sequence number and the shard sealed with the
+// engine's id key (see sealID). The shard is the first publish's user's,
+// and the ids share one allocation.
 func (e *Engine) track(now time.Time, pubs []Publish) {
 	if len(pubs) == 0 {
 		return
@@ -154,9 +157,7 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 			e.stats.publishesExpired.Add(1)
 		}
 		buf = append(buf, e.idPrefix...)
-		buf = strconv.AppendUint(buf, seq, 10)
-		buf = append(buf, '.')
-		buf = strconv.AppendUint(buf, shard, 10)
+		buf = e.sealID(buf, &ps.block, seq, shard)
 		ends = append(ends, len(buf))
 	}
 	ps.mu.Unlock()
@@ -166,6 +167,28 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 		pubs[i].ID = ids[start:end]
 		start = end
 	}
+}
+
+// idCheck fills the rest of an id's block: an id whose block does not
+// open to it was not made by this engine.
+var idCheck = [7]byte{'p', 'u', 's', 'h', 'r', 'u', 'l'}
+
+// idEncoding writes an id's block; strict, so that each block has one
+// text only.
+var idEncoding = base64.RawURLEncoding.Strict()
+
+// sealID appends the id text of (seq, shard): one AES block of seq,
+// shard and idCheck, encrypted with the engine's id key, in unpadded
+// base64url. Without the key nobody can make a valid id, nor tell from
+// one id (their own user's, say) what another user's ids are.
+// b is scratch space the caller owns (the pending shard's, under its
+// lock: a local array would escape to the heap through the cipher).
+func (e *Engine) sealID(buf []byte, b *[16]byte, seq, shard uint64) []byte {
+	binary.BigEndian.PutUint64(b[:8], seq)
+	b[8] = byte(shard)
+	copy(b[9:], idCheck[:])
+	e.idKey.Encrypt(b[:], b[:])
+	return idEncoding.AppendEncode(buf, b[:])
 }
 
 // lockPending locks and returns a pending shard for the publishes of user:
@@ -188,25 +211,21 @@ func (e *Engine) lockPending(user string) uint64 {
 // waits.
 const pendingTries = 4
 
-// pendingOf parses one of the engine's publish ids.
+// pendingOf opens one of the engine's publish ids.
 func (e *Engine) pendingOf(id string) (ps *pendingShard, seq uint64, ok bool) {
 	rest, found := strings.CutPrefix(id, e.idPrefix)
-	if !found {
+	if !found || len(rest) != 22 {
 		return nil, 0, false
 	}
-	seqText, shardText, found := strings.Cut(rest, ".")
-	if !found {
+	var b [16]byte
+	if n, err := idEncoding.Decode(b[:], []byte(rest)); err != nil || n != len(b) {
 		return nil, 0, false
 	}
-	seq, err := strconv.ParseUint(seqText, 10, 64)
-	if err != nil {
+	e.idKey.Decrypt(b[:], b[:])
+	if [7]byte(b[9:]) != idCheck || b[8] >= pendingShards {
 		return nil, 0, false
 	}
-	shard, err := strconv.ParseUint(shardText, 10, 64)
-	if err != nil || shard >= pendingShards {
-		return nil, 0, false
-	}
-	return &e.pending[shard], seq, true
+	return &e.pending[b[8]], binary.BigEndian.Uint64(b[:8]), true
 }
 
 type pendingStatus uint8

@@ -59,7 +59,7 @@ func main() {
 // run tells the story, printing to out.
 func run(ctx context.Context, out io.Writer) (err error) {
 	t := &transcript{w: out}
-	engine, err := push.New(push.Config{BatchWindow: 250 * time.Millisecond, MaxErrors: 2, IDPrefix: "push-"})
+	engine, err := push.New(push.Config{BatchWindow: 250 * time.Millisecond, MaxErrors: 2, IDPrefix: "push-", IDSecret: "example"})
 	if err != nil {
 		return err
 	}

@@ -151,7 +151,7 @@ func run(out io.Writer, cfg config) error {
 		latency: make(map[string][]time.Duration),
 	}
 	s.clock.Store(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC).UnixNano())
-	engine, err := push.New(push.Config{Store: s.store, IDPrefix: "push-"})
+	engine, err := push.New(push.Config{Store: s.store, IDPrefix: "push-", IDSecret: "example"})
 	if err != nil {
 		return err
 	}

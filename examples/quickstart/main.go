@@ -49,7 +49,7 @@ type server struct {
 }
 
 func run(out io.Writer) error {
-	engine, err := push.New(push.Config{MaxErrors: 3, IDPrefix: "push-"})
+	engine, err := push.New(push.Config{MaxErrors: 3, IDPrefix: "push-", IDSecret: "example"})
 	if err != nil {
 		return err
 	}
