@@ -7,11 +7,15 @@
 // This root package holds only documentation. The library is split by
 // responsibility:
 //
-//	events    what the host tells the rules: event types and Stanza
-//	registry  push registrations, the Store interface, the in-memory store
-//	session   per-session push state (bindings, batches, dedup marks)
-//	push      the Engine, its Config and Decisions, the XEP-0357 wire
-//	          format, the Sender interface and an optional Driver
+//	events         what the host tells the rules: the sealed set of event
+//	               types, and Stanza
+//	registry       push registrations, the Store interface, the in-memory store
+//	push           the Engine (a thin concurrent shell around the rules core),
+//	               its Config and Decisions, the XEP-0357 wire format, the
+//	               Sender interface and an optional Driver
+//	internal/core  the pure per-user rules core: sessions, bindings,
+//	               batches, dedup marks and the decisions of each event, with
+//	               no locks, no I/O, no clock
 //
 // # Wiring the engine into a server, step by step
 //
@@ -37,7 +41,9 @@
 //     events.OfflineMessage for every message stored offline (including
 //     the unacknowledged queue of a session whose hibernation ran out),
 //     events.GroupchatToBare for groupchat messages to the bare JID;
-//   - events.Ping, events.UserDeleted when they happen.
+//   - events.Ping, events.UserDeleted when they happen;
+//   - events.RegistrationsChanged when another server node (or a tool)
+//     changed a user's registrations in a shared Store.
 //
 // Describe each stanza with an events.Stanza: events.ParseStanza fills one
 // in from XML, or the host fills it from its own representation. Give the
@@ -45,15 +51,22 @@
 // hashed, or a counter stamped when it is first routed): a stanza is pushed
 // at most once per registration, whatever path it takes.
 //
-// 3. Execute the Decisions each handler returns, in field order: send the
-// IQ replies, set the hibernation timeouts, send the publishes (each
-// Publish renders itself with AppendXML), and when Decisions.Wake is set,
-// call Engine.Wake at that time (pending batches are due then).
+// Every event goes through Engine.Handle (the typed methods, such as
+// Engine.StanzaQueued, are shorthand for it).
+//
+// 3. Execute the Decisions Handle returns, in field order: send the IQ
+// replies, set the hibernation timeouts, send the publishes (each Publish
+// renders itself with AppendXML), and when Decisions.Wake is set, call
+// Engine.Wake at that time (pending batches are due then). Handle's error
+// is an invalid event (errors.Is(err, push.ErrInvalidEvent): nothing
+// changed), a Store failure (a *push.StoreError: the decisions are still
+// to be executed, nothing stored was lost) or a limit reached (a
+// *push.LimitError).
 //
 // A host that carries out each event's decisions before it takes the next
 // can keep one push.Decisions per goroutine and use Engine.HandleInto with
-// Decisions.Reset instead of the handlers: the decisions then reuse its
-// memory and the engine allocates next to nothing per event.
+// Decisions.Reset: the same code path, with the decisions in its memory,
+// so that the engine allocates next to nothing per event.
 //
 // 4. Send each publish's answer back: events.PublishResult with the IQ id,
 // the address it came from and the error, if any. Repeated errors remove a
@@ -66,10 +79,15 @@
 // # Contract
 //
 // The engine is deterministic: it reads no clock, starts no goroutine and
-// keeps no timer; the same events give the same decisions. It is safe for
-// concurrent use, events of different users proceed in parallel, and it
-// never calls the Store or a Sender while holding a lock. Bad input from a
-// client is answered with an XMPP error; a bad event from the host gives a
-// Go error wrapping push.ErrInvalidEvent and changes nothing; a failing
-// Store loses nothing that was stored.
+// keeps no timer; the same events handed in one at a time give
+// byte-identical decisions, order and publish ids included (given
+// Config.IDPrefix and Config.IDSecret). It is safe for concurrent use:
+// events of different users proceed in parallel, one user's events apply
+// one after another in the order they were handed in (Store calls
+// included), and it never calls the Store or a Sender while holding a lock
+// another user needs. Bad input from a client is answered with an XMPP
+// error; a bad event from the host gives a Go error wrapping
+// push.ErrInvalidEvent and changes nothing; a failing Store loses nothing
+// that was stored; host mistakes the engine survives are counted in
+// Engine.Stats and logged.
 package pushrules

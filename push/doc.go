@@ -4,34 +4,63 @@
 // and when to wake it again. The rules are Prosody's mod_cloud_notify with
 // its known bugs fixed (see the repository's README).
 //
-// The engine is deterministic (time comes in with each event; it reads no
-// clock, starts no goroutine, keeps no timer), safe for concurrent use (no
-// global lock on the hot path) and never calls the Store or a Sender while
-// holding a lock. Each handler returns a new Decisions; HandleInto appends
-// to one the host reuses (Decisions.Reset), the allocation-free path for
-// busy servers. Driver runs the engine with a real timer, and reuses its
-// Decisions, for hosts that prefer not to manage time.
+// # Using it
 //
-// This package also holds the wire format: ParseRequest and DecodeRequest
-// for <enable/> and <disable/>, Publish.AppendXML for the publish IQ,
-// Reply.AppendXML for the answers, and ParseResult for a push service's
-// answer to a publish.
+//	engine, err := push.New(push.Config{})        // zero Config: Prosody's defaults
+//	d, err := engine.Handle(ctx, events.StanzaQueued{Now: now, Session: s, Stanza: st})
+//	// execute d.Replies, d.Timeouts, d.Publishes; call engine.Wake(ctx, d.Wake) then
+//	d, err = engine.Handle(ctx, events.PublishResult{Now: now, ID: id, From: from})
+//
+// Handle is the one way in; the typed methods (SessionOpened, IQ,
+// AckDelayed, HibernationStart, StanzaQueued, HibernationEnd, ArchiveAdded,
+// OfflineMessage, GroupchatToBare, Ping, UserDeleted, RegistrationsChanged,
+// PublishResult) are shorthand for it, and HandleInto is it appending to a
+// Decisions the host reuses. Driver runs an engine with a real timer and a
+// Sender for hosts that prefer not to manage time.
+//
+// # How it runs
+//
+// The Engine is a thin shell around a pure rules core (one user's
+// sessions, bindings, batches, dedup marks and the decisions of each
+// event; no locks, no I/O, no clock). The shell orders each user's events:
+// they apply one after another, in the order they were handed in, Store
+// calls included, while different users' events run in parallel. It calls
+// the Store outside every lock other users need, keeps the batch timers
+// (Wake processes due batches by due time, then by when they opened) and
+// seals publish ids with a per-engine key. The engine reads no clock,
+// starts no goroutine and keeps no timer: time comes in with each event.
+//
+// # Errors
+//
+// Handle returns nil or one of: an error wrapping ErrInvalidEvent (the
+// event was refused; nothing changed); a *StoreError (errors.Is(err,
+// ErrStore); the decisions are still valid and must be executed, nothing
+// stored was lost); a *LimitError (errors.Is(err, ErrLimit)); or the
+// context's error. A client's malformed request is not a Go error: it is
+// answered with an XMPP error in Decisions.Replies. Host mistakes the
+// engine survives (events for sessions never opened, answers without From,
+// publishes never answered) are counted in Stats and logged.
+//
+// # Wire format
+//
+// ParseRequest reads <enable/> and <disable/>, Publish.AppendXML writes the
+// publish IQ, Reply.AppendXML the answers, and ParseResult reads a push
+// service's answer to a publish.
 //
 // # Limits
 //
-// Everything a remote party controls is bounded:
+// Everything a remote party or a host controls is bounded:
 //
-//   - requests: MaxRequestSize bytes (or tokens), MaxRequestDepth levels,
-//     MaxNodeLen bytes of node, MaxFormFields fields of at most
-//     MaxFieldValues values and MaxFormBytes bytes in all (beyond them:
-//     modify/not-acceptable);
+//   - requests: MaxRequestSize bytes, MaxRequestDepth levels, MaxNodeLen
+//     bytes of node, MaxFormFields fields of at most MaxFieldValues values
+//     and MaxFormBytes bytes in all (beyond them: modify/not-acceptable);
 //   - stanzas: events.MaxStanzaSize bytes and events.MaxDepth levels;
 //   - push service answers: MaxResultSize bytes;
 //   - registrations: Config.MaxDevices per user;
-//   - pending batches: session.MaxBatch stanzas per session;
+//   - sessions: Config.MaxSessionsPerUser per user, found in constant time;
+//   - pending batches: 1024 stanzas per session, one armed timer each;
 //   - deduplication: Config.MarksPerUser stanzas per user, each for at most
-//     Config.DedupWindow, telling apart session.MaxMarkedRegistrations
-//     registrations;
+//     Config.DedupWindow, telling apart 64 registrations;
 //   - unanswered publishes: forgotten after Config.PublishTimeout, and at
 //     most 64 × 16384 at once (the oldest is forgotten first).
 package push
