@@ -21,6 +21,7 @@
 //	GroupchatToBare      a groupchat message reached a user's bare JID
 //	Ping                 another component asks to wake a user's devices
 //	UserDeleted          an account was deleted
+//	RegistrationsChanged another node (or a tool) changed a user's registrations
 //	PublishResult        a push service answered a publish
 package events
 
@@ -29,11 +30,13 @@ import (
 	"time"
 )
 
-// Event is implemented by every event type of this package, for hosts that
-// carry events on one channel or bus. The method is only a marker.
+// Event is implemented by the event types of this package, and by no
+// other type: the set is sealed, so a handler can be sure to know every
+// event it is given.
 type Event interface {
 	// Time returns the event's Now.
 	Time() time.Time
+	event()
 }
 
 // SessionOpened says a client session with full JID Session is bound and
@@ -135,6 +138,17 @@ type UserDeleted struct {
 	User string
 }
 
+// RegistrationsChanged says User's registrations were changed behind the
+// engine's back: by another server node sharing the Store, or by an admin
+// tool writing the Store directly. The engine reads them again and unbinds
+// the sessions whose registration is gone, so that nothing is pushed to a
+// removed registration. registry/cache calls the host back for each such
+// change it hears of from another node.
+type RegistrationsChanged struct {
+	Now  time.Time
+	User string
+}
+
 // PublishResult is a push service's answer to a publish: ID is the publish
 // IQ's id, From the address the answer came from, and Error nil for a
 // result or the error the service returned.
@@ -204,6 +218,24 @@ func (e UserDeleted) Time() time.Time { return e.Now }
 // Time implements Event.
 func (e PublishResult) Time() time.Time { return e.Now }
 
+// Time implements Event.
+func (e RegistrationsChanged) Time() time.Time { return e.Now }
+
+func (SessionOpened) event()        {}
+func (SessionClosed) event()        {}
+func (IQ) event()                   {}
+func (AckDelayed) event()           {}
+func (HibernationStarted) event()   {}
+func (StanzaQueued) event()         {}
+func (HibernationEnded) event()     {}
+func (MessageArchived) event()      {}
+func (OfflineMessage) event()       {}
+func (GroupchatToBare) event()      {}
+func (Ping) event()                 {}
+func (UserDeleted) event()          {}
+func (RegistrationsChanged) event() {}
+func (PublishResult) event()        {}
+
 // WithTime returns a copy of ev with its Now set to now. Events of types
 // not defined in this package are returned unchanged.
 func WithTime(ev Event, now time.Time) Event {
@@ -242,6 +274,9 @@ func WithTime(ev Event, now time.Time) Event {
 		e.Now = now
 		return e
 	case UserDeleted:
+		e.Now = now
+		return e
+	case RegistrationsChanged:
 		e.Now = now
 		return e
 	case PublishResult:

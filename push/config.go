@@ -1,13 +1,12 @@
 package push
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/pushrules/pushrules/internal/core"
 	"github.com/pushrules/pushrules/registry"
-	"github.com/pushrules/pushrules/session"
 )
 
 // Defaults, the same as Prosody's mod_cloud_notify and mod_smacks.
@@ -20,6 +19,7 @@ const (
 	DefaultBatchWindow           = time.Second
 	DefaultPublishTimeout        = 5 * time.Minute
 	DefaultMarksPerUser          = 256
+	DefaultMaxSessionsPerUser    = 1024
 )
 
 // Config configures an Engine. Its zero value gives Prosody's defaults and
@@ -66,8 +66,13 @@ type Config struct {
 	DedupWindow time.Duration
 	// MarksPerUser bounds the stanzas remembered as pushed, per user (each
 	// with the registrations it was pushed to; the oldest is forgotten
-	// first); 0 means DefaultMarksPerUser, at most session.MaxMarks.
+	// first); 0 means DefaultMarksPerUser, at most core.MaxMarks.
 	MarksPerUser int
+	// MaxSessionsPerUser bounds one user's sessions the engine keeps;
+	// SessionOpened (and HibernationStarted) for one more are refused with
+	// a *LimitError and counted in Stats.SessionsRefused. 0 means
+	// DefaultMaxSessionsPerUser.
+	MaxSessionsPerUser int
 	// IDPrefix starts every publish IQ id, which continues with a counter;
 	// "" means a random prefix per engine. Set it for reproducible output
 	// (tests, transcripts); engines sharing push services must not share a
@@ -79,10 +84,6 @@ type Config struct {
 	// bodies and publish-options are never logged.
 	Logger *slog.Logger
 }
-
-// ErrInvalidConfig is wrapped by the error New returns for a Config it
-// cannot use.
-var ErrInvalidConfig = errors.New("push: invalid config")
 
 func (c Config) withDefaults() (Config, error) {
 	bad := func(format string, args ...any) (Config, error) {
@@ -102,11 +103,11 @@ func (c Config) withDefaults() (Config, error) {
 			return bad("%s is negative (%v)", d.name, d.v)
 		}
 	}
-	if c.MaxErrors < 0 || c.MaxDevices < 0 || c.MarksPerUser < 0 {
-		return bad("MaxErrors, MaxDevices and MarksPerUser must not be negative")
+	if c.MaxErrors < 0 || c.MaxDevices < 0 || c.MarksPerUser < 0 || c.MaxSessionsPerUser < 0 {
+		return bad("MaxErrors, MaxDevices, MarksPerUser and MaxSessionsPerUser must not be negative")
 	}
-	if c.MarksPerUser > session.MaxMarks {
-		return bad("MarksPerUser %d is above %d", c.MarksPerUser, session.MaxMarks)
+	if c.MarksPerUser > core.MaxMarks {
+		return bad("MarksPerUser %d is above %d", c.MarksPerUser, core.MaxMarks)
 	}
 	if c.ImportantBody != "" && c.EmptyImportantBody {
 		return bad("ImportantBody %q contradicts EmptyImportantBody", c.ImportantBody)
@@ -140,6 +141,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MarksPerUser == 0 {
 		c.MarksPerUser = DefaultMarksPerUser
+	}
+	if c.MaxSessionsPerUser == 0 {
+		c.MaxSessionsPerUser = DefaultMaxSessionsPerUser
 	}
 	if c.Store == nil {
 		c.Store = registry.NewMemory()

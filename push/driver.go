@@ -28,9 +28,6 @@ type DriverConfig struct {
 	Context context.Context
 }
 
-// ErrClosed is returned by Driver.Handle after Close.
-var ErrClosed = errors.New("push: driver closed")
-
 // Driver runs an Engine for hosts that do not want to manage time: it fills
 // in events' Now from its clock, executes every decision (replies and
 // timeouts through callbacks, publishes through the Sender) and owns the
@@ -72,7 +69,8 @@ func (d *Driver) Engine() *Engine { return d.engine }
 
 // Handle feeds ev to the engine (setting its Now from the driver's clock
 // when it is zero) and executes the decisions. It returns the engine's
-// error for an invalid event, or ErrClosed.
+// error: for an invalid event (nothing executed), or a *StoreError (the
+// decisions were executed, as the engine asks); or ErrClosed.
 func (d *Driver) Handle(ctx context.Context, ev events.Event) error {
 	d.mu.Lock()
 	if d.closed {
@@ -82,6 +80,9 @@ func (d *Driver) Handle(ctx context.Context, ev events.Event) error {
 	d.wg.Add(1)
 	d.mu.Unlock()
 	defer d.wg.Done()
+	if ev == nil {
+		return fmt.Errorf("%w: nil event", ErrInvalidEvent)
+	}
 	if ev.Time().IsZero() {
 		ev = events.WithTime(ev, d.cfg.Now())
 	}
@@ -93,11 +94,13 @@ func (d *Driver) Handle(ctx context.Context, ev events.Event) error {
 		dec.Reset()
 		d.decisions.Put(dec)
 	}()
-	if err := d.engine.HandleInto(ctx, ev, dec); err != nil {
-		return err
+	err := d.engine.HandleInto(ctx, ev, dec)
+	var storeErr *StoreError
+	if err != nil && !errors.As(err, &storeErr) {
+		return err // an invalid event: nothing to execute
 	}
 	d.Execute(ctx, *dec)
-	return nil
+	return err
 }
 
 // Execute carries out decisions the host obtained from the engine itself.
@@ -157,7 +160,7 @@ func (d *Driver) fire() {
 	d.wg.Add(1)
 	d.mu.Unlock()
 	defer d.wg.Done()
-	dec := d.engine.Wake(d.cfg.Now())
+	dec := d.engine.Wake(d.cfg.Context, d.cfg.Now())
 	d.Execute(d.cfg.Context, dec)
 }
 

@@ -249,10 +249,10 @@ func TestBatching(t *testing.T) {
 		t.Fatalf("a second batch opened: %+v", d)
 	}
 	h.queued(at(0.5), phone, h.chatState())
-	if d := h.e.Wake(at(0.99)); len(d.Publishes) != 0 {
+	if d := h.e.Wake(context.Background(), at(0.99)); len(d.Publishes) != 0 {
 		t.Fatal("pushed before the window closed")
 	}
-	d = h.e.Wake(at(1))
+	d = h.e.Wake(context.Background(), at(1))
 	if got := pushes(d); !slices.Equal(got, []string{"A:New Message!", "A:∅"}) {
 		t.Errorf("pushes %v", got)
 	}
@@ -271,12 +271,12 @@ func TestResumeDiscardsBatch(t *testing.T) {
 	h.enable(at(0), phone, "A")
 	h.hibernate(at(0), phone)
 	h.queued(at(0), phone, h.chat("one"))
-	h.must(h.e.HibernationEnded(events.HibernationEnded{Now: at(0.5), Session: phone}))
-	if d := h.e.Wake(at(1)); len(d.Publishes) != 0 {
+	h.must(h.e.HibernationEnd(context.Background(), events.HibernationEnded{Now: at(0.5), Session: phone}))
+	if d := h.e.Wake(context.Background(), at(1)); len(d.Publishes) != 0 {
 		t.Fatalf("pushed after resume: %v", pushes(d))
 	}
-	h.must(h.e.AckDelayed(events.AckDelayed{Now: at(40), Session: phone, Queue: []events.Stanza{h.chatState()}}))
-	d := h.e.Wake(at(41))
+	h.must(h.e.AckDelayed(context.Background(), events.AckDelayed{Now: at(40), Session: phone, Queue: []events.Stanza{h.chatState()}}))
+	d := h.e.Wake(context.Background(), at(41))
 	if got := pushes(d); !slices.Equal(got, []string{"A:∅"}) {
 		t.Errorf("pushes %v", got)
 	}
@@ -292,9 +292,9 @@ func TestDedupAcrossPaths(t *testing.T) {
 	h.open(at(0), phone)
 	h.enable(at(0), phone, "A")
 	m1, m2 := h.chat("one"), h.chat("two")
-	h.must(h.e.AckDelayed(events.AckDelayed{Now: at(30), Session: phone, Queue: []events.Stanza{m1, m2}}))
-	h.must(h.e.AckDelayed(events.AckDelayed{Now: at(30.5), Session: phone, Queue: []events.Stanza{m1, m2}}))
-	if got := pushes(h.e.Wake(at(31))); len(got) != 1 {
+	h.must(h.e.AckDelayed(context.Background(), events.AckDelayed{Now: at(30), Session: phone, Queue: []events.Stanza{m1, m2}}))
+	h.must(h.e.AckDelayed(context.Background(), events.AckDelayed{Now: at(30.5), Session: phone, Queue: []events.Stanza{m1, m2}}))
+	if got := pushes(h.e.Wake(context.Background(), at(31))); len(got) != 1 {
 		t.Fatalf("ack-delayed pushes %v", got)
 	}
 	if d := h.hibernate(at(91), phone, m1, m2); len(d.Publishes) != 0 {
@@ -515,21 +515,21 @@ func TestConcurrentUsers(t *testing.T) {
 				user := fmt.Sprintf("u%d-%d@example.org", g, i)
 				s := user + "/phone"
 				now := at(float64(i))
-				e.SessionOpened(events.SessionOpened{Now: now, Session: s})
+				e.SessionOpened(context.Background(), events.SessionOpened{Now: now, Session: s})
 				d, _ := e.IQ(ctx, events.IQ{Now: now, Session: s, ID: "e", Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='n'/>")})
 				if d.Replies[0].Error != nil {
 					errs <- d.Replies[0].Error
 					return
 				}
-				e.HibernationStarted(events.HibernationStarted{Now: now, Session: s})
-				e.StanzaQueued(events.StanzaQueued{Now: now, Session: s, Stanza: events.Stanza{Key: 1, Kind: events.KindMessage, Body: "b"}})
+				e.HibernationStart(context.Background(), events.HibernationStarted{Now: now, Session: s})
+				e.StanzaQueued(context.Background(), events.StanzaQueued{Now: now, Session: s, Stanza: events.Stanza{Key: 1, Kind: events.KindMessage, Body: "b"}})
 				d, _ = e.OfflineMessage(ctx, events.OfflineMessage{Now: now, User: user, Stanza: events.Stanza{Key: 2, Kind: events.KindMessage, Body: "b"}})
 				if len(d.Publishes) != 1 {
 					errs <- fmt.Errorf("%s: %d offline publishes", user, len(d.Publishes))
 					return
 				}
-				e.Wake(now.Add(time.Second))
-				e.SessionClosed(events.SessionClosed{Now: now, Session: s})
+				e.Wake(context.Background(), now.Add(time.Second))
+				e.SessionClosed(context.Background(), events.SessionClosed{Now: now, Session: s})
 			}
 		}()
 	}

@@ -20,7 +20,7 @@ func enabled(cfg push.Config) *push.Engine {
 	if err != nil {
 		panic(err)
 	}
-	engine.SessionOpened(events.SessionOpened{Now: t0, Session: "juliet@example.org/phone"})
+	engine.SessionOpened(context.Background(), events.SessionOpened{Now: t0, Session: "juliet@example.org/phone"})
 	engine.IQ(context.Background(), events.IQ{Now: t0, Session: "juliet@example.org/phone", ID: "e1",
 		Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='A'/>`)})
 	return engine
@@ -40,7 +40,7 @@ func message(key events.Key, body string) events.Stanza {
 func ExampleEngine_IQ() {
 	engine, _ := push.New(push.Config{})
 	ctx := context.Background()
-	engine.SessionOpened(events.SessionOpened{Now: t0, Session: "juliet@example.org/phone"})
+	engine.SessionOpened(context.Background(), events.SessionOpened{Now: t0, Session: "juliet@example.org/phone"})
 	d, err := engine.IQ(ctx, events.IQ{Now: t0, Session: "juliet@example.org/phone", Payload: []byte(
 		`<iq type='set' id='e1'><enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='yxs32uqsflafdk3iuqo'>` +
 			`<x xmlns='jabber:x:data' type='submit'>` +
@@ -66,14 +66,14 @@ func ExampleEngine_StanzaQueued() {
 	engine := enabled(push.Config{})
 	phone := "juliet@example.org/phone"
 
-	d, _ := engine.HibernationStarted(events.HibernationStarted{Now: sec(5), Session: phone})
+	d, _ := engine.HibernationStart(context.Background(), events.HibernationStarted{Now: sec(5), Session: phone})
 	fmt.Println("hibernation: timeout", d.Timeouts[0].Duration)
 
-	d, _ = engine.StanzaQueued(events.StanzaQueued{Now: sec(10), Session: phone, Stanza: message(1, "Hello")})
+	d, _ = engine.StanzaQueued(context.Background(), events.StanzaQueued{Now: sec(10), Session: phone, Stanza: message(1, "Hello")})
 	fmt.Println("queued: wake at", d.Wake.Sub(t0))
-	engine.StanzaQueued(events.StanzaQueued{Now: sec(10.5), Session: phone, Stanza: message(2, "Again")})
+	engine.StanzaQueued(context.Background(), events.StanzaQueued{Now: sec(10.5), Session: phone, Stanza: message(2, "Again")})
 
-	d = engine.Wake(sec(11))
+	d = engine.Wake(context.Background(), sec(11))
 	for _, p := range d.Publishes {
 		fmt.Printf("push to %s node %s: important=%v body=%q\n", p.To(), p.Node(), p.Important, p.Body)
 	}
@@ -90,7 +90,7 @@ func ExampleEngine_StanzaQueued() {
 func ExampleEngine_OfflineMessage() {
 	engine := enabled(push.Config{WithBody: true, WithSender: true})
 	ctx := context.Background()
-	engine.SessionClosed(events.SessionClosed{Now: sec(1), Session: "juliet@example.org/phone"})
+	engine.SessionClosed(context.Background(), events.SessionClosed{Now: sec(1), Session: "juliet@example.org/phone"})
 
 	msg := message(7, "Wherefore art thou?")
 	d, _ := engine.OfflineMessage(ctx, events.OfflineMessage{Now: sec(2), User: "juliet@example.org", Stanza: msg})
@@ -107,7 +107,7 @@ func ExampleEngine_OfflineMessage() {
 func ExampleEngine_PublishResult() {
 	engine := enabled(push.Config{MaxErrors: 2})
 	ctx := context.Background()
-	engine.SessionClosed(events.SessionClosed{Now: sec(1), Session: "juliet@example.org/phone"})
+	engine.SessionClosed(context.Background(), events.SessionClosed{Now: sec(1), Session: "juliet@example.org/phone"})
 	for i := range 3 {
 		now := sec(float64(10 * (i + 1)))
 		d, _ := engine.OfflineMessage(ctx, events.OfflineMessage{Now: now, User: "juliet@example.org", Stanza: message(events.Key(i+1), "hi")})

@@ -19,10 +19,10 @@ func Example() {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	phone := "juliet@example.org/phone"
-	engine.SessionOpened(events.SessionOpened{Now: now, Session: phone})
+	engine.SessionOpened(context.Background(), events.SessionOpened{Now: now, Session: phone})
 	engine.IQ(ctx, events.IQ{Now: now, Session: phone, ID: "e1",
 		Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='A'/>`)})
-	engine.HibernationStarted(events.HibernationStarted{Now: now, Session: phone})
+	engine.HibernationStart(context.Background(), events.HibernationStarted{Now: now, Session: phone})
 
 	stanza, err := events.ParseStanza([]byte(`<message from='romeo@montague.example/orchard' type='chat' id='m1'><body>Hi</body></message>`))
 	if err != nil {
@@ -30,7 +30,7 @@ func Example() {
 	}
 	stanza.Key = events.KeyOf("m1") // the message's identity across paths
 
-	d, err := engine.StanzaQueued(events.StanzaQueued{Now: now, Session: phone, Stanza: stanza})
+	d, err := engine.StanzaQueued(context.Background(), events.StanzaQueued{Now: now, Session: phone, Stanza: stanza})
 	if err != nil {
 		panic(err) // an invalid event: nothing changed
 	}
@@ -49,7 +49,7 @@ func Example() {
 		}
 	}
 	execute(d)
-	execute(engine.Wake(d.Wake))
+	execute(engine.Wake(context.Background(), d.Wake))
 	// Output:
 	// call engine.Wake at 09:00:01
 	// hibernation timeout of juliet@example.org/phone: 10m0s from 09:00:01

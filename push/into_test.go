@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -150,19 +151,19 @@ func TestConcurrentWakes(t *testing.T) {
 	sessions := make([]string, users)
 	for i := range users {
 		sessions[i] = fmt.Sprintf("u%d@example.org/phone", i)
-		e.SessionOpened(events.SessionOpened{Now: at(0), Session: sessions[i]})
+		e.SessionOpened(context.Background(), events.SessionOpened{Now: at(0), Session: sessions[i]})
 		d, _ := e.IQ(ctx, events.IQ{Now: at(0), Session: sessions[i], ID: "e",
 			Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='" + service + "' node='n'/>")})
 		if len(d.Replies) != 1 || d.Replies[0].Error != nil {
 			t.Fatalf("enable: %+v", d.Replies)
 		}
-		e.HibernationStarted(events.HibernationStarted{Now: at(0), Session: sessions[i]})
+		e.HibernationStart(context.Background(), events.HibernationStarted{Now: at(0), Session: sessions[i]})
 	}
 	for round := range 5 {
 		queuedAt := at(float64(10 * round))
 		for i, s := range sessions {
 			st := events.Stanza{Key: events.Key(round*users + i + 1), Kind: events.KindMessage, Type: "chat", Body: "b", HasBody: true}
-			if _, err := e.StanzaQueued(events.StanzaQueued{Now: queuedAt, Session: s, Stanza: st}); err != nil {
+			if _, err := e.StanzaQueued(context.Background(), events.StanzaQueued{Now: queuedAt, Session: s, Stanza: st}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -175,7 +176,7 @@ func TestConcurrentWakes(t *testing.T) {
 				defer wg.Done()
 				var got []Publish
 				for range 3 {
-					got = append(got, e.Wake(due).Publishes...)
+					got = append(got, e.Wake(context.Background(), due).Publishes...)
 				}
 				results <- got
 			}()
@@ -210,23 +211,37 @@ func TestConcurrentWakes(t *testing.T) {
 	}
 }
 
-// TestWakeComesBackToBusyShard holds one user's shard while Wake runs:
-// Wake must come back to it and push that user's batch once the shard is
-// free, not return without it.
-func TestWakeComesBackToBusyShard(t *testing.T) {
+// TestWakeWaitsForTheUsersTurn runs Wake while an enable of the same user
+// is inside its Store call: Wake must wait for it and then push the batch,
+// not skip it.
+func TestWakeWaitsForTheUsersTurn(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.open(at(0), phone)
 	h.enable(at(0), phone, "A")
 	h.hibernate(at(0), phone)
-	d := h.queued(at(1), phone, h.chat("x"))
-	sh := h.e.shard(juliet)
-	sh.mu.Lock()
+	d := h.queued(at(0.5), phone, h.chat("x"))
+	gate := &gateStore{Store: h.e.cfg.Store}
+	inSave, release := make(chan struct{}), make(chan struct{})
+	gate.hold = func() { close(inSave); <-release }
+	h.e.cfg.Store = gate
+	enabled := make(chan error)
+	go func() {
+		_, err := h.e.IQ(context.Background(), events.IQ{Now: at(1), Session: tablet, ID: "e", Payload: []byte(enableXML("B"))})
+		enabled <- err
+	}()
+	<-inSave
 	woke := make(chan Decisions)
-	go func() { woke <- h.e.Wake(d.Wake) }()
-	time.Sleep(20 * time.Millisecond) // let Wake reach the shard and pass over it
-	sh.mu.Unlock()
+	go func() { woke <- h.e.Wake(context.Background(), d.Wake) }()
+	for h.e.waiting(juliet) == 0 {
+		runtime.Gosched()
+	}
+	gate.hold = nil
+	close(release)
+	if err := <-enabled; err != nil {
+		t.Fatal(err)
+	}
 	if got := pushes(<-woke); !slices.Equal(got, []string{"A:New Message!"}) {
-		t.Errorf("Wake with the shard busy at first pushed %v", got)
+		t.Errorf("Wake during another operation of the user pushed %v", got)
 	}
 }
 

@@ -1,7 +1,6 @@
 package push
 
 import (
-	"container/heap"
 	"strconv"
 	"strings"
 	"sync"
@@ -9,8 +8,9 @@ import (
 
 	"github.com/pushrules/pushrules/events"
 	"github.com/pushrules/pushrules/registry"
-	"github.com/pushrules/pushrules/session"
 )
+
+const pendingShards = 64
 
 // maxPendingPerShard bounds the unanswered publishes one shard remembers
 // (pendingShards times this in all); past it the oldest is forgotten.
@@ -55,17 +55,31 @@ func (ps *pendingShard) pop() {
 }
 
 // expire forgets, from the front, the publishes whose answer is overdue at
-// now and the answered ones.
-func (ps *pendingShard) expire(now time.Time) {
+// now and the answered ones; it returns how many unanswered ones it
+// forgot.
+func (ps *pendingShard) expire(now time.Time) (expired int) {
 	t := now.UnixNano()
 	for ps.n > 0 {
-		if p := ps.at(0); p.expires != 0 && t < p.expires {
+		p := ps.at(0)
+		if p.expires != 0 && t < p.expires {
 			break
+		}
+		if p.expires != 0 {
+			expired++
 		}
 		ps.pop()
 	}
 	if len(ps.q) > 16 && ps.n < len(ps.q)/4 {
 		ps.resize(len(ps.q) / 2)
+	}
+	return expired
+}
+
+// expirePending expires ps at now and counts what expired unanswered.
+// The caller holds ps.mu.
+func (e *Engine) expirePending(ps *pendingShard, now time.Time) {
+	if n := ps.expire(now); n > 0 {
+		e.stats.publishesExpired.Add(uint64(n))
 	}
 }
 
@@ -78,9 +92,11 @@ func (ps *pendingShard) resize(size int) {
 	ps.q, ps.head = q, 0
 }
 
-// push appends a publish and returns its sequence number.
-func (ps *pendingShard) push(p pendingPublish) uint64 {
+// push appends a publish and returns its sequence number; dropped says
+// an unanswered publish was forgotten to make room.
+func (ps *pendingShard) push(p pendingPublish) (seq uint64, dropped bool) {
 	if ps.n == maxPendingPerShard {
+		dropped = ps.at(0).expires != 0
 		ps.pop()
 	}
 	if ps.n == len(ps.q) {
@@ -89,7 +105,16 @@ func (ps *pendingShard) push(p pendingPublish) uint64 {
 	*ps.at(ps.n) = p
 	ps.n++
 	ps.live++
-	return ps.base + uint64(ps.n-1)
+	return ps.base + uint64(ps.n-1), dropped
+}
+
+// peek returns the live entry of sequence seq.
+func (ps *pendingShard) peek(seq uint64) (pendingPublish, bool) {
+	if seq < ps.base || seq >= ps.base+uint64(ps.n) {
+		return pendingPublish{}, false
+	}
+	p := ps.at(int(seq - ps.base))
+	return *p, p.expires != 0
 }
 
 // take removes and returns the live entry of sequence seq.
@@ -121,10 +146,13 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 	var stack [256]byte
 	buf := stack[:0]
 	ends := make([]int, 0, 8)
-	ps.expire(now)
+	e.expirePending(ps, now)
 	for i := range pubs {
 		p := &pubs[i]
-		seq := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.gen, expires: expires})
+		seq, dropped := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.gen, expires: expires})
+		if dropped {
+			e.stats.publishesExpired.Add(1)
+		}
 		buf = append(buf, e.idPrefix...)
 		buf = strconv.AppendUint(buf, seq, 10)
 		buf = append(buf, '.')
@@ -181,55 +209,33 @@ func (e *Engine) pendingOf(id string) (ps *pendingShard, seq uint64, ok bool) {
 	return &e.pending[shard], seq, true
 }
 
-// takePending removes and returns the publish with IQ id, unless it is
-// unknown, already answered or its answer comes too late.
-func (e *Engine) takePending(id string, now time.Time) (pendingPublish, bool) {
+type pendingStatus uint8
+
+const (
+	pendingTaken       pendingStatus = iota
+	pendingUnknown                   // unknown, already answered, or expired
+	pendingOtherSender               // known, but the answer is not from its service
+)
+
+// takePending removes and returns the publish with IQ id when the answer
+// comes from its service in time. An answer from another address leaves
+// the publish in place, so that a forged answer cannot eat the genuine
+// one.
+func (e *Engine) takePending(id, from string, now time.Time) (pendingPublish, pendingStatus) {
 	ps, seq, ok := e.pendingOf(id)
 	if !ok {
-		return pendingPublish{}, false
+		return pendingPublish{}, pendingUnknown
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	ps.expire(now)
-	p, ok := ps.take(seq)
-	return p, ok && now.UnixNano() < p.expires
-}
-
-// batchTimer says a session's batch falls due.
-type batchTimer struct {
-	due  time.Time
-	user string
-	s    *session.State
-}
-
-// batchTimers is a min-heap of batch timers by due time.
-type batchTimers []batchTimer
-
-func (h batchTimers) Len() int           { return len(h) }
-func (h batchTimers) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h batchTimers) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *batchTimers) Push(x any)        { *h = append(*h, x.(batchTimer)) }
-func (h *batchTimers) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = batchTimer{}
-	*h = old[:len(old)-1]
-	return t
-}
-
-func (h *batchTimers) push(t batchTimer) { heap.Push(h, t) }
-
-func (h *batchTimers) peek() (batchTimer, bool) {
-	if len(*h) == 0 {
-		return batchTimer{}, false
+	e.expirePending(ps, now)
+	p, ok := ps.peek(seq)
+	if !ok || now.UnixNano() >= p.expires {
+		return pendingPublish{}, pendingUnknown
 	}
-	return (*h)[0], true
-}
-
-// popDue removes and returns the earliest timer if it is due at now.
-func (h *batchTimers) popDue(now time.Time) (batchTimer, bool) {
-	if len(*h) == 0 || now.Before((*h)[0].due) {
-		return batchTimer{}, false
+	if !sameService(from, p.id.JID()) {
+		return pendingPublish{}, pendingOtherSender
 	}
-	return heap.Pop(h).(batchTimer), true
+	out, _ := ps.take(seq)
+	return out, pendingTaken
 }

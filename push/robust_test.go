@@ -3,13 +3,16 @@ package push
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pushrules/pushrules/events"
@@ -79,7 +82,7 @@ func TestFaultInjection(t *testing.T) {
 		{"hibernate and queue", func(h *harness, now time.Time) Decisions {
 			h.hibernate(now, phone)
 			h.queued(now, phone, h.chat("x"))
-			return h.e.Wake(now.Add(time.Second))
+			return h.e.Wake(context.Background(), now.Add(time.Second))
 		}},
 	}
 	// setup gives both harnesses the same state: phone bound to A, tablet to
@@ -208,50 +211,53 @@ func TestDriverSenderFaults(t *testing.T) {
 	}
 }
 
-// TestDriverTimer checks that the Driver's real timer wakes the engine for
-// a due batch.
+// TestDriverTimer checks, on synctest's virtual clock, that the Driver's
+// real timer wakes the engine when a batch falls due (not before), and
+// that Close leaves no goroutine behind (synctest.Test fails otherwise).
 func TestDriverTimer(t *testing.T) {
-	before := runtime.NumGoroutine()
-	defer func() {
-		// Close (deferred below, so run first) leaves no goroutine behind;
-		// give the runtime a bounded time to retire the timer's.
-		for range 100 {
-			if runtime.NumGoroutine() <= before {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		t.Errorf("goroutines: %d before, %d after Close", before, runtime.NumGoroutine())
-	}()
-	e, err := New(Config{BatchWindow: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan Publish, 4)
-	drv, err := NewDriver(e, DriverConfig{Sender: SenderFunc(func(_ context.Context, p Publish) error { got <- p; return nil })})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer drv.Close()
-	ctx := context.Background()
-	for _, ev := range []events.Event{
-		events.SessionOpened{Session: phone},
-		events.IQ{Session: phone, ID: "e", Payload: []byte(enableXML("A"))},
-		events.HibernationStarted{Session: phone},
-		events.StanzaQueued{Session: phone, Stanza: events.Stanza{Key: 1, Kind: events.KindMessage, Body: "b"}},
-	} {
-		if err := drv.Handle(ctx, ev); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		e, err := New(Config{BatchWindow: time.Second})
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	select {
-	case p := <-got:
-		if !p.Important || p.Node() != "A" {
-			t.Errorf("publish %+v", p)
+		var mu sync.Mutex
+		var sent []Publish
+		got := func() []Publish { mu.Lock(); defer mu.Unlock(); return slices.Clone(sent) }
+		drv, err := NewDriver(e, DriverConfig{Sender: SenderFunc(func(_ context.Context, p Publish) error {
+			mu.Lock()
+			defer mu.Unlock()
+			sent = append(sent, p)
+			return nil
+		})})
+		if err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the driver's timer never pushed the batch")
-	}
+		defer drv.Close()
+		ctx := context.Background()
+		for _, ev := range []events.Event{
+			events.SessionOpened{Session: phone},
+			events.IQ{Session: phone, ID: "e", Payload: []byte(enableXML("A"))},
+			events.HibernationStarted{Session: phone},
+			events.StanzaQueued{Session: phone, Stanza: events.Stanza{Key: 1, Kind: events.KindMessage, Body: "b"}},
+		} {
+			if err := drv.Handle(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(999 * time.Millisecond)
+		synctest.Wait()
+		if p := got(); len(p) != 0 {
+			t.Fatalf("pushed before the batch fell due: %+v", p)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if p := got(); len(p) != 1 || !p[0].Important || p[0].Node() != "A" {
+			t.Fatalf("when the batch fell due: %+v", p)
+		}
+		if err := drv.Handle(ctx, nil); !errors.Is(err, ErrInvalidEvent) {
+			t.Errorf("Handle(nil) = %v, want ErrInvalidEvent", err)
+		}
+	})
 }
 
 // TestPrivacyInLogs runs the engine at debug level and checks that neither
@@ -349,23 +355,23 @@ func TestSoak(t *testing.T) {
 				var d Decisions
 				switch r.IntN(10) {
 				case 0:
-					d, _ = e.SessionOpened(events.SessionOpened{Now: now, Session: s})
+					d, _ = e.SessionOpened(context.Background(), events.SessionOpened{Now: now, Session: s})
 				case 1:
 					d, _ = e.IQ(ctx, events.IQ{Now: now, Session: s, ID: "e", Payload: []byte(enableXML(fmt.Sprint(r.IntN(3))))})
 				case 2:
-					d, _ = e.HibernationStarted(events.HibernationStarted{Now: now, Session: s, Queue: []events.Stanza{msg}})
+					d, _ = e.HibernationStart(context.Background(), events.HibernationStarted{Now: now, Session: s, Queue: []events.Stanza{msg}})
 				case 3:
-					d, _ = e.StanzaQueued(events.StanzaQueued{Now: now, Session: s, Stanza: msg})
+					d, _ = e.StanzaQueued(context.Background(), events.StanzaQueued{Now: now, Session: s, Stanza: msg})
 				case 4:
 					d, _ = e.OfflineMessage(ctx, events.OfflineMessage{Now: now, User: u, Stanza: msg})
 				case 5:
-					d, _ = e.MessageArchived(ctx, events.MessageArchived{Now: now, User: u, Stanza: msg})
+					d, _ = e.ArchiveAdded(ctx, events.MessageArchived{Now: now, User: u, Stanza: msg})
 				case 6:
-					d, _ = e.HibernationEnded(events.HibernationEnded{Now: now, Session: s})
+					d, _ = e.HibernationEnd(context.Background(), events.HibernationEnded{Now: now, Session: s})
 				case 7:
-					d, _ = e.SessionClosed(events.SessionClosed{Now: now, Session: s})
+					d, _ = e.SessionClosed(context.Background(), events.SessionClosed{Now: now, Session: s})
 				case 8:
-					d = e.Wake(now)
+					d = e.Wake(context.Background(), now)
 				case 9:
 					if len(pending) > 0 {
 						p := pending[0]
@@ -394,12 +400,12 @@ func TestSoak(t *testing.T) {
 	late := epoch.Add(48 * time.Hour)
 	for i := range users {
 		for r := range 2 {
-			e.SessionClosed(events.SessionClosed{Now: late, Session: fmt.Sprintf("u%d@example.org/r%d", i, r)})
+			e.SessionClosed(context.Background(), events.SessionClosed{Now: late, Session: fmt.Sprintf("u%d@example.org/r%d", i, r)})
 		}
 	}
-	e.Wake(late)
+	e.Wake(context.Background(), late)
 	e.Sweep(late)
-	if s := e.Stats(); s != (Stats{}) {
+	if s := e.Stats(); s.Users+s.Sessions+s.BoundSessions+s.Marks+s.PendingPublishes+s.BatchedStanzas != 0 {
 		t.Errorf("engine still holds %+v", s)
 	}
 	// The registrations changed (enables, removals), so allow for that.
@@ -438,7 +444,7 @@ func TestMillionStanzasFlatMemory(t *testing.T) {
 		}
 		h.queued(now, phone, st)
 		if i%100_000 == 99_999 { // a second has passed: the batch is due
-			h.e.Wake(now)
+			h.e.Wake(context.Background(), now)
 		}
 		if i == 100_000 {
 			base = heap()

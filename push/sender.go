@@ -7,8 +7,13 @@ import "context"
 // and, when the answer arrives, calling Engine.PublishResult (or
 // Driver.Handle with an events.PublishResult). Send must not block for long:
 // it is called from the goroutine that handled the event. An error means
-// the publish could not be sent at all; the engine then forgets nothing,
-// and the unanswered publish simply expires.
+// the publish could not be sent at all: the Driver then reports it to
+// DriverConfig.SendError (or logs it at warning level) and calls
+// Engine.ForgetPublish, counted in Stats.PublishesForgotten. A host that
+// executes decisions itself should do the same; a publish it neither
+// sends nor forgets expires after Config.PublishTimeout, counted in
+// Stats.PublishesExpired. A failed send never counts as a publish error
+// of the registration.
 type Sender interface {
 	Send(ctx context.Context, p Publish) error
 }

@@ -403,7 +403,7 @@ func (s *sim) wake(ctx context.Context) {
 	}
 	s.inLoop.Store(true)
 	t := time.Now()
-	dec := s.engine.Wake(now)
+	dec := s.engine.Wake(context.Background(), now)
 	next := dec.Wake
 	dec.Wake = time.Time{}
 	s.driver.Execute(ctx, dec)

@@ -147,7 +147,7 @@ func (s *server) handle(ctx context.Context, ev events.Event) {
 	s.execute(d)
 }
 
-func (s *server) wake() { s.execute(s.engine.Wake(s.now)) }
+func (s *server) wake() { s.execute(s.engine.Wake(context.Background(), s.now)) }
 
 // execute prints the decisions in the order a host carries them out.
 func (s *server) execute(d push.Decisions) {

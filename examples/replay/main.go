@@ -1,5 +1,7 @@
 // Command replay runs conformance scenarios through the push rules and
 // compares the trace of decisions each produces with the one it expects.
+// The scenario file format is described in testdata/conformance/FORMAT.md;
+// that directory holds the project's suite.
 //
 // Usage:
 //
@@ -7,8 +9,10 @@
 //
 // A directory stands for every *.json file in it, in name order. For each
 // scenario replay prints "PASS name" or "FAIL name" followed by the
-// difference (or the error that stopped it), indented; a file that cannot
-// be read or parsed fails too. It ends with the line "N passed, M failed".
+// difference (or the error that stopped it), indented: the decisions
+// missing and unexpected, one JSON line each, and where a step has both,
+// the two side by side field by field. A file that cannot be read or
+// parsed fails too. It ends with the line "N passed, M failed".
 // With -trace it also prints the trace each scenario produced, as JSON in
 // the shape of a scenario's "expect". With -into it feeds the events
 // through Engine.HandleInto with one reused Decisions (Scenario.RunInto),
@@ -44,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	into := fs.Bool("into", false, "feed the events through Engine.HandleInto with a reused Decisions")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: replay [-trace] [-into] FILE|DIR...")
+		fmt.Fprintln(stderr, "(the scenario format: testdata/conformance/FORMAT.md in the pushrules repository)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

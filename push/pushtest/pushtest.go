@@ -1,12 +1,15 @@
 // Package pushtest provides utilities for testing code built on package
 // push, in the spirit of net/http/httptest: a recording Sender, a virtual
 // Clock, and a runner for conformance scenarios (the JSON format described
-// in the project's conformance/FORMAT.md) that host authors can also use
-// for scenarios of their own.
+// in testdata/conformance/FORMAT.md of this repository) that host authors
+// can also use for scenarios of their own.
 //
 // A scenario runs on a fresh push.Engine with an in-memory registry wrapped
 // in a fault-injecting store, under a virtual clock: its trace of decisions
-// is compared with the trace it expects.
+// is compared with the trace it expects. When they differ, Result.Diff
+// lists the entries missing and unexpected as JSON lines and, where one
+// step (or timer) has both, sets them side by side field by field (a
+// go-cmp difference, meant for reading: its exact text is not stable).
 //
 //	sc, err := pushtest.LoadScenario("testdata/conformance/enable-without-node.json")
 //	if err != nil {

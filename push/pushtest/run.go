@@ -2,6 +2,7 @@ package pushtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -148,7 +149,7 @@ func (r *run) fire(ctx context.Context, until time.Duration) error {
 		}
 		last = w
 		r.clock.Set(w)
-		if err := r.record(ctx, TimerStep, r.eng.Wake(w)); err != nil {
+		if err := r.record(ctx, TimerStep, r.eng.Wake(ctx, w)); err != nil {
 			return err
 		}
 	}
@@ -229,16 +230,24 @@ func (r *run) step(ctx context.Context, i int, st *step) error {
 	}
 	if !r.into {
 		d, err := r.eng.Handle(ctx, ev)
-		if err != nil {
+		if !storeFault(err) {
 			return err
 		}
 		return r.record(ctx, i, d)
 	}
 	r.reused.Reset()
-	if err := r.eng.HandleInto(ctx, ev, &r.reused); err != nil {
+	if err := r.eng.HandleInto(ctx, ev, &r.reused); !storeFault(err) {
 		return err
 	}
 	return r.record(ctx, i, r.reused)
+}
+
+// storeFault reports whether err is nil or a Store failure, whose
+// decisions are still to be carried out (a scenario's store-fault steps
+// cause them on purpose).
+func storeFault(err error) bool {
+	var se *push.StoreError
+	return err == nil || errors.As(err, &se)
 }
 
 // answer finds the oldest unanswered publish a respond step answers, marks

@@ -2,13 +2,11 @@ package pushtest
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pushrules/pushrules/push"
@@ -359,109 +357,4 @@ func parsePush(raw json.RawMessage) (*TracePush, error) {
 		}
 	}
 	return p, nil
-}
-
-// groupKey names the group of entries that may come in any order: those
-// with the same At and Step.
-type groupKey struct {
-	at   time.Duration
-	step int
-}
-
-func (k groupKey) String() string {
-	if k.step == TimerStep {
-		return fmt.Sprintf("at %s, timer", seconds(k.at))
-	}
-	return fmt.Sprintf("at %s, step %d", seconds(k.at), k.step)
-}
-
-func keyOf(e *Entry) groupKey { return groupKey{e.At, e.Step} }
-
-// diffTraces compares a trace with the expected one: they match when they
-// have the same entries and the same sequence of (At, Step), so that only
-// entries of one group may come in another order. It returns "" when they
-// match, else a readable account, group by group, of the entries missing
-// (expected, not produced) and unexpected (produced, not expected).
-func diffTraces(want, got []Entry) string {
-	type group struct{ missing, unexpected []string }
-	groups := make(map[groupKey]*group)
-	var keys []groupKey
-	count := func(trace []Entry) map[groupKey]map[string]int {
-		m := make(map[groupKey]map[string]int)
-		for i := range trace {
-			k := keyOf(&trace[i])
-			if m[k] == nil {
-				m[k] = make(map[string]int)
-				if groups[k] == nil {
-					groups[k] = &group{}
-					keys = append(keys, k)
-				}
-			}
-			m[k][trace[i].String()]++
-		}
-		return m
-	}
-	wantCount, gotCount := count(want), count(got)
-	for i := range want {
-		k, s := keyOf(&want[i]), want[i].String()
-		if gotCount[k][s] > 0 {
-			gotCount[k][s]--
-		} else {
-			groups[k].missing = append(groups[k].missing, s)
-		}
-	}
-	for i := range got {
-		k, s := keyOf(&got[i]), got[i].String()
-		if wantCount[k][s] > 0 {
-			wantCount[k][s]--
-		} else {
-			groups[k].unexpected = append(groups[k].unexpected, s)
-		}
-	}
-	slices.SortFunc(keys, func(a, b groupKey) int {
-		if c := cmp.Compare(a.at, b.at); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.step, b.step)
-	})
-	var sb strings.Builder
-	for _, k := range keys {
-		g := groups[k]
-		if len(g.missing) == 0 && len(g.unexpected) == 0 {
-			continue
-		}
-		fmt.Fprintf(&sb, "%s: %d missing, %d unexpected\n", k, len(g.missing), len(g.unexpected))
-		for _, s := range g.missing {
-			fmt.Fprintf(&sb, "  missing:    %s\n", s)
-		}
-		for _, s := range g.unexpected {
-			fmt.Fprintf(&sb, "  unexpected: %s\n", s)
-		}
-	}
-	if sb.Len() > 0 {
-		return sb.String()
-	}
-	// Same entries in every group: the groups must also come in the same
-	// order.
-	for i := range want {
-		if keyOf(&want[i]) != keyOf(&got[i]) {
-			fmt.Fprintf(&sb, "the entries match, but not their order: entry %d is (%s), expected (%s)\n",
-				i, keyOf(&got[i]), keyOf(&want[i]))
-			fmt.Fprintf(&sb, "  expected order: %s\n", groupOrder(want))
-			fmt.Fprintf(&sb, "  got order:      %s\n", groupOrder(got))
-			break
-		}
-	}
-	return sb.String()
-}
-
-// groupOrder lists the groups of a trace in the order they come.
-func groupOrder(trace []Entry) string {
-	var parts []string
-	for i := range trace {
-		if i == 0 || keyOf(&trace[i]) != keyOf(&trace[i-1]) {
-			parts = append(parts, "("+keyOf(&trace[i]).String()+")")
-		}
-	}
-	return strings.Join(parts, ", ")
 }

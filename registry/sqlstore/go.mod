@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/pushrules/pushrules v0.0.0
+	github.com/pushrules/pushrules v0.1.0
 	modernc.org/sqlite v1.62.0
 )
 
@@ -25,5 +25,3 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
-
-replace github.com/pushrules/pushrules => ../..

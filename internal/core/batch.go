@@ -1,11 +1,4 @@
-// Package session holds the push state of client sessions: which
-// registration a session is bound to, whether it hibernates and has the
-// extended hibernation timeout, its pending batch of queued stanzas, and,
-// per registration, which stanzas were already pushed (Marks).
-//
-// The types here are plain data with small methods. They are not safe for
-// concurrent use: the push engine guards them with its own locks.
-package session
+package core
 
 import (
 	"time"
@@ -14,8 +7,8 @@ import (
 	"github.com/pushrules/pushrules/registry"
 )
 
-// State is the push state of one client session, named by its full JID.
-type State struct {
+// Session is the push state of one client session, named by its full JID.
+type Session struct {
 	// JID is the session's full JID.
 	JID string
 	// Bound says whether the session is bound to a registration; Binding is
@@ -33,20 +26,24 @@ type State struct {
 	Extended bool
 	// Batch holds the stanzas collected for the next batched push.
 	Batch Batch
-	// Closed is set when the session is gone; a closed State is never used
+	// timer is the due time of the batch timer the shell holds for the
+	// session (zero: none); at most one is armed at a time, however often
+	// batches open and close while the clock stands still.
+	timer time.Time
+	// Closed is set when the session is gone; a closed Session is never used
 	// again (pending timers that still name it are ignored).
 	Closed bool
 }
 
 // Bind binds the session to reg.
-func (s *State) Bind(reg registry.Registration) {
+func (s *Session) Bind(reg registry.Registration) {
 	s.Bound, s.Binding = true, reg
 }
 
 // Unbind clears the binding and discards the pending batch. It reports
 // whether the host must now cut the hibernation timeout back to normal: the
 // session hibernates and still had the extended timeout.
-func (s *State) Unbind() (restoreTimeout bool) {
+func (s *Session) Unbind() (restoreTimeout bool) {
 	restoreTimeout = s.Hibernating && s.Extended
 	s.Bound, s.Binding, s.Extended = false, registry.Registration{}, false
 	s.Batch.Discard()

@@ -1,4 +1,4 @@
-package session
+package core
 
 import (
 	"fmt"
@@ -140,7 +140,7 @@ func TestBatch(t *testing.T) {
 }
 
 func TestUnbind(t *testing.T) {
-	s := &State{JID: "j@example.org/p"}
+	s := &Session{JID: "j@example.org/p"}
 	s.Hibernating, s.Extended, s.Bound = true, true, true
 	s.Batch.Add(t0, time.Second, msg(1, "a"))
 	if !s.Unbind() || s.Bound || s.Extended || s.Batch.Len() != 0 {

@@ -1,0 +1,424 @@
+package core
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/registry"
+)
+
+// Rules is the configuration the rules need, with every default already
+// filled in by the caller. Its methods apply one event to one User.
+type Rules struct {
+	WithBody, WithSender  bool
+	ImportantBody         string
+	HibernationTimeout    time.Duration
+	MaxHibernationTimeout time.Duration
+	BatchWindow           time.Duration
+	DedupWindow           time.Duration
+	MarksPerUser          int
+	// MaxSessions bounds one user's sessions (Open refuses more).
+	MaxSessions int
+}
+
+// Publish is one push the rules decided: to which registration, and what
+// it carries. The shell gives it an id and sends it.
+type Publish struct {
+	User         string
+	Registration registry.Identifier
+	Options      registry.Form
+	Generation   uint64
+	Important    bool
+	Body, Sender string
+}
+
+// Timeout tells the host to set a session's hibernation timeout to
+// Duration, counted from the event's time.
+type Timeout struct {
+	Session  string
+	Duration time.Duration
+}
+
+// Due asks the shell to wake the engine at At for Session's batch: with
+// Arm set it must set a timer that calls Flush(At) then; without, a timer
+// that falls due no later is already set and At is only a hint for the
+// host's next wake-up.
+type Due struct {
+	Session *Session
+	At      time.Time
+	Arm     bool
+}
+
+// Out collects the decisions of one or more calls, in the order made. The
+// caller owns it and empties it with Reset.
+type Out struct {
+	Publishes []Publish
+	Timeouts  []Timeout
+	Due       []Due
+}
+
+// Reset empties o, keeping its capacity.
+func (o *Out) Reset() {
+	clear(o.Publishes)
+	clear(o.Due)
+	clear(o.Timeouts)
+	o.Publishes, o.Timeouts, o.Due = o.Publishes[:0], o.Timeouts[:0], o.Due[:0]
+}
+
+// ErrTooManySessions is returned by Open when the user already has
+// Rules.MaxSessions sessions.
+var ErrTooManySessions = errors.New("too many sessions")
+
+// linearSessions is how many sessions are searched in turn; past it a map
+// indexes them.
+const linearSessions = 8
+
+// User is one user's push state. Its zero value is not ready: call
+// Rules.Init.
+type User struct {
+	sessions []*Session          // in the order they were opened
+	index    map[string]*Session // nil up to linearSessions sessions
+	marks    Marks
+}
+
+// Init makes u an empty user.
+func (r *Rules) Init(u *User) {
+	*u = User{}
+	u.marks.Init(r.DedupWindow, r.MarksPerUser)
+}
+
+// Session returns the session named full, or nil.
+func (u *User) Session(full string) *Session {
+	if u.index != nil {
+		return u.index[full]
+	}
+	for _, s := range u.sessions {
+		if s.JID == full {
+			return s
+		}
+	}
+	return nil
+}
+
+// Sessions returns the user's sessions, in the order they were opened.
+// The slice is u's own.
+func (u *User) Sessions() []*Session { return u.sessions }
+
+// Marks returns the number of stanzas remembered as pushed.
+func (u *User) Marks() int { return u.marks.Len() }
+
+// Empty reports whether u holds nothing worth keeping: no session and no
+// mark.
+func (u *User) Empty() bool { return len(u.sessions) == 0 && u.marks.Len() == 0 }
+
+// Expire forgets the marks past the deduplication window at now.
+func (u *User) Expire(now time.Time) { u.marks.Expire(now) }
+
+func (r *Rules) add(u *User, full string) (*Session, error) {
+	if r.MaxSessions > 0 && len(u.sessions) >= r.MaxSessions {
+		return nil, ErrTooManySessions
+	}
+	s := &Session{JID: full}
+	u.sessions = append(u.sessions, s)
+	if u.index != nil {
+		u.index[full] = s
+	} else if len(u.sessions) > linearSessions {
+		u.index = make(map[string]*Session, 2*len(u.sessions))
+		for _, o := range u.sessions {
+			u.index[o.JID] = o
+		}
+	}
+	return s, nil
+}
+
+// session returns the session named full, adding it when it is new.
+func (r *Rules) session(u *User, full string) (*Session, error) {
+	if s := u.Session(full); s != nil {
+		return s, nil
+	}
+	return r.add(u, full)
+}
+
+// Open records a session (or, for one already known, makes it live again
+// and discards its pending batch).
+func (r *Rules) Open(u *User, full string) error {
+	if s := u.Session(full); s != nil {
+		s.Hibernating, s.Extended = false, false
+		s.Batch.Discard()
+		return nil
+	}
+	_, err := r.add(u, full)
+	return err
+}
+
+// Close forgets the session and its pending batch; it reports whether the
+// session was known.
+func (r *Rules) Close(u *User, full string) bool {
+	i := slices.IndexFunc(u.sessions, func(s *Session) bool { return s.JID == full })
+	if i < 0 {
+		return false
+	}
+	s := u.sessions[i]
+	s.Closed = true
+	s.Batch.Discard()
+	u.sessions = slices.Delete(u.sessions, i, i+1)
+	if u.index != nil {
+		delete(u.index, full)
+		if len(u.sessions) <= linearSessions {
+			u.index = nil
+		}
+	}
+	return true
+}
+
+// Resume makes a hibernating session live again and discards its batch;
+// it reports whether the session was known.
+func (r *Rules) Resume(u *User, full string) bool {
+	s := u.Session(full)
+	if s == nil {
+		return false
+	}
+	s.Hibernating, s.Extended = false, false
+	s.Batch.Discard()
+	return true
+}
+
+// Queue adds stanzas (an overdue-ack queue, or one stanza queued while
+// hibernating) to the batch of a bound session. A batch that fell due
+// before now is processed first (its wake-up was missed), and one due
+// further ahead than a batch window (the clock went back) is due a window
+// from now. It reports whether the session is known and bound.
+func (r *Rules) Queue(now time.Time, u *User, full string, stanzas []events.Stanza, out *Out) (bound bool) {
+	s := u.Session(full)
+	if s == nil || !s.Bound {
+		return false
+	}
+	if s.Batch.Open() {
+		switch {
+		case !now.Before(s.Batch.Due):
+			r.process(now, u, s, s.Batch.Stanzas(), out)
+			s.Batch.Discard()
+		case s.Batch.Due.Sub(now) > r.BatchWindow:
+			s.Batch.Due = now.Add(r.BatchWindow)
+			r.arm(s, out)
+		}
+	}
+	for i := range stanzas {
+		if s.Batch.Add(now, r.BatchWindow, stanzas[i]) {
+			r.arm(s, out)
+		}
+	}
+	return true
+}
+
+// arm asks for a wake-up at the batch's due time, and for a new timer
+// unless one armed already falls due no later.
+func (r *Rules) arm(s *Session, out *Out) {
+	arm := s.timer.IsZero() || s.Batch.Due.Before(s.timer)
+	if arm {
+		s.timer = s.Batch.Due
+	}
+	out.Due = append(out.Due, Due{Session: s, At: s.Batch.Due, Arm: arm})
+}
+
+// Flush is the timer armed for s at due firing: it processes s's batch if
+// it is due at now, and arms the timer again for a batch due later.
+func (r *Rules) Flush(now time.Time, u *User, s *Session, due time.Time, out *Out) {
+	if s.Closed || !s.timer.Equal(due) {
+		return // a timer replaced by an earlier one
+	}
+	s.timer = time.Time{}
+	if !s.Batch.Open() {
+		return
+	}
+	if now.Before(s.Batch.Due) {
+		r.arm(s, out)
+		return
+	}
+	r.process(now, u, s, s.Batch.Stanzas(), out)
+	s.Batch.Discard()
+}
+
+// Hibernate marks the session hibernating (adding it when unknown),
+// discards its batch and, when it is bound, gives it the extended timeout
+// and processes its queue at once.
+func (r *Rules) Hibernate(now time.Time, u *User, full string, queue []events.Stanza, out *Out) error {
+	s, err := r.session(u, full)
+	if err != nil {
+		return err
+	}
+	s.Hibernating = true
+	s.Batch.Discard()
+	if s.Bound {
+		s.Extended = true
+		out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.MaxHibernationTimeout})
+		r.process(now, u, s, queue, out)
+	}
+	return nil
+}
+
+// process gives the pushes of a bound session's queue (or batch) to its own
+// registration, and cuts its extended timeout back at the first important
+// one.
+func (r *Rules) process(now time.Time, u *User, s *Session, queue []events.Stanza, out *Out) {
+	if !s.Bound || len(queue) == 0 {
+		return
+	}
+	picks, n := Select(queue, &u.marks, s.Binding.ID, now)
+	for _, pk := range picks[:n] {
+		out.Publishes = append(out.Publishes, r.publish(&s.Binding, pk.Stanza, pk.Important))
+		if pk.Important && s.Hibernating && s.Extended {
+			s.Extended = false
+			out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.HibernationTimeout})
+		}
+	}
+}
+
+// publish builds the push for one registration; st is nil for a ping.
+func (r *Rules) publish(reg *registry.Registration, st *events.Stanza, important bool) Publish {
+	p := Publish{User: reg.User, Registration: reg.ID, Options: reg.Options, Generation: reg.Generation, Important: important}
+	if st == nil {
+		return p
+	}
+	if r.WithSender {
+		p.Sender = st.From
+	}
+	switch {
+	case r.WithBody && st.Encrypted:
+		if important {
+			p.Body = r.ImportantBody
+		}
+	case r.WithBody && st.Body != "":
+		p.Body = st.Body
+	case important:
+		p.Body = r.ImportantBody
+	}
+	return p
+}
+
+// Enabled applies a stored enable: the evicted registrations are
+// forgotten, sessions bound to the saved one see its new form, and the
+// enabling session (added when unknown) is bound to it.
+func (r *Rules) Enabled(now time.Time, u *User, full string, saved registry.Registration, evicted []registry.Registration, out *Out) error {
+	s, err := r.session(u, full)
+	if err != nil {
+		return err
+	}
+	r.Removed(now, u, evicted, out)
+	for _, o := range u.sessions {
+		if o.Bound && o.Binding.ID == saved.ID {
+			o.Binding = saved
+		}
+	}
+	s.Bind(saved)
+	return nil
+}
+
+// Removed forgets registrations that are no longer stored: the sessions
+// bound to them are unbound (a hibernating one with the extended timeout
+// gets the normal timeout back) and their marks are dropped.
+func (r *Rules) Removed(now time.Time, u *User, removed []registry.Registration, out *Out) {
+	if len(removed) == 0 {
+		return
+	}
+	for _, s := range u.sessions {
+		if s.Bound && slices.ContainsFunc(removed, func(reg registry.Registration) bool { return reg.ID == s.Binding.ID }) {
+			r.unbind(s, out)
+		}
+	}
+	for i := range removed {
+		u.marks.Forget(removed[i].ID)
+	}
+}
+
+func (r *Rules) unbind(s *Session, out *Out) {
+	if s.Unbind() {
+		out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.HibernationTimeout})
+	}
+}
+
+// Deleted forgets everything of a deleted user but its sessions, which
+// are unbound.
+func (r *Rules) Deleted(now time.Time, u *User, out *Out) {
+	for _, s := range u.sessions {
+		if s.Bound {
+			r.unbind(s, out)
+		}
+	}
+	u.marks.Init(r.DedupWindow, r.MarksPerUser)
+}
+
+// Sync brings the bindings in line with what is stored now (after another
+// node changed the user's registrations): sessions bound to a registration
+// not in stored, or stored with another generation, are unbound; the
+// others see the stored form.
+func (r *Rules) Sync(now time.Time, u *User, stored []registry.Registration, out *Out) {
+	for _, s := range u.sessions {
+		if !s.Bound {
+			continue
+		}
+		i := slices.IndexFunc(stored, func(reg registry.Registration) bool { return reg.ID == s.Binding.ID })
+		if i < 0 || stored[i].Generation != s.Binding.Generation {
+			id := s.Binding.ID
+			r.unbind(s, out)
+			if i < 0 {
+				u.marks.Forget(id)
+			}
+			continue
+		}
+		s.Binding = stored[i]
+	}
+}
+
+// Fanout pushes st to every registration in regs that has not had it yet,
+// newest registration (last in regs) first, skipping those bound to a
+// session of u when skipBound is set.
+func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st *events.Stanza, skipBound bool, out *Out) {
+	important := st.Important()
+	var pushed, marked uint64 // registrations (bits of the marks) pushed before, and now
+	if st.Key != 0 {
+		pushed = u.marks.Pushed(st.Key, now)
+	}
+	for i := len(regs) - 1; i >= 0; i-- {
+		reg := &regs[i]
+		if skipBound && u.bound(reg.ID) {
+			continue
+		}
+		if st.Key != 0 {
+			b := u.marks.Bit(reg.ID)
+			if pushed&b != 0 {
+				continue
+			}
+			marked |= b
+		}
+		if len(out.Publishes) == cap(out.Publishes) {
+			out.Publishes = slices.Grow(out.Publishes, i+1)
+		}
+		out.Publishes = append(out.Publishes, r.publish(reg, st, important))
+	}
+	if st.Key != 0 {
+		u.marks.Mark(st.Key, marked, now)
+	}
+}
+
+// Ping pushes to every registration in regs, or to those whose node is in
+// nodes when nodes is not empty, newest first, without stanza data.
+func (r *Rules) Ping(regs []registry.Registration, nodes []string, out *Out) {
+	for i := len(regs) - 1; i >= 0; i-- {
+		if len(nodes) > 0 && !slices.Contains(nodes, regs[i].ID.Node()) {
+			continue
+		}
+		out.Publishes = append(out.Publishes, r.publish(&regs[i], nil, false))
+	}
+}
+
+func (u *User) bound(id registry.Identifier) bool {
+	for _, s := range u.sessions {
+		if s.Bound && s.Binding.ID == id {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,191 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/registry"
+)
+
+// randomEvents builds a random sequence of events of every kind for a
+// few users, in time order. Answers to publishes are drawn later, from
+// the publishes the first engine made (answerSlot marks where).
+type eventGen struct {
+	rng  *rand.Rand
+	now  time.Time
+	key  events.Key
+	subj []string // user names
+}
+
+func (g *eventGen) user() string { return g.subj[g.rng.IntN(len(g.subj))] }
+
+func (g *eventGen) session() string {
+	return g.user() + "/" + []string{"phone", "tablet", "desktop"}[g.rng.IntN(3)]
+}
+
+func (g *eventGen) stanza(user string) events.Stanza {
+	g.key++
+	st := events.Stanza{Key: g.key, Kind: events.KindMessage, Type: "chat", From: "romeo@montague.example/orchard", To: user}
+	switch g.rng.IntN(6) {
+	case 0:
+		st.Kind, st.Type = events.KindPresence, ""
+	case 1: // a chat state: unimportant
+	case 2:
+		st.CallProposal = true
+	case 3:
+		st.Encrypted = true
+	default:
+		st.Body, st.HasBody = fmt.Sprintf("message %d", g.key), true
+	}
+	if g.rng.IntN(5) == 0 {
+		g.key-- // the same stanza again, by another path
+		st.Key = g.key
+		g.key++
+	}
+	return st
+}
+
+// next returns the next event; nil means "answer a publish" or "wake".
+func (g *eventGen) next() (ev events.Event, answer, wake bool) {
+	g.now = g.now.Add(time.Duration(g.rng.IntN(1500)) * time.Millisecond)
+	now := g.now
+	switch g.rng.IntN(17) {
+	case 0:
+		return events.SessionOpened{Now: now, Session: g.session()}, false, false
+	case 1:
+		return events.SessionClosed{Now: now, Session: g.session()}, false, false
+	case 2, 3:
+		node := string(rune('A' + g.rng.IntN(4)))
+		return events.IQ{Now: now, Session: g.session(), ID: "e",
+			Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + node + "'/>")}, false, false
+	case 4:
+		return events.IQ{Now: now, Session: g.session(), ID: "d",
+			Payload: []byte("<disable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + string(rune('A'+g.rng.IntN(4))) + "'/>")}, false, false
+	case 5:
+		s := g.session()
+		return events.AckDelayed{Now: now, Session: s, Queue: []events.Stanza{g.stanza(s), g.stanza(s)}}, false, false
+	case 6:
+		s := g.session()
+		return events.HibernationStarted{Now: now, Session: s, Queue: []events.Stanza{g.stanza(s)}}, false, false
+	case 7, 8:
+		s := g.session()
+		return events.StanzaQueued{Now: now, Session: s, Stanza: g.stanza(s)}, false, false
+	case 9:
+		return events.HibernationEnded{Now: now, Session: g.session()}, false, false
+	case 10:
+		u := g.user()
+		return events.MessageArchived{Now: now, User: u, Stanza: g.stanza(u)}, false, false
+	case 11:
+		u := g.user()
+		return events.OfflineMessage{Now: now, User: u, Stanza: g.stanza(u)}, false, false
+	case 12:
+		u := g.user()
+		return events.GroupchatToBare{Now: now, User: u, Stanza: g.stanza(u)}, false, false
+	case 13:
+		return events.Ping{Now: now, User: g.user()}, false, false
+	case 14:
+		if g.rng.IntN(4) == 0 {
+			return events.UserDeleted{Now: now, User: g.user()}, false, false
+		}
+		return events.RegistrationsChanged{Now: now, User: g.user()}, false, false
+	case 15:
+		return nil, true, false
+	}
+	return nil, false, true
+}
+
+// render writes decisions as bytes: everything the host sees, in order.
+func render(b *strings.Builder, d Decisions, err error) {
+	fmt.Fprintf(b, "err=%v wake=%v\n", err, d.Wake.UnixNano())
+	for _, r := range d.Replies {
+		b.Write(r.AppendXML(nil))
+		b.WriteByte('\n')
+	}
+	for _, t := range d.Timeouts {
+		fmt.Fprintf(b, "timeout %s %v %v\n", t.Session, t.Duration, t.At.UnixNano())
+	}
+	for _, p := range d.Publishes {
+		fmt.Fprintf(b, "important=%v ", p.Important)
+		b.Write(p.AppendXML(nil))
+		b.WriteByte('\n')
+	}
+}
+
+// TestDeterminism feeds the same random event sequences, of every kind and
+// for many users, to two engines, one event at a time, and requires
+// byte-identical decisions, their order and publish ids included.
+func TestDeterminism(t *testing.T) {
+	sequences := 1000
+	if testing.Short() {
+		sequences = 100
+	}
+	ctx := context.Background()
+	for seq := range sequences {
+		var engines [2]*Engine
+		for i := range engines {
+			e, err := New(Config{IDPrefix: "p-", MaxDevices: 3, MaxErrors: 2, Store: registry.NewMemory()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			engines[i] = e
+		}
+		g := &eventGen{rng: rand.New(rand.NewPCG(uint64(seq), 7)), now: epoch}
+		for u := range 20 {
+			g.subj = append(g.subj, fmt.Sprintf("u%d@example.org", u))
+		}
+		var outs [2]strings.Builder
+		var sent []Publish // the first engine's publishes, answered at random
+		for range 60 {
+			ev, answer, wake := g.next()
+			var answered Publish
+			if answer {
+				if len(sent) == 0 {
+					continue
+				}
+				answered = sent[g.rng.IntN(len(sent))]
+			}
+			for i, e := range engines {
+				var d Decisions
+				var err error
+				switch {
+				case wake:
+					d = e.Wake(ctx, g.now)
+				case answer:
+					var se *events.StanzaError
+					if answered.ID[len(answered.ID)-1]%2 == 0 {
+						se = &events.StanzaError{Type: "cancel", Condition: "item-not-found"}
+					}
+					d, err = e.PublishResult(ctx, events.PublishResult{Now: g.now, ID: answered.ID, From: answered.To(), Error: se})
+				default:
+					d, err = e.Handle(ctx, ev)
+				}
+				if err != nil && !errors.Is(err, ErrInvalidEvent) && !errors.Is(err, ErrLimit) {
+					t.Fatalf("sequence %d: %v", seq, err)
+				}
+				render(&outs[i], d, err)
+				if i == 0 {
+					sent = append(sent, d.Publishes...)
+				}
+			}
+		}
+		if a, b := outs[0].String(), outs[1].String(); a != b {
+			t.Fatalf("sequence %d: the engines decided differently:\n%s", seq, firstDifference(a, b))
+		}
+	}
+}
+
+func firstDifference(a, b string) string {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(la), len(lb)) {
+		if la[i] != lb[i] {
+			return fmt.Sprintf("line %d:\n  %s\n  %s", i+1, la[i], lb[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d lines", len(la), len(lb))
+}

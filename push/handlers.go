@@ -1,0 +1,391 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/internal/jid"
+	"github.com/pushrules/pushrules/registry"
+)
+
+// This file holds the shell of each event: validation, the user's turn,
+// the Store calls (outside every lock other users need) and the hand-over
+// to the rules core under the user's shard lock.
+
+func (e *Engine) sessionOpened(ctx context.Context, ev events.SessionOpened) error {
+	user, err := sessionUser(ev.Session, ev.Now)
+	if err != nil {
+		return err
+	}
+	sh, u, owned, err := e.enter(ctx, user, ev.Now, true)
+	if err != nil {
+		return err
+	}
+	err = e.rules.Open(&u.User, ev.Session)
+	e.done(sh, user, u, owned)
+	if err != nil {
+		e.stats.sessionsRefused.Add(1)
+		return &LimitError{Limit: "MaxSessionsPerUser", User: user}
+	}
+	return nil
+}
+
+func (e *Engine) sessionClosed(ctx context.Context, ev events.SessionClosed) error {
+	user, err := sessionUser(ev.Session, ev.Now)
+	if err != nil {
+		return err
+	}
+	sh, u, owned, err := e.enter(ctx, user, ev.Now, false)
+	if err != nil {
+		return err
+	}
+	known := u != nil && e.rules.Close(&u.User, ev.Session)
+	e.done(sh, user, u, owned)
+	if !known {
+		e.unknownSession(ctx, "SessionClosed", ev.Session)
+	}
+	return nil
+}
+
+// unknownSession counts and logs an event for a session the engine was
+// never told of (a host that does not raise SessionOpened).
+func (e *Engine) unknownSession(ctx context.Context, event, session string) {
+	e.stats.unknownSessions.Add(1)
+	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+		e.cfg.Logger.Debug("push: event for a session never opened", "event", event, "session", session)
+	}
+}
+
+func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas []events.Stanza, d *Decisions) error {
+	user, err := sessionUser(full, now)
+	if err != nil {
+		return err
+	}
+	sh, u, owned, err := e.enter(ctx, user, now, false)
+	if err != nil {
+		return err
+	}
+	start := len(d.Publishes)
+	known := u != nil && u.Session(full) != nil
+	if known {
+		e.rules.Queue(now, &u.User, full, stanzas, &sh.out)
+		e.emit(sh, user, now, d)
+	}
+	e.done(sh, user, u, owned)
+	e.track(now, d.Publishes[start:])
+	if !known {
+		e.unknownSession(ctx, "queue", full)
+	}
+	return nil
+}
+
+func (e *Engine) hibernationStarted(ctx context.Context, ev events.HibernationStarted, d *Decisions) error {
+	user, err := sessionUser(ev.Session, ev.Now)
+	if err != nil {
+		return err
+	}
+	sh, u, owned, err := e.enter(ctx, user, ev.Now, true)
+	if err != nil {
+		return err
+	}
+	start := len(d.Publishes)
+	err = e.rules.Hibernate(ev.Now, &u.User, ev.Session, ev.Queue, &sh.out)
+	e.emit(sh, user, ev.Now, d)
+	e.done(sh, user, u, owned)
+	e.track(ev.Now, d.Publishes[start:])
+	if err != nil {
+		e.stats.sessionsRefused.Add(1)
+		return &LimitError{Limit: "MaxSessionsPerUser", User: user}
+	}
+	return nil
+}
+
+func (e *Engine) hibernationEnded(ctx context.Context, ev events.HibernationEnded) error {
+	user, err := sessionUser(ev.Session, ev.Now)
+	if err != nil {
+		return err
+	}
+	sh, u, owned, err := e.enter(ctx, user, ev.Now, false)
+	if err != nil {
+		return err
+	}
+	known := u != nil && e.rules.Resume(&u.User, ev.Session)
+	e.done(sh, user, u, owned)
+	if !known {
+		e.unknownSession(ctx, "HibernationEnded", ev.Session)
+	}
+	return nil
+}
+
+func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
+	user, err := sessionUser(ev.Session, ev.Now)
+	if err != nil {
+		return err
+	}
+	req, perr := ParseRequest(ev.Payload)
+	if ev.ID == "" {
+		ev.ID = req.IQID
+	}
+	if perr != nil {
+		var se *events.StanzaError
+		if !errors.As(perr, &se) {
+			se = ErrMalformedRequest
+		}
+		d.Replies = append(d.Replies, Reply{Session: ev.Session, ID: ev.ID, Error: se})
+		return nil
+	}
+	var rerr *events.StanzaError
+	switch {
+	case req.JID == "":
+		rerr = ErrMissingJID
+	case req.Disable:
+		rerr, err = e.disable(ctx, ev.Now, user, req, d)
+	default:
+		rerr, err = e.enable(ctx, ev.Now, user, ev.Session, req, d)
+	}
+	d.Replies = append(d.Replies, Reply{Session: ev.Session, ID: ev.ID, Error: rerr})
+	return err
+}
+
+func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {
+	service, err := jid.Parse(req.JID)
+	if err != nil || len(req.Node) > MaxNodeLen {
+		return ErrJIDMalformed, nil
+	}
+	if isOwn(user, service) {
+		return ErrOwnJID, nil
+	}
+	sh, u, err := e.begin(ctx, user, now)
+	if err != nil {
+		return ErrStorage, err
+	}
+	serr := e.storeEnable(ctx, now, user, req)
+	sh.finish()
+	if serr.err == nil {
+		if err := e.rules.Enabled(now, &u.User, full, serr.saved, serr.evicted, &sh.out); err != nil {
+			e.stats.sessionsRefused.Add(1) // stored; the session is not bound
+		}
+		e.emit(sh, user, now, d)
+	}
+	e.end(sh, user, u)
+	if serr.err != nil {
+		return ErrStorage, serr.err
+	}
+	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+		e.cfg.Logger.Debug("push enabled", "user", user, "service", req.JID, "evicted", len(serr.evicted))
+	}
+	return nil, nil
+}
+
+type enableResult struct {
+	saved   registry.Registration
+	evicted []registry.Registration
+	err     error
+}
+
+// storeEnable reads (to refuse an enable while reads fail rather than
+// overwrite what is stored) and saves the registration. No lock is held.
+func (e *Engine) storeEnable(ctx context.Context, now time.Time, user string, req Request) enableResult {
+	if _, err := e.cfg.Store.Load(ctx, user); err != nil {
+		return enableResult{err: e.storeError(ctx, "enable: load", user, err)}
+	}
+	reg := registry.Registration{User: user, ID: registry.NewIdentifier(req.JID, req.Node), Options: req.Options,
+		Enabled: now, Generation: newGeneration()}
+	saved, evicted, err := e.cfg.Store.Save(ctx, reg, e.cfg.MaxDevices)
+	if err != nil {
+		return enableResult{err: e.storeError(ctx, "enable: save", user, err)}
+	}
+	return enableResult{saved: saved, evicted: evicted}
+}
+
+// isOwn reports whether service is the user's own account (bare or any
+// full JID) or the server's own domain.
+func isOwn(user string, service jid.JID) bool {
+	u, err := jid.Parse(user)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(service.Local, u.Local) && strings.EqualFold(service.Domain, u.Domain) {
+		return true // the account itself, bare or with any resource
+	}
+	return service.Local == "" && strings.EqualFold(service.Domain, u.Domain)
+}
+
+func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Request, d *Decisions) (*events.StanzaError, error) {
+	sh, u, err := e.begin(ctx, user, now)
+	if err != nil {
+		return ErrStorage, err
+	}
+	removed, serr := e.storeDisable(ctx, user, req)
+	sh.finish()
+	if serr == nil {
+		e.rules.Removed(now, &u.User, removed, &sh.out)
+		e.emit(sh, user, now, d)
+	}
+	e.end(sh, user, u)
+	if serr != nil {
+		return ErrStorage, serr
+	}
+	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+		e.cfg.Logger.Debug("push disabled", "user", user, "service", req.JID, "removed", len(removed))
+	}
+	return nil, nil
+}
+
+func (e *Engine) storeDisable(ctx context.Context, user string, req Request) ([]registry.Registration, error) {
+	regs, err := e.cfg.Store.Load(ctx, user)
+	if err != nil {
+		return nil, e.storeError(ctx, "disable: load", user, err)
+	}
+	var match []registry.Identifier
+	for _, r := range regs {
+		if r.ID.JID() == req.JID && (req.Node == "" || r.ID.Node() == req.Node) {
+			match = append(match, r.ID)
+		}
+	}
+	if len(match) == 0 {
+		return nil, nil
+	}
+	removed, err := e.cfg.Store.Delete(ctx, user, match...)
+	if err != nil {
+		return nil, e.storeError(ctx, "disable: delete", user, err)
+	}
+	return removed, nil
+}
+
+func (e *Engine) messageArchived(ctx context.Context, ev events.MessageArchived, d *Decisions) error {
+	if err := checkUser(ev.User, ev.Now); err != nil {
+		return err
+	}
+	if ev.Stanza.To != "" && !strings.EqualFold(jid.Bare(ev.Stanza.To), ev.User) {
+		return nil // not addressed to the user (an outgoing message)
+	}
+	return e.fanoutIf(ctx, ev.Now, ev.User, &ev.Stanza, !ev.Stanza.CallProposal, true, d)
+}
+
+func (e *Engine) fanout(ctx context.Context, now time.Time, user string, st *events.Stanza, skipBound bool, d *Decisions) error {
+	if err := checkUser(user, now); err != nil {
+		return err
+	}
+	return e.fanoutIf(ctx, now, user, st, skipBound, false, d)
+}
+
+// fanoutIf pushes st to the user's registrations that have not had it
+// (skipping those bound to a session when skipBound is set); with
+// needSession, only when the user has a session at all.
+func (e *Engine) fanoutIf(ctx context.Context, now time.Time, user string, st *events.Stanza, skipBound, needSession bool, d *Decisions) error {
+	sh, u, owned, err := e.enter(ctx, user, now, !needSession)
+	if err != nil {
+		return err
+	}
+	if u == nil || (needSession && len(u.Sessions()) == 0) {
+		e.done(sh, user, u, owned)
+		return nil
+	}
+	u.busy = true
+	sh.mu.Unlock()
+	buf := e.regBufs.Get().(*[]registry.Registration)
+	regs, lerr := e.load(ctx, user, (*buf)[:0])
+	start := len(d.Publishes)
+	sh.finish()
+	if lerr == nil && len(regs) > 0 {
+		e.rules.Fanout(now, &u.User, regs, st, skipBound, &sh.out)
+		e.emit(sh, user, now, d)
+	}
+	e.end(sh, user, u)
+	clear(regs)
+	*buf = regs[:0]
+	e.regBufs.Put(buf)
+	e.track(now, d.Publishes[start:])
+	if lerr != nil {
+		return e.storeError(ctx, "load", user, lerr)
+	}
+	return nil
+}
+
+// load reads the user's registrations, into dst when the Store can.
+func (e *Engine) load(ctx context.Context, user string, dst []registry.Registration) ([]registry.Registration, error) {
+	if a, ok := e.cfg.Store.(registry.Appender); ok {
+		return a.LoadAppend(ctx, user, dst)
+	}
+	return e.cfg.Store.Load(ctx, user)
+}
+
+func (e *Engine) ping(ctx context.Context, ev events.Ping, d *Decisions) error {
+	if err := checkUser(ev.User, ev.Now); err != nil {
+		return err
+	}
+	sh, u, err := e.begin(ctx, ev.User, ev.Now)
+	if err != nil {
+		return err
+	}
+	regs, lerr := e.cfg.Store.Load(ctx, ev.User)
+	start := len(d.Publishes)
+	sh.finish()
+	if lerr == nil {
+		e.rules.Ping(regs, ev.Nodes, &sh.out)
+		e.emit(sh, ev.User, ev.Now, d)
+	}
+	e.end(sh, ev.User, u)
+	e.track(ev.Now, d.Publishes[start:])
+	if lerr != nil {
+		return e.storeError(ctx, "ping: load", ev.User, lerr)
+	}
+	return nil
+}
+
+func (e *Engine) userDeleted(ctx context.Context, ev events.UserDeleted, d *Decisions) error {
+	if err := checkUser(ev.User, ev.Now); err != nil {
+		return err
+	}
+	sh, u, err := e.begin(ctx, ev.User, ev.Now)
+	if err != nil {
+		return err
+	}
+	removed, serr := e.cfg.Store.DeleteUser(ctx, ev.User)
+	sh.finish()
+	if serr == nil {
+		e.rules.Removed(ev.Now, &u.User, removed, &sh.out)
+		e.rules.Deleted(ev.Now, &u.User, &sh.out)
+		e.emit(sh, ev.User, ev.Now, d)
+	}
+	e.end(sh, ev.User, u)
+	if serr != nil {
+		return e.storeError(ctx, "delete user", ev.User, serr)
+	}
+	return nil
+}
+
+// registrationsChanged re-reads the user's registrations after another
+// node (or an admin tool) changed them behind the engine's back, and
+// unbinds the sessions whose registration is gone.
+func (e *Engine) registrationsChanged(ctx context.Context, ev events.RegistrationsChanged, d *Decisions) error {
+	if err := checkUser(ev.User, ev.Now); err != nil {
+		return err
+	}
+	sh, u, owned, err := e.enter(ctx, ev.User, ev.Now, false)
+	if err != nil {
+		return err
+	}
+	if u == nil {
+		e.done(sh, ev.User, u, owned)
+		return nil // no session here: nothing to bring in line
+	}
+	u.busy = true
+	sh.mu.Unlock()
+	regs, lerr := e.cfg.Store.Load(ctx, ev.User)
+	sh.finish()
+	if lerr == nil {
+		e.rules.Sync(ev.Now, &u.User, regs, &sh.out)
+		e.emit(sh, ev.User, ev.Now, d)
+	}
+	e.end(sh, ev.User, u)
+	if lerr != nil {
+		return e.storeError(ctx, "registrations changed: load", ev.User, lerr)
+	}
+	return nil
+}
