@@ -2,4 +2,8 @@ module github.com/pushrules/pushrules
 
 go 1.26
 
-require github.com/google/go-cmp v0.7.0
+require (
+	github.com/google/go-cmp v0.7.0
+	golang.org/x/net v0.58.0
+	golang.org/x/text v0.41.0
+)

@@ -14,37 +14,112 @@ package registry
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 )
 
 // Identifier names one registration of a user: the push service JID, "<",
 // and the node ("push.example.net<yxs32uqsflafdk3iuqo"; with no node
-// "push.example.net<"). A JID never contains '<', so the first '<' splits
-// the two parts.
+// "push.example.net<"). A JID's resource may itself hold '<', so in the JID
+// part each '\' is written `\\` and each '<' is written `\<`: the first
+// '<' not escaped so splits the two parts, and every (jid, node) pair has its
+// own Identifier. The node is written as it is. An ordinary identifier (no
+// '\' or '<' in its JID) is therefore exactly jid + "<" + node.
+//
+// The text is meant for storage and as a map key; to show an identifier to
+// people or in logs use JID and Node, or LogValue.
 type Identifier string
 
-// NewIdentifier joins a push service JID and a node into an Identifier.
+// NewIdentifier joins a push service JID and a node into an Identifier;
+// JID and Node give them back unchanged, whatever they hold.
 func NewIdentifier(jid, node string) Identifier {
-	return Identifier(jid + "<" + node)
+	if strings.IndexByte(jid, '\\') < 0 && strings.IndexByte(jid, '<') < 0 {
+		return Identifier(jid + "<" + node)
+	}
+	var b strings.Builder
+	b.Grow(len(jid) + len(node) + 8)
+	for i := 0; i < len(jid); i++ {
+		if jid[i] == '\\' || jid[i] == '<' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(jid[i])
+	}
+	b.WriteByte('<')
+	b.WriteString(node)
+	return Identifier(b.String())
 }
 
-// JID returns the push service JID of the identifier.
+// Split returns the push service JID and the node of the identifier. ok is
+// false when the text is not one NewIdentifier writes (no separating '<',
+// an empty JID, or a '\' in the JID part that escapes neither '\' nor
+// '<'); jid and node are then what JID and Node return.
+func (id Identifier) Split() (jid, node string, ok bool) {
+	enc, node, sep := id.cut()
+	jid, canonical := unescape(enc)
+	return jid, node, sep && jid != "" && canonical
+}
+
+// JID returns the push service JID of the identifier: the JID part with its
+// escapes undone, the whole text when there is no separating '<'.
 func (id Identifier) JID() string {
-	s := string(id)
-	if i := strings.IndexByte(s, '<'); i >= 0 {
-		return s[:i]
-	}
-	return s
+	enc, _, _ := id.cut()
+	jid, _ := unescape(enc)
+	return jid
 }
 
 // Node returns the node of the identifier, "" when it has none.
 func (id Identifier) Node() string {
+	_, node, _ := id.cut()
+	return node
+}
+
+// LogValue renders the identifier for log/slog as a group of its "jid" and
+// "node", so that people see the pair a client named rather than the
+// escaped text.
+func (id Identifier) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("jid", id.JID()), slog.String("node", id.Node()))
+}
+
+// cut splits the text at the first '<' that no '\' escapes; sep is false
+// when there is none (enc is then the whole text).
+func (id Identifier) cut() (enc, node string, sep bool) {
 	s := string(id)
-	if i := strings.IndexByte(s, '<'); i >= 0 {
-		return s[i+1:]
+	if i := strings.IndexByte(s, '<'); i >= 0 && strings.IndexByte(s[:i], '\\') < 0 {
+		return s[:i], s[i+1:], true // the common case, without escapes
 	}
-	return ""
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '<':
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// unescape undoes the escapes of a JID part. canonical is false when a
+// '\' escapes something else than '\' or '<' or ends the text; such a
+// '\' is dropped and the character after it kept.
+func unescape(enc string) (jid string, canonical bool) {
+	if strings.IndexByte(enc, '\\') < 0 {
+		return enc, true
+	}
+	var b strings.Builder
+	b.Grow(len(enc))
+	canonical = true
+	for i := 0; i < len(enc); i++ {
+		if enc[i] == '\\' {
+			i++
+			if i == len(enc) {
+				return b.String(), false
+			}
+			canonical = canonical && (enc[i] == '\\' || enc[i] == '<')
+		}
+		b.WriteByte(enc[i])
+	}
+	return b.String(), canonical
 }
 
 // Registration is one stored push registration of a user.

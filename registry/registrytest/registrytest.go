@@ -84,6 +84,7 @@ func Run(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		{"OptionsStoredLosslessly", testFormsLossless},
 		{"LoadAppendMatchesLoad", testLoadAppend},
 		{"IdentifierWithoutNode", testIdentifierWithoutNode},
+		{"IdentifiersAroundLessThan", testIdentifiersAroundLessThan},
 		{"EnabledTimeKept", testEnabledTime},
 		{"Concurrent", testConcurrent},
 		{"CancelledContext", testCancelledContext},

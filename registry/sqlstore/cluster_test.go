@@ -32,7 +32,7 @@ func engineOver(t *testing.T, st registry.Store, maxErrors int) *push.Engine {
 func enable(t *testing.T, e *push.Engine, session, node string) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := e.SessionOpened(events.SessionOpened{Now: t0, Session: session}); err != nil {
+	if _, err := e.SessionOpened(ctx, events.SessionOpened{Now: t0, Session: session}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := e.IQ(ctx, events.IQ{Now: t0, Session: session, ID: "e", Payload: []byte(

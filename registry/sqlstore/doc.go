@@ -50,17 +50,21 @@
 //     different users do not wait for each other on PostgreSQL. AddError
 //     and ResetErrors are single atomic UPDATE statements.
 //   - push_registrations: one row per registration, keyed by (username,
-//     identifier). options holds the publish-options form as JSON (field
-//     order, types and every value kept; NULL for no form); enabled is Unix
-//     nanoseconds in UTC (NULL for the zero time); generation is the
-//     uint64 stored bit for bit in a BIGINT; errors is the error count;
-//     position is a per-user sequence number giving the enable order
-//     (least recently enabled first).
+//     identifier). identifier is the registry.Identifier text: "jid<node",
+//     with each '\' and '<' of the JID escaped by a '\' (schema version 2;
+//     version 1 wrote them unescaped and split at the first '<', and
+//     Migrate rewrites the rows of version 1 whose JID holds a '\' so that
+//     each reads back as version 1 read it). options holds the
+//     publish-options form as JSON (field order, types and every value
+//     kept; NULL for no form); enabled is Unix nanoseconds in UTC (NULL
+//     for the zero time); generation is the uint64 stored bit for bit in a
+//     BIGINT; errors is the error count; position is a per-user sequence
+//     number giving the enable order (least recently enabled first).
 //
 // Every write is one transaction: a crash or a failure mid-write leaves the
 // old state or the new one, never a mix. A row that does not decode (bad
-// JSON, generation 0, an identifier without '<', a negative error count,
-// a wrong column type) is reported as an error wrapping ErrCorrupt (a
+// JSON, generation 0, an identifier that registry.Identifier.Split refuses,
+// a negative error count, a wrong column type) is reported as an error wrapping ErrCorrupt (a
 // *CorruptError names it); the operation that met it fails and changes
 // nothing, so nothing corrupt is ever deleted or overwritten by this
 // package: repair or delete it by hand.

@@ -1,16 +1,20 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/pushrules/pushrules/registry"
 )
 
 // SchemaVersion is the version of the schema this package reads and writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrSchemaVersion is wrapped by the error Migrate and New return when the
 // database holds a schema this package cannot use: a newer version than
@@ -23,9 +27,16 @@ const versionTable = `CREATE TABLE IF NOT EXISTS push_schema_version (
 	applied BIGINT NOT NULL
 )`
 
+// migration brings the schema from one version to the next: its statements
+// run first, then its data step, if any, in the same transaction.
+type migration struct {
+	stmts []string
+	data  func(ctx context.Context, tx *sql.Tx) error
+}
+
 // migrations[i] brings the schema from version i to version i+1.
-var migrations = [][]string{
-	{
+var migrations = []migration{
+	{stmts: []string{
 		`CREATE TABLE IF NOT EXISTS push_users (
 	username TEXT NOT NULL PRIMARY KEY,
 	version BIGINT NOT NULL
@@ -42,19 +53,25 @@ var migrations = [][]string{
 )`,
 		`CREATE INDEX IF NOT EXISTS push_registrations_position
 	ON push_registrations (username, position)`,
-	},
+	}},
+	// Version 2: identifiers escape '\' and '<' in their JID part
+	// (registry.NewIdentifier).
+	{data: reencodeIdentifiers},
 }
 
 // Schema returns the SQL statements, separated by semicolons, that Migrate
 // runs on an empty database to create the current schema (version
 // SchemaVersion), for a database administrator who prefers to apply it by
-// hand. The record of the version applied is the last statement.
+// hand. The record of the version applied is the last statement. The data
+// steps of the upgrades (version 2 rewrites some stored identifiers) have
+// no rows to change in an empty database and are not part of it: upgrade a
+// database that holds registrations with Migrate.
 func Schema() string {
 	var b strings.Builder
 	b.WriteString(versionTable)
 	b.WriteString(";\n\n")
 	for _, m := range migrations {
-		for _, stmt := range m {
+		for _, stmt := range m.stmts {
 			b.WriteString(stmt)
 			b.WriteString(";\n\n")
 		}
@@ -110,8 +127,14 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("%w: the database has schema version %d", ErrSchemaVersion, v)
 	}
 	for next := v + 1; next <= SchemaVersion; next++ {
-		for _, stmt := range migrations[next-1] {
+		m := migrations[next-1]
+		for _, stmt := range m.stmts {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("sqlstore: Migrate to version %d: %w", next, err)
+			}
+		}
+		if m.data != nil {
+			if err := m.data(ctx, tx); err != nil {
 				return fmt.Errorf("sqlstore: Migrate to version %d: %w", next, err)
 			}
 		}
@@ -137,4 +160,50 @@ func readVersion(ctx context.Context, q queryer) (int64, error) {
 		return 0, fmt.Errorf("reading the schema version: %w", err)
 	}
 	return v.Int64, nil
+}
+
+// reencodeIdentifiers rewrites the identifiers of version 1, which were
+// "jid<node" split at the first '<', into the text registry.NewIdentifier
+// writes for that same (jid, node) pair, so that every registration reads
+// back as version 1 read it. Only a JID part holding '\' reads differently
+// (a '<' cannot be in it, version 1 having split there), so only those rows
+// change; a row without '<' was already corrupt and is left as it is.
+//
+// A rewritten text is longer than the old one and may be the old text of
+// another row to rewrite (`a\<n` becomes `a\\<n`, the old text of the row
+// whose JID is `a\\`): rows are rewritten longest first, so each new text is
+// free when it is written. New texts never equal a row that is kept (they
+// have a '\' before their first '<', kept rows do not) nor one another.
+func reencodeIdentifiers(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT username, identifier FROM push_registrations WHERE identifier LIKE '%\%' ESCAPE '!'`)
+	if err != nil {
+		return fmt.Errorf("reading identifiers: %w", err)
+	}
+	type change struct{ user, old, new string }
+	var changes []change
+	for rows.Next() {
+		var user, id string
+		if err := rows.Scan(&user, &id); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading identifiers: %w", err)
+		}
+		jid, node, found := strings.Cut(id, "<")
+		if found && strings.Contains(jid, `\`) {
+			changes = append(changes, change{user, id, string(registry.NewIdentifier(jid, node))})
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("reading identifiers: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading identifiers: %w", err)
+	}
+	slices.SortFunc(changes, func(a, b change) int { return cmp.Compare(len(b.old), len(a.old)) })
+	for _, c := range changes {
+		if _, err := tx.ExecContext(ctx, `UPDATE push_registrations SET identifier = $1 WHERE username = $2 AND identifier = $3`,
+			c.new, c.user, c.old); err != nil {
+			return fmt.Errorf("rewriting identifier %q of %q: %w", c.old, c.user, err)
+		}
+	}
+	return nil
 }

@@ -23,7 +23,9 @@ var ErrCorrupt = errors.New("sqlstore: corrupt registration row")
 
 // ErrInvalid is wrapped by the error Save returns for a registration it
 // refuses to store because it could not be read back as it was: an
-// identifier without '<' or with an empty service JID, a new registration
+// identifier that registry.Identifier.Split refuses (no '<' after the
+// service JID, an empty service JID, a '\' in the JID part escaping neither
+// '\' nor '<'), a new registration
 // with Generation 0, a negative or huge Errors, an Enabled time outside the
 // years 1678 to 2262 (the zero time is fine), a user or identifier that is
 // not valid UTF-8 or holds NUL, a form string that is not valid UTF-8.
@@ -517,15 +519,17 @@ func asInt(v any) (int64, bool) {
 	return 0, false
 }
 
+// validID accepts the identifiers registry.NewIdentifier writes, and only
+// those, so that every stored identifier names one (jid, node) pair.
 func validID(id registry.Identifier) error {
-	i := strings.IndexByte(string(id), '<')
+	jid, _, ok := id.Split()
 	switch {
-	case i < 0:
-		return errors.New("identifier without '<'")
-	case i == 0:
+	case ok:
+		return nil
+	case jid == "":
 		return errors.New("identifier with an empty service JID")
 	}
-	return nil
+	return errors.New(`identifier not as registry.NewIdentifier writes it: no '<' after the service JID, or a '\' in it escaping neither '\' nor '<'`)
 }
 
 // validText reports whether s can be stored in a TEXT column of every

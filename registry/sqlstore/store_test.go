@@ -138,6 +138,8 @@ func TestCorruptRows(t *testing.T) {
 		{"generation 0", `'alice@example.org', 'push.example.net<bad', NULL, NULL, 0, 0, 2`, false},
 		{"identifier without <", `'alice@example.org', 'push.example.net', NULL, NULL, 7, 0, 2`, false},
 		{"identifier without JID", `'alice@example.org', '<bad', NULL, NULL, 7, 0, 2`, false},
+		{"identifier with a stray escape", `'alice@example.org', 'push.example.net\x<bad', NULL, NULL, 7, 0, 2`, false},
+		{"identifier ending in an escape", `'alice@example.org', 'push.example.net\', NULL, NULL, 7, 0, 2`, false},
 		{"negative errors", `'alice@example.org', 'push.example.net<bad', NULL, NULL, 7, -3, 2`, false},
 		{"text in generation", `'alice@example.org', 'push.example.net<bad', NULL, NULL, 'seven', 0, 2`, true},
 		{"text in enabled", `'alice@example.org', 'push.example.net<bad', NULL, 'yesterday', 7, 0, 2`, true},
@@ -185,7 +187,7 @@ func TestCorruptRows(t *testing.T) {
 				checkCorrupt("Save that would evict it", err)
 				_, _, err = s.Save(ctx, registry.Registration{User: user, ID: good.ID, Generation: 9, Enabled: when}, 5)
 				checkCorrupt("Save replacing a good one", err)
-				if validID := strings.Contains(string(badID), "<") && !strings.HasPrefix(string(badID), "<"); validID {
+				if _, _, validID := badID.Split(); validID {
 					_, _, err = s.Save(ctx, registry.Registration{User: user, ID: badID, Generation: 9, Enabled: when}, 5)
 					checkCorrupt("Save over the corrupt one", err)
 				}
@@ -227,6 +229,8 @@ func TestSaveInvalid(t *testing.T) {
 			{"new with generation 0", reg(user, "b", 0)},
 			{"identifier without <", registry.Registration{User: user, ID: "push.example.net", Generation: 2}},
 			{"identifier without JID", registry.Registration{User: user, ID: "<node", Generation: 2}},
+			{"identifier with a stray escape", registry.Registration{User: user, ID: `x\y<node`, Generation: 2}},
+			{"identifier whose '<' is escaped", registry.Registration{User: user, ID: `x\<node`, Generation: 2}},
 			{"negative errors", registry.Registration{User: user, ID: "x<y", Generation: 2, Errors: -1}},
 			{"huge errors", registry.Registration{User: user, ID: "x<y", Generation: 2, Errors: math.MaxInt32 + 1}},
 			{"year 3000", registry.Registration{User: user, ID: "x<y", Generation: 2, Enabled: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)}},
@@ -289,8 +293,8 @@ func TestConcurrentMigrate(t *testing.T) {
 		}
 		wg.Wait()
 		var n int
-		if err := db.QueryRow(`SELECT COUNT(*) FROM push_schema_version`).Scan(&n); err != nil || n != 1 {
-			t.Errorf("schema versions recorded = %d, %v; want 1", n, err)
+		if err := db.QueryRow(`SELECT COUNT(*) FROM push_schema_version`).Scan(&n); err != nil || n != sqlstore.SchemaVersion {
+			t.Errorf("schema versions recorded = %d, %v; want %d", n, err, sqlstore.SchemaVersion)
 		}
 		if _, err := sqlstore.New(t.Context(), db); err != nil {
 			t.Errorf("New: %v", err)
@@ -326,11 +330,11 @@ func TestUnknownSchemaVersion(t *testing.T) {
 			if _, err := db.ExecContext(ctx, `CREATE TABLE push_schema_version (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := db.ExecContext(ctx, `INSERT INTO push_schema_version (version, applied) VALUES (2, 0)`); err != nil {
+			if _, err := db.ExecContext(ctx, `INSERT INTO push_schema_version (version, applied) VALUES ($1, 0)`, sqlstore.SchemaVersion+1); err != nil {
 				t.Fatal(err)
 			}
 			if err := sqlstore.Migrate(ctx, db); !errors.Is(err, sqlstore.ErrSchemaVersion) {
-				t.Errorf("Migrate on version 2: err = %v, want ErrSchemaVersion", err)
+				t.Errorf("Migrate on version %d: err = %v, want ErrSchemaVersion", sqlstore.SchemaVersion+1, err)
 			}
 			if _, err := db.ExecContext(ctx, `SELECT 1 FROM push_registrations`); err == nil {
 				t.Errorf("Migrate on a newer schema created push_registrations")
