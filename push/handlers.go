@@ -152,11 +152,11 @@ func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 }
 
 func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {
-	service, err := jid.Parse(req.JID)
+	service, err := jid.Prepare(req.JID)
 	if err != nil || len(req.Node) > MaxNodeLen {
 		return ErrJIDMalformed, nil
 	}
-	if isOwn(user, service) {
+	if jid.SameAccount(user, service) {
 		return ErrOwnJID, nil
 	}
 	sh, u, err := e.begin(ctx, user, now)
@@ -202,19 +202,6 @@ func (e *Engine) storeEnable(ctx context.Context, now time.Time, user string, re
 	return enableResult{saved: saved, evicted: evicted}
 }
 
-// isOwn reports whether service is the user's own account (bare or any
-// full JID) or the server's own domain.
-func isOwn(user string, service jid.JID) bool {
-	u, err := jid.Parse(user)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(service.Local, u.Local) && strings.EqualFold(service.Domain, u.Domain) {
-		return true // the account itself, bare or with any resource
-	}
-	return service.Local == "" && strings.EqualFold(service.Domain, u.Domain)
-}
-
 func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Request, d *Decisions) (*events.StanzaError, error) {
 	sh, u, err := e.begin(ctx, user, now)
 	if err != nil {
@@ -243,7 +230,7 @@ func (e *Engine) storeDisable(ctx context.Context, user string, req Request) ([]
 	}
 	var match []registry.Identifier
 	for _, r := range regs {
-		if r.ID.JID() == req.JID && (req.Node == "" || r.ID.Node() == req.Node) {
+		if jid.Equal(r.ID.JID(), req.JID) && (req.Node == "" || r.ID.Node() == req.Node) {
 			match = append(match, r.ID)
 		}
 	}

@@ -284,3 +284,61 @@ func BenchmarkManySessions(b *testing.B) {
 		}
 	}
 }
+
+// Item 1: every (jid, node) pair is its own registration, even with a '<'
+// in the service JID's resource: publishes go to the JID the client named,
+// and a disable with the enable's jid and node removes exactly it.
+func TestAmbiguousIdentifier(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(at(0), phone)
+	h.open(at(0), tablet)
+	for _, x := range []struct{ session, xml string }{
+		{phone, `<enable xmlns='urn:xmpp:push:0' jid='push.example.net/a&lt;b' node='c'/>`},
+		{tablet, `<enable xmlns='urn:xmpp:push:0' jid='push.example.net/a' node='b&lt;c'/>`},
+	} {
+		if d := h.iq(at(0), x.session, x.xml); d.Replies[0].Error != nil {
+			t.Fatalf("enable %s: %v", x.xml, d.Replies[0].Error)
+		}
+	}
+	if got := h.registrations(); len(got) != 2 {
+		t.Fatalf("two different pairs collided: %v", got)
+	}
+	d := h.hibernate(at(1), phone, h.chat("x"))
+	if len(d.Publishes) != 1 || d.Publishes[0].To() != "push.example.net/a<b" || d.Publishes[0].Node() != "c" {
+		t.Fatalf("publish %+v", d.Publishes)
+	}
+	h.iq(at(2), tablet, `<disable xmlns='urn:xmpp:push:0' jid='push.example.net/a&lt;b' node='c'/>`)
+	if _, ok := h.e.Binding(phone); ok {
+		t.Error("the phone is still bound after the disable of its pair")
+	}
+	got := h.registrations()
+	if len(got) != 1 || got[0].JID() != "push.example.net/a" || got[0].Node() != "b<c" {
+		t.Errorf("the disable removed the wrong pair: %v", got)
+	}
+}
+
+// Item 3: service JIDs that route to the user's own account in another
+// form are refused as the user's own; code points PRECIS forbids are
+// malformed.
+func TestEquivalentOwnJIDs(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(at(0), phone)
+	for _, x := range []struct {
+		jid  string
+		want *events.StanzaError
+	}{
+		{"ｊｕｌｉｅｔ@example.org", ErrOwnJID},
+		{"juliet@ＥＸＡＭＰＬＥ.ORG", ErrOwnJID},
+		{"juliet@example。org", ErrOwnJID},
+		{"JULIET@example．org/other", ErrOwnJID},
+		{"example｡org", ErrOwnJID},
+		{"jul\u00adiet@example.org", ErrJIDMalformed},
+		{"jul\u200biet@example.org", ErrJIDMalformed},
+		{"push.example.net", nil},
+	} {
+		d := h.iq(at(0), phone, "<enable xmlns='urn:xmpp:push:0' jid='"+x.jid+"' node='n'/>")
+		if got := d.Replies[0].Error; got != x.want {
+			t.Errorf("enable jid=%q: %v, want %v", x.jid, got, x.want)
+		}
+	}
+}
