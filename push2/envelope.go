@@ -174,16 +174,17 @@ func (m *message) appendEnvelope(dst []byte, cap int, rand io.Reader) ([]byte, e
 				body, cut = cutBody(m.body), true
 			}
 		case 4:
-			return dst[:start], fmt.Errorf("%w: %d bytes after minimisation, cap %d", ErrTooLarge, len(dst)-start, cap)
+			return dst[:start], fmt.Errorf("%w: %d bytes after minimisation, cap %d", ErrTooLarge, len(dst)-start+len(envelopeEnd), cap)
 		}
 		dst = m.appendStep(dst[:start], step, body, cut)
-		if len(dst)-start <= cap {
+		if len(dst)-start+len(envelopeEnd) <= cap {
 			break
 		}
 	}
-	n := min(150, cap/3-(len(dst)-start))
-	if n <= 0 || len(dst)-start+len("<rpad></rpad>")+base64.StdEncoding.EncodedLen(n) > cap {
-		return append(dst, "</envelope>"...), nil
+	size := len(dst) - start + len(envelopeEnd)
+	n := min(150, cap/3-size)
+	if n <= 0 || size+len("<rpad></rpad>")+base64.StdEncoding.EncodedLen(n) > cap {
+		return append(dst, envelopeEnd...), nil
 	}
 	var pad [150]byte
 	if _, err := io.ReadFull(rand, pad[:n]); err != nil {
@@ -191,8 +192,11 @@ func (m *message) appendEnvelope(dst []byte, cap int, rand io.Reader) ([]byte, e
 	}
 	dst = append(dst, "<rpad>"...)
 	dst = base64.StdEncoding.AppendEncode(dst, pad[:n])
-	return append(dst, "</rpad></envelope>"...), nil
+	dst = append(dst, "</rpad>"...)
+	return append(dst, envelopeEnd...), nil
 }
+
+const envelopeEnd = "</envelope>"
 
 // appendStep appends the envelope, without its end tag, with the children
 // minimisation step keeps; when cut, body replaces the bodies.
