@@ -165,7 +165,7 @@ func (m *message) appendEnvelope(dst []byte, cap int, rand io.Reader) ([]byte, e
 	if cap < 0 || cap > MaxPlaintext {
 		return dst, fmt.Errorf("%w: cap %d not in 1..%d", ErrTooLarge, cap, MaxPlaintext)
 	}
-	start := len(dst)
+	orig, start := dst, len(dst)
 	body, cut := "", false
 	for step := 0; ; step++ {
 		switch step {
@@ -174,7 +174,7 @@ func (m *message) appendEnvelope(dst []byte, cap int, rand io.Reader) ([]byte, e
 				body, cut = cutBody(m.body), true
 			}
 		case 4:
-			return dst[:start], fmt.Errorf("%w: %d bytes after minimisation, cap %d", ErrTooLarge, len(dst)-start+len(envelopeEnd), cap)
+			return orig, fmt.Errorf("%w: %d bytes after minimisation, cap %d", ErrTooLarge, len(dst)-start+len(envelopeEnd), cap)
 		}
 		dst = m.appendStep(dst[:start], step, body, cut)
 		if len(dst)-start+len(envelopeEnd) <= cap {
@@ -188,7 +188,7 @@ func (m *message) appendEnvelope(dst []byte, cap int, rand io.Reader) ([]byte, e
 	}
 	var pad [150]byte
 	if _, err := io.ReadFull(rand, pad[:n]); err != nil {
-		return dst[:start], fmt.Errorf("%w: %v", ErrRandom, err)
+		return orig, fmt.Errorf("%w: %v", ErrRandom, err)
 	}
 	dst = append(dst, "<rpad>"...)
 	dst = base64.StdEncoding.AppendEncode(dst, pad[:n])

@@ -11,6 +11,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -312,7 +313,7 @@ func oracleParse(data []byte) (Request, error) {
 	for {
 		tok, err := d.Token()
 		if err != nil {
-			if err.Error() == "EOF" && root != nil && len(stack) == 0 {
+			if err == io.EOF && root != nil && len(stack) == 0 {
 				return interpret(root)
 			}
 			return Request{}, badRequest("Malformed request")
