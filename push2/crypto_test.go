@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"strings"
@@ -76,24 +77,35 @@ func TestEncryptRFC8291Vector(t *testing.T) {
 	}
 }
 
-// decryptAsDevice decrypts an aes128gcm body as a user agent does (RFC 8188
-// §2, RFC 8291 §3.4), on the standard library alone.
+// decryptAsDevice decrypts an aes128gcm body as a user agent does, failing
+// the test on error.
 func decryptAsDevice(t testing.TB, body []byte, ua *ecdh.PrivateKey, auth []byte) []byte {
 	t.Helper()
+	plain, err := deviceDecrypt(body, ua, auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plain
+}
+
+// deviceDecrypt decrypts an aes128gcm body as a user agent does (RFC 8188
+// §2, RFC 8291 §3.4), on the standard library alone: it shares no code
+// with Encrypt.
+func deviceDecrypt(body []byte, ua *ecdh.PrivateKey, auth []byte) ([]byte, error) {
 	if len(body) < 21 {
-		t.Fatalf("body of %d bytes", len(body))
+		return nil, fmt.Errorf("body of %d bytes", len(body))
 	}
 	salt, rs, idLen := body[:16], binary.BigEndian.Uint32(body[16:20]), int(body[20])
 	if rs != 4096 || idLen != 65 || len(body) < 21+idLen {
-		t.Fatalf("header: rs %d, idlen %d", rs, idLen)
+		return nil, fmt.Errorf("header: rs %d, idlen %d", rs, idLen)
 	}
 	asPub, err := ecdh.P256().NewPublicKey(body[21 : 21+idLen])
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ecdhSecret, err := ua.ECDH(asPub)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	prkKey, _ := hkdf.Extract(sha256.New, ecdhSecret, auth)
 	keyInfo := "WebPush: info\x00" + string(ua.PublicKey().Bytes()) + string(asPub.Bytes())
@@ -103,21 +115,21 @@ func decryptAsDevice(t testing.TB, body []byte, ua *ecdh.PrivateKey, auth []byte
 	nonce, _ := hkdf.Expand(sha256.New, prk, "Content-Encoding: nonce\x00", 12)
 	block, err := aes.NewCipher(cek)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	gcm, err := cipher.NewGCM(block)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	plain, err := gcm.Open(nil, nonce, body[21+idLen:], nil)
 	if err != nil {
-		t.Fatalf("open: %v", err)
+		return nil, fmt.Errorf("open: %w", err)
 	}
 	plain = bytes.TrimRight(plain, "\x00")
 	if len(plain) == 0 || plain[len(plain)-1] != 2 {
-		t.Fatal("no 0x02 delimiter: not the last record")
+		return nil, errors.New("no 0x02 delimiter: not the last record")
 	}
-	return plain[:len(plain)-1]
+	return plain[:len(plain)-1], nil
 }
 
 func TestEncryptRoundTrip(t *testing.T) {

@@ -46,8 +46,9 @@ type message struct {
 func parseMessage(raw []byte) (*message, error) {
 	var s xmlscan.Scanner
 	s.Reset(raw)
-	m := &message{raw: raw}
+	m := &message{raw: raw, kids: make([]child, 0, 8)}
 	var bodies int
+	var scratch []byte
 	for {
 		prev := s.Offset()
 		switch s.Next() {
@@ -57,7 +58,7 @@ func parseMessage(raw []byte) (*message, error) {
 				if m.attrs != nil || string(s.Local()) != "message" || !stanzaNS(string(s.Space())) {
 					return nil, fmt.Errorf("%w: not a single message", ErrStanza)
 				}
-				m.attrs = []byte{}
+				m.attrs = make([]byte, 0, s.Offset()-prev+16)
 				for i := range s.NumAttr() {
 					p, local := s.AttrName(i)
 					if len(p) == 0 && string(local) == "xmlns" {
@@ -68,7 +69,8 @@ func parseMessage(raw []byte) (*message, error) {
 						m.attrs = append(append(m.attrs, p...), ':')
 					}
 					m.attrs = append(append(m.attrs, local...), "='"...)
-					m.attrs = appendEscaped(m.attrs, string(s.AppendAttrValue(nil, i)))
+					scratch = s.AppendAttrValue(scratch[:0], i)
+					m.attrs = appendEscaped(m.attrs, scratch)
 					m.attrs = append(m.attrs, '\'')
 				}
 			case 2:

@@ -57,7 +57,7 @@ func AppendPush(dst []byte, req *Request, m *Match, stanza []byte, p *Push) ([]b
 	}
 	s := &m.Send
 	if s.Profile == SendEncrypted {
-		plain, err := msg.appendEnvelope(nil, p.Cap, p.Rand)
+		plain, err := msg.appendEnvelope(make([]byte, 0, len(stanza)+512), p.Cap, p.Rand)
 		if err != nil {
 			return dst, "", err
 		}

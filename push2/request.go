@@ -245,7 +245,7 @@ func (s *Send) UAKey() (*ecdh.PublicKey, error) {
 }
 
 // appendEscaped appends s escaped for text or an attribute quoted with '.
-func appendEscaped(b []byte, s string) []byte {
+func appendEscaped[T string | []byte](b []byte, s T) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
 		var esc string
