@@ -29,12 +29,13 @@ const (
 // content coding) has it, in a single record: it returns the RFC 8188
 // header (a random 16-byte salt, record size 4096, and a fresh P-256 public
 // key) followed by the ciphertext and its tag. rand supplies the salt and
-// the ephemeral private key (use crypto/rand.Reader); the key is drawn by
+// the ephemeral private key (nil means crypto/rand.Reader); the key is drawn by
 // rejection sampling from its bytes, so a fixed reader gives a fixed
 // output. The error wraps ErrKey for an auth secret that is not 16 bytes,
 // ErrTooLarge for a plaintext over MaxPlaintext bytes, ErrRandom when rand
 // fails.
 func Encrypt(plaintext []byte, uaPublic *ecdh.PublicKey, authSecret []byte, rand io.Reader) ([]byte, error) {
+	rand = source(rand)
 	var salt [16]byte
 	if _, err := io.ReadFull(rand, salt[:]); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRandom, err)
@@ -44,6 +45,14 @@ func Encrypt(plaintext []byte, uaPublic *ecdh.PublicKey, authSecret []byte, rand
 		return nil, err
 	}
 	return encrypt(plaintext, uaPublic, authSecret, eph, salt[:])
+}
+
+// source returns r, or crypto/rand.Reader when r is nil.
+func source(r io.Reader) io.Reader {
+	if r == nil {
+		return crand.Reader
+	}
+	return r
 }
 
 // newKey draws a P-256 private key from rand: 32 bytes, drawn again in

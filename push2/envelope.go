@@ -135,7 +135,7 @@ func classOf(ns, local string) uint8 {
 //	<envelope xmlns='urn:xmpp:sce:1'><content><forwarded xmlns='urn:xmpp:forward:0'>
 //	<message xmlns='jabber:client' ...>...</message></forwarded></content><rpad>...</rpad></envelope>
 //
-// When the envelope is over cap bytes (0 means DefaultCap), it is cut down
+// When the envelope is over limit bytes (0 means DefaultCap), it is cut down
 // in steps, each taken only while still over: (1) drop the children in
 // namespaces devices do not read (all but the stanza namespaces, OOB,
 // XEP-0359 stanza-id, OMEMO, OpenPGP, jabber:x:encrypted, SCE, Jingle
@@ -147,25 +147,25 @@ func classOf(ns, local string) uint8 {
 // (3) keep only the body, the stanza-id, Jingle Message and invitations.
 // Other children are copied byte for byte; text between them is dropped.
 //
-// An envelope under cap/3 bytes gets min(150, cap/3 − size) random bytes
+// An envelope under limit/3 bytes gets min(150, limit/3 − size) random bytes
 // from rand as <rpad/> (base64), so that small messages do not reveal their
-// size. The error wraps ErrStanza for a stanza the scanner refuses,
-// ErrTooLarge for a cap over MaxPlaintext or an envelope still over cap
+// size (nil rand means crypto/rand.Reader). The error wraps ErrStanza for a stanza the scanner refuses,
+// ErrTooLarge for a limit over MaxPlaintext or an envelope still over limit
 // after step 3 (dst is then returned unchanged), ErrRandom when rand fails.
-func AppendEnvelope(dst, stanza []byte, cap int, rand io.Reader) ([]byte, error) {
+func AppendEnvelope(dst, stanza []byte, limit int, rand io.Reader) ([]byte, error) {
 	m, err := parseMessage(stanza)
 	if err != nil {
 		return dst, err
 	}
-	return m.appendEnvelope(dst, cap, rand)
+	return m.appendEnvelope(dst, limit, rand)
 }
 
-func (m *message) appendEnvelope(dst []byte, cap int, rand io.Reader) ([]byte, error) {
-	if cap == 0 {
-		cap = DefaultCap
+func (m *message) appendEnvelope(dst []byte, limit int, rand io.Reader) ([]byte, error) {
+	if limit == 0 {
+		limit = DefaultCap
 	}
-	if cap < 0 || cap > MaxPlaintext {
-		return dst, fmt.Errorf("%w: cap %d not in 1..%d", ErrTooLarge, cap, MaxPlaintext)
+	if limit < 0 || limit > MaxPlaintext {
+		return dst, fmt.Errorf("%w: limit %d not in 1..%d", ErrTooLarge, limit, MaxPlaintext)
 	}
 	orig, start := dst, len(dst)
 	body, cut := "", false
@@ -176,20 +176,20 @@ func (m *message) appendEnvelope(dst []byte, cap int, rand io.Reader) ([]byte, e
 				body, cut = cutBody(m.body), true
 			}
 		case 4:
-			return orig, fmt.Errorf("%w: %d bytes after minimisation, cap %d", ErrTooLarge, len(dst)-start+len(envelopeEnd), cap)
+			return orig, fmt.Errorf("%w: %d bytes after minimisation, limit %d", ErrTooLarge, len(dst)-start+len(envelopeEnd), limit)
 		}
 		dst = m.appendStep(dst[:start], step, body, cut)
-		if len(dst)-start+len(envelopeEnd) <= cap {
+		if len(dst)-start+len(envelopeEnd) <= limit {
 			break
 		}
 	}
 	size := len(dst) - start + len(envelopeEnd)
-	n := min(150, cap/3-size)
-	if n <= 0 || size+len("<rpad></rpad>")+base64.StdEncoding.EncodedLen(n) > cap {
+	n := min(150, limit/3-size)
+	if n <= 0 || size+len("<rpad></rpad>")+base64.StdEncoding.EncodedLen(n) > limit {
 		return append(dst, envelopeEnd...), nil
 	}
 	var pad [150]byte
-	if _, err := io.ReadFull(rand, pad[:n]); err != nil {
+	if _, err := io.ReadFull(source(rand), pad[:n]); err != nil {
 		return orig, fmt.Errorf("%w: %v", ErrRandom, err)
 	}
 	dst = append(dst, "<rpad>"...)

@@ -87,20 +87,20 @@ func FuzzAppendEnvelope(f *testing.F) {
 	f.Add([]byte("<message to='a@b' type='chat'><body>hi</body></message>"), 0)
 	f.Add([]byte("<message><body>"+strings.Repeat("> q\n", 20)+strings.Repeat("é", 200)+"</body><x xmlns='urn:o'>"+strings.Repeat("x", 300)+"</x><stanza-id xmlns='urn:xmpp:sid:0' id='1'/></message>"), 400)
 	f.Add([]byte("<c:message xmlns:c='jabber:client' xmlns:s='urn:xmpp:sid:0'><s:stanza-id id='1'/><c:body>&lt;x&gt;</c:body></c:message>"), 300)
-	f.Fuzz(func(t *testing.T, stanza []byte, cap int) {
-		cap %= MaxPlaintext + 2
-		env, err := AppendEnvelope(nil, stanza, cap, zeroReader{})
+	f.Fuzz(func(t *testing.T, stanza []byte, limit int) {
+		limit %= MaxPlaintext + 2
+		env, err := AppendEnvelope(nil, stanza, limit, zeroReader{})
 		if err != nil {
 			if !errors.Is(err, ErrStanza) && !errors.Is(err, ErrTooLarge) || env != nil {
 				t.Fatalf("%q, %v", env, err)
 			}
 			return
 		}
-		if cap == 0 {
-			cap = DefaultCap
+		if limit == 0 {
+			limit = DefaultCap
 		}
-		if len(env) > cap {
-			t.Fatalf("%d bytes over cap %d", len(env), cap)
+		if len(env) > limit {
+			t.Fatalf("%d bytes over limit %d", len(env), limit)
 		}
 		inspectEnvelope(t, env)
 	})

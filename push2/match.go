@@ -20,8 +20,8 @@ type Facts struct {
 	Reply bool
 }
 
-// Matches reports whether the stanza st, with the facts f, is to be pushed
-// under m. The profile decides first:
+// Matches reports whether the stanza st (nil is an empty stanza), with the
+// facts f, is to be pushed under m. The profile decides first:
 //
 //   - MatchAll: every stanza;
 //   - MatchImportant: st.Important() (call proposals included);
@@ -33,6 +33,9 @@ type Facts struct {
 // mutes the stanza unless the filter has Mention and f.Mentioned, or
 // Reply and f.Reply. The grace period is the engine's to apply.
 func (m *Match) Matches(st *events.Stanza, f Facts) bool {
+	if st == nil {
+		st = &events.Stanza{}
+	}
 	var ok bool
 	switch m.Profile {
 	case MatchAll:

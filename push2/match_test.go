@@ -35,6 +35,9 @@ func TestMatches(t *testing.T) {
 		{"archived-with-body: not archived", MatchArchivedWithBody, nil, chat, Facts{}, false},
 		{"archived-with-body: chat", MatchArchivedWithBody, nil, chat, Facts{Archived: true}, true},
 		{"zero profile", 0, nil, chat, Facts{}, false},
+		{"all: nil stanza", MatchAll, nil, nil, Facts{}, true},
+		{"important: nil stanza", MatchImportant, nil, nil, Facts{}, false},
+		{"filtered: nil stanza", MatchAll, roomFilter, nil, Facts{}, true},
 
 		{"filter of another chat", MatchAll, roomFilter, chat, Facts{}, true},
 		{"muted room", MatchAll, roomFilter, groupchat, Facts{}, false},

@@ -59,7 +59,7 @@ type Notification struct {
 //	[<jwt key='base64'>JWT</jwt>]</notification></message>
 //
 // Strings are escaped; byte fields are standard base64.
-func AppendNotification(dst []byte, n *Notification) []byte {
+func AppendNotification(dst []byte, n Notification) []byte {
 	dst = append(dst, "<message to='"...)
 	dst = appendEscaped(dst, n.To)
 	dst = append(dst, "' from='"...)
@@ -89,11 +89,12 @@ func AppendNotification(dst []byte, n *Notification) []byte {
 	return append(dst, "</notification></message>"...)
 }
 
-// NewID returns a random (version 4) UUID read from rand, in its
-// lower-case 36-character form. The error wraps ErrRandom.
+// NewID returns a random (version 4) UUID read from rand (nil means
+// crypto/rand.Reader), in its lower-case 36-character form. The error
+// wraps ErrRandom.
 func NewID(rand io.Reader) (string, error) {
 	var u [16]byte
-	if _, err := io.ReadFull(rand, u[:]); err != nil {
+	if _, err := io.ReadFull(source(rand), u[:]); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrRandom, err)
 	}
 	u[6] = u[6]&0x0f | 0x40

@@ -34,7 +34,7 @@ func TestAppendNotification(t *testing.T) {
 				"<encrypted xmlns='urn:xmpp:sce:rfc8291:0'><payload></payload></encrypted></notification></message>"},
 	}
 	for _, tc := range tests {
-		if got := string(AppendNotification([]byte("x"), &tc.n)); got != "x"+tc.want {
+		if got := string(AppendNotification([]byte("x"), tc.n)); got != "x"+tc.want {
 			t.Errorf("got  %s\nwant x%s", got, tc.want)
 		}
 	}
@@ -224,8 +224,11 @@ func TestAppendPushErrors(t *testing.T) {
 		{"no random for the padding", req, chat, func() *bytes.Reader { return bytes.NewReader(make([]byte, 20)) }, ErrRandom},
 		{"no random for the salt", req, chat, func() *bytes.Reader { return bytes.NewReader(make([]byte, 16+150)) }, ErrRandom},
 	}
+	if out, _, err := AppendPush(nil, nil, nil, chat, nil); !errors.Is(err, ErrRequest) || out != nil {
+		t.Errorf("nil arguments: %q, %v", out, err)
+	}
 	for _, tc := range tests {
-		p := &Push{Domain: "example.net", Rand: crand.Reader}
+		p := &Push{Domain: "example.net"} // nil Rand: crypto/rand
 		if tc.rand != nil {
 			p.Rand = tc.rand()
 		}

@@ -20,8 +20,8 @@ type Push struct {
 	Important bool
 	// Cap is the envelope's size limit, 0 for DefaultCap.
 	Cap int
-	// Rand is the random source (crypto/rand.Reader): the id, the padding,
-	// the salt and the ephemeral key.
+	// Rand is the random source of the id, the padding, the salt and the
+	// ephemeral key; nil means crypto/rand.Reader.
 	Rand io.Reader
 }
 
@@ -35,6 +35,9 @@ type Push struct {
 // unchanged; the error wraps ErrRequest (a disable, or an unknown send
 // profile), ErrStanza, ErrTooLarge, ErrKey or ErrRandom.
 func AppendPush(dst []byte, req *Request, m *Match, stanza []byte, p *Push) ([]byte, string, error) {
+	if req == nil || m == nil || p == nil {
+		return dst, "", fmt.Errorf("%w: nil request, match or push", ErrRequest)
+	}
 	if req.Disable {
 		return dst, "", fmt.Errorf("%w: a disable has no pushes", ErrRequest)
 	}
@@ -85,5 +88,5 @@ func AppendPush(dst []byte, req *Request, m *Match, stanza []byte, p *Push) ([]b
 			return dst, "", fmt.Errorf("%w: JWT public key", ErrKey)
 		}
 	}
-	return AppendNotification(dst, &n), n.ID, nil
+	return AppendNotification(dst, n), n.ID, nil
 }
