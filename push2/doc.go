@@ -23,7 +23,8 @@
 // errors.Is).
 package push2
 
-// Namespaces and profiles of the wire format.
+// Namespaces of the wire format (the match and send profiles are the
+// String of MatchProfile and SendProfile values).
 const (
 	NS         = "urn:xmpp:push2:0"
 	NSSCE      = "urn:xmpp:sce:1"
