@@ -18,13 +18,18 @@ type Facts struct {
 	// Reply is set when the stanza is a XEP-0461 reply to one of the
 	// user's messages.
 	Reply bool
+	// CallRetraction is set for a XEP-0353 <retract/> (Jingle Message :0
+	// or :1): important, like the proposal it ends, so that the device
+	// stops ringing. (events.Stanza flags proposals only.)
+	CallRetraction bool
 }
 
 // Matches reports whether the stanza st (nil is an empty stanza), with the
 // facts f, is to be pushed under m. The profile decides first:
 //
 //   - MatchAll: every stanza;
-//   - MatchImportant: st.Important() (call proposals included);
+//   - MatchImportant: st.Important() (call proposals included) or
+//     f.CallRetraction;
 //   - MatchArchived: f.Archived;
 //   - MatchArchivedWithBody: f.Archived and st.HasBody.
 //
@@ -41,7 +46,7 @@ func (m *Match) Matches(st *events.Stanza, f Facts) bool {
 	case MatchAll:
 		ok = true
 	case MatchImportant:
-		ok = st.Important()
+		ok = st.Important() || f.CallRetraction
 	case MatchArchived:
 		ok = f.Archived
 	case MatchArchivedWithBody:

@@ -27,6 +27,7 @@ func TestMatches(t *testing.T) {
 		{"important: chat", MatchImportant, nil, chat, Facts{}, true},
 		{"important: call", MatchImportant, nil, call, Facts{}, true},
 		{"important: receipt", MatchImportant, nil, receipt, Facts{}, false},
+		{"important: call retracted", MatchImportant, nil, receipt, Facts{CallRetraction: true}, true},
 		{"important: presence", MatchImportant, nil, presence, Facts{}, false},
 		{"archived: not archived", MatchArchived, nil, chat, Facts{}, false},
 		{"archived: archived receipt", MatchArchived, nil, receipt, Facts{Archived: true}, true},

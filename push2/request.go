@@ -154,6 +154,21 @@ func sendProfileOf(s string) SendProfile {
 	return 0
 }
 
+// Features returns the disco#info features of Push 2.0 for a user's
+// account: the namespace, then every match and send profile this package
+// supports (mod_push2 lists only the namespace). The slice is new on every
+// call.
+func Features() []string {
+	f := []string{NS}
+	for p := MatchAll; p.String() != ""; p++ {
+		f = append(f, p.String())
+	}
+	for p := SendNotifyOnly; p.String() != ""; p++ {
+		f = append(f, p.String())
+	}
+	return f
+}
+
 // AppendXML appends r as the <enable/> or <disable/> element ParseRequest
 // reads, which parses back to a Request equal to r. The error wraps
 // ErrRequest when r fails ParseRequest's checks (a hand-built Request).

@@ -352,3 +352,22 @@ func oracleParse(data []byte) (Request, error) {
 		}
 	}
 }
+
+func TestFeatures(t *testing.T) {
+	want := []string{"urn:xmpp:push2:0", "urn:xmpp:push2:match:all", "urn:xmpp:push2:match:important",
+		"urn:xmpp:push2:match:archived", "urn:xmpp:push2:match:archived-with-body",
+		"urn:xmpp:push2:send:notify-only:0", "urn:xmpp:push2:send:sce+rfc8291+rfc8292:0"}
+	got := Features()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Features() = %q", got)
+	}
+	got[0] = "changed"
+	if Features()[0] != NS {
+		t.Error("Features shares its slice")
+	}
+	for _, f := range want[1:] {
+		if matchProfileOf(f) == 0 && sendProfileOf(f) == 0 {
+			t.Errorf("%s is not parsed back", f)
+		}
+	}
+}
