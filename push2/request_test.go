@@ -371,3 +371,27 @@ func TestFeatures(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestJSONFormat pins the JSON a store keeps: a change here makes
+// stored registrations unreadable, so it must be deliberate.
+func TestRequestJSONFormat(t *testing.T) {
+	r := testRequest(
+		Match{Profile: MatchImportant, Grace: time.Minute, Filters: []Filter{{JID: "r@m", Mention: true}}, Send: testVAPIDSend()},
+		Match{Profile: MatchAll, Send: Send{Profile: SendNotifyOnly}})
+	want := `{"service":"push.example.org","client":"https://push.example/ep/1","matches":[` +
+		`{"profile":"urn:xmpp:push2:match:important","grace":60,"filters":[{"jid":"r@m","mention":true}],` +
+		`"send":{"profile":"urn:xmpp:push2:send:sce+rfc8291+rfc8292:0","ua_public":"` + std(testUAPublic) +
+		`","auth_secret":"` + std(testAuth) + `","jwt_key":"` + std(testJWTKey[:]) + `","claims":[{"name":"aud","value":"https://push.example"}]}},` +
+		`{"profile":"urn:xmpp:push2:match:all","send":{"profile":"urn:xmpp:push2:send:notify-only:0"}}]}`
+	got, err := json.Marshal(r)
+	if err != nil || string(got) != want {
+		t.Fatalf("got  %s, %v\nwant %s", got, err, want)
+	}
+	var back Request
+	if err := json.Unmarshal([]byte(want), &back); err != nil || !reflect.DeepEqual(back, r) {
+		t.Fatalf("%#v, %v", back, err)
+	}
+	if got, _ := json.Marshal(Request{Disable: true}); string(got) != `{"disable":true}` {
+		t.Errorf("disable: %s", got)
+	}
+}
