@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pushrules/pushrules/events"
@@ -115,4 +116,57 @@ func ExampleAppendPush() {
 	// id: 42424242-4242-4242-8242-424242424242
 	// priority: normal
 	// juliet@example.com/balcony: Art thou not Romeo?
+}
+
+// A registration that mutes a busy room unless the user is mentioned.
+func ExampleMatch_Matches() {
+	m := Match{Profile: MatchImportant, Filters: []Filter{{JID: "room@muc.example.org", Mention: true}}}
+	msg := &events.Stanza{Kind: events.KindMessage, Type: "groupchat", From: "room@muc.example.org/nurse", Body: "Juliet!", HasBody: true}
+	fmt.Println(m.Matches(msg, Facts{}))
+	fmt.Println(m.Matches(msg, Facts{Mentioned: true}))
+	msg.From = "other@muc.example.org/nurse"
+	fmt.Println(m.Matches(msg, Facts{}))
+	// Output:
+	// false
+	// true
+	// true
+}
+
+// A long message is cut down to fit a small limit: the unknown element
+// goes first, then the quoted line and the end of the body.
+func ExampleAppendEnvelope() {
+	stanza := []byte("<message from='juliet@example.com/balcony' type='chat'>" +
+		"<body>&gt; What's in a name?\nThat which we call a rose by any other name would smell as sweet.</body>" +
+		"<x xmlns='urn:example:unread'>" + strings.Repeat("x", 200) + "</x></message>")
+	env, err := AppendEnvelope(nil, stanza, 300, constReader(0))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(env) <= 300)
+	var e struct {
+		Body string `xml:"content>forwarded>message>body"`
+	}
+	if err := xml.Unmarshal(env, &e); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(e.Body)
+	// Output:
+	// true
+	// That which we call a rose by any other name would …
+}
+
+func ExampleParseErrorReply() {
+	r, err := ParseErrorReply([]byte("<message from='push.example.org' id='42424242-4242-4242-8242-424242424242' type='error'>" +
+		"<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(r.ID, r.From)
+	fmt.Println(r.Error.Type, r.Error.Condition)
+	// Output:
+	// 42424242-4242-4242-8242-424242424242 push.example.org
+	// cancel item-not-found
 }
