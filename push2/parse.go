@@ -23,6 +23,7 @@ type elem struct {
 	attrs        []xattr
 	text         string // the character data directly inside, concatenated
 	kids         []*elem
+	buf          []byte // text while scanning
 }
 
 type xattr struct{ space, local, value string }
@@ -102,7 +103,6 @@ func scanTree(data []byte) (*elem, bool) {
 	s.Reset(data)
 	var root *elem
 	var stack []*elem
-	var text []byte
 	for {
 		switch s.Next() {
 		case xmlscan.StartElement:
@@ -125,6 +125,8 @@ func scanTree(data []byte) (*elem, bool) {
 			}
 			stack = append(stack, e)
 		case xmlscan.EndElement:
+			e := stack[len(stack)-1]
+			e.text, e.buf = string(e.buf), nil
 			stack = stack[:len(stack)-1]
 		case xmlscan.CharData:
 			if len(stack) == 0 {
@@ -134,8 +136,7 @@ func scanTree(data []byte) (*elem, bool) {
 				continue
 			}
 			e := stack[len(stack)-1]
-			text = s.AppendText(text[:0])
-			e.text += string(text)
+			e.buf = s.AppendText(e.buf)
 		case xmlscan.Comment, xmlscan.ProcInst:
 		case xmlscan.EOF:
 			return root, root != nil
