@@ -37,9 +37,9 @@ type Notifier interface {
 type Options struct {
 	// MaxUsers bounds the number of users cached, users with no
 	// registrations included (a Load of such a user is cached too);
-	// DefaultMaxUsers when 0. The cache is split in up to 64 shards, each
-	// with its share of the bound, so it may evict before the total reaches
-	// MaxUsers.
+	// DefaultMaxUsers when 0. The cache is split in up to 64 shards (fewer
+	// for small bounds), each with its share of both bounds, so it may
+	// evict before the total reaches a bound.
 	MaxUsers int
 	// MaxFormBytes bounds the bytes of publish-options forms cached, as
 	// FormSize counts them; DefaultMaxFormBytes when 0. A user whose forms
@@ -116,9 +116,9 @@ func New(store registry.Store, opts Options) (*Store, error) {
 		opts.MaxFormBytes = DefaultMaxFormBytes
 	}
 	// Fewer shards for small bounds, so that every shard's share is at
-	// least a few dozen users and the shares add up to nearly MaxUsers.
+	// least a few dozen users and 16 KiB of forms.
 	n := maxShards
-	for n > 1 && opts.MaxUsers/n < 32 {
+	for n > 1 && (opts.MaxUsers/n < 32 || opts.MaxFormBytes/n < 16<<10) {
 		n /= 2
 	}
 	s := &Store{store: store, opts: opts, seed: maphash.MakeSeed(), shards: make([]shard, n),

@@ -285,4 +285,3 @@ func ExampleStore() {
 	// 1 push.example.net<phone
 	// hits 2 misses 1 users 1
 }
-
