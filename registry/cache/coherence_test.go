@@ -57,7 +57,10 @@ func TestNotifies(t *testing.T) {
 		write  func(ctx context.Context, s registry.Store) error
 		notify bool
 	}{
-		{"Save", func(ctx context.Context, s registry.Store) error { _, _, err := s.Save(ctx, reg(alice, "b", 2), 0); return err }, true},
+		{"Save", func(ctx context.Context, s registry.Store) error {
+			_, _, err := s.Save(ctx, reg(alice, "b", 2), 0)
+			return err
+		}, true},
 		{"Delete", func(ctx context.Context, s registry.Store) error { _, err := s.Delete(ctx, alice, a.ID); return err }, true},
 		{"Delete of nothing", func(ctx context.Context, s registry.Store) error {
 			_, err := s.Delete(ctx, alice, registry.NewIdentifier("x", "y"))
@@ -72,7 +75,9 @@ func TestNotifies(t *testing.T) {
 			_, err := s.AddError(ctx, alice, a.ID, a.Generation)
 			return err
 		}, false},
-		{"ResetErrors", func(ctx context.Context, s registry.Store) error { return s.ResetErrors(ctx, alice, a.ID, a.Generation) }, false},
+		{"ResetErrors", func(ctx context.Context, s registry.Store) error {
+			return s.ResetErrors(ctx, alice, a.ID, a.Generation)
+		}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
