@@ -144,7 +144,7 @@ func run(ctx context.Context, dsn string, w io.Writer) (err error) {
 				return err
 			}
 			if time.Since(start) > 10*time.Second {
-				return fmt.Errorf("B: %q 10 s after the write, want %q", reply, want)
+				return fmt.Errorf("node B answers %q 10 s after the write, want %q", reply, want)
 			}
 		}
 	}
@@ -185,7 +185,7 @@ func run(ctx context.Context, dsn string, w io.Writer) (err error) {
 			break
 		}
 		if time.Since(start) > 10*time.Second {
-			return fmt.Errorf("B still reads %q 10 s after the disable", reply)
+			return fmt.Errorf("node B still reads %q 10 s after the disable", reply)
 		}
 	}
 	elapsed := time.Since(start)
