@@ -285,3 +285,32 @@ func ExampleStore() {
 	// 1 push.example.net<phone
 	// hits 2 misses 1 users 1
 }
+
+// TestHitAllocations: a hit through LoadAppend into a slice with room
+// allocates nothing; through Load, only the returned slice.
+func TestHitAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocations")
+	}
+	s := newCache(t, registry.NewMemory(), cache.Options{})
+	ctx := context.Background()
+	for i := range 3 {
+		if _, _, err := s.Save(ctx, reg(alice, fmt.Sprint(i), uint64(i+1)), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := make([]registry.Registration, 0, 3)
+	for _, c := range []struct {
+		name string
+		f    func()
+		max  float64
+	}{
+		{"LoadAppend", func() { dst, _ = s.LoadAppend(ctx, alice, dst[:0]) }, 0},
+		{"Load", func() { dst, _ = s.Load(ctx, alice) }, 1},
+	} {
+		c.f() // the miss
+		if allocs := testing.AllocsPerRun(1000, c.f); allocs > c.max || len(dst) != 3 {
+			t.Errorf("%s hit: %.1f allocations, %d registrations; want at most %.0f and 3", c.name, allocs, len(dst), c.max)
+		}
+	}
+}
