@@ -71,6 +71,7 @@ type OptionsError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *OptionsError) Error() string {
 	return "cache: Options." + e.Field + ": " + e.Reason
 }

@@ -314,3 +314,29 @@ func TestHitAllocations(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedLoadNotCached: a Load the underlying store fails returns its
+// error and caches nothing; the next Load reads the store again.
+func TestFailedLoadNotCached(t *testing.T) {
+	faulty := registrytest.NewFaulty(registry.NewMemory())
+	s := newCache(t, faulty, cache.Options{})
+	if _, _, err := s.Save(t.Context(), reg(alice, "a", 1), 0); err != nil {
+		t.Fatal(err)
+	}
+	faulty.FailReads(true)
+	for _, load := range []func() ([]registry.Registration, error){
+		func() ([]registry.Registration, error) { return s.Load(t.Context(), alice) },
+		func() ([]registry.Registration, error) { return s.LoadAppend(t.Context(), alice, nil) },
+	} {
+		if regs, err := load(); !errors.Is(err, registrytest.ErrInjected) || len(regs) != 0 {
+			t.Errorf("Load with a failing store = %v, %v; want the injected error", nodesOf(regs), err)
+		}
+	}
+	faulty.FailReads(false)
+	if got := nodesOf(mustLoad(t, s, alice)); !slices.Equal(got, []string{"a/0"}) {
+		t.Errorf("Load after the store recovered = %v", got)
+	}
+	if st := s.Stats(); st.Users != 1 || st.Hits != 0 {
+		t.Errorf("Stats %+v: want 1 user cached, no hit", st)
+	}
+}

@@ -41,6 +41,7 @@ type OptionsError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *OptionsError) Error() string {
 	return "pgnotify: Options." + e.Field + ": " + e.Reason
 }
