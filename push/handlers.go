@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -351,9 +352,43 @@ func (e *Engine) userDeleted(ctx context.Context, ev events.UserDeleted, d *Deci
 // node (or an admin tool) changed them behind the engine's back, and
 // unbinds the sessions whose registration is gone.
 func (e *Engine) registrationsChanged(ctx context.Context, ev events.RegistrationsChanged, d *Decisions) error {
+	if ev.All && ev.User == "" {
+		if err := checkTime(ev.Now); err != nil {
+			return err
+		}
+		var first error
+		for _, user := range e.usersWithSessions() {
+			ev.User = user
+			if err := e.resync(ctx, ev, d); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
 	if err := checkUser(ev.User, ev.Now); err != nil {
 		return err
 	}
+	return e.resync(ctx, ev, d)
+}
+
+// usersWithSessions lists the users with a session, in name order.
+func (e *Engine) usersWithSessions() []string {
+	var users []string
+	for i := range e.users {
+		sh := &e.users[i]
+		sh.mu.Lock()
+		for name, u := range sh.users {
+			if len(u.Sessions()) > 0 {
+				users = append(users, name)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	slices.Sort(users)
+	return users
+}
+
+func (e *Engine) resync(ctx context.Context, ev events.RegistrationsChanged, d *Decisions) error {
 	sh, u, owned, err := e.enter(ctx, ev.User, ev.Now, false)
 	if err != nil {
 		return err

@@ -4,9 +4,9 @@ go 1.26.0
 
 require (
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/pushrules/pushrules v0.0.0
-	github.com/pushrules/pushrules/registry/pgnotify v0.0.0
-	github.com/pushrules/pushrules/registry/sqlstore v0.0.0
+	github.com/pushrules/pushrules v0.1.0
+	github.com/pushrules/pushrules/registry/pgnotify v0.1.0
+	github.com/pushrules/pushrules/registry/sqlstore v0.1.0
 )
 
 require (
@@ -17,8 +17,3 @@ require (
 	golang.org/x/text v0.41.0 // indirect
 )
 
-replace (
-	github.com/pushrules/pushrules => ../..
-	github.com/pushrules/pushrules/registry/pgnotify => ../../registry/pgnotify
-	github.com/pushrules/pushrules/registry/sqlstore => ../../registry/sqlstore
-)

@@ -4,8 +4,8 @@ go 1.26.0
 
 require (
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/pushrules/pushrules v0.0.0
-	github.com/pushrules/pushrules/registry/sqlstore v0.0.0
+	github.com/pushrules/pushrules v0.1.0
+	github.com/pushrules/pushrules/registry/sqlstore v0.1.0
 	modernc.org/sqlite v1.62.0
 )
 
@@ -26,7 +26,3 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-replace (
-	github.com/pushrules/pushrules => ../..
-	github.com/pushrules/pushrules/registry/sqlstore => ../sqlstore
-)
