@@ -191,7 +191,7 @@ type enableResult struct {
 // storeEnable reads (to refuse an enable while reads fail rather than
 // overwrite what is stored) and saves the registration. No lock is held.
 func (e *Engine) storeEnable(ctx context.Context, now time.Time, user string, req Request) enableResult {
-	if _, err := e.cfg.Store.Load(ctx, user); err != nil {
+	if _, err := e.loadFresh(ctx, user); err != nil {
 		return enableResult{err: e.storeError(ctx, "enable: load", user, err)}
 	}
 	reg := registry.Registration{User: user, ID: registry.NewIdentifier(req.JID, req.Node), Options: req.Options,
@@ -225,7 +225,7 @@ func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Re
 }
 
 func (e *Engine) storeDisable(ctx context.Context, user string, req Request) ([]registry.Registration, error) {
-	regs, err := e.cfg.Store.Load(ctx, user)
+	regs, err := e.loadFresh(ctx, user)
 	if err != nil {
 		return nil, e.storeError(ctx, "disable: load", user, err)
 	}
@@ -293,6 +293,14 @@ func (e *Engine) fanoutIf(ctx context.Context, now time.Time, user string, st *e
 		return e.storeError(ctx, "load", user, lerr)
 	}
 	return nil
+}
+
+// loadFresh reads what is stored now, past any cache, before a write.
+func (e *Engine) loadFresh(ctx context.Context, user string) ([]registry.Registration, error) {
+	if f, ok := e.cfg.Store.(registry.FreshLoader); ok {
+		return f.LoadFresh(ctx, user)
+	}
+	return e.cfg.Store.Load(ctx, user)
 }
 
 // load reads the user's registrations, into dst when the Store can.

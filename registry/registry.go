@@ -195,3 +195,13 @@ type Store interface {
 type Appender interface {
 	LoadAppend(ctx context.Context, user string, dst []Registration) ([]Registration, error)
 }
+
+// FreshLoader is an optional Store capability for caches: LoadFresh
+// returns what is stored now, never a copy kept in memory. The push engine
+// uses it (when the Store has it) to read before the writes it decides on,
+// an enable's or a disable's, so that a change another server node made a
+// moment ago, whose notice is still on its way, cannot make a disable miss
+// a registration.
+type FreshLoader interface {
+	LoadFresh(ctx context.Context, user string) ([]Registration, error)
+}

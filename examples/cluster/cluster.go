@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/pushrules/pushrules/registry/sqlstore"
@@ -76,28 +75,52 @@ func (p *proc) stop() error {
 	return p.cmd.Wait()
 }
 
-// run creates a schema, starts nodes A and B on it, and shows a disable on
-// A stopping B's reads, writing what happens to w.
+// run starts nodes A and B on a schema of their own and shows a disable on
+// each stopping pushes on the other, writing what happens to w.
 func run(ctx context.Context, dsn string, w io.Writer) (err error) {
-	admin, err := sql.Open("pgx", dsn)
+	c, stop, err := start(ctx, dsn)
 	if err != nil {
 		return err
 	}
-	defer admin.Close()
+	defer func() { err = errors.Join(err, stop()) }()
+	fmt.Fprintln(w, "nodes A and B listening, one database")
+	c.w = w
+	return c.demonstrate()
+}
+
+// start creates a schema and starts nodes A and B on it; stop stops them
+// and drops the schema.
+func start(ctx context.Context, dsn string) (c *cluster, stop func() error, err error) {
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, nil, err
+	}
 	var rnd [6]byte
 	rand.Read(rnd[:])
 	schema := "pushrules_cluster_" + hex.EncodeToString(rnd[:])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return err
+	cleanup := []func() error{admin.Close}
+	stop = func() error {
+		var errs error
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			errs = errors.Join(errs, cleanup[i]())
+		}
+		return errs
 	}
 	defer func() {
-		if _, dropErr := admin.ExecContext(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE"); dropErr != nil {
-			err = errors.Join(err, dropErr)
+		if err != nil {
+			err = errors.Join(err, stop())
 		}
 	}()
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return nil, nil, err
+	}
+	cleanup = append(cleanup, func() error {
+		_, err := admin.ExecContext(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE")
+		return err
+	})
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return fmt.Errorf("the DSN must be a URL: %w", err)
+		return nil, nil, fmt.Errorf("the DSN must be a URL: %w", err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
@@ -105,98 +128,111 @@ func run(ctx context.Context, dsn string, w io.Writer) (err error) {
 	dsn = u.String()
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	err = sqlstore.Migrate(ctx, db)
 	db.Close()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-
 	channel := schema // one channel per run: runs sharing a database do not hear each other
-	a, err := startNode("A", dsn, channel)
-	if err != nil {
-		return err
+	c = &cluster{}
+	for _, n := range []struct {
+		name string
+		p    **proc
+	}{{"A", &c.a}, {"B", &c.b}} {
+		p, err := startNode(n.name, dsn, channel)
+		if err != nil {
+			return nil, nil, err
+		}
+		*n.p = p
+		cleanup = append(cleanup, p.stop)
 	}
-	defer func() { err = errors.Join(err, a.stop()) }()
-	b, err := startNode("B", dsn, channel)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, b.stop()) }()
-	fmt.Fprintln(w, "nodes A and B listening, one database")
+	return c, stop, nil
+}
 
-	step := func(p *proc, cmd string) (string, error) {
+// cluster drives the two nodes, writing each command and answer to w.
+type cluster struct {
+	a, b *proc
+	w    io.Writer
+}
+
+const (
+	user   = "juliet@example.org"
+	phone  = user + "/phone"  // a session on node A
+	tablet = user + "/tablet" // a session on node B
+)
+
+func (c *cluster) step(p *proc, cmd string) (string, error) {
+	reply, err := p.do(cmd)
+	if err != nil {
+		return "", err
+	}
+	if c.w != nil {
+		fmt.Fprintf(c.w, "%s> %s\n%s< %s\n", p.name, cmd, p.name, reply)
+	}
+	return reply, nil
+}
+
+// until sends cmd to p until the answer is want, and returns how long
+// that took after start; it gives up after limit.
+func until(p *proc, cmd, want string, start time.Time, limit time.Duration) (time.Duration, error) {
+	for {
 		reply, err := p.do(cmd)
 		if err != nil {
-			return "", err
+			return 0, err
 		}
-		fmt.Fprintf(w, "%s> %s\n%s< %s\n", p.name, cmd, p.name, reply)
-		return reply, nil
-	}
-	const user = "juliet@example.org"
-	// waitRemote polls B until it has heard n notices about user.
-	waitRemote := func(n int) error {
-		want := fmt.Sprint("remote ", n)
-		for start := time.Now(); ; time.Sleep(time.Millisecond) {
-			reply, err := b.do("remote " + user)
-			if err != nil || reply == want {
-				return err
-			}
-			if time.Since(start) > 10*time.Second {
-				return fmt.Errorf("node B answers %q 10 s after the write, want %q", reply, want)
-			}
+		if reply == want {
+			return time.Since(start), nil
+		}
+		if time.Since(start) > limit {
+			return 0, fmt.Errorf("node %s answers %q to %q %v after the change, want %q", p.name, reply, cmd, limit, want)
 		}
 	}
+}
+
+// demonstrate shows a disable on each node stopping pushes on the other:
+// B removes the registration a session on A is bound to, and A removes one
+// B pushes from the archive path.
+func (c *cluster) demonstrate() error {
 	for _, s := range []struct {
 		p   *proc
 		cmd string
 	}{
-		{a, "enable " + user + " phone"},
-		{a, "enable " + user + " tablet"},
+		{c.a, "open " + phone},
+		{c.a, "enable " + phone + " phone"},
+		{c.b, "open " + tablet},
+		{c.b, "enable " + tablet + " tablet"},
+		{c.b, "offline " + user},
+		{c.a, "hibernate " + phone},
+		{c.a, "resume " + phone},
+		{c.b, "disable " + tablet + " phone"},
 	} {
-		if _, err := step(s.p, s.cmd); err != nil {
+		if _, err := c.step(s.p, s.cmd); err != nil {
 			return err
 		}
 	}
-	if err := waitRemote(2); err != nil {
+	if _, err := until(c.a, "bound "+phone, "unbound", time.Now(), 10*time.Second); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "B heard A's 2 notices")
-	for range 2 { // a miss, then a hit
-		if _, err := step(b, "load "+user); err != nil {
+	fmt.Fprintln(c.w, "A heard B's notice: its phone session is no longer bound")
+	for _, s := range []struct {
+		p   *proc
+		cmd string
+	}{
+		{c.a, "hibernate " + phone},
+		{c.a, "resume " + phone},
+		{c.a, "enable " + phone + " phone2"},
+		{c.a, "disable " + phone + " tablet"},
+	} {
+		if _, err := c.step(s.p, s.cmd); err != nil {
 			return err
 		}
 	}
-	if _, err := step(a, "disable "+user+" phone"); err != nil {
+	if _, err := until(c.b, "offline "+user, "pushed phone2", time.Now(), 10*time.Second); err != nil {
 		return err
 	}
-	// B keeps loading: it reads phone from memory until A's notice drops
-	// its entry.
-	start := time.Now()
-	loads := 0
-	for {
-		reply, err := b.do("load " + user)
-		if err != nil {
-			return err
-		}
-		loads++
-		if strings.HasPrefix(reply, "regs tablet ") {
-			break
-		}
-		if time.Since(start) > 10*time.Second {
-			return fmt.Errorf("node B still reads %q 10 s after the disable", reply)
-		}
-	}
-	elapsed := time.Since(start)
-	if err := waitRemote(3); err != nil {
-		return err
-	}
-	fmt.Fprintln(w, "B heard A's notice and stopped reading the disabled registration")
-	fmt.Fprintf(os.Stderr, "cluster: B read the disabled registration %d times, for %v\n", loads-1, elapsed.Round(time.Microsecond))
-	if _, err := b.do("load " + user); err != nil { // fills the cache again, if the notice came after the last load
-		return err
-	}
-	_, err = step(b, "load "+user)
+	fmt.Fprintln(c.w, "B heard A's notices: it pushes only to phone2")
+	_, err := c.step(c.b, "bound "+tablet)
 	return err
 }

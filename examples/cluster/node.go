@@ -6,13 +6,16 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/pushrules/pushrules/registry"
+	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/push"
 	"github.com/pushrules/pushrules/registry/cache"
 	"github.com/pushrules/pushrules/registry/pgnotify"
 	"github.com/pushrules/pushrules/registry/sqlstore"
@@ -25,17 +28,22 @@ const (
 	channelEnv = "PUSHRULES_CLUSTER_CHANNEL"
 )
 
-// runNode is one server node: a cache over sqlstore, with a notifier and a
-// listener. It answers commands read from in, one per line, on out:
+// runNode is one server node: a push engine over a cache over sqlstore,
+// with a notifier and a listener; other nodes' notices reach the engine as
+// events.RegistrationsChanged. It answers commands read from in, one per
+// line, on out:
 //
-//	enable USER NODE   -> ok
-//	disable USER NODE  -> ok removed N
-//	load USER          -> regs NODE,... from memory|database
-//	remote USER        -> remote N
+//	open SESSION            -> ok
+//	enable SESSION NODE     -> result | error TYPE/CONDITION
+//	disable SESSION NODE    -> result | error TYPE/CONDITION
+//	hibernate SESSION       -> pushed NODE,... (a message in the queue)
+//	resume SESSION          -> ok
+//	offline USER            -> pushed NODE,... (a message stored offline)
+//	bound SESSION           -> bound NODE | unbound
+//	remote                  -> remote N, the other nodes' notices so far
 //	quit
 //
-// where N counts the notices of other nodes about USER. It prints "ready"
-// once it listens.
+// It prints "ready" once it listens.
 func runNode(name, dsn, channel string, in io.Reader, out io.Writer) error {
 	ctx := context.Background()
 	db, err := sql.Open("pgx", dsn)
@@ -52,14 +60,27 @@ func runNode(name, dsn, channel string, in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var mu sync.Mutex
-	remote := map[string]int{}
+	var engine *push.Engine // set before the listener starts
+	var remote atomic.Int64
+	changed := func(ev events.RegistrationsChanged) {
+		// A real host executes these decisions: a session unbound here gets
+		// its normal hibernation timeout back.
+		if _, err := engine.RegistrationsChanged(ctx, ev); err != nil {
+			fmt.Fprintf(os.Stderr, "node %s: %v\n", name, err)
+		}
+	}
 	store, err := cache.New(sqlStore, cache.Options{
 		Notifier: notifier,
-		// A real host feeds an event to its push engine here, so that
-		// sessions bound to a registration removed elsewhere are unbound.
-		OnRemoteChange: func(user string) { mu.Lock(); remote[user]++; mu.Unlock() },
+		OnRemoteChange: func(user string) {
+			changed(events.RegistrationsChanged{Now: time.Now(), User: user})
+			remote.Add(1)
+		},
+		OnReset: func() { changed(events.RegistrationsChanged{Now: time.Now(), All: true}) },
 	})
+	if err != nil {
+		return err
+	}
+	engine, err = push.New(push.Config{Store: store, IDPrefix: name + "-"})
 	if err != nil {
 		return err
 	}
@@ -75,46 +96,79 @@ func runNode(name, dsn, channel string, in io.Reader, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "ready")
 
-	var hits uint64 // cache hits so far
+	n := &node{engine: engine}
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		var reply string
-		switch {
-		case len(f) == 3 && f[0] == "enable":
-			reg := registry.Registration{User: f[1], ID: registry.NewIdentifier("push.example.net", f[2]),
-				Enabled: time.Now(), Generation: uint64(time.Now().UnixNano())}
-			_, _, err = store.Save(ctx, reg, 5)
-			reply = "ok"
-		case len(f) == 3 && f[0] == "disable":
-			var removed []registry.Registration
-			removed, err = store.Delete(ctx, f[1], registry.NewIdentifier("push.example.net", f[2]))
-			reply = fmt.Sprint("ok removed ", len(removed))
-		case len(f) == 2 && f[0] == "load":
-			var regs []registry.Registration
-			regs, err = store.Load(ctx, f[1])
-			nodes := make([]string, len(regs))
-			for i, r := range regs {
-				nodes[i] = r.ID.Node()
-			}
-			from := "database"
-			if st := store.Stats(); st.Hits > hits {
-				from, hits = "memory", st.Hits
-			}
-			reply = fmt.Sprintf("regs %s from %s", strings.Join(nodes, ","), from)
-		case len(f) == 2 && f[0] == "remote":
-			mu.Lock()
-			reply = fmt.Sprint("remote ", remote[f[1]])
-			mu.Unlock()
-		case len(f) == 1 && f[0] == "quit":
+		if len(f) == 1 && f[0] == "quit" {
 			return nil
-		default:
-			reply, err = "", fmt.Errorf("unknown command %q", sc.Text())
 		}
+		if len(f) == 1 && f[0] == "remote" {
+			fmt.Fprintln(out, "remote", remote.Load())
+			continue
+		}
+		reply, err := n.do(ctx, f)
 		if err != nil {
-			return fmt.Errorf("node %s: %w", name, err)
+			return fmt.Errorf("node %s: %q: %w", name, sc.Text(), err)
 		}
 		fmt.Fprintln(out, reply)
 	}
 	return sc.Err()
+}
+
+type node struct {
+	engine *push.Engine
+	mu     sync.Mutex
+	key    events.Key
+}
+
+func (n *node) message(to string) events.Stanza {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.key++
+	return events.Stanza{Key: n.key, Kind: events.KindMessage, Type: "chat", From: "romeo@montague.example/orchard", To: to,
+		Body: "hello", HasBody: true}
+}
+
+func (n *node) do(ctx context.Context, f []string) (string, error) {
+	now := time.Now()
+	var ev events.Event
+	switch {
+	case len(f) == 2 && f[0] == "open":
+		ev = events.SessionOpened{Now: now, Session: f[1]}
+	case len(f) == 3 && (f[0] == "enable" || f[0] == "disable"):
+		ev = events.IQ{Now: now, Session: f[1], ID: "x",
+			Payload: []byte("<" + f[0] + " xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + f[2] + "'/>")}
+	case len(f) == 2 && f[0] == "hibernate":
+		ev = events.HibernationStarted{Now: now, Session: f[1], Queue: []events.Stanza{n.message(f[1])}}
+	case len(f) == 2 && f[0] == "resume":
+		ev = events.HibernationEnded{Now: now, Session: f[1]}
+	case len(f) == 2 && f[0] == "offline":
+		ev = events.OfflineMessage{Now: now, User: f[1], Stanza: n.message(f[1])}
+	case len(f) == 2 && f[0] == "bound":
+		if id, ok := n.engine.Binding(f[1]); ok {
+			return "bound " + id.Node(), nil
+		}
+		return "unbound", nil
+	default:
+		return "", fmt.Errorf("unknown command")
+	}
+	d, err := n.engine.Handle(ctx, ev)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case len(d.Replies) == 1 && d.Replies[0].Error != nil:
+		return "error " + d.Replies[0].Error.Type + "/" + d.Replies[0].Error.Condition, nil
+	case len(d.Replies) == 1:
+		return "result", nil
+	case f[0] == "hibernate" || f[0] == "offline":
+		nodes := make([]string, len(d.Publishes))
+		for i := range d.Publishes {
+			nodes[i] = d.Publishes[i].Node()
+			n.engine.ForgetPublish(d.Publishes[i].ID) // this demonstration has no push service
+		}
+		return "pushed " + strings.Join(nodes, ","), nil
+	}
+	return "ok", nil
 }

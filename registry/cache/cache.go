@@ -278,6 +278,18 @@ func (s *Store) counted(user string, id registry.Identifier, generation uint64, 
 	sh.mu.Unlock()
 }
 
+// LoadFresh implements registry.FreshLoader: it drops the user's entry and
+// reads the underlying store, caching what it reads. The engine calls it
+// before an enable or a disable, so that they act on what is stored now
+// even while another node's notice is still on its way.
+func (s *Store) LoadFresh(ctx context.Context, user string) ([]registry.Registration, error) {
+	sh := s.shard(user)
+	sh.mu.Lock()
+	sh.drop(user)
+	sh.mu.Unlock()
+	return s.load(ctx, user, nil, false)
+}
+
 // Invalidate drops the user's entry, so that the next Load reads the
 // underlying store, and keeps loads of the user already in progress from
 // caching what they read; then it calls Options.OnRemoteChange. A listener
