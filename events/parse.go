@@ -1,7 +1,6 @@
 package events
 
 import (
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -15,12 +14,12 @@ import (
 // can cost, whatever its sender puts in it.
 const (
 	// MaxStanzaSize is the largest stanza accepted, in bytes of XML.
-	// ParseStanza refuses longer data and ReadStanza longer input with
-	// ErrTooLarge. DecodeStanza stops with ErrTooLarge once the tokens it
-	// has read add up to more than MaxStanzaSize bytes (counted from below:
-	// a stanza of at most MaxStanzaSize bytes of XML always fits), but it
-	// cannot limit what its token reader buffers for a single token: bound
-	// the underlying reader (for instance with io.LimitReader) as well.
+	// ParseStanza refuses longer data with ErrTooLarge. DecodeStanza stops
+	// with ErrTooLarge once the tokens it has read add up to more than
+	// MaxStanzaSize bytes (counted from below: a stanza of at most
+	// MaxStanzaSize bytes of XML always fits), but it cannot limit what its
+	// token reader buffers for a single token: bound the underlying reader
+	// (for instance with io.LimitReader) as well.
 	MaxStanzaSize = 256 << 10
 
 	// MaxDepth is the deepest element nesting accepted: the stanza element
@@ -29,10 +28,10 @@ const (
 	MaxDepth = 32
 )
 
-// Errors of ParseStanza, ReadStanza and DecodeStanza for the limits above;
-// test for them with errors.Is. Malformed XML gives an error that wraps the
-// encoding/xml error (usually an *xml.SyntaxError, found with errors.As);
-// input that ends before any element starts gives an error wrapping io.EOF.
+// Errors of ParseStanza and DecodeStanza for the limits above; test for
+// them with errors.Is. Malformed or refused XML gives an error wrapping an
+// *xml.SyntaxError (found with errors.As); input that ends before any
+// element starts gives an error wrapping io.EOF.
 var (
 	// ErrTooLarge says the stanza is longer than MaxStanzaSize.
 	ErrTooLarge = errors.New("events: stanza larger than MaxStanzaSize")
@@ -63,40 +62,24 @@ var (
 //     flags of the forwarded message instead of the wrapper's. An
 //     incomplete carbon is no carbon: the wrapper is classified.
 //
-// Refused, with an error: anything encoding/xml refuses, any markup or
-// text but the above around the element, a DOCTYPE or other directive, and
-// a message (or other stanza) carrying its type, from or to attribute
-// twice. On data holding one element, ParseStanza and DecodeStanza over
-// an xml.Decoder of data give the same result; ParseStanza only parses
-// common stanzas faster. The strings of the result never point into data,
-// which the caller may reuse.
+// Refused, with an error: malformed XML, any markup or text but the above
+// around the element, a DOCTYPE or other directive, what the library's
+// XML scanner does not take although XML allows it (names beyond ASCII,
+// more than 32 attributes on one element or 64 namespace declarations in
+// scope, a namespace declaration holding a reference, xmlns:p=''), and a
+// message (or other stanza) carrying its type, from or to attribute twice.
+// The strings of the result never point into data, which the caller may
+// reuse. The common stanza costs one allocation, for its strings.
 func ParseStanza(data []byte) (Stanza, error) {
 	if len(data) > MaxStanzaSize {
 		return Stanza{}, ErrTooLarge
 	}
-	if s, ok := parseFast(data); ok {
-		return s, nil
-	}
-	return parseSlow(data)
-}
-
-// ReadStanza reads r to its end and parses what it read as ParseStanza
-// does. It reads at most MaxStanzaSize+1 bytes: longer input is refused
-// with ErrTooLarge and the rest of r is left unread. An error of r is
-// returned wrapped.
-func ReadStanza(r io.Reader) (Stanza, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxStanzaSize+1))
-	if err != nil {
-		return Stanza{}, fmt.Errorf("events: read stanza: %w", err)
-	}
-	if len(data) > MaxStanzaSize {
-		return Stanza{}, ErrTooLarge
-	}
-	return ParseStanza(data)
+	return parseStanza(data)
 }
 
 // DecodeStanza reads exactly one element, the stanza, from tr and returns
-// the facts the rules need about it, as ParseStanza does. Whitespace,
+// the facts the rules need about it, as ParseStanza does (it hands the
+// element, written out again, to ParseStanza's parser). Whitespace,
 // comments and processing instructions before the element are skipped;
 // nothing after its end is read, so a caller can decode the stanzas of a
 // stream one after another. tr is typically an *xml.Decoder positioned
@@ -107,164 +90,166 @@ func ReadStanza(r io.Reader) (Stanza, error) {
 //
 // If tr ends before an element starts, the error wraps io.EOF; so does it
 // when tr is an *xml.Decoder and the element enclosing the stanzas (the
-// stream) ends first. After an error, tr is left somewhere
-// inside the stanza. See MaxStanzaSize for what DecodeStanza cannot bound.
+// stream) ends first. After an error, tr is left somewhere inside the
+// stanza. See MaxStanzaSize for what DecodeStanza cannot bound.
 func DecodeStanza(tr xml.TokenReader) (Stanza, error) {
-	return decodeStanza(xml.NewTokenDecoder(tr))
+	var buf [1024]byte
+	data, err := xmlscan.AppendElement(buf[:0], xml.NewTokenDecoder(tr), MaxStanzaSize)
+	if errors.Is(err, xmlscan.BudgetError{}) {
+		return Stanza{}, ErrTooLarge
+	}
+	if err != nil {
+		return Stanza{}, fmt.Errorf("events: parse stanza: %w", err)
+	}
+	return parseStanza(data)
 }
 
-// parseSlow parses data with encoding/xml: the reference semantics of
-// ParseStanza, used whenever the fast path gives up.
-func parseSlow(data []byte) (Stanza, error) {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	s, err := decodeStanza(d)
-	if err != nil {
+// parseStanza is ParseStanza without the size limit.
+func parseStanza(data []byte) (Stanza, error) {
+	var p parser
+	p.s.Reset(data)
+	if err := p.run(); err != nil {
 		return Stanza{}, err
 	}
-	// Only what XML calls Misc may follow the element.
+	return p.c.result(), nil
+}
+
+// The scanner must refuse what is beyond MaxDepth, where the classifier's
+// stack ends.
+const _ = uint(MaxDepth - xmlscan.MaxDepth)
+
+// parser is the classifier over xmlscan.
+type parser struct {
+	s xmlscan.Scanner
+	c classifier
+}
+
+// run parses the data: a prolog of white space, comments and processing
+// instructions, one element, an epilog like the prolog.
+func (p *parser) run() error {
+	s := &p.s
+	// Prolog.
 	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return s, nil
+		k := s.Next()
+		if k == xmlscan.StartElement {
+			break
 		}
-		if err != nil {
-			return Stanza{}, fmt.Errorf("events: parse stanza: %w", err)
+		if k == xmlscan.EOF {
+			return fmt.Errorf("events: parse stanza: no element: %w", io.EOF)
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			if !isSpace(t) {
-				return Stanza{}, syntaxError(d, "text after the stanza")
+		if err := p.misc(k, "before"); err != nil {
+			return err
+		}
+	}
+	// The element.
+	if err := p.start(); err != nil {
+		return err
+	}
+	for s.Depth() > 0 {
+		switch s.Next() {
+		case xmlscan.StartElement:
+			if err := p.start(); err != nil {
+				return err
 			}
-		case xml.Comment, xml.ProcInst, nil:
+		case xmlscan.EndElement:
+			p.c.end()
+		case xmlscan.CharData:
+			if p.c.inBody {
+				if !s.Escaped() {
+					if b := s.Text(); len(b) > 0 {
+						p.c.text(b)
+					}
+				} else {
+					p.c.spill()
+					p.c.buf = s.AppendText(p.c.buf)
+					p.c.sync()
+				}
+			}
+		case xmlscan.Comment, xmlscan.ProcInst:
 		default:
-			return Stanza{}, syntaxError(d, "markup after the stanza")
+			return p.scanError()
 		}
 	}
-}
-
-// decodeStanza reads one element from d and classifies it.
-func decodeStanza(d *xml.Decoder) (Stanza, error) {
-	var c classifier
-	budget := MaxStanzaSize
+	// Epilog.
 	for {
-		tok, err := d.Token()
-		if err != nil {
-			if err == io.EOF {
-				return Stanza{}, fmt.Errorf("events: parse stanza: no element: %w", io.EOF)
-			}
-			return Stanza{}, fmt.Errorf("events: parse stanza: %w", err)
+		k := s.Next()
+		if k == xmlscan.EOF {
+			return nil
 		}
-		if budget -= tokenSize(tok); budget < 0 {
-			return Stanza{}, ErrTooLarge
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if err := c.startToken(d, t); err != nil {
-				return Stanza{}, err
-			}
-			return decodeContent(d, &c, budget)
-		case xml.EndElement:
-			return Stanza{}, fmt.Errorf("events: parse stanza: no element before </%s>: %w", t.Name.Local, io.EOF)
-		case xml.CharData:
-			if !isSpace(t) {
-				return Stanza{}, syntaxError(d, "text before the stanza")
-			}
-		case xml.Directive:
-			return Stanza{}, syntaxError(d, "directive before the stanza")
+		if err := p.misc(k, "after"); err != nil {
+			return err
 		}
 	}
 }
 
-// decodeContent reads the rest of the element whose start c has just seen.
-func decodeContent(d *xml.Decoder, c *classifier, budget int) (Stanza, error) {
-	for c.depth > 0 {
-		tok, err := d.Token()
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return Stanza{}, fmt.Errorf("events: parse stanza: %w", err)
+// misc checks a token of kind k before or after the stanza (where says
+// which): white space, a comment or a processing instruction.
+func (p *parser) misc(k xmlscan.Kind, where string) error {
+	switch k {
+	case xmlscan.Comment, xmlscan.ProcInst:
+		return nil
+	case xmlscan.CharData:
+		text := p.s.Text()
+		if p.s.Escaped() {
+			var scratch [64]byte
+			text = p.s.AppendText(scratch[:0])
 		}
-		if budget -= tokenSize(tok); budget < 0 {
-			return Stanza{}, ErrTooLarge
+		if isSpace(text) {
+			return nil
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if err := c.startToken(d, t); err != nil {
-				return Stanza{}, err
-			}
-		case xml.EndElement:
-			c.end()
-		case xml.CharData:
-			if c.inBody {
-				c.spill()
-				c.buf = append(c.buf, t...)
-				c.sync()
-			}
-		case xml.Directive:
-			return Stanza{}, syntaxError(d, "directive inside the stanza")
-		}
+		return p.syntaxError("text " + where + " the stanza")
+	case xmlscan.StartElement:
+		return p.syntaxError("markup after the stanza")
 	}
-	return c.result(), nil
+	return p.scanError()
 }
 
-// startToken hands a start element read by encoding/xml to c.
-func (c *classifier) startToken(d *xml.Decoder, t xml.StartElement) error {
-	if c.depth >= MaxDepth {
-		return ErrTooDeep
-	}
-	local := lookupName(t.Name.Local)
+// start hands the start element just read to the classifier.
+func (p *parser) start() error {
+	s := &p.s
+	local := lookupName(s.Local())
 	ns := nsOther
 	if local != nameOther {
-		ns = lookupNS(t.Name.Space)
+		ns = lookupNS(s.Space())
 	}
-	if !c.start(local, ns) {
+	if !p.c.start(local, ns) {
 		return nil
 	}
-	for _, a := range t.Attr {
-		if a.Name.Space != "" {
+	// The type, from and to attributes: unprefixed, since the scanner
+	// refuses prefixes bound to no namespace.
+	for i := range s.NumAttr() {
+		prefix, name := s.AttrName(i)
+		if prefix != nil {
 			continue
 		}
-		which := lookupAttr(a.Name.Local)
+		which := lookupAttr(name)
 		if which == attrOther {
 			continue
 		}
-		start := len(c.buf)
-		c.buf = append(c.buf, a.Value...)
-		if !c.attr(which, c.buf[start:len(c.buf):len(c.buf)]) {
-			return syntaxError(d, "attribute "+a.Name.Local+" given twice")
+		v, esc := s.AttrValue(i)
+		if esc {
+			start := len(p.c.buf)
+			p.c.buf = s.AppendAttrValue(p.c.buf, i)
+			v = p.c.buf[start:len(p.c.buf):len(p.c.buf)]
+		}
+		if !p.c.attr(which, v) {
+			return p.syntaxError("attribute " + string(name) + " given twice")
 		}
 	}
 	return nil
 }
 
-// tokenSize returns at least 1 and at most the number of bytes of XML the
-// token was read from (0 for an end element, which may come from <a/>).
-func tokenSize(tok xml.Token) int {
-	switch t := tok.(type) {
-	case xml.StartElement:
-		n := 2 + len(t.Name.Local)
-		for _, a := range t.Attr {
-			n += 3 + len(a.Name.Local) + len(a.Value)
-		}
-		return n
-	case xml.EndElement:
-		return 0
-	case xml.CharData:
-		return max(1, len(t))
-	case xml.Comment:
-		return 7 + len(t)
-	case xml.ProcInst:
-		return 4 + len(t.Target) + len(t.Inst)
-	case xml.Directive:
-		return 3 + len(t)
+// scanError is the error for the scanner's Unsupported.
+func (p *parser) scanError() error {
+	if p.s.TooDeep() {
+		return ErrTooDeep
 	}
-	return 1
+	return fmt.Errorf("events: parse stanza: %w", p.s.Err())
 }
 
-func syntaxError(d *xml.Decoder, msg string) error {
-	line, _ := d.InputPos()
-	return fmt.Errorf("events: parse stanza: %w", &xml.SyntaxError{Msg: msg, Line: line})
+// syntaxError is an error about the token just read.
+func (p *parser) syntaxError(msg string) error {
+	return fmt.Errorf("events: parse stanza: %w", &xml.SyntaxError{Msg: msg, Line: p.s.Line()})
 }
 
 // isSpace reports whether b is only XML whitespace.
@@ -276,6 +261,7 @@ func isSpace(b []byte) bool {
 	}
 	return true
 }
+
 
 // The classifier turns the elements of a stanza, as either parser sees
 // them, into a Stanza. It only ever looks at the names in these lists;
@@ -729,136 +715,4 @@ func (c *classifier) result() Stanza {
 		s.Type = all[i:]
 	}
 	return s
-}
-
-// The fast path: the classifier over xmlscan, a scanner for []byte input
-// that handles what stanzas are made of and gives up on anything else or
-// anything doubtful, leaving it to encoding/xml. It returns only tokens
-// encoding/xml returns too, so the fast path accepts only input
-// encoding/xml accepts, and then gives the same result (FuzzParseStanza
-// checks both).
-
-// The scanner must give up beyond MaxDepth, where encoding/xml's path
-// fails with ErrTooDeep and the classifier's stack ends.
-const _ = uint(MaxDepth - xmlscan.MaxDepth)
-
-// fastParser is the state of the fast path.
-type fastParser struct {
-	s xmlscan.Scanner
-	c classifier
-}
-
-// parseFast parses data, or reports false to leave it to encoding/xml.
-func parseFast(data []byte) (Stanza, bool) {
-	var p fastParser
-	p.s.Reset(data)
-	if !p.run() {
-		return Stanza{}, false
-	}
-	return p.c.result(), true
-}
-
-// run parses the data: a prolog of white space, comments and processing
-// instructions, one element, an epilog like the prolog. It reports false
-// to give up.
-func (p *fastParser) run() bool {
-	s := &p.s
-	// Prolog.
-	for {
-		k := s.Next()
-		if k == xmlscan.StartElement {
-			break
-		}
-		if !p.misc(k) {
-			return false
-		}
-	}
-	// The element.
-	if !p.start() {
-		return false
-	}
-	for s.Depth() > 0 {
-		switch s.Next() {
-		case xmlscan.StartElement:
-			if !p.start() {
-				return false
-			}
-		case xmlscan.EndElement:
-			p.c.end()
-		case xmlscan.CharData:
-			if p.c.inBody {
-				if !s.Escaped() {
-					if b := s.Text(); len(b) > 0 {
-						p.c.text(b)
-					}
-				} else {
-					p.c.spill()
-					p.c.buf = s.AppendText(p.c.buf)
-					p.c.sync()
-				}
-			}
-		case xmlscan.Comment, xmlscan.ProcInst:
-		default:
-			return false
-		}
-	}
-	// Epilog.
-	for {
-		k := s.Next()
-		if k == xmlscan.EOF {
-			return true
-		}
-		if !p.misc(k) {
-			return false
-		}
-	}
-}
-
-// misc reports whether a token of kind k may stand before or after the
-// stanza: white space, a comment or a processing instruction.
-func (p *fastParser) misc(k xmlscan.Kind) bool {
-	switch k {
-	case xmlscan.Comment, xmlscan.ProcInst:
-		return true
-	case xmlscan.CharData:
-		// Raw white space decodes to white space; give up on the rest.
-		return isSpace(p.s.Text())
-	}
-	return false
-}
-
-// start hands the start element just read to the classifier (the scanner
-// gives up beyond MaxDepth itself).
-func (p *fastParser) start() bool {
-	s := &p.s
-	local := lookupName(s.Local())
-	ns := nsOther
-	if local != nameOther {
-		ns = lookupNS(s.Space())
-	}
-	if !p.c.start(local, ns) {
-		return true
-	}
-	// The type, from and to attributes: unprefixed, since the scanner
-	// leaves prefixes bound to no namespace to encoding/xml.
-	for i := range s.NumAttr() {
-		prefix, name := s.AttrName(i)
-		if prefix != nil {
-			continue
-		}
-		which := lookupAttr(name)
-		if which == attrOther {
-			continue
-		}
-		v, esc := s.AttrValue(i)
-		if esc {
-			start := len(p.c.buf)
-			p.c.buf = s.AppendAttrValue(p.c.buf, i)
-			v = p.c.buf[start:len(p.c.buf):len(p.c.buf)]
-		}
-		if !p.c.attr(which, v) {
-			return false // given twice: encoding/xml tells the error
-		}
-	}
-	return true
 }

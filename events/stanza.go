@@ -67,7 +67,7 @@ func KeyOf(id string) Key {
 }
 
 // Stanza holds the facts the rules need about one stanza. Parse it from XML
-// with ParseStanza, ReadStanza or DecodeStanza, or fill it in from the host's
+// with ParseStanza or DecodeStanza, or fill it in from the host's
 // own stanza representation. Strings are referenced, not copied: a Stanza
 // handed to the engine may be kept (in a pending batch) until it is pushed or
 // discarded, so it must not point into buffers the host reuses.

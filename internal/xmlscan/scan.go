@@ -1,17 +1,28 @@
-// Package xmlscan is a small XML scanner for []byte input, the fast path of
-// the library's parsers. It handles what XMPP stanzas are made of: elements,
-// attributes quoted with ' or ", namespace declarations and prefixes, the
-// five predefined entities and character references, CDATA sections,
-// comments and processing instructions. On anything else, or anything
-// doubtful (a DOCTYPE, an XML declaration, a name beyond ASCII, a malformed
-// token, a limit below reached), it reports Unsupported instead of guessing,
-// and the caller parses the input again with encoding/xml.
+// Package xmlscan is a small XML scanner for []byte input, the only XML
+// reader of the library's parsers. It handles what XMPP stanzas are made
+// of: elements, attributes quoted with ' or ", namespace declarations and
+// prefixes, the five predefined entities and character references, CDATA
+// sections, comments, processing instructions and the XML declaration
+// (version 1.0, encoding UTF-8 if any, as encoding/xml checks them).
+//
+// It refuses, with Unsupported and an error (Err), malformed input and
+// also what it does not take although encoding/xml would:
+//
+//   - a DOCTYPE or any other directive (RFC 6120 forbids them in XMPP);
+//   - a name beyond ASCII, or one that does not have the form
+//     [A-Za-z_][A-Za-z0-9_.-]* with at most one colon between two such
+//     parts;
+//   - a namespace declaration whose value holds a reference or a carriage
+//     return, and a prefix declared empty (xmlns:p='');
+//   - more than MaxDepth open elements, MaxAttrs attributes on one element
+//     or MaxBindings namespace declarations in scope.
 //
 // Every token the scanner returns is one that an encoding/xml Decoder
 // (strict, with no Entity map, no CharsetReader and no DefaultSpace) would
 // return at the same point of the same input, with the same name, resolved
-// namespace, attributes and decoded text: a parser built on it and its
-// twin built on encoding/xml agree on every input the scanner takes. Like
+// namespace, attributes and decoded text; where the scanner refuses,
+// encoding/xml fails or returns one of the tokens above. The tests of the
+// parsers built on it compare them with encoding/xml on that basis. Like
 // encoding/xml, the scanner only reads as far as it is asked to, so
 // garbage after the last token a caller asks for goes unnoticed.
 //
@@ -24,12 +35,14 @@ package xmlscan
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/xml"
 	"math"
 	"math/bits"
 	"unicode/utf8"
 )
 
-// Limits of the scanner: input beyond them is Unsupported.
+// Limits of the scanner: input beyond them is Unsupported, with an error
+// saying which limit it reached.
 const (
 	MaxDepth    = 32 // open elements
 	MaxAttrs    = 32 // attributes of one start element, namespace declarations included
@@ -40,8 +53,9 @@ const (
 type Kind uint8
 
 const (
-	// Unsupported says the input at this point is malformed or beyond the
-	// scanner; parse it with encoding/xml instead. The scanner stays there.
+	// Unsupported says the input at this point is malformed or refused
+	// (see the package documentation); Err says why. The scanner stays
+	// there.
 	Unsupported Kind = iota
 	// EOF is the end of the input, outside any element.
 	EOF
@@ -100,6 +114,10 @@ type Scanner struct {
 	state uint8
 	depth int
 
+	errMsg  string // why Unsupported was returned
+	errAt   int    // the offset where the refused token starts
+	tooDeep bool   // Unsupported for MaxDepth
+
 	// The current token: its name (StartElement, EndElement, ProcInst's
 	// target) and its text (CharData, Comment, ProcInst).
 	name, colon, nameEnd int32
@@ -123,11 +141,33 @@ func (s *Scanner) Reset(data []byte) {
 	s.depth = 0
 	s.nattr = 0
 	s.nb = 0
+	s.errMsg, s.errAt, s.tooDeep = "", 0, false
 	if len(data) > math.MaxInt32 {
-		s.state = stateDone
-		s.kind = Unsupported
+		s.fail(0, "input larger than 2 GiB")
 	}
 }
+
+// Err returns why the scanner returned Unsupported, as an
+// *xml.SyntaxError (its Line counts from 1), or nil when it has not.
+func (s *Scanner) Err() error {
+	if s.state != stateDone {
+		return nil
+	}
+	return &xml.SyntaxError{Msg: s.errMsg, Line: s.lineAt(s.errAt)}
+}
+
+// Line returns the line (counted from 1) of the offset just after the
+// current token: where a caller refusing that token says it is.
+func (s *Scanner) Line() int { return s.lineAt(s.pos) }
+
+func (s *Scanner) lineAt(offset int) int {
+	return 1 + bytes.Count(s.data[:min(offset, len(s.data))], []byte{'\n'})
+}
+
+// TooDeep reports whether the scanner returned Unsupported for an element
+// that would have been open inside MaxDepth others (the tag itself is
+// well-formed).
+func (s *Scanner) TooDeep() bool { return s.state == stateDone && s.tooDeep }
 
 // Kind returns the kind of the current token, the one Next returned last.
 func (s *Scanner) Kind() Kind { return s.kind }
@@ -161,7 +201,7 @@ func (s *Scanner) Next() Kind {
 	i := s.pos
 	if i >= len(d) {
 		if s.depth > 0 {
-			return s.fail()
+			return s.fail(i, "unexpected EOF")
 		}
 		s.kind = EOF
 		return EOF
@@ -169,7 +209,7 @@ func (s *Scanner) Next() Kind {
 	if d[i] != '<' {
 		j, esc, ok := scanText(d, i)
 		if !ok {
-			return s.fail()
+			return s.fail(i, "invalid character data")
 		}
 		s.text, s.textEnd, s.esc, s.cdata = int32(i), int32(j), esc, false
 		s.pos = j
@@ -177,7 +217,7 @@ func (s *Scanner) Next() Kind {
 		return CharData
 	}
 	if i+1 >= len(d) {
-		return s.fail()
+		return s.fail(i, "unexpected EOF")
 	}
 	switch d[i+1] {
 	case '/':
@@ -193,9 +233,11 @@ func (s *Scanner) Next() Kind {
 	return s.startTag(i)
 }
 
-func (s *Scanner) fail() Kind {
+// fail refuses the token at offset at, for the reason msg.
+func (s *Scanner) fail(at int, msg string) Kind {
 	s.state = stateDone
 	s.kind = Unsupported
+	s.errAt, s.errMsg = at, msg
 	return Unsupported
 }
 
@@ -204,13 +246,11 @@ var cdataStart = []byte("<![CDATA[")
 // startTag reads the start tag at d[i] == '<'.
 func (s *Scanner) startTag(i int) Kind {
 	d := s.data
-	if s.depth >= MaxDepth {
-		return s.fail()
-	}
+	tag := i
 	nameStart := i + 1
 	nameEnd, colon, ok := scanName(d, nameStart)
 	if !ok {
-		return s.fail()
+		return s.fail(tag, "invalid or unsupported element name")
 	}
 	depth := s.depth + 1
 	nb := s.nb
@@ -220,7 +260,7 @@ func (s *Scanner) startTag(i int) Kind {
 	for {
 		i = skipSpace(d, i)
 		if i >= len(d) {
-			return s.fail()
+			return s.fail(tag, "unexpected EOF in a start tag")
 		}
 		if d[i] == '>' {
 			i++
@@ -228,7 +268,7 @@ func (s *Scanner) startTag(i int) Kind {
 		}
 		if d[i] == '/' {
 			if i+1 >= len(d) || d[i+1] != '>' {
-				return s.fail()
+				return s.fail(tag, "expected /> in an empty-element tag")
 			}
 			empty = true
 			i += 2
@@ -236,21 +276,24 @@ func (s *Scanner) startTag(i int) Kind {
 		}
 		aStart := i
 		an, acolon, ok := scanName(d, i)
-		if !ok || nattr == MaxAttrs {
-			return s.fail()
+		if !ok {
+			return s.fail(tag, "invalid or unsupported attribute name")
+		}
+		if nattr == MaxAttrs {
+			return s.fail(tag, "more than 32 attributes on one element")
 		}
 		i = skipSpace(d, an)
 		if i >= len(d) || d[i] != '=' {
-			return s.fail()
+			return s.fail(tag, "attribute without a value")
 		}
 		i = skipSpace(d, i+1)
 		if i >= len(d) || (d[i] != '"' && d[i] != '\'') {
-			return s.fail()
+			return s.fail(tag, "unquoted attribute value")
 		}
 		vStart := i + 1
 		vEnd, esc, ok := scanAttr(d, vStart, d[i])
 		if !ok {
-			return s.fail()
+			return s.fail(tag, "invalid attribute value")
 		}
 		i = vEnd + 1
 		s.attrs[nattr] = attr{
@@ -258,34 +301,33 @@ func (s *Scanner) startTag(i int) Kind {
 			vStart: int32(vStart), vEnd: int32(vEnd), esc: esc,
 		}
 		nattr++
-		// Namespace declarations. Those whose value needs decoding, the
-		// undeclaration of a prefix (an error in XML 1.0 namespaces, which
-		// encoding/xml turns into a binding to the empty namespace) and the
-		// reserved prefixes are left to encoding/xml.
-		if acolon < 0 {
-			if string(d[aStart:an]) == "xmlns" {
-				if esc || nb == MaxBindings {
-					return s.fail()
-				}
-				s.binds[nb] = binding{
-					prefix: [2]int32{int32(an), int32(an)},
-					value:  [2]int32{int32(vStart), int32(vEnd)},
-					depth:  int32(depth),
-				}
-				nb++
+		// Namespace declarations. Those of the prefixes xml and xmlns are
+		// kept but have no effect, as in encoding/xml (resolve answers
+		// for those prefixes first).
+		var prefix [2]int32
+		switch {
+		case acolon < 0 && string(d[aStart:an]) == "xmlns":
+			prefix = [2]int32{int32(an), int32(an)}
+		case acolon >= 0 && string(d[aStart:acolon]) == "xmlns":
+			if vEnd == vStart {
+				return s.fail(tag, "unsupported namespace declaration: empty prefixed namespace")
 			}
-		} else if string(d[aStart:acolon]) == "xmlns" {
-			prefix := d[acolon+1 : an]
-			if esc || vEnd == vStart || string(prefix) == "xml" || string(prefix) == "xmlns" || nb == MaxBindings {
-				return s.fail()
-			}
-			s.binds[nb] = binding{
-				prefix: [2]int32{int32(acolon + 1), int32(an)},
-				value:  [2]int32{int32(vStart), int32(vEnd)},
-				depth:  int32(depth),
-			}
-			nb++
+			prefix = [2]int32{int32(acolon + 1), int32(an)}
+		default:
+			continue
 		}
+		if esc {
+			return s.fail(tag, "unsupported namespace declaration: references or carriage returns in its value")
+		}
+		if nb == MaxBindings {
+			return s.fail(tag, "more than 64 namespace declarations in scope")
+		}
+		s.binds[nb] = binding{prefix: prefix, value: [2]int32{int32(vStart), int32(vEnd)}, depth: int32(depth)}
+		nb++
+	}
+	if s.depth >= MaxDepth {
+		s.tooDeep = true
+		return s.fail(tag, "elements nested deeper than 32")
 	}
 	s.nb = nb
 	s.nattr = nattr
@@ -304,19 +346,19 @@ func (s *Scanner) startTag(i int) Kind {
 func (s *Scanner) endTag(i int) Kind {
 	d := s.data
 	if s.depth == 0 {
-		return s.fail()
+		return s.fail(i, "unexpected end element")
 	}
 	end, colon, ok := scanName(d, i+2)
 	if !ok {
-		return s.fail()
+		return s.fail(i, "invalid or unsupported element name")
 	}
 	open := s.names[s.depth-1]
 	if !bytes.Equal(d[i+2:end], d[open[0]:open[1]]) {
-		return s.fail()
+		return s.fail(i, "element <"+string(d[open[0]:open[1]])+"> closed by </"+string(d[i+2:end])+">")
 	}
 	j := skipSpace(d, end)
 	if j >= len(d) || d[j] != '>' {
-		return s.fail()
+		return s.fail(i, "invalid characters in an end tag")
 	}
 	s.name, s.colon, s.nameEnd = int32(i+2), int32(colon), int32(end)
 	s.nattr = 0
@@ -333,11 +375,11 @@ func (s *Scanner) cdataSection(i int) Kind {
 	start := i + len(cdataStart)
 	n := bytes.Index(d[start:], cdataEnd)
 	if n < 0 {
-		return s.fail()
+		return s.fail(i, "unexpected EOF in a CDATA section")
 	}
 	esc, ok := validChars(d[start : start+n])
 	if !ok {
-		return s.fail()
+		return s.fail(i, "invalid character in a CDATA section")
 	}
 	s.text, s.textEnd, s.esc, s.cdata = int32(start), int32(start+n), esc, true
 	s.pos = start + n + len(cdataEnd)
@@ -352,16 +394,16 @@ var cdataEnd = []byte("]]>")
 func (s *Scanner) comment(i int) Kind {
 	d := s.data
 	if i+4 > len(d) || d[i+2] != '-' || d[i+3] != '-' {
-		return s.fail() // a directive, or malformed
+		return s.fail(i, "unsupported directive (<!DOCTYPE or the like), or malformed markup")
 	}
 	start := i + 4
 	n := bytes.Index(d[start:], []byte("--"))
 	if n < 0 {
-		return s.fail()
+		return s.fail(i, "unexpected EOF in a comment")
 	}
 	end := start + n + 2
 	if end >= len(d) || d[end] != '>' {
-		return s.fail()
+		return s.fail(i, "-- in a comment")
 	}
 	s.text, s.textEnd, s.esc = int32(start), int32(start+n), false
 	s.pos = end + 1
@@ -370,19 +412,28 @@ func (s *Scanner) comment(i int) Kind {
 }
 
 // procInst reads the processing instruction at d[i] == '<', d[i+1] == '?'.
-// An XML declaration (target xml, in any case) is left to encoding/xml,
-// which checks its version and encoding. Like encoding/xml, it does not
-// check the instruction's characters.
+// Like encoding/xml, it does not check the instruction's characters, and
+// for the target xml (the XML declaration, wherever it stands) it checks
+// the version and the encoding.
 func (s *Scanner) procInst(i int) Kind {
 	d := s.data
 	nameEnd, _, ok := scanName(d, i+2)
-	if !ok || nameEnd-(i+2) == 3 && bytes.EqualFold(d[i+2:nameEnd], []byte("xml")) {
-		return s.fail()
+	if !ok {
+		return s.fail(i, "invalid or unsupported processing instruction target")
 	}
 	start := skipSpace(d, nameEnd)
 	n := bytes.Index(d[start:], []byte("?>"))
 	if n < 0 {
-		return s.fail()
+		return s.fail(i, "unexpected EOF in a processing instruction")
+	}
+	inst := d[start : start+n]
+	if string(d[i+2:nameEnd]) == "xml" {
+		if v := declParam(inst, "version"); v != nil && string(v) != "1.0" {
+			return s.fail(i, "unsupported XML version "+string(v))
+		}
+		if e := declParam(inst, "encoding"); e != nil && !bytes.EqualFold(e, []byte("utf-8")) {
+			return s.fail(i, "unsupported encoding "+string(e))
+		}
 	}
 	s.name, s.colon, s.nameEnd = int32(i+2), -1, int32(nameEnd) // the whole target
 	s.text, s.textEnd, s.esc = int32(start), int32(start+n), false
@@ -390,6 +441,30 @@ func (s *Scanner) procInst(i int) Kind {
 	s.pos = start + n + 2
 	s.kind = ProcInst
 	return ProcInst
+}
+
+// declParam returns the value of the pseudo-attribute name of an XML
+// declaration, nil when it has none (an empty value counts as none), found
+// as encoding/xml finds it: the first "name=" followed by a quote, the
+// value running to the next such quote.
+func declParam(inst []byte, name string) []byte {
+	for i := 0; i < len(inst); {
+		k := bytes.Index(inst[i:], []byte(name+"="))
+		if k < 0 || i+k+len(name)+1 >= len(inst) {
+			return nil
+		}
+		q := inst[i+k+len(name)+1]
+		i += k + len(name) + 2
+		if q != '\'' && q != '"' {
+			continue
+		}
+		j := bytes.IndexByte(inst[i:], q)
+		if j <= 0 {
+			return nil
+		}
+		return inst[i : i+j]
+	}
+	return nil
 }
 
 // Name returns the prefix ("" when there is none) and the local name of the
@@ -761,7 +836,7 @@ func isXMLChar(r rune) bool {
 
 // entity decodes the reference at d[i] == '&' and returns the character
 // and the reference's length. It accepts the five predefined entities and
-// character references to XML characters.
+// character references to XML characters (a surrogate stands for U+FFFD).
 func entity(d []byte, i int) (r rune, n int, ok bool) {
 	j := i + 1
 	if j < len(d) && d[j] == '#' {
@@ -791,6 +866,9 @@ func entity(d []byte, i int) (r rune, n int, ok bool) {
 			if r = r*base + v; r > utf8.MaxRune {
 				return 0, 0, false
 			}
+		}
+		if 0xD800 <= r && r <= 0xDFFF {
+			r = utf8.RuneError // as string(rune(r)) gives, in encoding/xml
 		}
 		if j == digits || j >= len(d) || d[j] != ';' || !isXMLChar(r) {
 			return 0, 0, false
