@@ -66,7 +66,7 @@ var (
 // around the element, a DOCTYPE or other directive, what the library's
 // XML scanner does not take although XML allows it (names beyond ASCII,
 // more than 32 attributes on one element or 64 namespace declarations in
-// scope, a namespace declaration holding a reference, xmlns:p=”), and a
+// scope, a namespace declaration holding a reference, xmlns:p=""), and a
 // message (or other stanza) carrying its type, from or to attribute twice.
 // The strings of the result never point into data, which the caller may
 // reuse. The common stanza costs one allocation, for its strings.

@@ -13,7 +13,7 @@
 //     [A-Za-z_][A-Za-z0-9_.-]* with at most one colon between two such
 //     parts;
 //   - a namespace declaration whose value holds a reference or a carriage
-//     return, and a prefix declared empty (xmlns:p=”);
+//     return, and a prefix declared empty (xmlns:p="");
 //   - more than MaxDepth open elements, MaxAttrs attributes on one element
 //     or MaxBindings namespace declarations in scope.
 //
