@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pushrules/pushrules/internal/corpus"
+	"github.com/pushrules/pushrules/internal/jid"
 )
 
 // FuzzParseStanza checks that parsing never panics, that a successful parse
@@ -182,6 +183,7 @@ func (o *oracle) start(t xml.StartElement) error {
 			return o.syntaxError("attribute " + a.Name.Local + " given twice")
 		}
 	}
+	c.attrsDone()
 	return nil
 }
 
@@ -189,8 +191,22 @@ func (o *oracle) start(t xml.StartElement) error {
 func checkInvariants(t testing.TB, s Stanza) {
 	t.Helper()
 	if s.Kind != KindMessage && (s.HasBody || s.HasSubject || s.Carbon != NotCarbon || s.Encrypted ||
-		s.CallProposal || s.Correction || s.Retraction || s.Reaction || s.Important()) {
+		s.CallProposal || s.Correction || s.Retraction || s.Reaction || s.Important() ||
+		s.MUCMention || s.StanzaID || s.Mentions[0] != "" || s.ReplyTo != "" || s.CallEnd || s.CallID != "" || s.CallMedia[0] != "") {
 		t.Fatalf("%v with message facts: %+v", s.Kind, s)
+	}
+	if s.MUCMention && (s.Type != "groupchat" || s.Carbon != NotCarbon) {
+		t.Fatalf("a MUC mention of a %q message, carbon %v", s.Type, s.Carbon)
+	}
+	if s.CallMedia[0] != "" && !s.CallProposal {
+		t.Fatalf("call media without a proposal: %+v", s)
+	}
+	for i, m := range s.Mentions {
+		if m != "" {
+			if _, err := jid.Parse(m); err != nil || i > 0 && s.Mentions[i-1] == "" {
+				t.Fatalf("mention %d %q: %v (mentions %q)", i, m, err, s.Mentions)
+			}
+		}
 	}
 	if !s.HasBody && s.Body != "" {
 		t.Fatalf("body without HasBody: %+v", s)

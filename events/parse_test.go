@@ -89,12 +89,89 @@ var classificationCases = []parseCase{
 		chatWant, false},
 	{"jmi:0 propose",
 		chat("<propose xmlns='urn:xmpp:jingle-message:0' id='call1'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose>"),
-		with(chatWant, func(s *Stanza) { s.CallProposal = true }), true},
+		with(chatWant, func(s *Stanza) { s.CallProposal, s.CallID, s.CallMedia[0] = true, "call1", "audio" }), true},
 	{"jmi:0 retract", chat("<retract xmlns='urn:xmpp:jingle-message:0' id='call1'/>"),
-		chatWant, false},
+		with(chatWant, func(s *Stanza) { s.CallEnd, s.CallID = true, "call1" }), false},
 	{"jmi:1 propose",
 		chat("<propose xmlns='urn:xmpp:jingle-message:1' id='call1'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'/></propose>"),
+		with(chatWant, func(s *Stanza) { s.CallProposal, s.CallID, s.CallMedia[0] = true, "call1", "video" }), true},
+	{"jmi:1 propose with audio, video and odd media",
+		chat("<propose xmlns='urn:xmpp:jingle-message:1' id='c&amp;2'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/>" +
+			"<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'/><description media='screen'/><x media='no'/><description/>" +
+			"<description media='5'/><description media='6'/></propose>"),
+		with(chatWant, func(s *Stanza) {
+			s.CallProposal, s.CallID, s.CallMedia = true, "c&2", [MaxCallMedia]string{"audio", "video", "screen", "5"}
+		}), true},
+	{"jmi:1 reject", chat("<reject xmlns='urn:xmpp:jingle-message:1' id='call1'/>"),
+		with(chatWant, func(s *Stanza) { s.CallEnd, s.CallID = true, "call1" }), false},
+	{"jmi:1 accept and proceed are no end", chat("<accept xmlns='urn:xmpp:jingle-message:1' id='a1'/><proceed xmlns='urn:xmpp:jingle-message:1' id='p1'/>"),
+		with(chatWant, func(s *Stanza) { s.CallID = "a1" }), false},
+	{"jmi in another namespace", chat("<propose xmlns='urn:xmpp:jingle-message:2' id='c'/><reject xmlns='urn:example' id='d'/>"),
+		chatWant, false},
+	{"jmi propose without id, media on a deeper element",
+		chat("<propose xmlns='urn:xmpp:jingle-message:0'><group><description media='audio'/></group></propose>"),
 		with(chatWant, func(s *Stanza) { s.CallProposal = true }), true},
+	{"message-retract is not a call end", chat("<retract xmlns='urn:xmpp:message-retract:1' id='m0'/>"),
+		with(chatWant, func(s *Stanza) { s.Retraction = true }), false},
+	{"stanza-id", chat("<body>Hi</body><stanza-id xmlns='urn:xmpp:sid:0' id='5f1a' by='juliet@example.org'/>"),
+		with(chatWant, func(s *Stanza) { s.Body, s.HasBody, s.StanzaID = "Hi", true, true }), true},
+	{"origin-id is no stanza-id", chat("<body>Hi</body><origin-id xmlns='urn:xmpp:sid:0' id='x'/><stanza-id xmlns='urn:example' id='y'/>"),
+		with(chatWant, func(s *Stanza) { s.Body, s.HasBody = "Hi", true }), true},
+	{"mentions",
+		"<message type='groupchat' from='room@muc.example/romeo'><body>juliet, nurse: hi</body>" +
+			"<reference xmlns='urn:xmpp:reference:0' begin='0' end='6' type='mention' uri='xmpp:juliet@capulet.example'/>" +
+			"<reference xmlns='urn:xmpp:reference:0' uri='xmpp:nurse%40capulet.example/k%C3%BCche?message' type='mention'/>" +
+			"<reference xmlns='urn:xmpp:reference:0' type='data' uri='xmpp:not@mention.example'/>" +
+			"<reference xmlns='urn:xmpp:reference:0' type='mention' uri='https://example.org/juliet'/>" +
+			"<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp://auth@example.org/x@y'/>" +
+			"<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:bad%4'/>" +
+			"<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:@nolocal'/>" +
+			"<reference xmlns='urn:xmpp:reference:0' type='mention'/>" +
+			"<reference type='mention' uri='xmpp:nons@example.org'/>" +
+			"<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:room@muc.example#frag'/></message>",
+		Stanza{Kind: KindMessage, Type: "groupchat", From: "room@muc.example/romeo", Body: "juliet, nurse: hi", HasBody: true,
+			Mentions: [MaxMentions]string{"juliet@capulet.example", "nurse@capulet.example/küche", "room@muc.example"}}, true},
+	{"at most MaxMentions mentions",
+		chat(strings.Repeat("<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:a@b'/>", MaxMentions+2)),
+		with(chatWant, func(s *Stanza) {
+			for i := range s.Mentions {
+				s.Mentions[i] = "a@b"
+			}
+		}), false},
+	{"reply", chat("<reply xmlns='urn:xmpp:reply:0' to='romeo@montague.example/orchard' id='m0'/><body>Yes</body>"),
+		with(chatWant, func(s *Stanza) { s.Body, s.HasBody, s.ReplyTo = "Yes", true, romeo }), true},
+	{"reply in another namespace", chat("<reply xmlns='urn:example' to='x'/>"), chatWant, false},
+	{"muc mention",
+		"<message from='room@muc.example' to='juliet@capulet.example'><mentions xmlns='urn:xmpp:mmn:0'><forwarded xmlns='urn:xmpp:forward:0'>" +
+			"<message xmlns='jabber:client' type='groupchat' from='room@muc.example/romeo' to='room@muc.example' id='g1'>" +
+			"<body>juliet?</body><stanza-id xmlns='urn:xmpp:sid:0' id='s1' by='room@muc.example'/>" +
+			"<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:room@muc.example/juliet'/></message></forwarded></mentions></message>",
+		Stanza{Kind: KindMessage, Type: "groupchat", From: "room@muc.example/romeo", To: "room@muc.example", Body: "juliet?", HasBody: true,
+			MUCMention: true, StanzaID: true, Mentions: [MaxMentions]string{"room@muc.example/juliet"}}, true},
+	{"muc mention of a correction",
+		"<message from='room@muc.example'><mentions xmlns='urn:xmpp:mmn:0'><forwarded xmlns='urn:xmpp:forward:0'>" +
+			"<message type='groupchat' from='room@muc.example/romeo'><body>juliet!</body><replace xmlns='urn:xmpp:message-correct:0' id='g1'/></message></forwarded></mentions></message>",
+		Stanza{Kind: KindMessage, Type: "groupchat", From: "room@muc.example/romeo", Body: "juliet!", HasBody: true, MUCMention: true, Correction: true}, false},
+	{"muc mention of a subject change",
+		"<message from='room@muc.example'><mentions xmlns='urn:xmpp:mmn:0'><forwarded xmlns='urn:xmpp:forward:0'>" +
+			"<message type='groupchat'><subject>juliet</subject><body>x</body></message></forwarded></mentions></message>",
+		Stanza{Kind: KindMessage, Type: "groupchat", Body: "x", HasBody: true, HasSubject: true, MUCMention: true}, false},
+	{"muc mention without body",
+		"<message from='room@muc.example'><mentions xmlns='urn:xmpp:mmn:0'><forwarded xmlns='urn:xmpp:forward:0'>" +
+			"<message type='groupchat'><reactions xmlns='urn:xmpp:reactions:0' id='g1'><reaction>x</reaction></reactions></message></forwarded></mentions></message>",
+		Stanza{Kind: KindMessage, Type: "groupchat", MUCMention: true, Reaction: true}, false},
+	{"mentions forwarding a chat message is no mention",
+		"<message from='room@muc.example' type='normal'><mentions xmlns='urn:xmpp:mmn:0'><forwarded xmlns='urn:xmpp:forward:0'>" +
+			"<message type='chat' from='x'><body>hi</body></message></forwarded></mentions></message>",
+		Stanza{Kind: KindMessage, Type: "normal", From: "room@muc.example"}, false},
+	{"mentions in another namespace",
+		"<message from='room@muc.example'><mentions xmlns='urn:xmpp:mmn:1'><forwarded xmlns='urn:xmpp:forward:0'>" +
+			"<message type='groupchat'><body>hi</body></message></forwarded></mentions></message>",
+		Stanza{Kind: KindMessage, From: "room@muc.example"}, false},
+	{"a carbon before a mention wins",
+		"<message><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'><message type='chat' from='a'><body>1</body></message></forwarded></received>" +
+			"<mentions xmlns='urn:xmpp:mmn:0'><forwarded xmlns='urn:xmpp:forward:0'><message type='groupchat' from='b'><body>2</body></message></forwarded></mentions></message>",
+		Stanza{Kind: KindMessage, Type: "chat", From: "a", Body: "1", HasBody: true, Carbon: CarbonReceived}, true},
 	{"headline with body",
 		"<message from='news.example' to='" + juliet + "' type='headline'><body>News</body></message>",
 		Stanza{Kind: KindMessage, Type: "headline", From: "news.example", To: juliet, Body: "News", HasBody: true}, false},
@@ -622,7 +699,7 @@ func TestLookupsDoNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
 		_ = lookupNS(b[:18])
 		_ = lookupName(b[19:27])
-		_, _ = internType(b[28:32])
+		_, _ = intern(b[28:32])
 		_ = lookupNS(b[33:])
 	})
 	if allocs != 0 {

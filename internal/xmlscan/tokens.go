@@ -31,8 +31,12 @@ func (BudgetError) Error() string { return "xmlscan: element larger than its bud
 // (counted from below: an element of at most budget bytes of XML always
 // fits).
 func AppendElement(dst []byte, d *xml.Decoder, budget int) ([]byte, error) {
-	var spaces []string // the namespace of each open element
-	open := false       // a start tag awaits its > or />
+	// The default namespace in each open element, and whether its name
+	// was written with the prefix p (a local name a Scanner does not take
+	// without a prefix, such as 00 of <a:00/>).
+	var spaces []string
+	var prefixed []bool
+	open := false // a start tag awaits its > or />
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -53,15 +57,30 @@ func AppendElement(dst []byte, d *xml.Decoder, budget int) ([]byte, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if !simpleName(t.Name.Local) {
-				return dst, syntaxError(d, "unsupported element name "+t.Name.Local)
+			def := ""
+			if n := len(spaces); n > 0 {
+				def = spaces[n-1]
 			}
-			dst = append(dst, '<')
-			dst = append(dst, t.Name.Local...)
-			if n := len(spaces); n == 0 && t.Name.Space != "" || n > 0 && spaces[n-1] != t.Name.Space {
-				dst = append(dst, " xmlns='"...)
+			switch {
+			case simpleName(t.Name.Local):
+				dst = append(dst, '<')
+				dst = append(dst, t.Name.Local...)
+				if t.Name.Space != def {
+					def = t.Name.Space
+					dst = append(dst, " xmlns='"...)
+					dst = appendEscaped(dst, def, false)
+					dst = append(dst, '\'')
+				}
+				prefixed = append(prefixed, false)
+			case localName(t.Name.Local) && t.Name.Space != "":
+				dst = append(dst, "<p:"...)
+				dst = append(dst, t.Name.Local...)
+				dst = append(dst, " xmlns:p='"...)
 				dst = appendEscaped(dst, t.Name.Space, false)
 				dst = append(dst, '\'')
+				prefixed = append(prefixed, true)
+			default:
+				return dst, syntaxError(d, "unsupported element name "+t.Name.Local)
 			}
 			for _, a := range t.Attr {
 				if a.Name.Space != "" || a.Name.Local == "xmlns" {
@@ -76,7 +95,7 @@ func AppendElement(dst []byte, d *xml.Decoder, budget int) ([]byte, error) {
 				dst = appendEscaped(dst, a.Value, false)
 				dst = append(dst, '\'')
 			}
-			spaces = append(spaces, t.Name.Space)
+			spaces = append(spaces, def)
 			open = true
 		case xml.EndElement:
 			if len(spaces) == 0 {
@@ -87,9 +106,13 @@ func AppendElement(dst []byte, d *xml.Decoder, budget int) ([]byte, error) {
 				open = false
 			} else {
 				dst = append(dst, "</"...)
+				if prefixed[len(prefixed)-1] {
+					dst = append(dst, "p:"...)
+				}
 				dst = append(dst, t.Name.Local...)
 				dst = append(dst, '>')
 			}
+			prefixed = prefixed[:len(prefixed)-1]
 			if spaces = spaces[:len(spaces)-1]; len(spaces) == 0 {
 				return dst, nil
 			}
@@ -136,6 +159,20 @@ func simpleName(s string) bool {
 		return false
 	}
 	for i := 1; i < len(s); i++ {
+		if charClass[s[i]]&cName == 0 || s[i] == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// localName reports whether a Scanner takes s as the local part of a
+// prefixed name.
+func localName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
 		if charClass[s[i]]&cName == 0 || s[i] == ':' {
 			return false
 		}
