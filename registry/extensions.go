@@ -143,12 +143,12 @@ type ExtErrorKind uint8
 
 // The kinds of ExtensionsError.
 const (
-	ExtBadJID    ExtErrorKind = iota + 1 // a muted or room JID that is not a valid JID
-	ExtTooMany                           // more than MaxMuted JIDs or MaxRooms rooms
-	ExtBadValue                          // a bad allow, nick or max-size
-	ExtBadAlg                            // an encryption algorithm other than AlgAES128GCM
-	ExtBadKey                            // a key that is not base64 of KeySize bytes (JSON only; Encryption's key has its size)
-	ExtBadJSON                           // JSON that is not in MarshalJSON's shape
+	ExtBadJID   ExtErrorKind = iota + 1 // a muted or room JID that is not a valid JID
+	ExtTooMany                          // more than MaxMuted JIDs or MaxRooms rooms
+	ExtBadValue                         // a bad allow, nick or max-size
+	ExtBadAlg                           // an encryption algorithm other than AlgAES128GCM
+	ExtBadKey                           // a key that is not base64 of KeySize bytes (JSON only; Encryption's key has its size)
+	ExtBadJSON                          // JSON that is not in MarshalJSON's shape
 )
 
 // ExtensionsError is the error of NewExtensions and UnmarshalJSON. Its text
