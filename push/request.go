@@ -47,6 +47,22 @@ type Request struct {
 	// Options is the publish-options form of an enable, the zero Form when
 	// it has none.
 	Options registry.Form
+	// Extensions are what the extension children of an enable asked for
+	// (the Tigase family, read beside the publish-options form: <muted/>,
+	// <ignore-unknown/>, <groupchat/>, <priority/>, <encrypt/> and
+	// <jingle/> in their tigase:push:* namespaces; the first of each
+	// counts), the zero Extensions when it has none. ParseRequest refuses
+	// a bad one: a muted or room JID that is not valid with
+	// ErrJIDMalformed; more than registry.MaxMuted items or
+	// registry.MaxRooms rooms with ErrTooManyExtItems; an allow other than
+	// always, mentioned or never (a room without one pushes always), a
+	// nick beyond registry.MaxNickLen bytes or a max-size that is not an
+	// integer from 1 to registry.MaxEncryptMax with ErrExtensionValue; an
+	// algorithm other than aes-128-gcm with ErrEncryptAlg; a key that is
+	// not standard base64 (padded or not, white space around it ignored)
+	// of 16 bytes with ErrEncryptKey. It holds the key: see
+	// registry.Extensions.
+	Extensions registry.Extensions
 }
 
 // Errors a request can be refused with. They are *events.StanzaError
@@ -339,6 +355,7 @@ func (d *decoder) request(iqID *string) (Request, error) {
 			return Request{}, ErrJIDMalformed
 		}
 	}
+	var ext extBuilder
 	for {
 		ok, err := d.next()
 		if err != nil {
@@ -353,11 +370,19 @@ func (d *decoder) request(iqID *string) (Request, error) {
 			}
 			continue
 		}
+		if !req.Disable {
+			if ok, err := d.extension(&ext); err != nil {
+				return Request{}, err
+			} else if ok {
+				continue
+			}
+		}
 		if err := d.skip(); err != nil {
 			return Request{}, err
 		}
 	}
-	return req, nil
+	req.Extensions, err = ext.extensions()
+	return req, err
 }
 
 // form reads the publish-options form of the <x/> just started. The fields and
@@ -424,8 +449,9 @@ func (d *decoder) form() (registry.Form, error) {
 }
 
 // AppendXML appends the request as an <enable/> or <disable/> element (no
-// <iq/> around it) to b: what a client would send. ParseRequest of the
-// result gives r back (without IQID).
+// <iq/> around it) to b: what a client would send, with the encryption key
+// of its Extensions (keep it out of logs). ParseRequest of the result gives
+// r back (without IQID; a disable's Extensions are not written).
 func (r *Request) AppendXML(b []byte) []byte {
 	if r.Disable {
 		b = append(b, "<disable xmlns='"+NSPush+"' jid='"...)
@@ -439,11 +465,16 @@ func (r *Request) AppendXML(b []byte) []byte {
 		b = appendEscaped(b, r.Node)
 		b = append(b, '\'')
 	}
-	if r.Options.IsZero() {
+	if r.Options.IsZero() && (r.Disable || r.Extensions.IsZero()) {
 		return append(b, "/>"...)
 	}
 	b = append(b, '>')
-	b = AppendForm(b, r.Options)
+	if !r.Options.IsZero() {
+		b = AppendForm(b, r.Options)
+	}
+	if !r.Disable {
+		b = appendExtensions(b, r.Extensions)
+	}
 	if r.Disable {
 		return append(b, "</disable>"...)
 	}

@@ -1,9 +1,11 @@
 package push
 
 import (
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -169,6 +171,8 @@ func (d *requestDecoder) request() (req Request, err error) {
 			return Request{}, ErrJIDMalformed
 		}
 	}
+	var ext registry.ExtensionSettings
+	seen := map[string]bool{}
 	for {
 		child, err := d.next()
 		if err != nil {
@@ -183,11 +187,114 @@ func (d *requestDecoder) request() (req Request, err error) {
 			}
 			continue
 		}
+		if !req.Disable {
+			if done, err := d.extension(child, &ext, seen); err != nil {
+				return Request{}, err
+			} else if done {
+				continue
+			}
+		}
 		if err := d.skip(); err != nil {
 			return Request{}, err
 		}
 	}
+	if len(seen) > 0 {
+		if req.Extensions, err = registry.NewExtensions(ext); err != nil {
+			return Request{}, err
+		}
+	}
 	return req, nil
+}
+
+// extension is the oracle's reading of an <enable/> child in a
+// tigase:push:* namespace, as Request.Extensions documents it.
+func (d *requestDecoder) extension(el *xml.StartElement, ext *registry.ExtensionSettings, seen map[string]bool) (bool, error) {
+	key := el.Name.Space + " " + el.Name.Local
+	switch key {
+	case registry.NSFilterMuted + " muted", registry.NSFilterIgnoreUnknown + " ignore-unknown", registry.NSFilterGroupchat + " groupchat",
+		registry.NSPriority + " priority", registry.NSEncrypt + " encrypt", registry.NSJingle + " jingle":
+	default:
+		return false, nil
+	}
+	if seen[key] {
+		return true, d.skip()
+	}
+	seen[key] = true
+	switch el.Name.Local {
+	case "muted", "groupchat":
+		ext.Groupchat = ext.Groupchat || el.Name.Local == "groupchat"
+		for {
+			item, err := d.next()
+			if err != nil || item == nil {
+				return true, err
+			}
+			if item.Name.Space == el.Name.Space && (item.Name.Local == "item" && el.Name.Local == "muted" || item.Name.Local == "room" && el.Name.Local == "groupchat") {
+				if len(ext.Muted) == registry.MaxMuted && el.Name.Local == "muted" || len(ext.Rooms) == registry.MaxRooms && el.Name.Local == "groupchat" {
+					return true, ErrTooManyExtItems
+				}
+				if _, err := jid.Parse(attr(item, "jid")); err != nil {
+					return true, ErrJIDMalformed
+				}
+				if el.Name.Local == "muted" {
+					ext.Muted = append(ext.Muted, attr(item, "jid"))
+				} else {
+					allow := registry.AllowAlways
+					if a := attr(item, "allow"); a != "" {
+						switch a {
+						case "mentioned":
+							allow = registry.AllowMentioned
+						case "never":
+							allow = registry.AllowNever
+						case "always":
+						default:
+							return true, ErrExtensionValue
+						}
+					}
+					if len(attr(item, "nick")) > registry.MaxNickLen {
+						return true, ErrExtensionValue
+					}
+					ext.Rooms = append(ext.Rooms, registry.Room{JID: attr(item, "jid"), Allow: allow, Nick: attr(item, "nick")})
+				}
+			}
+			if err := d.skip(); err != nil {
+				return true, err
+			}
+		}
+	case "encrypt":
+		if attr(el, "alg") != "aes-128-gcm" {
+			return true, ErrEncryptAlg
+		}
+		enc := &registry.Encryption{Alg: "aes-128-gcm"}
+		if ms := attr(el, "max-size"); ms != "" {
+			n, err := strconv.Atoi(ms)
+			if err != nil || n < 1 || n > registry.MaxEncryptMax {
+				return true, ErrExtensionValue
+			}
+			enc.MaxSize = n
+		}
+		text, err := d.text(1024)
+		if err != nil {
+			return true, err
+		}
+		text = strings.Trim(text, " \t\r\n")
+		raw, err := base64.StdEncoding.DecodeString(text)
+		if err != nil || strings.ContainsAny(text, "\r\n") {
+			raw, err = base64.RawStdEncoding.DecodeString(text)
+		}
+		if err != nil || len(raw) != 16 || strings.ContainsAny(text, "\r\n") {
+			return true, ErrEncryptKey
+		}
+		copy(enc.Key[:], raw)
+		ext.Encrypt = enc
+		return true, nil
+	case "ignore-unknown":
+		ext.IgnoreUnknown = true
+	case "priority":
+		ext.Priority = true
+	case "jingle":
+		ext.Jingle = true
+	}
+	return true, d.skip()
 }
 
 func (d *requestDecoder) form(x *xml.StartElement) (registry.Form, error) {

@@ -16,6 +16,21 @@ import (
 	"github.com/pushrules/pushrules/registry"
 )
 
+// extAll holds every extension child of <enable/>.
+const extAll = "<muted xmlns='tigase:push:filter:muted:0'><item jid='Tybalt@Capulet.Example'/><item jid='nurse@capulet.example/kitchen'/></muted>" +
+	"<ignore-unknown xmlns='tigase:push:filter:ignore-unknown:0'/>" +
+	"<groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='coven@chat.example' allow='mentioned' nick='juliet'/><room jid='hall@chat.example' allow='never'/><room jid='kitchen@chat.example'/></groupchat>" +
+	"<priority xmlns='tigase:push:priority:0'/><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size='3000'>c2VjcmV0LWtleS0xMjM0NQ==</encrypt>" +
+	"<jingle xmlns='tigase:push:jingle:0'/>"
+
+func mustExtensions(s registry.ExtensionSettings) registry.Extensions {
+	e, err := registry.NewExtensions(s)
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
 // requestForm is a publish-options form of the table tests.
 const requestForm = "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>" + NSPublishOptions +
 	"</value></field><field var='secret'><value>a&amp;b</value><value></value></field><field var='empty'/></x>"
@@ -58,6 +73,40 @@ var requestCases = func() []requestCase {
 		{name: "too big", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat(" ", MaxRequestSize) + "</enable>", err: ErrRequestTooLarge},
 		{name: "empty iq", xml: "<iq type='set' id='x'/>", want: Request{IQID: "x"}, err: ErrNotPushRequest},
 		{name: "empty input", xml: "", err: ErrMalformedRequest},
+		{name: "every extension", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + form + extAll + "</enable>",
+			want: Request{JID: "p.example", Options: registry.NewForm("submit",
+				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{NSPublishOptions}},
+				registry.Field{Var: "secret", Values: []string{"a&b", ""}},
+				registry.Field{Var: "empty"},
+			), Extensions: mustExtensions(registry.ExtensionSettings{
+				Muted: []string{"tybalt@capulet.example", "nurse@capulet.example"}, IgnoreUnknown: true,
+				Rooms: []registry.Room{{JID: "coven@chat.example", Allow: registry.AllowMentioned, Nick: "juliet"},
+					{JID: "hall@chat.example", Allow: registry.AllowNever}, {JID: "kitchen@chat.example"}},
+				Priority: true, Jingle: true,
+				Encrypt: &registry.Encryption{Alg: registry.AlgAES128GCM, Key: [16]byte{'s', 'e', 'c', 'r', 'e', 't', '-', 'k', 'e', 'y', '-', '1', '2', '3', '4', '5'}, MaxSize: 3000},
+			})}},
+		{name: "first of each extension counts, unknown ones are skipped",
+			xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><muted xmlns='tigase:push:filter:muted:0'><item jid='a@b'/><other jid='x@y'/></muted>" +
+				"<muted xmlns='tigase:push:filter:muted:0'><item jid='c@d'/><item jid='bad@'/></muted><groupchat xmlns='tigase:push:filter:groupchat:0'/>" +
+				"<meet xmlns='tigase:push:meet:0'/><away xmlns='tigase:push:away:0'/><jingle xmlns='tigase:push:jingle:1'/></enable>",
+			want: Request{JID: "p.example", Extensions: mustExtensions(registry.ExtensionSettings{Muted: []string{"a@b"}, Groupchat: true})}},
+		{name: "unpadded key with white space", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>\n  c2VjcmV0LWtleS0xMjM0NQ\n</encrypt></enable>",
+			want: Request{JID: "p.example", Extensions: mustExtensions(registry.ExtensionSettings{
+				Encrypt: &registry.Encryption{Alg: registry.AlgAES128GCM, Key: [16]byte{'s', 'e', 'c', 'r', 'e', 't', '-', 'k', 'e', 'y', '-', '1', '2', '3', '4', '5'}}})}},
+		{name: "disable ignores extensions", xml: "<disable xmlns='urn:xmpp:push:0' jid='p.example'>" + extAll + "</disable>",
+			want: Request{Disable: true, JID: "p.example"}},
+		{name: "unknown algorithm", xml: "<iq type='set' id='x'><enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-256-gcm'>c2VjcmV0LWtleS0xMjM0NQ==</encrypt></enable></iq>",
+			want: Request{IQID: "x"}, err: ErrEncryptAlg},
+		{name: "missing algorithm", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0'>c2VjcmV0LWtleS0xMjM0NQ==</encrypt></enable>", err: ErrEncryptAlg},
+		{name: "short key", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2hvcnQ=</encrypt></enable>", err: ErrEncryptKey},
+		{name: "key not base64", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2VjcmV0LWtleS0xMjM0!!==</encrypt></enable>", err: ErrEncryptKey},
+		{name: "bad max-size", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size='-3'>c2VjcmV0LWtleS0xMjM0NQ==</encrypt></enable>", err: ErrExtensionValue},
+		{name: "bad muted JID", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><muted xmlns='tigase:push:filter:muted:0'><item jid='a@'/></muted></enable>", err: ErrJIDMalformed},
+		{name: "bad room JID", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><groupchat xmlns='tigase:push:filter:groupchat:0'><room/></groupchat></enable>", err: ErrJIDMalformed},
+		{name: "unknown allow", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='r@m' allow='sometimes'/></groupchat></enable>", err: ErrExtensionValue},
+		{name: "long nick", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='r@m' nick='" + strings.Repeat("n", registry.MaxNickLen+1) + "'/></groupchat></enable>", err: ErrExtensionValue},
+		{name: "too many muted", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><muted xmlns='tigase:push:filter:muted:0'>" + strings.Repeat("<item jid='a@b'/>", registry.MaxMuted+1) + "</muted></enable>", err: ErrTooManyExtItems},
+		{name: "too many rooms", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><groupchat xmlns='tigase:push:filter:groupchat:0'>" + strings.Repeat("<room jid='r@m'/>", registry.MaxRooms+1) + "</groupchat></enable>", err: ErrTooManyExtItems},
 		{name: "truncated", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x", err: ErrMalformedRequest},
 	}
 }()
@@ -79,8 +128,8 @@ func TestParseRequest(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			if got.IQID != tc.want.IQID || got.Disable != tc.want.Disable || got.JID != tc.want.JID || got.Node != tc.want.Node || got.Options != tc.want.Options {
-				t.Errorf("got %+v (options %+v), want %+v", got, got.Options, tc.want)
+			if got != tc.want {
+				t.Errorf("got %+v (options %v, extensions %v), want %+v (extensions %v)", got, got.Options, got.Extensions, tc.want, tc.want.Extensions)
 			}
 		})
 	}
@@ -135,6 +184,9 @@ func FuzzParseRequest(f *testing.F) {
 	for _, x := range trickyRequests {
 		f.Add([]byte(x))
 	}
+	for _, tc := range requestCases {
+		f.Add([]byte(tc.xml))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkRequestOracle(t, data)
 		req, err := ParseRequest(data)
@@ -149,8 +201,9 @@ func FuzzParseRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded request does not parse: %v\n%s", err, req.AppendXML(nil))
 		}
-		if again.Disable != req.Disable || again.JID != req.JID || again.Node != req.Node || again.Options != req.Options {
-			t.Fatalf("round trip changed the request:\n%+v\n%+v", req, again)
+		req.IQID = ""
+		if again != req {
+			t.Fatalf("round trip changed the request:\n%+v (%v)\n%+v (%v)", req, req.Extensions, again, again.Extensions)
 		}
 	})
 }
@@ -231,6 +284,18 @@ var trickyRequests = func() []string {
 		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'/><bad",
 		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'><value/></field></x></enable>",
 		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'><value>x</value></field></x></enable>",
+		// Extensions.
+		en + ">" + extAll + "</enable>", en + ">" + extAll + extAll + "</enable>",
+		en + "><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2VjcmV0LWtleS0x\nMjM0NQ==</encrypt></enable>",
+		en + "><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2VjcmV0LWtleS0xMjM0NQ=</encrypt></enable>",
+		en + "><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2VjcmV0LWtleS0xMjM0NQ==<x/></encrypt></enable>",
+		en + "><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size='65537'>c2VjcmV0LWtleS0xMjM0NQ==</encrypt></enable>",
+		en + "><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size='1'>" + strings.Repeat("A", 2000) + "</encrypt></enable>",
+		en + "><p:muted xmlns:p='tigase:push:filter:muted:0'><p:item jid='a@b'/><item jid='c@d'/></p:muted></enable>",
+		en + "><groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='R@M/nick' allow='always' nick='&lt;n&gt;'/><room jid='r@m' allow='never'/></groupchat></enable>",
+		en + "><groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='r@m' allow=''/></groupchat><bad",
+		en + "><muted xmlns='tigase:push:filter:muted:0'>" + strings.Repeat("<item jid='a@b'/>", 64) + "</muted></enable>",
+		en + "><muted xmlns='tigase:push:filter:muted:0'>" + strings.Repeat("<item jid='a@b'/>", 65) + "<bad",
 		// Depth.
 		nest(MaxRequestDepth - 1), nest(MaxRequestDepth), nest(31), nest(40),
 		"<iq type='set'>" + nest(MaxRequestDepth-2) + "</iq>", "<iq type='set'>" + nest(MaxRequestDepth-1) + "</iq>",
