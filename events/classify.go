@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/pushrules/pushrules/internal/jid"
@@ -501,7 +502,7 @@ func (c *classifier) attr(which attrID, v []byte) bool {
 			f.hasCallID, f.callID = true, v
 		}
 	case roleDescription:
-		if which == attrMedia && f.nmedia < MaxCallMedia {
+		if which == attrMedia && f.nmedia < MaxCallMedia && len(v) > 0 && !bytes.ContainsAny(v, " \t\r\n") {
 			f.media[f.nmedia] = v
 			f.nmedia++
 		}
@@ -628,39 +629,54 @@ func (c *classifier) result() Stanza {
 	s.Correction, s.Retraction, s.Reaction = f.correction, f.retraction, f.reaction
 	s.StanzaID = f.stanzaID
 
-	// The strings, in one allocation: the addressing and body, the call's
-	// id, the reply's to and the mentions, then the type and the media,
-	// which are interned when they can be.
-	var pieces [5 + MaxMentions + 1 + MaxCallMedia][]byte
-	p := append(pieces[:0], f.from, f.to, f.body, f.callID, f.replyTo)
-	p = append(p, f.mentions[:f.nmentions]...)
-	plain := len(p)
-	p = append(p, f.typ)
-	p = append(p, f.media[:f.nmedia]...)
-	var strs [len(pieces)]string
-	n := 0
-	for i, b := range p {
-		var ok bool
-		if strs[i], ok = intern(b); i < plain || !ok {
-			n += len(b)
-		}
+	// The strings, in one allocation (the type, when it is a common one,
+	// in none).
+	typ, interned := intern(f.typ)
+	n := len(f.from) + len(f.to) + len(f.body) + len(f.callID) + len(f.replyTo)
+	for _, m := range f.mentions[:f.nmentions] {
+		n += len(m) + 1
+	}
+	for _, m := range f.media[:f.nmedia] {
+		n += len(m) + 1
+	}
+	if !interned {
+		n += len(f.typ)
 	}
 	var sb strings.Builder
 	sb.Grow(n)
-	for i, b := range p {
-		if _, ok := intern(b); i < plain || !ok {
-			sb.Write(b)
-		}
+	var ends [8]int // where each string ends in sb
+	for i, b := range [...][]byte{f.from, f.to, f.body, f.callID, f.replyTo} {
+		sb.Write(b)
+		ends[i] = sb.Len()
 	}
+	for i, m := range f.mentions[:f.nmentions] {
+		if i > 0 {
+			sb.WriteByte('\n')
+		}
+		sb.Write(m)
+	}
+	ends[5] = sb.Len()
+	for i, m := range f.media[:f.nmedia] {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		sb.Write(m)
+	}
+	ends[6] = sb.Len()
+	if !interned {
+		sb.Write(f.typ)
+	}
+	ends[7] = sb.Len()
 	all := sb.String()
-	for i, b := range p {
-		if _, ok := intern(b); i < plain || !ok {
-			strs[i], all = all[:len(b)], all[len(b):]
-		}
+	var strs [8]string
+	start := 0
+	for i, end := range ends {
+		strs[i], start = all[start:end], end
 	}
-	s.From, s.To, s.Body, s.CallID, s.ReplyTo = strs[0], strs[1], strs[2], strs[3], strs[4]
-	copy(s.Mentions[:], strs[5:plain])
-	s.Type = strs[plain]
-	copy(s.CallMedia[:], strs[plain+1:len(p)])
+	s.From, s.To, s.Body, s.CallID, s.ReplyTo, s.Mentions, s.CallMedia = strs[0], strs[1], strs[2], strs[3], strs[4], strs[5], strs[6]
+	s.Type = typ
+	if !interned {
+		s.Type = strs[7]
+	}
 	return s
 }

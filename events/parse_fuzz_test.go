@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/pushrules/pushrules/internal/corpus"
@@ -192,23 +193,24 @@ func checkInvariants(t testing.TB, s Stanza) {
 	t.Helper()
 	if s.Kind != KindMessage && (s.HasBody || s.HasSubject || s.Carbon != NotCarbon || s.Encrypted ||
 		s.CallProposal || s.Correction || s.Retraction || s.Reaction || s.Important() ||
-		s.MUCMention || s.StanzaID || s.Mentions[0] != "" || s.ReplyTo != "" || s.CallEnd || s.CallID != "" || s.CallMedia[0] != "") {
+		s.MUCMention || s.StanzaID || s.Mentions != "" || s.ReplyTo != "" || s.CallEnd || s.CallID != "" || s.CallMedia != "") {
 		t.Fatalf("%v with message facts: %+v", s.Kind, s)
 	}
 	if s.MUCMention && (s.Type != "groupchat" || s.Carbon != NotCarbon) {
 		t.Fatalf("a MUC mention of a %q message, carbon %v", s.Type, s.Carbon)
 	}
-	if s.CallMedia[0] != "" && !s.CallProposal {
-		t.Fatalf("call media without a proposal: %+v", s)
+	if media := strings.Fields(s.CallMedia); len(media) > MaxCallMedia || strings.Join(media, " ") != s.CallMedia || len(media) > 0 && !s.CallProposal {
+		t.Fatalf("call media %q (proposal %v)", s.CallMedia, s.CallProposal)
 	}
-	for i, m := range s.Mentions {
-		if m != "" {
-			if _, err := jid.Parse(m); err != nil || i > 0 && s.Mentions[i-1] == "" {
-				t.Fatalf("mention %d %q: %v (mentions %q)", i, m, err, s.Mentions)
+	if s.Mentions != "" {
+		mentions := strings.Split(s.Mentions, "\n")
+		if len(mentions) > MaxMentions {
+			t.Fatalf("%d mentions", len(mentions))
+		}
+		for _, m := range mentions {
+			if _, err := jid.Parse(m); err != nil || !s.Mentioned(m) {
+				t.Fatalf("mention %q: %v (mentions %q)", m, err, s.Mentions)
 			}
 		}
-	}
-	if !s.HasBody && s.Body != "" {
-		t.Fatalf("body without HasBody: %+v", s)
 	}
 }

@@ -1,5 +1,7 @@
 package events
 
+import "strings"
+
 // Kind is the top-level element of a stanza.
 type Kind uint8
 
@@ -108,12 +110,13 @@ type Stanza struct {
 	// StanzaID is set when the message carries a XEP-0359 <stanza-id/>
 	// (urn:xmpp:sid:0): an archive has stored it.
 	StanzaID bool
-	// Mentions are the JIDs of the message's first MaxMentions XEP-0372
+	// Mentions lists the JIDs of the message's first MaxMentions XEP-0372
 	// mentions (<reference type='mention' uri='xmpp:JID'/> in
-	// urn:xmpp:reference:0), in order; the entries after the last are "".
-	// A URI is kept when it is an xmpp: URI without authority whose path,
-	// percent-decoded (query and fragment dropped), is a valid JID.
-	Mentions [MaxMentions]string
+	// urn:xmpp:reference:0), in order, separated by "\n" (which no JID
+	// holds); "" when there is none. A URI counts when it is an xmpp: URI
+	// without authority whose path, percent-decoded (query and fragment
+	// dropped), is a valid JID. Mentioned tests for one JID.
+	Mentions string
 	// ReplyTo is the to attribute of a XEP-0461 <reply/>
 	// (urn:xmpp:reply:0), the author of the message answered; "" when none.
 	ReplyTo string
@@ -133,10 +136,11 @@ type Stanza struct {
 	// CallID is the id of the XEP-0353 <propose/>, <retract/>, <reject/>,
 	// <accept/> or <proceed/> (the first such element's); "" when none.
 	CallID string
-	// CallMedia are the media of the <description/> children of a
-	// <propose/> ("audio", "video"), the first MaxCallMedia of them, in
-	// order; the entries after the last are "".
-	CallMedia [MaxCallMedia]string
+	// CallMedia lists the media of the <description/> children of a
+	// <propose/>, the first MaxCallMedia of them, in order, separated by
+	// spaces ("audio", "audio video"); a media attribute that is empty or
+	// holds white space is left out.
+	CallMedia string
 	// Correction is set for a XEP-0308 <replace/>.
 	Correction bool
 	// Retraction is set for a XEP-0424 <retract/> in
@@ -144,6 +148,20 @@ type Stanza struct {
 	Retraction bool
 	// Reaction is set for a XEP-0444 <reactions/>.
 	Reaction bool
+}
+
+// Mentioned reports whether addr is one of s.Mentions, compared exactly
+// (normalise both sides first if you need to).
+func (s *Stanza) Mentioned(addr string) bool {
+	if addr == "" {
+		return false
+	}
+	for m := range strings.SplitSeq(s.Mentions, "\n") {
+		if m == addr {
+			return true
+		}
+	}
+	return false
 }
 
 // Important reports whether a person should see the stanza now: a message
