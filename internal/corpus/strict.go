@@ -8,7 +8,8 @@ import (
 
 // Strict is the XML reader of the tests' oracles: encoding/xml, refusing
 // on top of what it refuses what the library's scanner (internal/xmlscan)
-// refuses although XML allows it: directives, names beyond
+// refuses although XML allows it: directives, more than 32 open elements,
+// names beyond
 // [A-Za-z_][A-Za-z0-9_.-]*(:[A-Za-z0-9_.-]+)?, more than 32 attributes on
 // one element or 64 namespace declarations in scope, a namespace
 // declaration whose value holds a reference or a carriage return, and an
@@ -42,6 +43,9 @@ func (s *Strict) Token() (xml.Token, error) {
 	raw := s.data[from:s.InputOffset()]
 	switch t := tok.(type) {
 	case xml.StartElement:
+		if len(s.bindings) == 32 {
+			return nil, s.refuse("more than 32 open elements")
+		}
 		m := strictTag.FindSubmatch(raw)
 		if m == nil || !strictName.Match(m[1]) {
 			return nil, s.refuse("element name")

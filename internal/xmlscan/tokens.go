@@ -24,9 +24,9 @@ func (BudgetError) Error() string { return "xmlscan: element larger than its bud
 // White space, comments and processing instructions before the element
 // are skipped; nothing after its end is read. It fails with an error
 // wrapping io.EOF when d ends (or the enclosing element does) before an
-// element starts, with io.ErrUnexpectedEOF when d ends inside it, with
-// an *xml.SyntaxError for text or a directive before it, a directive in
-// it or a name a Scanner refuses, with d's error as it is, and with
+// element starts, with an *xml.SyntaxError for text or a directive before
+// it, a directive in it or a name a Scanner refuses, with d's error as it
+// is (an *xml.SyntaxError when d ends inside the element), and with
 // BudgetError once the tokens read add up to more than budget bytes
 // (counted from below: an element of at most budget bytes of XML always
 // fits).
@@ -39,13 +39,10 @@ func AppendElement(dst []byte, d *xml.Decoder, budget int) ([]byte, error) {
 	open := false // a start tag awaits its > or />
 	for {
 		tok, err := d.Token()
+		if err == io.EOF {
+			return dst, fmt.Errorf("no element: %w", io.EOF) // inside, d reports a SyntaxError
+		}
 		if err != nil {
-			if err == io.EOF {
-				if len(spaces) == 0 {
-					return dst, fmt.Errorf("no element: %w", io.EOF)
-				}
-				err = io.ErrUnexpectedEOF
-			}
 			return dst, err
 		}
 		if budget -= tokenSize(tok); budget < 0 {
