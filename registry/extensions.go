@@ -181,16 +181,8 @@ func NewExtensions(s ExtensionSettings) (Extensions, error) {
 	if len(s.Rooms) > MaxRooms {
 		return Extensions{}, &ExtensionsError{ExtTooMany, "room"}
 	}
-	var flags byte
-	for _, f := range [...]struct {
-		on   bool
-		flag byte
-	}{{s.IgnoreUnknown, extIgnoreUnknown}, {s.Groupchat || len(s.Rooms) > 0, extGroupchat},
-		{s.Priority, extPriority}, {s.Jingle, extJingle}, {s.Encrypt != nil, extEncrypt}} {
-		if f.on {
-			flags |= f.flag
-		}
-	}
+	flags := flag(s.IgnoreUnknown, extIgnoreUnknown) | flag(s.Groupchat || len(s.Rooms) > 0, extGroupchat) |
+		flag(s.Priority, extPriority) | flag(s.Jingle, extJingle) | flag(s.Encrypt != nil, extEncrypt)
 	if flags == 0 && len(s.Muted) == 0 {
 		return Extensions{}, nil
 	}
@@ -239,6 +231,13 @@ func NewExtensions(s ExtensionSettings) (Extensions, error) {
 		b = binary.AppendUvarint(b, uint64(e.MaxSize))
 	}
 	return Extensions{enc: string(b)}, nil
+}
+
+func flag(on bool, f byte) byte {
+	if on {
+		return f
+	}
+	return 0
 }
 
 // bareJID returns the bare JID of s, lower-cased, or an error naming part.
