@@ -54,12 +54,14 @@ var (
 //     HasSubject from a <subject/> child (both count only in a stanza
 //     namespace: none, jabber:client, jabber:server,
 //     jabber:component:accept, or urn:xmpp:forward:0 inherited inside a
-//     carbon), and the payload flags (see Stanza) from its other children.
+//     carbon), and the other facts (see Stanza: payload flags, StanzaID,
+//     Mentions, ReplyTo, the call's) from its other children.
 //   - For a XEP-0280 carbon (a <received/> or <sent/> child in
 //     urn:xmpp:carbons:2 holding a <forwarded/> of urn:xmpp:forward:0
 //     holding a <message/>), Carbon, and Type, From, To, the body and the
-//     flags of the forwarded message instead of the wrapper's. An
-//     incomplete carbon is no carbon: the wrapper is classified.
+//     other facts of the forwarded message instead of the wrapper's. An
+//     incomplete carbon is no carbon: the wrapper is classified. A MUC
+//     mention (urn:xmpp:mmn:0) is unwrapped the same way (MUCMention).
 //
 // Refused, with an error: malformed XML, any markup or text but the above
 // around the element, a DOCTYPE or other directive, what the library's
