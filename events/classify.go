@@ -58,7 +58,7 @@ type facts struct {
 	call, correction      bool
 	retraction, reaction  bool
 	stanzaID, callEnd     bool
-	hasCallID             bool
+	hasCallID, hasReplyTo bool
 	callID, replyTo       []byte
 	media                 [MaxCallMedia][]byte
 	nmedia                int
@@ -76,8 +76,9 @@ type classifier struct {
 	facts   [2]facts // 0: the stanza; 1: a wrapper's forwarded message
 	inBody  bool     // inside facts[ctx]'s body element
 	ctx     uint8    // the message whose body is being read
-	mention bool     // the <reference/> being started has type='mention'
-	refURI  []byte   // and this uri
+	refType []byte   // the type of the <reference/> being started
+	refURI  []byte   // and its uri
+	refHas  uint8    // which of them it has: 1 type, 2 uri
 	// buf holds decoded text; slices handed out of it are never written
 	// again (later appends only write beyond them).
 	buf []byte
@@ -211,7 +212,7 @@ func (c *classifier) child(ctx uint8, local nameID, ns nsID) (role, bool) {
 		}
 	case nameReference:
 		if ns == nsReference {
-			c.mention, c.refURI = false, nil
+			c.refType, c.refURI, c.refHas = nil, nil, 0
 			return roleReference, true
 		}
 	case nameReply:
@@ -265,14 +266,14 @@ func (c *classifier) attr(which attrID, v []byte) bool {
 			f.nmedia++
 		}
 	case roleReference:
-		if which == attrType && !c.mention {
-			c.mention = string(v) == "mention"
-		} else if which == attrURI && c.refURI == nil {
-			c.refURI = v
+		if which == attrType && c.refHas&1 == 0 {
+			c.refType, c.refHas = v, c.refHas|1
+		} else if which == attrURI && c.refHas&2 == 0 {
+			c.refURI, c.refHas = v, c.refHas|2
 		}
 	case roleReply:
-		if which == attrTo && f.replyTo == nil {
-			f.replyTo = v
+		if which == attrTo && !f.hasReplyTo {
+			f.replyTo, f.hasReplyTo = v, true
 		}
 	}
 	return true
@@ -282,7 +283,7 @@ func (c *classifier) attr(which attrID, v []byte) bool {
 func (c *classifier) attrsDone() {
 	fr := &c.stack[c.depth-1]
 	f := &c.facts[fr.ctx]
-	if fr.role != roleReference || !c.mention || f.nmentions == MaxMentions {
+	if fr.role != roleReference || string(c.refType) != "mention" || f.nmentions == MaxMentions {
 		return
 	}
 	// An xmpp: URI (XEP-0147) without authority: its path, up to a query

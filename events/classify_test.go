@@ -128,6 +128,10 @@ var classificationCases = []parseCase{
 	{"reply", chat("<reply xmlns='urn:xmpp:reply:0' to='romeo@montague.example/orchard' id='m0'/><body>Yes</body>"),
 		with(chatWant, func(s *Stanza) { s.Body, s.HasBody, s.ReplyTo = "Yes", true, romeo }), true},
 	{"reply in another namespace", chat("<reply xmlns='urn:example' to='x'/>"), chatWant, false},
+	{"the first of repeated attributes counts",
+		chat("<reference xmlns='urn:xmpp:reference:0' type='' type='mention' uri='xmpp:a@b'/><reference xmlns='urn:xmpp:reference:0' type='mention' uri='' uri='xmpp:c@d'/>" +
+			"<reply xmlns='urn:xmpp:reply:0' to='' to='x@y'/><retract xmlns='urn:xmpp:jingle-message:0' id='' id='c2'/>"),
+		with(chatWant, func(s *Stanza) { s.CallEnd = true }), false},
 	{"muc mention",
 		"<message from='room@muc.example' to='juliet@capulet.example'><mentions xmlns='urn:xmpp:mmn:0'><forwarded xmlns='urn:xmpp:forward:0'>" +
 			"<message xmlns='jabber:client' type='groupchat' from='room@muc.example/romeo' to='room@muc.example' id='g1'>" +
