@@ -309,7 +309,7 @@ func (c *classifier) attrsDone() {
 		c.buf = append(c.buf, b)
 	}
 	j := c.buf[start:len(c.buf):len(c.buf)]
-	if _, err := jid.Parse(string(j)); err != nil {
+	if _, err := jid.Prepare(string(j)); err != nil {
 		c.buf = c.buf[:start]
 		return
 	}

@@ -208,7 +208,7 @@ func checkInvariants(t testing.TB, s Stanza) {
 			t.Fatalf("%d mentions", len(mentions))
 		}
 		for _, m := range mentions {
-			if _, err := jid.Parse(m); err != nil || !s.Mentioned(m) {
+			if _, err := jid.Prepare(m); err != nil || !s.Mentioned(m) {
 				t.Fatalf("mention %q: %v (mentions %q)", m, err, s.Mentions)
 			}
 		}

@@ -351,7 +351,7 @@ func (d *decoder) request(iqID *string) (Request, error) {
 	both := string(b)
 	req.JID, req.Node = both[:n], both[n:]
 	if !req.Disable {
-		if _, err := jid.Parse(req.JID); err != nil {
+		if _, err := jid.Prepare(req.JID); err != nil {
 			return Request{}, ErrJIDMalformed
 		}
 	}

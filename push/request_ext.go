@@ -77,7 +77,7 @@ func (d *decoder) extension(b *extBuilder) (bool, error) {
 				return ErrTooManyExtItems
 			}
 			j := d.attr("jid")
-			if _, err := jid.Parse(j); err != nil {
+			if _, err := jid.Prepare(j); err != nil {
 				return ErrJIDMalformed
 			}
 			b.s.Muted = append(b.s.Muted, j)
@@ -90,7 +90,7 @@ func (d *decoder) extension(b *extBuilder) (bool, error) {
 				return ErrTooManyExtItems
 			}
 			r := registry.Room{JID: d.attr("jid"), Nick: d.attr("nick")}
-			if _, err := jid.Parse(r.JID); err != nil {
+			if _, err := jid.Prepare(r.JID); err != nil {
 				return ErrJIDMalformed
 			}
 			if a := d.attr("allow"); a != "" {

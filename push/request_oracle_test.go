@@ -167,7 +167,7 @@ func (d *requestDecoder) request() (req Request, err error) {
 		return Request{}, ErrRequestTooLarge
 	}
 	if !req.Disable {
-		if _, err := jid.Parse(req.JID); err != nil {
+		if _, err := jid.Prepare(req.JID); err != nil {
 			return Request{}, ErrJIDMalformed
 		}
 	}
@@ -232,7 +232,7 @@ func (d *requestDecoder) extension(el *xml.StartElement, ext *registry.Extension
 				if len(ext.Muted) == registry.MaxMuted && el.Name.Local == "muted" || len(ext.Rooms) == registry.MaxRooms && el.Name.Local == "groupchat" {
 					return true, ErrTooManyExtItems
 				}
-				if _, err := jid.Parse(attr(item, "jid")); err != nil {
+				if _, err := jid.Prepare(attr(item, "jid")); err != nil {
 					return true, ErrJIDMalformed
 				}
 				if el.Name.Local == "muted" {

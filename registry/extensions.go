@@ -240,13 +240,14 @@ func flag(on bool, f byte) byte {
 	return 0
 }
 
-// bareJID returns the bare JID of s, lower-cased, or an error naming part.
+// bareJID returns the bare JID of s as RFC 7622 prepares it (so
+// case-folded), or an error naming part.
 func bareJID(s, part string) (string, error) {
-	j, err := jid.Parse(s)
+	j, err := jid.Prepare(s)
 	if err != nil {
 		return "", &ExtensionsError{ExtBadJID, part}
 	}
-	return j.FoldedBare(), nil
+	return j.Bare(), nil
 }
 
 // IsZero reports whether e asks for no extension at all.
