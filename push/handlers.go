@@ -61,6 +61,14 @@ func (e *Engine) unknownSession(ctx context.Context, event, session string) {
 	}
 }
 
+func (e *Engine) ackDelayed(ctx context.Context, ev *events.AckDelayed, d *Decisions) error {
+	return e.queue(ctx, ev.Now, ev.Session, ev.Queue, d)
+}
+
+func (e *Engine) stanzaQueued(ctx context.Context, ev *events.StanzaQueued, d *Decisions) error {
+	return e.queue(ctx, ev.Now, ev.Session, []events.Stanza{ev.Stanza}, d)
+}
+
 func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas []events.Stanza, d *Decisions) error {
 	user, err := sessionUser(full, now)
 	if err != nil {
@@ -253,6 +261,14 @@ func (e *Engine) messageArchived(ctx context.Context, ev events.MessageArchived,
 		return nil // not addressed to the user (an outgoing message)
 	}
 	return e.fanoutIf(ctx, ev.Now, ev.User, &ev.Stanza, !ev.Stanza.CallProposal, true, d)
+}
+
+func (e *Engine) offlineMessage(ctx context.Context, ev *events.OfflineMessage, d *Decisions) error {
+	return e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
+}
+
+func (e *Engine) groupchatToBare(ctx context.Context, ev *events.GroupchatToBare, d *Decisions) error {
+	return e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
 }
 
 func (e *Engine) fanout(ctx context.Context, now time.Time, user string, st *events.Stanza, skipBound bool, d *Decisions) error {
