@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/pushrules/pushrules/events"
 	"github.com/pushrules/pushrules/internal/core"
@@ -72,7 +73,10 @@ func (e *Engine) ackDelayed(ctx context.Context, ev *events.AckDelayed, d *Decis
 }
 
 func (e *Engine) stanzaQueued(ctx context.Context, ev *events.StanzaQueued, d *Decisions) error {
-	return e.queue(ctx, ev.Now, ev.Session, []events.Stanza{ev.Stanza}, d)
+	// A one-element view of the event's stanza, not a copy: the hot path
+	// of every message to a sleeping phone. The core copies the stanza
+	// into the session's batch and keeps nothing of the view.
+	return e.queue(ctx, ev.Now, ev.Session, unsafe.Slice(&ev.Stanza, 1), d)
 }
 
 func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas []events.Stanza, d *Decisions) error {
