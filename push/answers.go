@@ -36,6 +36,11 @@ func (e *Engine) publishResult(ctx context.Context, ev events.PublishResult, d *
 		e.cfg.Logger.Info("push: answer from another JID than the publish's service ignored", "id", ev.ID, "from", ev.From)
 		return nil
 	}
+	if ev.Error == nil {
+		e.countAnswer("", "", false)
+	} else {
+		e.countAnswer(ev.Error.Type, ev.Error.Condition, true)
+	}
 	log := func() *slog.Logger { return e.cfg.Logger.With("user", p.user, "service", p.id.JID(), "id", ev.ID) }
 	if ev.Error == nil {
 		if err := e.cfg.Store.ResetErrors(ctx, p.user, p.id, p.gen); err != nil && !errors.Is(err, registry.ErrNotFound) {
@@ -53,6 +58,7 @@ func (e *Engine) publishResult(ctx context.Context, ev events.PublishResult, d *
 	removed, n, serr := e.countError(ctx, p)
 	sh.finish()
 	if serr == nil && len(removed) > 0 {
+		e.count(RemovedErrors, len(removed))
 		e.rules.Removed(ev.Now, &u.User, removed, &sh.out)
 		e.emit(sh, p.user, ev.Now, d)
 	}

@@ -89,6 +89,7 @@ type Engine struct {
 	timers   timerClock
 	regBufs  sync.Pool // *[]registry.Registration for fan-outs
 	stats    counters
+	metrics  engineMetrics
 }
 
 // New returns an Engine for cfg, or an error wrapping ErrInvalidConfig.
@@ -166,6 +167,9 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 	if ev == nil {
 		return fmt.Errorf("%w: nil event", ErrInvalidEvent)
 	}
+	if e.cfg.MeasureLatency {
+		defer e.since(time.Now())
+	}
 	switch ev := ev.(type) {
 	case events.SessionOpened:
 		return e.sessionOpened(ctx, ev, d)
@@ -221,5 +225,6 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 		}
 		d.wakeAt(due.At)
 	}
+	e.record(sh, user, now, out)
 	out.Reset()
 }

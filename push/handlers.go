@@ -57,14 +57,14 @@ func (e *Engine) local(ctx context.Context, event, full string, now time.Time, c
 }
 
 func (e *Engine) sessionOpened(ctx context.Context, ev events.SessionOpened, d *Decisions) error {
-	return e.local(ctx, "SessionOpened", ev.Session, ev.Now, true, d, func(u *core.User, _ *core.Out) (bool, error) {
-		return true, e.rules.Open(u, ev.Session)
+	return e.local(ctx, "SessionOpened", ev.Session, ev.Now, true, d, func(u *core.User, out *core.Out) (bool, error) {
+		return true, e.rules.Open(u, ev.Session, out)
 	})
 }
 
 func (e *Engine) sessionClosed(ctx context.Context, ev events.SessionClosed, d *Decisions) error {
-	return e.local(ctx, "SessionClosed", ev.Session, ev.Now, false, d, func(u *core.User, _ *core.Out) (bool, error) {
-		return e.rules.Close(u, ev.Session), nil
+	return e.local(ctx, "SessionClosed", ev.Session, ev.Now, false, d, func(u *core.User, out *core.Out) (bool, error) {
+		return e.rules.Close(u, ev.Session, out), nil
 	})
 }
 
@@ -92,8 +92,8 @@ func (e *Engine) hibernationStarted(ctx context.Context, ev events.HibernationSt
 }
 
 func (e *Engine) hibernationEnded(ctx context.Context, ev events.HibernationEnded, d *Decisions) error {
-	return e.local(ctx, "HibernationEnded", ev.Session, ev.Now, false, d, func(u *core.User, _ *core.Out) (bool, error) {
-		return e.rules.Resume(u, ev.Session), nil
+	return e.local(ctx, "HibernationEnded", ev.Session, ev.Now, false, d, func(u *core.User, out *core.Out) (bool, error) {
+		return e.rules.Resume(u, ev.Session, out), nil
 	})
 }
 
@@ -142,6 +142,7 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 	serr := e.storeEnable(ctx, now, user, req)
 	sh.finish()
 	if serr.err == nil {
+		e.count(RemovedEvicted, len(serr.evicted))
 		if err := e.rules.Enabled(now, &u.User, full, serr.saved, serr.evicted, &sh.out); err != nil {
 			e.stats.sessionsRefused.Add(1) // stored; the session is not bound
 		}
@@ -186,6 +187,7 @@ func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Re
 	removed, serr := e.storeDisable(ctx, user, req)
 	sh.finish()
 	if serr == nil {
+		e.count(RemovedDisabled, len(removed))
 		e.rules.Removed(now, &u.User, removed, &sh.out)
 		e.emit(sh, user, now, d)
 	}
@@ -306,7 +308,7 @@ func (e *Engine) ping(ctx context.Context, ev events.Ping, d *Decisions) error {
 	start := len(d.Publishes)
 	sh.finish()
 	if lerr == nil {
-		e.rules.Ping(regs, ev.Nodes, &sh.out)
+		e.rules.Ping(ev.Now, regs, ev.Nodes, &sh.out)
 		e.emit(sh, ev.User, ev.Now, d)
 	}
 	e.end(sh, ev.User, u)
@@ -328,6 +330,7 @@ func (e *Engine) userDeleted(ctx context.Context, ev events.UserDeleted, d *Deci
 	removed, serr := e.cfg.Store.DeleteUser(ctx, ev.User)
 	sh.finish()
 	if serr == nil {
+		e.count(RemovedDeleted, len(removed))
 		e.rules.Removed(ev.Now, &u.User, removed, &sh.out)
 		e.rules.Deleted(ev.Now, &u.User, &sh.out)
 		e.emit(sh, ev.User, ev.Now, d)

@@ -84,6 +84,7 @@ func (ps *pendingShard) expire(now time.Time) (expired int) {
 func (e *Engine) expirePending(ps *pendingShard, now time.Time) {
 	if n := ps.expire(now); n > 0 {
 		e.stats.publishesExpired.Add(uint64(n))
+		e.count(PublishExpired, n)
 	}
 }
 
@@ -160,6 +161,7 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 		seq, dropped := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.gen, expires: expires})
 		if dropped {
 			e.stats.publishesExpired.Add(1)
+			e.count(PublishExpired, 1)
 		}
 		if i%maxPerBlock == 0 {
 			first = seq

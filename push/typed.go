@@ -2,6 +2,7 @@ package push
 
 import (
 	"context"
+	"time"
 
 	"github.com/pushrules/pushrules/events"
 )
@@ -32,6 +33,9 @@ func (e *Engine) IQ(ctx context.Context, ev events.IQ) (Decisions, error) {
 // AckDelayed collects the unacknowledged queue of a bound session into
 // its batch, pushed when it falls due. Shorthand for Handle.
 func (e *Engine) AckDelayed(ctx context.Context, ev events.AckDelayed) (Decisions, error) {
+	if e.cfg.MeasureLatency {
+		defer e.since(time.Now())
+	}
 	var d Decisions
 	err := e.ackDelayed(ctx, &ev, &d)
 	return d, err
@@ -48,6 +52,9 @@ func (e *Engine) HibernationStart(ctx context.Context, ev events.HibernationStar
 // StanzaQueued adds a stanza queued for a hibernating bound session to its
 // batch. Shorthand for Handle.
 func (e *Engine) StanzaQueued(ctx context.Context, ev events.StanzaQueued) (Decisions, error) {
+	if e.cfg.MeasureLatency {
+		defer e.since(time.Now())
+	}
 	var d Decisions
 	err := e.stanzaQueued(ctx, &ev, &d)
 	return d, err
@@ -70,6 +77,9 @@ func (e *Engine) ArchiveAdded(ctx context.Context, ev events.MessageArchived) (D
 // OfflineMessage wakes every registration of the user for a message stored
 // offline. Shorthand for Handle.
 func (e *Engine) OfflineMessage(ctx context.Context, ev events.OfflineMessage) (Decisions, error) {
+	if e.cfg.MeasureLatency {
+		defer e.since(time.Now())
+	}
 	var d Decisions
 	err := e.offlineMessage(ctx, &ev, &d)
 	return d, err
@@ -78,6 +88,9 @@ func (e *Engine) OfflineMessage(ctx context.Context, ev events.OfflineMessage) (
 // GroupchatToBare wakes every registration of the user for a groupchat
 // message addressed to the user's bare JID. Shorthand for Handle.
 func (e *Engine) GroupchatToBare(ctx context.Context, ev events.GroupchatToBare) (Decisions, error) {
+	if e.cfg.MeasureLatency {
+		defer e.since(time.Now())
+	}
 	var d Decisions
 	err := e.groupchatToBare(ctx, &ev, &d)
 	return d, err

@@ -55,7 +55,9 @@ func (s *Session) Unbind() (restoreTimeout bool) {
 type Batch struct {
 	// Due is when the batch must be processed; zero while the batch is
 	// closed (empty).
-	Due     time.Time
+	Due time.Time
+	// Opened is when the batch's first stanza was added.
+	Opened  time.Time
 	stanzas []events.Stanza
 	has     [2]bool // which classes the batch holds
 }
@@ -70,9 +72,11 @@ const MaxBatch = 1024
 func (b *Batch) Open() bool { return !b.Due.IsZero() }
 
 // Add appends st to the batch. When the batch was closed it opens it with
-// Due = now + window and reports opened = true.
-func (b *Batch) Add(now time.Time, window time.Duration, st events.Stanza) (opened bool) {
+// Due = now + window and reports opened = true; kept is false when st was
+// dropped (see MaxBatch).
+func (b *Batch) Add(now time.Time, window time.Duration, st events.Stanza) (opened, kept bool) {
 	if b.Due.IsZero() {
+		b.Opened = now
 		b.Due = now.Add(window)
 		if b.Due.IsZero() { // now + window landed on the zero instant
 			b.Due = b.Due.Add(1)
@@ -81,11 +85,11 @@ func (b *Batch) Add(now time.Time, window time.Duration, st events.Stanza) (open
 	}
 	c := class(&st)
 	if len(b.stanzas) >= MaxBatch && b.has[c] {
-		return opened
+		return opened, false
 	}
 	b.has[c] = true
 	b.stanzas = append(b.stanzas, st)
-	return opened
+	return opened, true
 }
 
 // Len returns the number of stanzas held.
@@ -99,7 +103,7 @@ func (b *Batch) Stanzas() []events.Stanza { return b.stanzas }
 func (b *Batch) Discard() {
 	clear(b.stanzas)
 	b.stanzas = b.stanzas[:0]
-	b.Due = time.Time{}
+	b.Due, b.Opened = time.Time{}, time.Time{}
 	b.has = [2]bool{}
 }
 
@@ -127,20 +131,24 @@ type Pick struct {
 // yet marked as pushed to id, in the order each class first appears. Every
 // stanza of a class that gets a push is then marked (the push covers them
 // all). The Picks point into queue. Stanzas with a zero Key are never
-// marked.
-func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now time.Time) (picks [2]Pick, n int) {
+// marked. Every stanza of queue adds one to counts: a published reason for
+// the picks, SuppressedDedup for those already pushed to id and
+// SuppressedBatch for the others.
+func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now time.Time, counts *[NumReasons]uint32) (picks [2]Pick, n int) {
 	var classes [2]bool
 	for i := range queue {
 		st := &queue[i]
 		c := class(st)
-		if classes[c] || marks.Has(st.Key, id, now) {
-			continue
-		}
-		classes[c] = true
-		picks[n] = Pick{Stanza: st, Important: c == Important}
-		n++
-		if n == 2 {
-			break
+		switch {
+		case marks.Has(st.Key, id, now):
+			counts[SuppressedDedup]++
+		case classes[c]:
+			counts[SuppressedBatch]++
+		default:
+			classes[c] = true
+			picks[n] = Pick{Stanza: st, Important: c == Important}
+			n++
+			counts[published(c == Important)]++
 		}
 	}
 	if n == 0 {
@@ -153,4 +161,12 @@ func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now tim
 		}
 	}
 	return picks, n
+}
+
+// published is the reason of a push for a stanza of that class.
+func published(important bool) Reason {
+	if important {
+		return PublishedImportant
+	}
+	return PublishedUnimportant
 }

@@ -162,11 +162,11 @@ func (s *script) apply(cmd string) []string {
 		sec, _ := strconv.ParseFloat(f[1], 64)
 		s.now = t0.Add(time.Duration(sec * float64(time.Second)))
 	case "open":
-		err = s.rules.Open(&s.user, session(f[1]))
+		err = s.rules.Open(&s.user, session(f[1]), &out)
 	case "close":
-		s.rules.Close(&s.user, session(f[1]))
+		s.rules.Close(&s.user, session(f[1]), &out)
 	case "resume":
-		s.rules.Resume(&s.user, session(f[1]))
+		s.rules.Resume(&s.user, session(f[1]), &out)
 	case "enable":
 		if _, ok := s.gens[f[2]]; !ok {
 			s.next++
@@ -213,7 +213,7 @@ func (s *script) apply(cmd string) []string {
 		st := stanza(f[1])
 		s.rules.Fanout(s.now, &s.user, s.regs(f[2:]), &st, skip, &out)
 	case "ping":
-		s.rules.Ping(s.regs(f[1:]), nil, &out)
+		s.rules.Ping(s.now, s.regs(f[1:]), nil, &out)
 	default:
 		return []string{"error unknown command " + f[0]}
 	}

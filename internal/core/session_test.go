@@ -84,7 +84,8 @@ func TestSelect(t *testing.T) {
 			for _, k := range tc.marked {
 				m.Add(k, regA, t0)
 			}
-			picks, n := Select(tc.queue, m, regA, t0)
+			var counts [NumReasons]uint32
+			picks, n := Select(tc.queue, m, regA, t0, &counts)
 			var got []events.Key
 			for _, p := range picks[:n] {
 				got = append(got, p.Stanza.Key)
@@ -113,10 +114,10 @@ func TestBatch(t *testing.T) {
 	if b.Open() {
 		t.Fatal("zero batch open")
 	}
-	if !b.Add(t0, time.Second, msg(1, "a")) || !b.Due.Equal(t0.Add(time.Second)) {
+	if opened, kept := b.Add(t0, time.Second, msg(1, "a")); !opened || !kept || !b.Due.Equal(t0.Add(time.Second)) {
 		t.Fatal("first Add did not open the batch")
 	}
-	if b.Add(t0, time.Second, msg(2, "b")) {
+	if opened, _ := b.Add(t0, time.Second, msg(2, "b")); opened {
 		t.Fatal("second Add reopened")
 	}
 	for i := range MaxBatch * 2 {
@@ -129,8 +130,7 @@ func TestBatch(t *testing.T) {
 	if b.Len() != MaxBatch+1 {
 		t.Fatal("a full batch dropped the first stanza of a new class")
 	}
-	b.Add(t0, time.Second, events.Stanza{Key: 6, Kind: events.KindPresence})
-	if b.Len() != MaxBatch+1 {
+	if _, kept := b.Add(t0, time.Second, events.Stanza{Key: 6, Kind: events.KindPresence}); kept || b.Len() != MaxBatch+1 {
 		t.Fatal("a full batch kept a second stanza of an overflowed class")
 	}
 	b.Discard()

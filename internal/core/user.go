@@ -32,6 +32,9 @@ type Publish struct {
 	Generation   uint64
 	Important    bool
 	Body, Sender string
+	// Since is when the oldest stanza the push covers reached the engine
+	// (the event's time for a push made at once).
+	Since time.Time
 }
 
 // Timeout tells the host to set a session's hibernation timeout to
@@ -57,6 +60,8 @@ type Out struct {
 	Publishes []Publish
 	Timeouts  []Timeout
 	Due       []Due
+	// Counts holds, per Reason, how many outcomes had it.
+	Counts [NumReasons]uint32
 }
 
 // Reset empties o, keeping its capacity.
@@ -65,6 +70,7 @@ func (o *Out) Reset() {
 	clear(o.Due)
 	clear(o.Timeouts)
 	o.Publishes, o.Timeouts, o.Due = o.Publishes[:0], o.Timeouts[:0], o.Due[:0]
+	o.Counts = [NumReasons]uint32{}
 }
 
 // ErrTooManySessions is returned by Open when the user already has
@@ -143,10 +149,10 @@ func (r *Rules) session(u *User, full string) (*Session, error) {
 
 // Open records a session (or, for one already known, makes it live again
 // and discards its pending batch).
-func (r *Rules) Open(u *User, full string) error {
+func (r *Rules) Open(u *User, full string, out *Out) error {
 	if s := u.Session(full); s != nil {
 		s.Hibernating, s.Extended = false, false
-		s.Batch.Discard()
+		out.withdraw(s)
 		return nil
 	}
 	_, err := r.add(u, full)
@@ -155,14 +161,14 @@ func (r *Rules) Open(u *User, full string) error {
 
 // Close forgets the session and its pending batch; it reports whether the
 // session was known.
-func (r *Rules) Close(u *User, full string) bool {
+func (r *Rules) Close(u *User, full string, out *Out) bool {
 	i := slices.IndexFunc(u.sessions, func(s *Session) bool { return s.JID == full })
 	if i < 0 {
 		return false
 	}
 	s := u.sessions[i]
 	s.Closed = true
-	s.Batch.Discard()
+	out.withdraw(s)
 	u.sessions = slices.Delete(u.sessions, i, i+1)
 	if u.index != nil {
 		delete(u.index, full)
@@ -175,13 +181,13 @@ func (r *Rules) Close(u *User, full string) bool {
 
 // Resume makes a hibernating session live again and discards its batch;
 // it reports whether the session was known.
-func (r *Rules) Resume(u *User, full string) bool {
+func (r *Rules) Resume(u *User, full string, out *Out) bool {
 	s := u.Session(full)
 	if s == nil {
 		return false
 	}
 	s.Hibernating, s.Extended = false, false
-	s.Batch.Discard()
+	out.withdraw(s)
 	return true
 }
 
@@ -194,13 +200,16 @@ func (r *Rules) Resume(u *User, full string) bool {
 func (r *Rules) Queue(now time.Time, u *User, full string, stanzas []events.Stanza, out *Out) (known bool) {
 	s := u.Session(full)
 	if s == nil || !s.Bound {
+		if s != nil {
+			out.count(SuppressedUnbound, len(stanzas))
+		}
 		return s != nil
 	}
 	if s.Batch.Open() {
 		due, t := s.Batch.Due.UnixNano(), now.UnixNano()
 		switch {
 		case t >= due:
-			r.process(now, u, s, s.Batch.Stanzas(), out)
+			r.process(now, s.Batch.Opened, u, s, s.Batch.Stanzas(), out)
 			s.Batch.Discard()
 		case due-t > int64(r.BatchWindow):
 			s.Batch.Due = now.Add(r.BatchWindow)
@@ -208,8 +217,12 @@ func (r *Rules) Queue(now time.Time, u *User, full string, stanzas []events.Stan
 		}
 	}
 	for i := range stanzas {
-		if s.Batch.Add(now, r.BatchWindow, stanzas[i]) {
+		opened, kept := s.Batch.Add(now, r.BatchWindow, stanzas[i])
+		if opened {
 			r.arm(s, out)
+		}
+		if !kept {
+			out.count(SuppressedBatch, 1)
 		}
 	}
 	return true
@@ -239,7 +252,7 @@ func (r *Rules) Flush(now time.Time, u *User, s *Session, due time.Time, out *Ou
 		r.arm(s, out)
 		return
 	}
-	r.process(now, u, s, s.Batch.Stanzas(), out)
+	r.process(now, s.Batch.Opened, u, s, s.Batch.Stanzas(), out)
 	s.Batch.Discard()
 }
 
@@ -253,24 +266,28 @@ func (r *Rules) Hibernate(now time.Time, u *User, full string, queue []events.St
 	}
 	s.Hibernating = true
 	s.Batch.Discard()
-	if s.Bound {
-		s.Extended = true
-		out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.MaxHibernationTimeout})
-		r.process(now, u, s, queue, out)
+	if !s.Bound {
+		out.count(SuppressedUnbound, len(queue))
+		return nil
 	}
+	s.Extended = true
+	out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.MaxHibernationTimeout})
+	r.process(now, now, u, s, queue, out)
 	return nil
 }
 
-// process gives the pushes of a bound session's queue (or batch) to its own
-// registration, and cuts its extended timeout back at the first important
-// one.
-func (r *Rules) process(now time.Time, u *User, s *Session, queue []events.Stanza, out *Out) {
+// process gives the pushes of a bound session's queue (or batch, collected
+// since since) to its own registration, and cuts its extended timeout back
+// at the first important one.
+func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []events.Stanza, out *Out) {
 	if !s.Bound || len(queue) == 0 {
 		return
 	}
-	picks, n := Select(queue, &u.marks, s.Binding.ID, now)
+	picks, n := Select(queue, &u.marks, s.Binding.ID, now, &out.Counts)
 	for _, pk := range picks[:n] {
-		out.Publishes = append(out.Publishes, r.publish(&s.Binding, pk.Stanza, pk.Important))
+		p := r.publish(&s.Binding, pk.Stanza, pk.Important)
+		p.Since = since
+		out.Publishes = append(out.Publishes, p)
 		if pk.Important && s.Hibernating && s.Extended {
 			s.Extended = false
 			out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.HibernationTimeout})
@@ -336,6 +353,7 @@ func (r *Rules) Removed(now time.Time, u *User, removed []registry.Registration,
 }
 
 func (r *Rules) unbind(s *Session, out *Out) {
+	out.count(SuppressedWithdrawn, s.Batch.Len())
 	if s.Unbind() {
 		out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.HibernationTimeout})
 	}
@@ -386,11 +404,13 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 	for i := len(regs) - 1; i >= 0; i-- {
 		reg := &regs[i]
 		if skipBound && u.bound(reg.ID) {
+			out.count(SuppressedBound, 1)
 			continue
 		}
 		if st.Key != 0 {
 			b := u.marks.Bit(reg.ID)
 			if pushed&b != 0 {
+				out.count(SuppressedDedup, 1)
 				continue
 			}
 			marked |= b
@@ -398,7 +418,10 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 		if len(out.Publishes) == cap(out.Publishes) {
 			out.Publishes = slices.Grow(out.Publishes, i+1)
 		}
-		out.Publishes = append(out.Publishes, r.publish(reg, st, important))
+		p := r.publish(reg, st, important)
+		p.Since = now
+		out.Publishes = append(out.Publishes, p)
+		out.count(published(important), 1)
 	}
 	if st.Key != 0 {
 		u.marks.Mark(st.Key, marked, now)
@@ -407,12 +430,15 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 
 // Ping pushes to every registration in regs, or to those whose node is in
 // nodes when nodes is not empty, newest first, without stanza data.
-func (r *Rules) Ping(regs []registry.Registration, nodes []string, out *Out) {
+func (r *Rules) Ping(now time.Time, regs []registry.Registration, nodes []string, out *Out) {
 	for i := len(regs) - 1; i >= 0; i-- {
 		if len(nodes) > 0 && !slices.Contains(nodes, regs[i].ID.Node()) {
 			continue
 		}
-		out.Publishes = append(out.Publishes, r.publish(&regs[i], nil, false))
+		p := r.publish(&regs[i], nil, false)
+		p.Since = now
+		out.Publishes = append(out.Publishes, p)
+		out.count(PublishedPing, 1)
 	}
 }
 

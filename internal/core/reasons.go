@@ -1,0 +1,43 @@
+package core
+
+// Reason is what became of one stanza for one registration (or of one
+// ping): each call counts exactly one Reason per stanza it considers for a
+// registration in Out.Counts, so that an operator can tell why a phone was
+// or was not woken.
+type Reason uint8
+
+// The reasons, in the order the push package exports them.
+const (
+	// PublishedImportant and PublishedUnimportant count pushes made for a
+	// stanza of that class; PublishedPing pushes without stanza (Ping).
+	PublishedImportant Reason = iota
+	PublishedUnimportant
+	PublishedPing
+	// SuppressedDedup counts stanzas the registration already had a push
+	// for.
+	SuppressedDedup
+	// SuppressedBatch counts stanzas covered by another push of the same
+	// queue or batch (or dropped from a full batch).
+	SuppressedBatch
+	// SuppressedUnbound counts stanzas queued to a session bound to no
+	// registration.
+	SuppressedUnbound
+	// SuppressedBound counts registrations a fan-out skipped because a
+	// session is bound to them (its own queue pushes).
+	SuppressedBound
+	// SuppressedWithdrawn counts batched stanzas dropped because their
+	// session resumed, reopened, closed or was unbound before the batch
+	// was due.
+	SuppressedWithdrawn
+	// NumReasons is the number of reasons.
+	NumReasons
+)
+
+// count adds n to the count of r.
+func (o *Out) count(r Reason, n int) { o.Counts[r] += uint32(n) }
+
+// withdraw discards s's batch, counting what it held as withdrawn.
+func (o *Out) withdraw(s *Session) {
+	o.count(SuppressedWithdrawn, s.Batch.Len())
+	s.Batch.Discard()
+}

@@ -1,0 +1,354 @@
+package push
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/pushrules/pushrules/internal/core"
+)
+
+// Reason names one outcome the engine counts: a push made, a push not made
+// and why, a push service's answer, a registration removed, a publish
+// expired. For the stanza reasons (Published*, Suppressed*) every stanza
+// an event or a batch considers for a registration counts exactly one.
+type Reason uint8
+
+// The stanza reasons: what became of one stanza for one registration.
+const (
+	// PublishedImportant and PublishedUnimportant count pushes for a
+	// stanza of that class; PublishedPing pushes without stanza (Ping).
+	PublishedImportant   = Reason(core.PublishedImportant)
+	PublishedUnimportant = Reason(core.PublishedUnimportant)
+	PublishedPing        = Reason(core.PublishedPing)
+	// SuppressedDedup counts stanzas the registration already had a push
+	// for (by another path, or in an earlier queue).
+	SuppressedDedup = Reason(core.SuppressedDedup)
+	// SuppressedBatch counts stanzas covered by another push of the same
+	// queue or batch (one push per class), or dropped from a full batch.
+	SuppressedBatch = Reason(core.SuppressedBatch)
+	// SuppressedUnbound counts stanzas queued to a session that has not
+	// enabled push.
+	SuppressedUnbound = Reason(core.SuppressedUnbound)
+	// SuppressedBound counts registrations the archive path skipped
+	// because a session is bound to them: its own queue pushes instead.
+	SuppressedBound = Reason(core.SuppressedBound)
+	// SuppressedWithdrawn counts batched stanzas dropped because their
+	// session resumed, reopened, closed or was unbound before the batch
+	// was due.
+	SuppressedWithdrawn = Reason(core.SuppressedWithdrawn)
+)
+
+// The other reasons: answers, removals and expiries, one per publish or
+// registration.
+const (
+	// ResultSuccess counts successful answers; ResultWait error answers of
+	// type wait (not counted against the registration); ResultError the
+	// other error answers (see Snapshot.Errors for their type and
+	// condition).
+	ResultSuccess Reason = Reason(core.NumReasons) + iota
+	ResultWait
+	ResultError
+	// RemovedDisabled, RemovedEvicted, RemovedErrors and RemovedDeleted
+	// count registrations removed by a client's disable, evicted at
+	// MaxDevices by a newer enable, removed after MaxErrors failures in a
+	// row, and removed with their deleted user.
+	RemovedDisabled
+	RemovedEvicted
+	RemovedErrors
+	RemovedDeleted
+	// PublishExpired counts publishes never answered within
+	// PublishTimeout (or forgotten to bound memory).
+	PublishExpired
+	// NumReasons is the number of reasons.
+	NumReasons
+)
+
+var reasonNames = [NumReasons]string{
+	"published_important", "published_unimportant", "published_ping",
+	"suppressed_dedup", "suppressed_batch", "suppressed_unbound", "suppressed_bound", "suppressed_withdrawn",
+	"result_success", "result_wait", "result_error",
+	"removed_disabled", "removed_evicted", "removed_errors", "removed_deleted",
+	"publish_expired",
+}
+
+// String returns the reason's name as metrics show it, such as
+// "suppressed_dedup".
+func (r Reason) String() string {
+	if r < NumReasons {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// Histogram names one of the engine's duration histograms.
+type Histogram uint8
+
+const (
+	// StanzaToPush is the time from a stanza reaching the engine to its
+	// push, on the events' clock: the batch window for a batched stanza,
+	// zero for one pushed at once.
+	StanzaToPush Histogram = iota
+	// HandlerLatency is the wall time Handle takes for one event, measured
+	// only with Config.MeasureLatency.
+	HandlerLatency
+	// NumHistograms is the number of histograms.
+	NumHistograms
+)
+
+// String returns the histogram's name as metrics show it.
+func (h Histogram) String() string {
+	switch h {
+	case StanzaToPush:
+		return "stanza_to_push"
+	case HandlerLatency:
+		return "handler_latency"
+	}
+	return "unknown"
+}
+
+// bucketBounds are the histograms' upper bounds, inclusive; a last bucket
+// holds the rest.
+var bucketBounds = [...]time.Duration{
+	time.Microsecond, 10 * time.Microsecond, 100 * time.Microsecond, time.Millisecond,
+	10 * time.Millisecond, 100 * time.Millisecond, time.Second, 10 * time.Second,
+	time.Minute, 10 * time.Minute, time.Hour,
+}
+
+// NumBuckets is the number of buckets of every histogram.
+const NumBuckets = len(bucketBounds) + 1
+
+// BucketBounds returns the histograms' bucket upper bounds (inclusive), in
+// increasing order; the last bucket, past them, has none. The slice is the
+// caller's.
+func BucketBounds() []time.Duration { return slices.Clone(bucketBounds[:]) }
+
+func bucket(d time.Duration) int {
+	for i, b := range bucketBounds {
+		if d <= b {
+			return i
+		}
+	}
+	return len(bucketBounds)
+}
+
+// Metrics receives the engine's counts as they happen, for a host that
+// feeds its own metrics system; the engine keeps its own counts too (see
+// Engine.Metrics). Its methods are called concurrently, some with an
+// engine lock held: they must be quick, must not block and must not call
+// the Engine.
+type Metrics interface {
+	// Count adds n to the counter of r.
+	Count(r Reason, n uint64)
+	// PublishError counts one error answer to a publish (ResultError or
+	// ResultWait) by its error type and defined condition; both are
+	// "other" when not among RFC 6120's, so there are few distinct pairs.
+	PublishError(errorType, condition string)
+	// Observe records one duration in histogram h.
+	Observe(h Histogram, d time.Duration)
+}
+
+// HistogramSnapshot is a histogram's state: how many durations fell in
+// each bucket (see BucketBounds), their count and their sum.
+type HistogramSnapshot struct {
+	Buckets [NumBuckets]uint64
+	Count   uint64
+	Sum     time.Duration
+}
+
+// Snapshot is the engine's counts at one moment (not atomically across
+// counters: each is exact, the set may straddle an event).
+type Snapshot struct {
+	// Counts holds each Reason's count, indexed by Reason.
+	Counts [NumReasons]uint64
+	// Errors counts error answers by "type/condition", such as
+	// "cancel/item-not-found"; pairs never seen are absent.
+	Errors map[string]uint64
+	// Histograms holds each Histogram, indexed by Histogram.
+	Histograms [NumHistograms]HistogramSnapshot
+}
+
+// histogram is a histogram updated with atomics.
+type histogram struct {
+	buckets    [NumBuckets]atomic.Uint64
+	count, sum atomic.Uint64
+}
+
+func (h *histogram) observe(d time.Duration) {
+	d = max(d, 0)
+	h.buckets[bucket(d)].Add(1)
+	h.count.Add(1)
+	h.sum.Add(uint64(d))
+}
+
+func (h *histogram) addTo(s *HistogramSnapshot) {
+	for i := range h.buckets {
+		s.Buckets[i] += h.buckets[i].Load()
+	}
+	s.Count += h.count.Load()
+	s.Sum += time.Duration(h.sum.Load())
+}
+
+// shardMetrics are the counts of one user shard, added to under its lock
+// (so the atomics' cache lines stay with the core that holds it) and read
+// without it.
+type shardMetrics struct {
+	counts [core.NumReasons]atomic.Uint64
+	toPush histogram
+	_      [falseSharingPad]byte
+}
+
+// engineMetrics are the counts outside the user shards: answers, removals,
+// expiries, latency.
+type engineMetrics struct {
+	shards  [userShards]shardMetrics
+	counts  [NumReasons]atomic.Uint64 // the reasons past the core's
+	errors  [len(errorTypes) + 1][len(errorConditions) + 1]atomic.Uint64
+	latency histogram
+}
+
+// RFC 6120's error types and defined conditions: the others count as
+// "other".
+var (
+	errorTypes      = [...]string{"auth", "cancel", "continue", "modify", "wait"}
+	errorConditions = [...]string{"bad-request", "conflict", "feature-not-implemented", "forbidden", "gone",
+		"internal-server-error", "item-not-found", "jid-malformed", "not-acceptable", "not-allowed",
+		"not-authorized", "policy-violation", "recipient-unavailable", "redirect", "registration-required",
+		"remote-server-not-found", "remote-server-timeout", "resource-constraint", "service-unavailable",
+		"subscription-required", "undefined-condition", "unexpected-request"}
+)
+
+// known returns the index of s in names, or len(names) and "other".
+func known(names []string, s string) (int, string) {
+	if i := slices.Index(names, s); i >= 0 {
+		return i, s
+	}
+	return len(names), "other"
+}
+
+// record adds the core's counts of one event of user and its publishes'
+// delays to the shard's metrics and to the host's, and logs them at debug
+// level. The caller holds sh.mu.
+func (e *Engine) record(sh *userShard, user string, now time.Time, out *core.Out) {
+	if e.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		e.logDecisions(user, now, out)
+	}
+	m := &e.metrics.shards[sh.self]
+	for r, n := range out.Counts {
+		if n != 0 {
+			m.counts[r].Add(uint64(n))
+			if e.cfg.Metrics != nil {
+				e.cfg.Metrics.Count(Reason(r), uint64(n))
+			}
+		}
+	}
+	for i := range out.Publishes {
+		d := now.Sub(out.Publishes[i].Since)
+		m.toPush.observe(d)
+		if e.cfg.Metrics != nil {
+			e.cfg.Metrics.Observe(StanzaToPush, d)
+		}
+	}
+}
+
+// count adds n to one of the reasons the shell counts.
+func (e *Engine) count(r Reason, n int) {
+	if n <= 0 {
+		return
+	}
+	e.metrics.counts[r].Add(uint64(n))
+	if e.cfg.Metrics != nil {
+		e.cfg.Metrics.Count(r, uint64(n))
+	}
+}
+
+// countAnswer counts one push service answer: its reason and, for an
+// error, its type and condition.
+func (e *Engine) countAnswer(errorType, condition string, failed bool) {
+	switch {
+	case !failed:
+		e.count(ResultSuccess, 1)
+		return
+	case errorType == "wait":
+		e.count(ResultWait, 1)
+	default:
+		e.count(ResultError, 1)
+	}
+	t, typ := known(errorTypes[:], errorType)
+	c, cond := known(errorConditions[:], condition)
+	e.metrics.errors[t][c].Add(1)
+	if e.cfg.Metrics != nil {
+		e.cfg.Metrics.PublishError(typ, cond)
+	}
+}
+
+// since records the wall time of a Handle call that started at start.
+func (e *Engine) since(start time.Time) {
+	d := time.Since(start)
+	e.metrics.latency.observe(d)
+	if e.cfg.Metrics != nil {
+		e.cfg.Metrics.Observe(HandlerLatency, d)
+	}
+}
+
+// Metrics returns the engine's counts so far. It takes no lock and may be
+// called at any time, from any goroutine; it reads a few thousand atomics,
+// so call it for monitoring, not per event.
+func (e *Engine) Metrics() Snapshot {
+	var s Snapshot
+	for i := range e.metrics.shards {
+		m := &e.metrics.shards[i]
+		for r := range m.counts {
+			s.Counts[r] += m.counts[r].Load()
+		}
+		m.toPush.addTo(&s.Histograms[StanzaToPush])
+	}
+	for r := Reason(core.NumReasons); r < NumReasons; r++ {
+		s.Counts[r] = e.metrics.counts[r].Load()
+	}
+	e.metrics.latency.addTo(&s.Histograms[HandlerLatency])
+	for t := range e.metrics.errors {
+		for c := range e.metrics.errors[t] {
+			if n := e.metrics.errors[t][c].Load(); n > 0 {
+				if s.Errors == nil {
+					s.Errors = make(map[string]uint64)
+				}
+				s.Errors[name(errorTypes[:], t)+"/"+name(errorConditions[:], c)] = n
+			}
+		}
+	}
+	return s
+}
+
+// name is names[i], or "other" past them.
+func name(names []string, i int) string {
+	if i < len(names) {
+		return names[i]
+	}
+	return "other"
+}
+
+// logDecisions logs one record per reason counted in out and one per
+// publish, each with the reason as an attribute.
+func (e *Engine) logDecisions(user string, now time.Time, out *core.Out) {
+	log := e.cfg.Logger
+	for r, n := range out.Counts {
+		if n != 0 {
+			log.Debug("push: decision", "user", user, "reason", Reason(r).String(), "count", n)
+		}
+	}
+	for i := range out.Publishes {
+		p := &out.Publishes[i]
+		r := PublishedUnimportant
+		switch {
+		case out.Counts[core.PublishedPing] > 0: // a Ping's publishes are all pings
+			r = PublishedPing
+		case p.Important:
+			r = PublishedImportant
+		}
+		log.Debug("push: publish", "user", user, "service", p.Registration.JID(), "node", p.Registration.Node(),
+			"reason", r.String(), "delay", now.Sub(p.Since))
+	}
+}
