@@ -27,7 +27,8 @@ const (
 	// for (by another path, or in an earlier queue).
 	SuppressedDedup = Reason(core.SuppressedDedup)
 	// SuppressedBatch counts stanzas covered by another push of the same
-	// queue or batch (one push per class), or dropped from a full batch.
+	// queue or batch (one push per class: a later stanza of a class pushed
+	// counts here even when pushed before), or dropped from a full batch.
 	SuppressedBatch = Reason(core.SuppressedBatch)
 	// SuppressedUnbound counts stanzas queued to a session that has not
 	// enabled push.
@@ -232,17 +233,22 @@ func known(names []string, s string) (int, string) {
 // delays to the shard's metrics and to the host's, and logs them at debug
 // level. The caller holds sh.mu.
 func (e *Engine) record(sh *userShard, user string, now time.Time, out *core.Out) {
-	if e.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
-		e.logDecisions(user, now, out)
-	}
 	m := &e.metrics.shards[sh.self]
+	counted := false
 	for r, n := range out.Counts {
 		if n != 0 {
+			counted = true
 			m.counts[r].Add(uint64(n))
 			if e.cfg.Metrics != nil {
 				e.cfg.Metrics.Count(Reason(r), uint64(n))
 			}
 		}
+	}
+	if !counted {
+		return // every publish counts a reason
+	}
+	if e.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		e.logDecisions(user, now, out)
 	}
 	for i := range out.Publishes {
 		d := now.Sub(out.Publishes[i].Since)

@@ -132,18 +132,18 @@ type Pick struct {
 // stanza of a class that gets a push is then marked (the push covers them
 // all). The Picks point into queue. Stanzas with a zero Key are never
 // marked. Every stanza of queue adds one to counts: a published reason for
-// the picks, SuppressedDedup for those already pushed to id and
-// SuppressedBatch for the others.
+// the picks, SuppressedBatch for those of a class picked before them and
+// SuppressedDedup for the others (already pushed to id).
 func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now time.Time, counts *[NumReasons]uint32) (picks [2]Pick, n int) {
 	var classes [2]bool
 	for i := range queue {
 		st := &queue[i]
 		c := class(st)
 		switch {
-		case marks.Has(st.Key, id, now):
-			counts[SuppressedDedup]++
 		case classes[c]:
 			counts[SuppressedBatch]++
+		case marks.Has(st.Key, id, now):
+			counts[SuppressedDedup]++
 		default:
 			classes[c] = true
 			picks[n] = Pick{Stanza: st, Important: c == Important}

@@ -60,6 +60,8 @@ type script struct {
 	now   time.Time
 	gens  map[string]uint64 // generation of each registration now stored
 	next  uint64
+	// counts adds up the Out.Counts of every command applied.
+	counts [NumReasons]uint32
 }
 
 func runScript(t *testing.T, file string) {
@@ -68,10 +70,7 @@ func runScript(t *testing.T, file string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	s := &script{rules: Rules{ImportantBody: "New Message!", HibernationTimeout: 10 * time.Minute,
-		MaxHibernationTimeout: 72 * time.Hour, BatchWindow: time.Second, DedupWindow: 73 * time.Hour,
-		MarksPerUser: 64, MaxSessions: 8}, now: t0, gens: map[string]uint64{}}
-	s.rules.Init(&s.user)
+	s := newScript()
 	sc := bufio.NewScanner(f)
 	line := 0
 	var cmds, want []string
@@ -110,6 +109,14 @@ func runScript(t *testing.T, file string) {
 		}
 	}
 	flush()
+}
+
+func newScript() *script {
+	s := &script{rules: Rules{ImportantBody: "New Message!", HibernationTimeout: 10 * time.Minute,
+		MaxHibernationTimeout: 72 * time.Hour, BatchWindow: time.Second, DedupWindow: 73 * time.Hour,
+		MarksPerUser: 64, MaxSessions: 8}, now: t0, gens: map[string]uint64{}}
+	s.rules.Init(&s.user)
+	return s
 }
 
 func session(name string) string { return ddUser + "/" + name }
@@ -216,6 +223,9 @@ func (s *script) apply(cmd string) []string {
 		s.rules.Ping(s.now, s.regs(f[1:]), nil, &out)
 	default:
 		return []string{"error unknown command " + f[0]}
+	}
+	for r, n := range out.Counts {
+		s.counts[r] += n
 	}
 	var lines []string
 	if err != nil {

@@ -17,7 +17,8 @@ const (
 	// for.
 	SuppressedDedup
 	// SuppressedBatch counts stanzas covered by another push of the same
-	// queue or batch (or dropped from a full batch).
+	// queue or batch (even when pushed before), or dropped from a full
+	// batch.
 	SuppressedBatch
 	// SuppressedUnbound counts stanzas queued to a session bound to no
 	// registration.
