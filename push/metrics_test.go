@@ -104,7 +104,7 @@ func TestMetricsReasons(t *testing.T) {
 			}
 			h.iq(at(1), phone, "<disable xmlns='urn:xmpp:push:0' jid='"+service+"' node='B'/>")
 			h.close(at(1), phone)
-			p := h.offline(at(2), h.chat("a")).Publishes // to C, D, E, F
+			p := h.offline(at(2), h.chat("a")).Publishes       // to C, D, E, F
 			h.respond(at(3), p[0], "cancel", "item-not-found") // MaxErrors 1: removed
 			h.must(h.e.UserDeleted(context.Background(), events.UserDeleted{Now: at(4), User: juliet}))
 		}, map[Reason]uint64{PublishedImportant: 4, ResultError: 1, RemovedEvicted: 1, RemovedDisabled: 1,
