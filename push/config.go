@@ -91,6 +91,22 @@ type Config struct {
 	// bodies and publish-options are never logged. At debug level every
 	// decision of the rules is logged with its reason (see Reason).
 	Logger *slog.Logger
+	// DebounceWindow, when set, holds pushes to a registration within
+	// that window after its last push and sends them as one at the
+	// window's end: the first push of a burst goes out at once, the last
+	// stanza of the burst is always covered, an important stanza upgrades
+	// a held unimportant push (never the reverse), and calls (XEP-0353
+	// proposals) are never held. At 20 s or more it keeps within app
+	// servers' own limits (fpush drops a second push within 20 s while
+	// answering success). 0 (the default, Prosody's behaviour) holds
+	// nothing.
+	DebounceWindow time.Duration
+	// MaxPushesPerMinute caps the pushes to one registration, and
+	// MaxUserPushesPerMinute those to all of a user's registrations, in
+	// any 60 seconds; a push past a cap is held until the cap allows it,
+	// coalesced as within DebounceWindow. Calls are never held (they
+	// count towards the caps). 0 (the default) is no cap.
+	MaxPushesPerMinute, MaxUserPushesPerMinute int
 	// Metrics, when set, receives every count and duration as it happens,
 	// besides the engine's own counts (Engine.Metrics).
 	Metrics Metrics
@@ -114,6 +130,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"BatchWindow", c.BatchWindow},
 		{"PublishTimeout", c.PublishTimeout},
 		{"DedupWindow", c.DedupWindow},
+		{"DebounceWindow", c.DebounceWindow},
 	} {
 		if d.v < 0 {
 			return bad("%s is negative (%v)", d.name, d.v)
@@ -121,6 +138,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxErrors < 0 || c.MaxDevices < 0 || c.MarksPerUser < 0 || c.MaxSessionsPerUser < 0 {
 		return bad("MaxErrors, MaxDevices, MarksPerUser and MaxSessionsPerUser must not be negative")
+	}
+	if c.MaxPushesPerMinute < 0 || c.MaxUserPushesPerMinute < 0 {
+		return bad("MaxPushesPerMinute and MaxUserPushesPerMinute must not be negative")
 	}
 	if c.MarksPerUser > core.MaxMarks {
 		return bad("MarksPerUser %d is above %d", c.MarksPerUser, core.MaxMarks)

@@ -108,6 +108,8 @@ func New(cfg Config) (*Engine, error) {
 		DedupWindow:           cfg.DedupWindow,
 		MarksPerUser:          cfg.MarksPerUser,
 		MaxSessions:           cfg.MaxSessionsPerUser,
+		Policy: core.Policy{Debounce: cfg.DebounceWindow, PerRegistration: cfg.MaxPushesPerMinute,
+			PerUser: cfg.MaxUserPushesPerMinute},
 	}}
 	if e.idPrefix == "" {
 		var prefix [6]byte

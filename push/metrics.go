@@ -40,6 +40,14 @@ const (
 	// session resumed, reopened, closed or was unbound before the batch
 	// was due.
 	SuppressedWithdrawn = Reason(core.SuppressedWithdrawn)
+	// SuppressedDebounce counts pushes held within a registration's
+	// DebounceWindow and displaced by a later push that covers them (the
+	// later one, or the held one when it is important and the later one
+	// is not); SuppressedRateLimit the same for pushes held past
+	// MaxPushesPerMinute or MaxUserPushesPerMinute. The push finally sent
+	// counts as published.
+	SuppressedDebounce  = Reason(core.SuppressedDebounce)
+	SuppressedRateLimit = Reason(core.SuppressedRateLimit)
 )
 
 // The other reasons: answers, removals and expiries, one per publish or
@@ -70,6 +78,7 @@ const (
 var reasonNames = [NumReasons]string{
 	"published_important", "published_unimportant", "published_ping",
 	"suppressed_dedup", "suppressed_batch", "suppressed_unbound", "suppressed_bound", "suppressed_withdrawn",
+	"suppressed_debounce", "suppressed_rate_limit",
 	"result_success", "result_wait", "result_error",
 	"removed_disabled", "removed_evicted", "removed_errors", "removed_deleted",
 	"publish_expired",

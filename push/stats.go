@@ -8,6 +8,9 @@ import "sync/atomic"
 type Stats struct {
 	// What the engine holds now.
 	Users, Sessions, BoundSessions, Marks, PendingPublishes, BatchedStanzas int
+	// HeldPushes counts the pushes the delivery policy holds
+	// (DebounceWindow, MaxPushesPerMinute, MaxUserPushesPerMinute).
+	HeldPushes int
 
 	// StoreErrors counts Store calls that failed (each also returned as a
 	// *StoreError and logged at warning level).
@@ -67,6 +70,7 @@ func (e *Engine) Stats() Stats {
 				st.BatchedStanzas += s.Batch.Len()
 			}
 			st.Marks += u.Marks()
+			st.HeldPushes += u.Held()
 		}
 		sh.mu.Unlock()
 	}

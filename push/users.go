@@ -158,7 +158,7 @@ func (e *Engine) end(sh *userShard, user string, u *userEntry) {
 func (e *Engine) sweepShard(sh *userShard, now time.Time) {
 	sh.nextSweep = now.Add(sweepInterval).UnixNano()
 	for name, u := range sh.users {
-		u.Expire(now)
+		u.Expire(now, e.cfg.DebounceWindow)
 		if !u.busy && u.Empty() {
 			delete(sh.users, name)
 		}

@@ -131,9 +131,10 @@ type Pick struct {
 // yet marked as pushed to id, in the order each class first appears. Every
 // stanza of a class that gets a push is then marked (the push covers them
 // all). The Picks point into queue. Stanzas with a zero Key are never
-// marked. Every stanza of queue adds one to counts: a published reason for
-// the picks, SuppressedBatch for those of a class picked before them and
-// SuppressedDedup for the others (already pushed to id).
+// marked. Every stanza of queue but the picks adds one to counts:
+// SuppressedBatch for those of a class picked before them, SuppressedDedup
+// for the others (already pushed to id); the picks count when they are
+// sent or held.
 func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now time.Time, counts *[NumReasons]uint32) (picks [2]Pick, n int) {
 	var classes [2]bool
 	for i := range queue {
@@ -148,7 +149,6 @@ func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now tim
 			classes[c] = true
 			picks[n] = Pick{Stanza: st, Important: c == Important}
 			n++
-			counts[published(c == Important)]++
 		}
 	}
 	if n == 0 {

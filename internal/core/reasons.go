@@ -30,6 +30,11 @@ const (
 	// session resumed, reopened, closed or was unbound before the batch
 	// was due.
 	SuppressedWithdrawn
+	// SuppressedDebounce and SuppressedRateLimit count pushes held for a
+	// registration (within its debounce window, or past a per-minute cap)
+	// and then displaced by a later push that covers them.
+	SuppressedDebounce
+	SuppressedRateLimit
 	// NumReasons is the number of reasons.
 	NumReasons
 )

@@ -21,6 +21,8 @@ type Rules struct {
 	MarksPerUser          int
 	// MaxSessions bounds one user's sessions (Open refuses more).
 	MaxSessions int
+	// Policy holds or coalesces pushes (off when zero).
+	Policy Policy
 }
 
 // Publish is one push the rules decided: to which registration, and what
@@ -87,6 +89,7 @@ type User struct {
 	sessions []*Session          // in the order they were opened
 	index    map[string]*Session // nil up to linearSessions sessions
 	marks    Marks
+	holds    *holds // nil while the policy has nothing to remember
 }
 
 // Init makes u an empty user.
@@ -117,10 +120,30 @@ func (u *User) Marks() int { return u.marks.Len() }
 
 // Empty reports whether u holds nothing worth keeping: no session and no
 // mark.
-func (u *User) Empty() bool { return len(u.sessions) == 0 && u.marks.Len() == 0 }
+func (u *User) Empty() bool { return len(u.sessions) == 0 && u.marks.Len() == 0 && u.holds == nil }
 
-// Expire forgets the marks past the deduplication window at now.
-func (u *User) Expire(now time.Time) { u.marks.Expire(now) }
+// Expire forgets the marks past the deduplication window at now, and the
+// sends the delivery policy no longer looks back on (debounce is its
+// window).
+func (u *User) Expire(now time.Time, debounce time.Duration) {
+	u.marks.Expire(now)
+	if u.holds != nil && u.holds.expire(now, debounce) {
+		u.holds = nil
+	}
+}
+
+// Held returns the number of pushes the delivery policy holds.
+func (u *User) Held() int {
+	n := 0
+	if u.holds != nil {
+		for i := range u.holds.regs {
+			if u.holds.regs[i].holding {
+				n++
+			}
+		}
+	}
+	return n
+}
 
 func (r *Rules) add(u *User, full string) (*Session, error) {
 	if r.MaxSessions > 0 && len(u.sessions) >= r.MaxSessions {
@@ -241,6 +264,13 @@ func (r *Rules) arm(s *Session, out *Out) {
 // Flush is the timer armed for s at due firing: it processes s's batch if
 // it is due at now, and arms the timer again for a batch due later.
 func (r *Rules) Flush(now time.Time, u *User, s *Session, due time.Time, out *Out) {
+	if h := u.holds; h != nil && s == &h.timer {
+		if s.timer.Equal(due) {
+			s.timer = time.Time{}
+			r.release(now, h, out)
+		}
+		return
+	}
 	if s.Closed || !s.timer.Equal(due) {
 		return // a timer replaced by an earlier one
 	}
@@ -287,7 +317,7 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 	for _, pk := range picks[:n] {
 		p := r.publish(&s.Binding, pk.Stanza, pk.Important)
 		p.Since = since
-		out.Publishes = append(out.Publishes, p)
+		r.gate(now, u, p, pk.Stanza.CallProposal, out)
 		if pk.Important && s.Hibernating && s.Extended {
 			s.Extended = false
 			out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.HibernationTimeout})
@@ -350,6 +380,11 @@ func (r *Rules) Removed(now time.Time, u *User, removed []registry.Registration,
 	for i := range removed {
 		u.marks.Forget(removed[i].ID)
 	}
+	if u.holds != nil {
+		u.holds.drop(func(id registry.Identifier) bool {
+			return slices.ContainsFunc(removed, func(reg registry.Registration) bool { return reg.ID == id })
+		}, out)
+	}
 }
 
 func (r *Rules) unbind(s *Session, out *Out) {
@@ -368,6 +403,9 @@ func (r *Rules) Deleted(now time.Time, u *User, out *Out) {
 		}
 	}
 	u.marks.Init(r.DedupWindow, r.MarksPerUser)
+	if u.holds != nil {
+		u.holds.drop(nil, out)
+	}
 }
 
 // Sync brings the bindings in line with what is stored now (after another
@@ -389,6 +427,11 @@ func (r *Rules) Sync(now time.Time, u *User, stored []registry.Registration, out
 			continue
 		}
 		s.Binding = stored[i]
+	}
+	if u.holds != nil {
+		u.holds.drop(func(id registry.Identifier) bool {
+			return !slices.ContainsFunc(stored, func(reg registry.Registration) bool { return reg.ID == id })
+		}, out)
 	}
 }
 
@@ -420,8 +463,7 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 		}
 		p := r.publish(reg, st, important)
 		p.Since = now
-		out.Publishes = append(out.Publishes, p)
-		out.count(published(important), 1)
+		r.gate(now, u, p, st.CallProposal, out)
 	}
 	if st.Key != 0 {
 		u.marks.Mark(st.Key, marked, now)
