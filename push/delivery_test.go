@@ -142,7 +142,7 @@ func TestDebounce(t *testing.T) {
 			[]string{"3:a", "23:b"}, SuppressedDebounce},
 		{"calls are never held",
 			func(h *harness) []events.Stanza { return []events.Stanza{h.chat("a"), call(h), h.chat("c")} },
-			[]string{"3:a", "4:New Message!", "24:c"}, SuppressedDebounce},
+			[]string{"3:a", "4:New Message!", "23:c"}, SuppressedDebounce},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, Config{DebounceWindow: 20 * time.Second, WithBody: true})

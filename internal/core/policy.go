@@ -60,7 +60,7 @@ func (r *Rules) gate(now time.Time, u *User, p Publish, call bool, out *Out) {
 	h := u.holds
 	rh := h.reg(p.Registration)
 	if call {
-		r.record(now, h, rh)
+		r.count(now, h, rh)
 		r.send(p, out)
 		return
 	}
@@ -136,9 +136,16 @@ func (h *holds) reg(id registry.Identifier) *regHold {
 	return &h.regs[len(h.regs)-1]
 }
 
-// record remembers a send to rh at now.
+// record remembers a send to rh at now: it opens a debounce window and
+// counts towards the caps.
 func (r *Rules) record(now time.Time, h *holds, rh *regHold) {
 	rh.last = now
+	r.count(now, h, rh)
+}
+
+// count counts a send to rh at now towards the caps (a call's send, which
+// opens no debounce window: it must not delay the pushes held meanwhile).
+func (r *Rules) count(now time.Time, h *holds, rh *regHold) {
 	if r.Policy.PerRegistration > 0 {
 		rh.sent = append(trim(now, rh.sent), now)
 	}

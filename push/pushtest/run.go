@@ -305,6 +305,7 @@ func (r *run) check(ctx context.Context, i int, st *step) error {
 			fail("%s is bound to %s, want %s", c.session, id, c.id)
 		}
 	}
+	r.checkMetrics(st.metrics, fail)
 	return nil
 }
 

@@ -88,6 +88,7 @@ type step struct {
 	writes  *bool // store-fault
 	regs    []checkRegs
 	bound   []checkBound
+	metrics map[push.Reason]uint64 // check: nil when not checked
 }
 
 type checkRegs struct {
@@ -282,8 +283,8 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	if err := o.allow("config", "host", "with_body", "with_sender", "important_body", "max_errors",
-		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window"); err != nil {
+	if err := o.allow("config", append([]string{"host", "with_body", "with_sender", "important_body", "max_errors",
+		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window"}, deliveryConfigKeys...)...); err != nil {
 		return err
 	}
 	c := &sc.config
@@ -311,6 +312,8 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 			c.MaxHibernationTimeout, err = asPeriod(v, what)
 		case "batch_window":
 			c.BatchWindow, err = asPeriod(v, what)
+		default:
+			err = sc.parseDeliveryConfig(k, v, what)
 		}
 		if err != nil {
 			return err
@@ -336,7 +339,7 @@ var fields = map[string]struct{ required, optional []string }{
 	actPing:       {required: []string{"user"}, optional: []string{"nodes"}},
 	actDeleteUser: {required: []string{"user"}},
 	actStoreFault: {optional: []string{"reads", "writes"}},
-	actCheck:      {optional: []string{"registrations", "bound"}},
+	actCheck:      {optional: []string{"registrations", "bound", "metrics"}},
 }
 
 func (p *parser) step(i int, raw json.RawMessage) (step, error) {
@@ -430,6 +433,8 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 			st.regs, err = parseCheckRegs(v)
 		case "bound":
 			st.bound, err = parseCheckBound(v)
+		case "metrics":
+			st.metrics, err = parseCheckMetrics(v)
 		}
 		if err != nil {
 			return st, err
@@ -444,7 +449,7 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 		}
 	case actCheck:
 		if len(args.keys) == 0 {
-			err = errors.New(`"check" needs "registrations", "bound" or both`)
+			err = errors.New(`"check" needs "registrations", "bound", "metrics" or several`)
 		}
 	}
 	return st, err

@@ -145,7 +145,7 @@ func TestParseRespondAndFaults(t *testing.T) {
 		{`{"at": 0, "store-fault": {"reads": 1}}`, `"store-fault.reads" must be true or false`},
 		{`{"at": 0, "ping": {"user": "u@h", "nodes": []}}`, `"ping.nodes" must not be empty`},
 		{`{"at": 0, "ping": {"user": "u@h", "nodes": [1]}}`, `"ping.nodes[0]" must be a string`},
-		{`{"at": 0, "check": {}}`, `"check" needs "registrations", "bound" or both`},
+		{`{"at": 0, "check": {}}`, `"check" needs "registrations", "bound", "metrics" or several`},
 		{`{"at": 0, "hibernate": {"session": "u@h/r", "queue": "<message/>"}}`, `"hibernate.queue" must be an array`},
 		{`{"at": 0, "hibernate": {"session": "u@h/r", "queue": ["<message>"]}}`, `"hibernate.queue[0]": unparseable stanza XML`},
 	} {
