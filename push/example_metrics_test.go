@@ -22,9 +22,9 @@ func ExampleEngine_Metrics() {
 	_ = m.WriteTable(os.Stdout)
 	// Output:
 	// pushed: 1 covered by another push: 2
-	// reason                          count
-	// published_important                 1
-	// suppressed_batch                    2
+	// reason                                      count
+	// published_important                             1
+	// suppressed_batch                                2
 	// stanza_to_push: 1, mean 0s
 	//   <= 1µs                   1
 }

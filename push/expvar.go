@@ -68,14 +68,14 @@ func (s Snapshot) MarshalJSON() ([]byte, error) { return json.Marshal(s.jsonValu
 // the writer's first error.
 func (s Snapshot) WriteTable(w io.Writer) error {
 	ew := &errWriter{w: w}
-	ew.printf("%-24s %12s\n", "reason", "count")
+	ew.printf("%-36s %12s\n", "reason", "count")
 	for r, n := range s.Counts {
 		if n > 0 {
-			ew.printf("%-24s %12d\n", Reason(r), n)
+			ew.printf("%-36s %12d\n", Reason(r), n)
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Errors)) {
-		ew.printf("%-24s %12d\n", "error "+k, s.Errors[k])
+		ew.printf("%-36s %12d\n", "error "+k, s.Errors[k])
 	}
 	for h := range s.Histograms {
 		hs := &s.Histograms[h]

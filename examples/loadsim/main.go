@@ -252,6 +252,10 @@ func run(out io.Writer, cfg config) error {
 	st := engine.Stats()
 	fmt.Fprintf(out, "engine: %d users, %d sessions (%d bound), %d marks, %d pending publishes, %d batched stanzas\n",
 		st.Users, st.Sessions, st.BoundSessions, st.Marks, st.PendingPublishes, st.BatchedStanzas)
+	fmt.Fprintln(out, "metrics (Engine.Metrics, setup included):")
+	if err := engine.Metrics().WriteTable(out); err != nil {
+		return err
+	}
 
 	s.latency = nil
 	runtime.GC()

@@ -52,6 +52,19 @@ func TestSmallRun(t *testing.T) {
 	number(`^heap in use: (\d+)\.\d MiB`)
 	number(`^engine: (\d+) users`)
 
+	// The metrics table: every publish of the run (and of the setup, which
+	// makes none) counted once as published.
+	published := 0
+	for _, r := range []string{"published_important", "published_unimportant", "published_ping"} {
+		if m := regexp.MustCompile(`(?m)^` + r + ` +(\d+)$`).FindStringSubmatch(report); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			published += n
+		}
+	}
+	if published != publishes {
+		t.Errorf("metrics count %d published, the run %d publishes", published, publishes)
+	}
+
 	// One latency line per handler, with ordered percentiles.
 	row := regexp.MustCompile(`^(\w+) +(\d+) +(\S+) +(\S+) +(\S+) +(\S+)$`)
 	seen := map[string]bool{}
