@@ -287,6 +287,9 @@ func WithTime(ev Event, now time.Time) Event {
 	case PublishResult:
 		e.Now = now
 		return e
+	case SessionActive:
+		e.Now = now
+		return e
 	}
 	return ev
 }

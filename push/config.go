@@ -107,6 +107,13 @@ type Config struct {
 	// coalesced as within DebounceWindow. Calls are never held (they
 	// count towards the caps). 0 (the default) is no cap.
 	MaxPushesPerMinute, MaxUserPushesPerMinute int
+	// GracePeriod, when set, holds pushes of ordinary stanzas to a
+	// registration while another session of the user (one not bound to
+	// it) was active within that period (events.SessionActive): the user
+	// is at another device. The push goes out when the grace ends, unless
+	// the device's session came back meanwhile. Calls are never held. 0
+	// (the default) holds nothing.
+	GracePeriod time.Duration
 	// Metrics, when set, receives every count and duration as it happens,
 	// besides the engine's own counts (Engine.Metrics).
 	Metrics Metrics
@@ -131,6 +138,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"PublishTimeout", c.PublishTimeout},
 		{"DedupWindow", c.DedupWindow},
 		{"DebounceWindow", c.DebounceWindow},
+		{"GracePeriod", c.GracePeriod},
 	} {
 		if d.v < 0 {
 			return bad("%s is negative (%v)", d.name, d.v)

@@ -96,6 +96,10 @@ func (g *eventGen) next() (ev events.Event, answer, wake bool) {
 		return events.RegistrationsChanged{Now: now, User: g.user()}, false, false
 	case 15:
 		return nil, true, false
+	case 16:
+		if g.rng.IntN(2) == 0 {
+			return events.SessionActive{Now: now, Session: g.session()}, false, false
+		}
 	}
 	return nil, false, true
 }
@@ -132,6 +136,7 @@ func TestDeterminism(t *testing.T) {
 			cfg := Config{IDPrefix: "p-", IDSecret: "s", MaxDevices: 3, MaxErrors: 2, Store: registry.NewMemory()}
 			if seq%2 == 1 { // every other sequence under a delivery policy
 				cfg.DebounceWindow, cfg.MaxPushesPerMinute, cfg.MaxUserPushesPerMinute = 5*time.Second, 3, 5
+				cfg.GracePeriod = 4 * time.Second
 			}
 			e, err := New(cfg)
 			if err != nil {

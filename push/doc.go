@@ -14,7 +14,7 @@
 // Handle is the one way in; the typed methods (SessionOpened, IQ,
 // AckDelayed, HibernationStart, StanzaQueued, HibernationEnd, ArchiveAdded,
 // OfflineMessage, GroupchatToBare, Ping, UserDeleted, RegistrationsChanged,
-// PublishResult) are shorthand for it, and HandleInto is it appending to a
+// PublishResult, SessionActive) are shorthand for it, and HandleInto is it appending to a
 // Decisions the host reuses. Driver runs an engine with a real timer and a
 // Sender for hosts that prefer not to manage time.
 //

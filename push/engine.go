@@ -109,7 +109,7 @@ func New(cfg Config) (*Engine, error) {
 		MarksPerUser:          cfg.MarksPerUser,
 		MaxSessions:           cfg.MaxSessionsPerUser,
 		Policy: core.Policy{Debounce: cfg.DebounceWindow, PerRegistration: cfg.MaxPushesPerMinute,
-			PerUser: cfg.MaxUserPushesPerMinute},
+			PerUser: cfg.MaxUserPushesPerMinute, Grace: cfg.GracePeriod},
 	}}
 	if e.idPrefix == "" {
 		var prefix [6]byte
@@ -201,6 +201,8 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 		return e.registrationsChanged(ctx, ev, d)
 	case events.PublishResult:
 		return e.publishResult(ctx, ev, d)
+	case events.SessionActive:
+		return e.sessionActive(ctx, ev, d)
 	}
 	return fmt.Errorf("%w: unknown event type %v", ErrInvalidEvent, reflect.TypeOf(ev))
 }

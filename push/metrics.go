@@ -48,6 +48,9 @@ const (
 	// counts as published.
 	SuppressedDebounce  = Reason(core.SuppressedDebounce)
 	SuppressedRateLimit = Reason(core.SuppressedRateLimit)
+	// SuppressedGrace counts the same for pushes held within GracePeriod
+	// of another session's activity.
+	SuppressedGrace = Reason(core.SuppressedGrace)
 )
 
 // The other reasons: answers, removals and expiries, one per publish or
@@ -78,7 +81,7 @@ const (
 var reasonNames = [NumReasons]string{
 	"published_important", "published_unimportant", "published_ping",
 	"suppressed_dedup", "suppressed_batch", "suppressed_unbound", "suppressed_bound", "suppressed_withdrawn",
-	"suppressed_debounce", "suppressed_rate_limit",
+	"suppressed_debounce", "suppressed_rate_limit", "suppressed_grace",
 	"result_success", "result_wait", "result_error",
 	"removed_disabled", "removed_evicted", "removed_errors", "removed_deleted",
 	"publish_expired",

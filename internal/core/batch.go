@@ -33,6 +33,9 @@ type Session struct {
 	// Closed is set when the session is gone; a closed Session is never used
 	// again (pending timers that still name it are ignored).
 	Closed bool
+	// Active is when the session last sent a message or chat state (zero:
+	// never reported).
+	Active time.Time
 }
 
 // Bind binds the session to reg.

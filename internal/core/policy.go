@@ -16,10 +16,15 @@ type Policy struct {
 	// a push past a cap is held until the cap allows it, coalesced with
 	// any other push held for its registration.
 	PerRegistration, PerUser int
+	// Grace holds pushes to a registration while a session of the user
+	// not bound to it was active (Rules.Active) within that long.
+	Grace time.Duration
 }
 
 // on reports whether the policy can hold a push.
-func (p *Policy) on() bool { return p.Debounce > 0 || p.PerRegistration > 0 || p.PerUser > 0 }
+func (p *Policy) on() bool {
+	return p.Debounce > 0 || p.PerRegistration > 0 || p.PerUser > 0 || p.Grace > 0
+}
 
 // holds is a user's delivery state under a policy: when pushes were sent,
 // and the push held for each registration. The timer Session is not a
@@ -68,7 +73,7 @@ func (r *Rules) gate(now time.Time, u *User, p Publish, call bool, out *Out) {
 		r.coalesce(rh, p, out)
 		return
 	}
-	at, why := r.allowed(now, h, rh)
+	at, why := r.allowed(now, u, rh)
 	if !at.After(now) {
 		r.record(now, h, rh)
 		r.send(p, out)
@@ -100,7 +105,8 @@ func (r *Rules) coalesce(rh *regHold, p Publish, out *Out) {
 
 // allowed returns the earliest time a push to rh may be sent, from now,
 // and the reason it waits when that is later than now.
-func (r *Rules) allowed(now time.Time, h *holds, rh *regHold) (time.Time, Reason) {
+func (r *Rules) allowed(now time.Time, u *User, rh *regHold) (time.Time, Reason) {
+	h := u.holds
 	at, why := now, SuppressedDebounce
 	if r.Policy.Debounce > 0 && !rh.last.IsZero() {
 		if t := rh.last.Add(r.Policy.Debounce); t.After(at) {
@@ -113,7 +119,53 @@ func (r *Rules) allowed(now time.Time, h *holds, rh *regHold) (time.Time, Reason
 	if t := capped(now, h.sent, r.Policy.PerUser); t.After(at) {
 		at, why = t, SuppressedRateLimit
 	}
+	if t := r.graceEnd(u, rh.id); t.After(at) {
+		at, why = t, SuppressedGrace
+	}
 	return at, why
+}
+
+// graceEnd returns when the grace period of the latest activity of a
+// session of u not bound to id ends (zero when there is none).
+func (r *Rules) graceEnd(u *User, id registry.Identifier) time.Time {
+	var end time.Time
+	if r.Policy.Grace <= 0 {
+		return end
+	}
+	for _, s := range u.sessions {
+		if s.Active.IsZero() || s.Bound && s.Binding.ID == id {
+			continue
+		}
+		if t := s.Active.Add(r.Policy.Grace); t.After(end) {
+			end = t
+		}
+	}
+	return end
+}
+
+// Active records that session full sent a message or chat state at now;
+// it reports whether the session is known.
+func (r *Rules) Active(now time.Time, u *User, full string) bool {
+	s := u.Session(full)
+	if s == nil {
+		return false
+	}
+	s.Active = now
+	return true
+}
+
+// back withdraws the push held for the registration s is bound to: the
+// session is back (resumed or reopened) and gets its stanzas itself.
+func (u *User) back(s *Session, out *Out) {
+	if u.holds == nil || !s.Bound {
+		return
+	}
+	for i := range u.holds.regs {
+		if rh := &u.holds.regs[i]; rh.id == s.Binding.ID && rh.holding {
+			rh.holding, rh.held = false, Publish{}
+			out.count(SuppressedWithdrawn, 1)
+		}
+	}
 }
 
 // capped returns when another send is allowed under a cap of max sends per
@@ -183,9 +235,10 @@ func (r *Rules) armHold(h *holds, out *Out) {
 }
 
 // release is the hold timer firing: it sends the held pushes due at now
-// (oldest due first, each only when the caps still allow it) and arms the
-// timer again for those still held.
-func (r *Rules) release(now time.Time, h *holds, out *Out) {
+// (oldest due first, each only when the policy still allows it) and arms
+// the timer again for those still held.
+func (r *Rules) release(now time.Time, u *User, out *Out) {
+	h := u.holds
 	for {
 		var rh *regHold
 		for i := range h.regs {
@@ -197,7 +250,7 @@ func (r *Rules) release(now time.Time, h *holds, out *Out) {
 		if rh == nil {
 			break
 		}
-		if at, why := r.allowed(now, h, rh); at.After(now) {
+		if at, why := r.allowed(now, u, rh); at.After(now) {
 			rh.due, rh.why = at, why
 			continue
 		}

@@ -35,6 +35,9 @@ const (
 	// and then displaced by a later push that covers them.
 	SuppressedDebounce
 	SuppressedRateLimit
+	// SuppressedGrace counts the same for pushes held in a grace period
+	// (another session of the user was active).
+	SuppressedGrace
 	// NumReasons is the number of reasons.
 	NumReasons
 )

@@ -176,6 +176,7 @@ func (r *Rules) Open(u *User, full string, out *Out) error {
 	if s := u.Session(full); s != nil {
 		s.Hibernating, s.Extended = false, false
 		out.withdraw(s)
+		u.back(s, out)
 		return nil
 	}
 	_, err := r.add(u, full)
@@ -211,6 +212,7 @@ func (r *Rules) Resume(u *User, full string, out *Out) bool {
 	}
 	s.Hibernating, s.Extended = false, false
 	out.withdraw(s)
+	u.back(s, out)
 	return true
 }
 
@@ -267,7 +269,7 @@ func (r *Rules) Flush(now time.Time, u *User, s *Session, due time.Time, out *Ou
 	if h := u.holds; h != nil && s == &h.timer {
 		if s.timer.Equal(due) {
 			s.timer = time.Time{}
-			r.release(now, h, out)
+			r.release(now, u, out)
 		}
 		return
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // deliveryConfigKeys are the configuration keys of the delivery policy.
-var deliveryConfigKeys = []string{"debounce_window", "max_pushes_per_minute", "max_user_pushes_per_minute"}
+var deliveryConfigKeys = []string{"debounce_window", "max_pushes_per_minute", "max_user_pushes_per_minute", "grace_period"}
 
 // parseDeliveryConfig reads one of deliveryConfigKeys into sc's config.
 func (sc *Scenario) parseDeliveryConfig(k string, v json.RawMessage, what string) (err error) {
@@ -21,6 +21,8 @@ func (sc *Scenario) parseDeliveryConfig(k string, v json.RawMessage, what string
 		c.MaxPushesPerMinute, err = asCount(v, what)
 	case "max_user_pushes_per_minute":
 		c.MaxUserPushesPerMinute, err = asCount(v, what)
+	case "grace_period":
+		c.GracePeriod, err = asPeriod(v, what)
 	}
 	return err
 }

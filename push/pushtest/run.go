@@ -199,6 +199,8 @@ func (r *run) step(ctx context.Context, i int, st *step) error {
 		ev = events.StanzaQueued{Now: now, Session: st.session, Stanza: st.stanza}
 	case actResume:
 		ev = events.HibernationEnded{Now: now, Session: st.session}
+	case actActive:
+		ev = events.SessionActive{Now: now, Session: st.session}
 	case actArchived:
 		ev = events.MessageArchived{Now: now, User: st.user, Stanza: st.stanza}
 	case actOffline:

@@ -62,12 +62,13 @@ const (
 	actDeleteUser = "delete-user"
 	actStoreFault = "store-fault"
 	actCheck      = "check"
+	actActive     = "active"
 )
 
 var actions = []string{
 	actOpen, actClose, actIQ, actAckDelayed, actHibernate, actQueued, actResume,
 	actArchived, actOffline, actGroupchat, actRespond, actPing, actDeleteUser,
-	actStoreFault, actCheck,
+	actStoreFault, actCheck, actActive,
 }
 
 // step is one parsed step. Which fields are used depends on action.
@@ -340,6 +341,7 @@ var fields = map[string]struct{ required, optional []string }{
 	actDeleteUser: {required: []string{"user"}},
 	actStoreFault: {optional: []string{"reads", "writes"}},
 	actCheck:      {optional: []string{"registrations", "bound", "metrics"}},
+	actActive:     {required: []string{"session"}},
 }
 
 func (p *parser) step(i int, raw json.RawMessage) (step, error) {
