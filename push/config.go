@@ -42,6 +42,9 @@ type Config struct {
 	// MaxErrors is how many publish errors in a row remove a registration
 	// (push_max_errors); 0 means DefaultMaxErrors.
 	MaxErrors int
+	// Errors says how publish errors count toward removing a
+	// registration, and how transient ones are retried; see ErrorPolicy.
+	Errors ErrorPolicy
 	// MaxDevices is how many registrations a user keeps, least recently
 	// enabled evicted first (push_max_devices); 0 means DefaultMaxDevices.
 	MaxDevices int
@@ -122,6 +125,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxErrors == 0 {
 		c.MaxErrors = DefaultMaxErrors
 	}
+	errs, err := c.Errors.withDefaults(c.MaxErrors)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Errors = errs
 	if c.MaxDevices == 0 {
 		c.MaxDevices = DefaultMaxDevices
 	}

@@ -143,7 +143,7 @@ func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 	case req.JID == "":
 		rerr = ErrMissingJID
 	case req.Disable:
-		rerr, err = e.disable(ctx, ev.Now, user, req, d)
+		rerr, err = e.disable(ctx, ev.Now, user, ev.Session, req, d)
 	default:
 		rerr, err = e.enable(ctx, ev.Now, user, ev.Session, req, d)
 	}
@@ -170,6 +170,12 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 			e.stats.sessionsRefused.Add(1) // stored; the session is not bound
 		}
 		e.emit(sh, user, now, d)
+		reason := ReasonEnabled
+		if serr.replaced {
+			reason = ReasonReplaced
+		}
+		changes(d, now, full, reason, []registry.Registration{serr.saved})
+		changes(d, now, full, ReasonEvicted, serr.evicted)
 	}
 	e.end(sh, user, u)
 	if serr.err != nil {
@@ -182,9 +188,10 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 }
 
 type enableResult struct {
-	saved   registry.Registration
-	evicted []registry.Registration
-	err     error
+	saved    registry.Registration
+	evicted  []registry.Registration
+	replaced bool // saved was stored before (same life)
+	err      error
 }
 
 // storeEnable reads (to refuse an enable while reads fail rather than
@@ -199,10 +206,10 @@ func (e *Engine) storeEnable(ctx context.Context, now time.Time, user string, re
 	if err != nil {
 		return enableResult{err: e.storeError(ctx, "enable: save", user, err)}
 	}
-	return enableResult{saved: saved, evicted: evicted}
+	return enableResult{saved: saved, evicted: evicted, replaced: saved.Generation != reg.Generation}
 }
 
-func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Request, d *Decisions) (*events.StanzaError, error) {
+func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {
 	sh, u, err := e.begin(ctx, user, now)
 	if err != nil {
 		return ErrStorage, err
@@ -212,6 +219,7 @@ func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Re
 	if serr == nil {
 		e.rules.Removed(now, &u.User, removed, &sh.out)
 		e.emit(sh, user, now, d)
+		changes(d, now, full, ReasonDisabled, removed)
 	}
 	e.end(sh, user, u)
 	if serr != nil {
@@ -339,6 +347,7 @@ func (e *Engine) userDeleted(ctx context.Context, ev events.UserDeleted, d *Deci
 		e.rules.Removed(ev.Now, &u.User, removed, &sh.out)
 		e.rules.Deleted(ev.Now, &u.User, &sh.out)
 		e.emit(sh, ev.User, ev.Now, d)
+		changes(d, ev.Now, "", ReasonUserDeleted, removed)
 	}
 	e.end(sh, ev.User, u)
 	if serr != nil {

@@ -24,7 +24,8 @@ type pendingPublish struct {
 	user    string
 	id      registry.Identifier
 	gen     uint64
-	expires int64 // unix nanoseconds
+	expires int64       // unix nanoseconds
+	retry   *retryState // nil unless ErrorPolicy.Retry is enabled
 }
 
 // pendingShard keeps publishes in the order of their sequence numbers, which
@@ -58,8 +59,8 @@ func (ps *pendingShard) pop() {
 
 // expire forgets, from the front, the publishes whose answer is overdue at
 // now and the answered ones; it returns how many unanswered ones it
-// forgot.
-func (ps *pendingShard) expire(now time.Time) (expired int) {
+// forgot, and appends them to timedOut when it is not nil.
+func (ps *pendingShard) expire(now time.Time, timedOut *[]pendingPublish) (expired int) {
 	t := now.UnixNano()
 	for ps.n > 0 {
 		p := ps.at(0)
@@ -68,6 +69,9 @@ func (ps *pendingShard) expire(now time.Time) (expired int) {
 		}
 		if p.expires != 0 {
 			expired++
+			if timedOut != nil {
+				*timedOut = append(*timedOut, *p)
+			}
 		}
 		ps.pop()
 	}
@@ -77,12 +81,21 @@ func (ps *pendingShard) expire(now time.Time) (expired int) {
 	return expired
 }
 
-// expirePending expires ps at now and counts what expired unanswered.
+// expirePending expires ps at now and counts what expired unanswered;
+// when timeouts count (ErrorPolicy.MaxTimeouts), it keeps those for Wake.
 // The caller holds ps.mu.
 func (e *Engine) expirePending(ps *pendingShard, now time.Time) {
-	if n := ps.expire(now); n > 0 {
+	if e.cfg.Errors.MaxTimeouts == 0 {
+		if n := ps.expire(now, nil); n > 0 {
+			e.stats.publishesExpired.Add(uint64(n))
+		}
+		return
+	}
+	e.later.mu.Lock()
+	if n := ps.expire(now, &e.later.timedOut); n > 0 {
 		e.stats.publishesExpired.Add(uint64(n))
 	}
+	e.later.mu.Unlock()
 }
 
 // resize moves the entries into a ring of the given size.
@@ -152,7 +165,7 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 	e.expirePending(ps, now)
 	for i := range pubs {
 		p := &pubs[i]
-		seq, dropped := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.gen, expires: expires})
+		seq, dropped := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.gen, expires: expires, retry: e.retryState(now, p)})
 		if dropped {
 			e.stats.publishesExpired.Add(1)
 		}
@@ -161,6 +174,9 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 		ends = append(ends, len(buf))
 	}
 	ps.mu.Unlock()
+	if e.cfg.Errors.MaxTimeouts > 0 {
+		e.later.add(laterItem{due: time.Unix(0, expires), shard: int(shard)})
+	}
 	ids := string(buf)
 	start := 0
 	for i, end := range ends {

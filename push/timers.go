@@ -116,14 +116,16 @@ func (e *Engine) Wake(ctx context.Context, now time.Time) Decisions {
 	clear(due)
 	*bufp = due[:0]
 	e.timers.buf.Put(bufp)
+	e.wakeLater(ctx, now, &d)
 	d.Wake = e.NextWake()
 	return d
 }
 
-// NextWake returns the earliest time a pending batch falls due, or zero.
+// NextWake returns the earliest time a pending batch, a retry or a look
+// for unanswered publishes falls due, or zero.
 // It takes no lock.
 func (e *Engine) NextWake() time.Time {
-	var next int64
+	next := e.later.next.Load()
 	for i := range e.timers.due {
 		if due := e.timers.due[i].Load(); due != 0 && (next == 0 || due < next) {
 			next = due
