@@ -212,6 +212,8 @@ func (e *Engine) handle(ctx context.Context, ev events.Event, d *Decisions) erro
 		return e.registrationsChanged(ctx, ev, d)
 	case events.PublishResult:
 		return e.publishResult(ctx, ev, d)
+	case events.RemoteDisabled:
+		return e.remoteDisabled(ctx, ev, d)
 	}
 	return fmt.Errorf("%w: unknown event type %v", ErrInvalidEvent, reflect.TypeOf(ev))
 }
