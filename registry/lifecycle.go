@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -80,4 +81,55 @@ func timeOf(ns int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, ns).UTC()
+}
+
+// Expirer is an optional Store capability the push engine needs for
+// push.Config.Expiry: removing the registrations left unused.
+type Expirer interface {
+	Store
+	// Expire removes every registration neither enabled nor successfully
+	// pushed to since before (the later of Enabled and LastSuccess is
+	// before it) and returns them, in any order. Each user's
+	// registrations are removed in one atomic step; a registration
+	// enabled or pushed to meanwhile is kept.
+	Expire(ctx context.Context, before time.Time) ([]Registration, error)
+}
+
+// Expire implements Expirer. It visits every user, one shard at a time.
+func (m *Memory) Expire(ctx context.Context, before time.Time) ([]Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	limit := before.UnixNano()
+	var removed []Registration
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		for user, entries := range s.users {
+			if !slices.ContainsFunc(entries, func(e memoryEntry) bool { return e.lastUsed() < limit }) {
+				continue
+			}
+			kept := make([]memoryEntry, 0, len(entries))
+			for _, e := range entries {
+				if e.lastUsed() < limit {
+					removed = append(removed, e.registration(user))
+				} else {
+					kept = append(kept, e)
+				}
+			}
+			if len(kept) == 0 {
+				delete(s.users, user)
+			} else {
+				s.users[user] = kept
+			}
+		}
+		s.mu.Unlock()
+	}
+	return removed, nil
+}
+
+// lastUsed is the later of the entry's enable time and last success, in
+// unix nanoseconds.
+func (e *memoryEntry) lastUsed() int64 {
+	return max(e.sec*int64(time.Second)+int64(e.nsec), e.success)
 }

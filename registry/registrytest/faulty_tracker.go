@@ -2,6 +2,7 @@ package registrytest
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/pushrules/pushrules/registry"
@@ -36,4 +37,19 @@ func (f *Faulty) Succeed(ctx context.Context, user string, id registry.Identifie
 		return t.Succeed(ctx, user, id, generation, at)
 	}
 	return f.store.ResetErrors(ctx, user, id, generation)
+}
+
+var _ registry.Expirer = (*Faulty)(nil)
+
+// Expire implements registry.Expirer; it is a write. It fails when the
+// wrapped store is no Expirer.
+func (f *Faulty) Expire(ctx context.Context, before time.Time) ([]registry.Registration, error) {
+	if err := f.fail("Expire", true); err != nil {
+		return nil, err
+	}
+	x, ok := f.store.(registry.Expirer)
+	if !ok {
+		return nil, fmt.Errorf("registrytest: the wrapped %T cannot Expire", f.store)
+	}
+	return x.Expire(ctx, before)
 }
