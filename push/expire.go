@@ -25,15 +25,14 @@ func (e *Engine) Expire(ctx context.Context, now time.Time) (Decisions, error) {
 	if e.cfg.Expiry == 0 {
 		return d, nil
 	}
-	removed, err := e.cfg.Store.(registry.Expirer).Expire(ctx, now.Add(-e.cfg.Expiry))
-	if err != nil {
-		return d, e.storeError(ctx, "expire", "", err)
+	removed, first := e.cfg.Store.(registry.Expirer).Expire(ctx, now.Add(-e.cfg.Expiry))
+	if first != nil {
+		first = e.storeError(ctx, "expire", "", first) // what was removed all the same is still reported
 	}
 	slices.SortFunc(removed, func(a, b registry.Registration) int {
 		return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.ID, b.ID))
 	})
 	changes(&d, now, "", ReasonExpired, removed)
-	var first error
 	for i, r := range removed {
 		if i > 0 && removed[i-1].User == r.User {
 			continue
