@@ -132,4 +132,3 @@ func (s *Store) Expire(ctx context.Context, before time.Time) ([]registry.Regist
 	}
 	return out, corrupt
 }
-
