@@ -177,7 +177,9 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 	n := len(d.Publishes)
 	err := e.handle(ctx, ev, d)
 	if e.cfg.Errors.MaxTimeouts > 0 && len(d.Publishes) > n {
-		d.wakeAt(timeoutLook(ev.Time().Add(e.cfg.PublishTimeout)))
+		if next := e.later.next.Load(); next != 0 { // the earliest retry or look: no later than these publishes' look
+			d.wakeAt(time.Unix(0, next).UTC())
+		}
 	}
 	return err
 }

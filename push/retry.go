@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,7 +138,7 @@ func (e *Engine) scheduleRetry(now time.Time, id string, p pendingPublish) (due 
 	if rs.attempt < 32 {
 		delay = min(r.Max, r.Base<<rs.attempt)
 	}
-	delay = delay/2 + time.Duration(jitter(id, rs.attempt)%uint64(delay/2+1))
+	delay = delay/2 + time.Duration(jitter(strings.TrimPrefix(id, e.idPrefix), rs.attempt)%uint64(delay/2+1))
 	due = now.Add(delay)
 	if due.Sub(rs.first) > r.Within {
 		return time.Time{}, false
@@ -147,9 +148,9 @@ func (e *Engine) scheduleRetry(now time.Time, id string, p pendingPublish) (due 
 	return due, true
 }
 
-// jitter is a number drawn from the publish's id and attempt. The id is
-// sealed with the engine's key, so the draws are reproducible given
-// Config.IDSecret and unpredictable without it.
+// jitter is a number drawn from the sealed part of the publish's id and
+// the attempt. The id is sealed with the engine's key, so the draws are
+// reproducible given Config.IDSecret and unpredictable without it.
 func jitter(id string, attempt int) uint64 {
 	h := sha256.New()
 	h.Write([]byte(id))

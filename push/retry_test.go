@@ -68,7 +68,7 @@ func TestRetryBudget(t *testing.T) {
 		{"exhausted, not counted", RetryPolicy{Attempts: 1}, []string{"wait", "wait"}, 1, 0},
 		{"exhausted, counted", RetryPolicy{Attempts: 1, CountExhausted: true}, []string{"wait", "wait"}, 1, 1},
 		{"no retries, counted", RetryPolicy{CountExhausted: true}, []string{"wait"}, 0, 1},
-		{"time budget", RetryPolicy{Attempts: 5, Base: 4 * time.Second, Max: 4 * time.Second, Within: 9 * time.Second}, []string{"wait", "wait", "wait"}, 2, 0},
+		{"time budget", RetryPolicy{Attempts: 5, Base: 4 * time.Second, Max: 4 * time.Second, Within: 4 * time.Second}, []string{"wait", "wait"}, 1, 0},
 		{"success on retry", RetryPolicy{Attempts: 3}, []string{"wait", "result"}, 1, 0},
 		{"a permanent error on retry counts", RetryPolicy{Attempts: 3}, []string{"wait", "cancel"}, 1, 1},
 	} {

@@ -43,6 +43,7 @@ type Scenario struct {
 	config push.Config   // without Store
 	steps  []step        // the input
 	end    time.Duration // when the clock stops, since Epoch
+	audit  bool          // record registration changes in the trace
 }
 
 // The actions a step can take, by their key in the file.
@@ -67,7 +68,7 @@ const (
 var actions = []string{
 	actOpen, actClose, actIQ, actAckDelayed, actHibernate, actQueued, actResume,
 	actArchived, actOffline, actGroupchat, actRespond, actPing, actDeleteUser,
-	actStoreFault, actCheck,
+	actStoreFault, actCheck, actRemoteDisable, actExpire, actRemove,
 }
 
 // step is one parsed step. Which fields are used depends on action.
@@ -88,6 +89,8 @@ type step struct {
 	writes  *bool // store-fault
 	regs    []checkRegs
 	bound   []checkBound
+	by      string                // remove
+	ids     []registry.Identifier // remove
 }
 
 type checkRegs struct {
@@ -262,6 +265,9 @@ func (sc *Scenario) checkEntry(e Entry, i int) error {
 	if i > 0 && e.At < sc.Expect[i-1].At {
 		return fmt.Errorf("at %s is before the previous entry's at %s", seconds(e.At), seconds(sc.Expect[i-1].At))
 	}
+	if e.Change != nil && !sc.audit {
+		return errNoAudit
+	}
 	if e.Step == TimerStep {
 		if e.At > sc.end {
 			return fmt.Errorf("a timer at %s is after the end (%s)", seconds(e.At), seconds(sc.end))
@@ -282,8 +288,8 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	if err := o.allow("config", "host", "with_body", "with_sender", "important_body", "max_errors",
-		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window"); err != nil {
+	if err := o.allow("config", append([]string{"host", "with_body", "with_sender", "important_body", "max_errors",
+		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window"}, lifecycleConfigKeys...)...); err != nil {
 		return err
 	}
 	c := &sc.config
@@ -311,6 +317,8 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 			c.MaxHibernationTimeout, err = asPeriod(v, what)
 		case "batch_window":
 			c.BatchWindow, err = asPeriod(v, what)
+		default:
+			err = sc.lifecycleConfig(k, v, what)
 		}
 		if err != nil {
 			return err
@@ -368,7 +376,10 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 		return st, fmt.Errorf("no action: a step needs exactly one of %s", strings.Join(actions, ", "))
 	}
 	a := st.action
-	f := fields[a]
+	f, ok := fields[a]
+	if !ok {
+		f = lifecycleFields[a]
+	}
 	args, err := parseObject(o.vals[a], fmt.Sprintf("%q", a))
 	if err != nil {
 		return st, err
@@ -430,6 +441,8 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 			st.regs, err = parseCheckRegs(v)
 		case "bound":
 			st.bound, err = parseCheckBound(v)
+		case "by", "ids":
+			err = lifecycleStep(&st, k, v, what)
 		}
 		if err != nil {
 			return st, err
