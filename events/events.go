@@ -145,9 +145,14 @@ type UserDeleted struct {
 // the sessions whose registration is gone, so that nothing is pushed to a
 // removed registration. registry/cache calls the host back for each such
 // change it hears of from another node.
+//
+// With All set (and User empty), every user with a session on this node
+// is checked: raise it when changes may have been missed, for instance
+// after a cache lost its connection to the other nodes.
 type RegistrationsChanged struct {
 	Now  time.Time
 	User string
+	All  bool
 }
 
 // PublishResult is a push service's answer to a publish: ID is the publish

@@ -1,5 +1,7 @@
 package events
 
+import "strings"
+
 // Kind is the top-level element of a stanza.
 type Kind uint8
 
@@ -66,8 +68,14 @@ func KeyOf(id string) Key {
 	return Key(h)
 }
 
+// Bounds of the lists of a Stanza: what is beyond them is left out.
+const (
+	MaxMentions  = 8 // entries of Stanza.Mentions
+	MaxCallMedia = 4 // entries of Stanza.CallMedia
+)
+
 // Stanza holds the facts the rules need about one stanza. Parse it from XML
-// with ParseStanza, ReadStanza or DecodeStanza, or fill it in from the host's
+// with ParseStanza or DecodeStanza, or fill it in from the host's
 // own stanza representation. Strings are referenced, not copied: a Stanza
 // handed to the engine may be kept (in a pending batch) until it is pushed or
 // discarded, so it must not point into buffers the host reuses.
@@ -90,6 +98,28 @@ type Stanza struct {
 	HasSubject bool
 	// Carbon is the carbon direction; NotCarbon for an ordinary stanza.
 	Carbon Carbon
+	// MUCMention is set for a MUC mention notification (urn:xmpp:mmn:0): a
+	// message a room sends to a member it mentions, holding a <mentions/>
+	// whose <forwarded/> (urn:xmpp:forward:0) holds the groupchat message.
+	// Like a carbon it is unwrapped: Type ("groupchat"), the addresses, the
+	// body and the payload flags are those of the forwarded message. A
+	// <mentions/> forwarding anything but a groupchat message is no
+	// mention: the wrapper is classified. A carbon or a mention, whichever
+	// comes complete first, is unwrapped; not both.
+	MUCMention bool
+	// StanzaID is set when the message carries a XEP-0359 <stanza-id/>
+	// (urn:xmpp:sid:0): an archive has stored it.
+	StanzaID bool
+	// Mentions lists the JIDs of the message's first MaxMentions XEP-0372
+	// mentions (<reference type='mention' uri='xmpp:JID'/> in
+	// urn:xmpp:reference:0), in order, separated by "\n" (which no JID
+	// holds); "" when there is none. A URI counts when it is an xmpp: URI
+	// without authority whose path, percent-decoded (query and fragment
+	// dropped), is a valid JID. Mentioned tests for one JID.
+	Mentions string
+	// ReplyTo is the to attribute of a XEP-0461 <reply/>
+	// (urn:xmpp:reply:0), the author of the message answered; "" when none.
+	ReplyTo string
 	// Encrypted is set when the message carries an encrypted payload a
 	// person will read: OMEMO (eu.siacs.conversations.axolotl or
 	// urn:xmpp:omemo:0) with a <payload/>, XEP-0027 jabber:x:encrypted, or
@@ -99,6 +129,18 @@ type Stanza struct {
 	// CallProposal is set for a XEP-0353 <propose/> in
 	// urn:xmpp:jingle-message:0 or :1.
 	CallProposal bool
+	// CallEnd is set for a XEP-0353 <retract/> or <reject/>: a call that
+	// stops ringing. It is not Important, but it concerns whoever got the
+	// proposal.
+	CallEnd bool
+	// CallID is the id of the XEP-0353 <propose/>, <retract/>, <reject/>,
+	// <accept/> or <proceed/> (the first such element's); "" when none.
+	CallID string
+	// CallMedia lists the media of the <description/> children of a
+	// <propose/>, the first MaxCallMedia of them, in order, separated by
+	// spaces ("audio", "audio video"); a media attribute that is empty or
+	// holds white space is left out.
+	CallMedia string
 	// Correction is set for a XEP-0308 <replace/>.
 	Correction bool
 	// Retraction is set for a XEP-0424 <retract/> in
@@ -108,11 +150,28 @@ type Stanza struct {
 	Reaction bool
 }
 
+// Mentioned reports whether addr is one of s.Mentions, compared exactly
+// (normalise both sides first if you need to).
+func (s *Stanza) Mentioned(addr string) bool {
+	if addr == "" {
+		return false
+	}
+	for m := range strings.SplitSeq(s.Mentions, "\n") {
+		if m == addr {
+			return true
+		}
+	}
+	return false
+}
+
 // Important reports whether a person should see the stanza now: a message
 // that is not a headline, a sent carbon, a correction, a retraction or a
 // reaction, and that carries an encrypted payload, a call proposal, or a
 // non-empty body; a groupchat message with a subject is important only for an
-// encrypted payload or a call proposal. Presences, IQs and everything else are not important.
+// encrypted payload or a call proposal. A MUC mention is judged as its
+// groupchat message: important with a body, unless it corrects, retracts
+// or reacts. The end of a call is not important. Presences, IQs and
+// everything else are not important.
 func (s *Stanza) Important() bool {
 	if s.Kind != KindMessage || s.Type == "headline" || s.Carbon == CarbonSent {
 		return false

@@ -91,7 +91,10 @@ type Config struct {
 	// engine (the right choice in production). Set IDPrefix and IDSecret
 	// only for reproducible output (tests, transcripts).
 	IDSecret string
-	// Store keeps the registrations; nil means a new registry.Memory.
+	// Store keeps the registrations; nil means a new registry.Memory. The
+	// engine calls it with no lock held, but while the user's turn is
+	// taken: a Store must not, from inside a call, hand the engine an
+	// event of the same user and wait for it (it would wait for itself).
 	Store registry.Store
 	// Logger receives the engine's log records; nil means silent. Message
 	// bodies and publish-options are never logged.

@@ -193,19 +193,19 @@ func (e *Engine) handle(ctx context.Context, ev events.Event, d *Decisions) erro
 	case events.IQ:
 		return e.iq(ctx, ev, d)
 	case events.AckDelayed:
-		return e.queue(ctx, ev.Now, ev.Session, ev.Queue, d)
+		return e.ackDelayed(ctx, &ev, d)
 	case events.HibernationStarted:
 		return e.hibernationStarted(ctx, ev, d)
 	case events.StanzaQueued:
-		return e.queue(ctx, ev.Now, ev.Session, []events.Stanza{ev.Stanza}, d)
+		return e.stanzaQueued(ctx, &ev, d)
 	case events.HibernationEnded:
 		return e.hibernationEnded(ctx, ev)
 	case events.MessageArchived:
 		return e.messageArchived(ctx, ev, d)
 	case events.OfflineMessage:
-		return e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
+		return e.offlineMessage(ctx, &ev, d)
 	case events.GroupchatToBare:
-		return e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
+		return e.groupchatToBare(ctx, &ev, d)
 	case events.Ping:
 		return e.ping(ctx, ev, d)
 	case events.UserDeleted:

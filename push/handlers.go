@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,6 +59,14 @@ func (e *Engine) unknownSession(ctx context.Context, event, session string) {
 	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
 		e.cfg.Logger.Debug("push: event for a session never opened", "event", event, "session", session)
 	}
+}
+
+func (e *Engine) ackDelayed(ctx context.Context, ev *events.AckDelayed, d *Decisions) error {
+	return e.queue(ctx, ev.Now, ev.Session, ev.Queue, d)
+}
+
+func (e *Engine) stanzaQueued(ctx context.Context, ev *events.StanzaQueued, d *Decisions) error {
+	return e.queue(ctx, ev.Now, ev.Session, []events.Stanza{ev.Stanza}, d)
 }
 
 func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas []events.Stanza, d *Decisions) error {
@@ -197,7 +206,7 @@ type enableResult struct {
 // storeEnable reads (to refuse an enable while reads fail rather than
 // overwrite what is stored) and saves the registration. No lock is held.
 func (e *Engine) storeEnable(ctx context.Context, now time.Time, user string, req Request) enableResult {
-	if _, err := e.cfg.Store.Load(ctx, user); err != nil {
+	if _, err := e.loadFresh(ctx, user); err != nil {
 		return enableResult{err: e.storeError(ctx, "enable: load", user, err)}
 	}
 	reg := registry.Registration{User: user, ID: registry.NewIdentifier(req.JID, req.Node), Options: req.Options,
@@ -232,7 +241,7 @@ func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, 
 }
 
 func (e *Engine) storeDisable(ctx context.Context, user string, req Request) ([]registry.Registration, error) {
-	regs, err := e.cfg.Store.Load(ctx, user)
+	regs, err := e.loadFresh(ctx, user)
 	if err != nil {
 		return nil, e.storeError(ctx, "disable: load", user, err)
 	}
@@ -260,6 +269,14 @@ func (e *Engine) messageArchived(ctx context.Context, ev events.MessageArchived,
 		return nil // not addressed to the user (an outgoing message)
 	}
 	return e.fanoutIf(ctx, ev.Now, ev.User, &ev.Stanza, !ev.Stanza.CallProposal, true, d)
+}
+
+func (e *Engine) offlineMessage(ctx context.Context, ev *events.OfflineMessage, d *Decisions) error {
+	return e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
+}
+
+func (e *Engine) groupchatToBare(ctx context.Context, ev *events.GroupchatToBare, d *Decisions) error {
+	return e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
 }
 
 func (e *Engine) fanout(ctx context.Context, now time.Time, user string, st *events.Stanza, skipBound bool, d *Decisions) error {
@@ -300,6 +317,14 @@ func (e *Engine) fanoutIf(ctx context.Context, now time.Time, user string, st *e
 		return e.storeError(ctx, "load", user, lerr)
 	}
 	return nil
+}
+
+// loadFresh reads what is stored now, past any cache, before a write.
+func (e *Engine) loadFresh(ctx context.Context, user string) ([]registry.Registration, error) {
+	if f, ok := e.cfg.Store.(registry.FreshLoader); ok {
+		return f.LoadFresh(ctx, user)
+	}
+	return e.cfg.Store.Load(ctx, user)
 }
 
 // load reads the user's registrations, into dst when the Store can.
@@ -360,9 +385,43 @@ func (e *Engine) userDeleted(ctx context.Context, ev events.UserDeleted, d *Deci
 // node (or an admin tool) changed them behind the engine's back, and
 // unbinds the sessions whose registration is gone.
 func (e *Engine) registrationsChanged(ctx context.Context, ev events.RegistrationsChanged, d *Decisions) error {
+	if ev.All && ev.User == "" {
+		if err := checkTime(ev.Now); err != nil {
+			return err
+		}
+		var first error
+		for _, user := range e.usersWithSessions() {
+			ev.User = user
+			if err := e.resync(ctx, ev, d); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
 	if err := checkUser(ev.User, ev.Now); err != nil {
 		return err
 	}
+	return e.resync(ctx, ev, d)
+}
+
+// usersWithSessions lists the users with a session, in name order.
+func (e *Engine) usersWithSessions() []string {
+	var users []string
+	for i := range e.users {
+		sh := &e.users[i]
+		sh.mu.Lock()
+		for name, u := range sh.users {
+			if len(u.Sessions()) > 0 {
+				users = append(users, name)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	slices.Sort(users)
+	return users
+}
+
+func (e *Engine) resync(ctx context.Context, ev events.RegistrationsChanged, d *Decisions) error {
 	sh, u, owned, err := e.enter(ctx, ev.User, ev.Now, false)
 	if err != nil {
 		return err

@@ -342,3 +342,38 @@ func TestEquivalentOwnJIDs(t *testing.T) {
 		}
 	}
 }
+
+// Another node removed a registration: RegistrationsChanged (for the user,
+// or for all users after lost notices) unbinds this node's sessions bound
+// to it and gives a hibernating one its normal timeout back.
+func TestRegistrationsChangedElsewhere(t *testing.T) {
+	for _, all := range []bool{false, true} {
+		h := newHarness(t, Config{})
+		h.open(at(0), phone)
+		h.open(at(0), tablet)
+		h.enable(at(0), phone, "A")
+		h.enable(at(0), tablet, "B")
+		h.hibernate(at(1), phone)
+		// Another node disables A in the shared store.
+		if _, err := h.store.Store.Delete(context.Background(), juliet, "push.example.net<A"); err != nil {
+			t.Fatal(err)
+		}
+		ev := events.RegistrationsChanged{Now: at(2), User: juliet}
+		if all {
+			ev = events.RegistrationsChanged{Now: at(2), All: true}
+		}
+		d := h.must(h.e.RegistrationsChanged(context.Background(), ev))
+		if got := timeouts(d); len(got) != 1 || got[0] != 10*time.Minute {
+			t.Errorf("all=%v: timeouts %v", all, got)
+		}
+		if _, ok := h.e.Binding(phone); ok {
+			t.Errorf("all=%v: phone still bound to a registration removed elsewhere", all)
+		}
+		if id, ok := h.e.Binding(tablet); !ok || id.Node() != "B" {
+			t.Errorf("all=%v: tablet lost its binding: %v %v", all, id, ok)
+		}
+		if got := pushes(h.queued(at(3), phone, h.chat("x"))); len(got) != 0 {
+			t.Errorf("all=%v: pushed to a removed registration: %v", all, got)
+		}
+	}
+}

@@ -1,11 +1,9 @@
 package push
 
 import (
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"io"
-	"strings"
 
 	"github.com/pushrules/pushrules/events"
 	"github.com/pushrules/pushrules/internal/jid"
@@ -49,6 +47,22 @@ type Request struct {
 	// Options is the publish-options form of an enable, the zero Form when
 	// it has none.
 	Options registry.Form
+	// Extensions are what the extension children of an enable asked for
+	// (the Tigase family, read beside the publish-options form: <muted/>,
+	// <ignore-unknown/>, <groupchat/>, <priority/>, <encrypt/> and
+	// <jingle/> in their tigase:push:* namespaces; the first of each
+	// counts), the zero Extensions when it has none. ParseRequest refuses
+	// a bad one: a muted or room JID that is not valid with
+	// ErrJIDMalformed; more than registry.MaxMuted items or
+	// registry.MaxRooms rooms with ErrTooManyExtItems; an allow other than
+	// always, mentioned or never (a room without one pushes always), a
+	// nick beyond registry.MaxNickLen bytes or a max-size that is not an
+	// integer from 1 to registry.MaxEncryptMax with ErrExtensionValue; an
+	// algorithm other than aes-128-gcm with ErrEncryptAlg; a key that is
+	// not standard base64 (padded or not, white space around it ignored)
+	// of 16 bytes with ErrEncryptKey. It holds the key: see
+	// registry.Extensions.
+	Extensions registry.Extensions
 }
 
 // Errors a request can be refused with. They are *events.StanzaError
@@ -69,305 +83,58 @@ var (
 // around one (only the iq's first child is read), in the urn:xmpp:push:0
 // namespace. It makes no assumption about the stream's namespace. Every
 // error it returns is one of the *events.StanzaError values above, to be
-// sent back to the client as is. It gives what DecodeRequest over an
-// xml.Decoder of data gives; it only parses common requests faster.
+// sent back to the client as is: malformed XML, and XML the library's
+// scanner refuses (see events.ParseStanza), give ErrMalformedRequest.
+// Like a streaming parser, it reads no further than the end of the
+// request: what follows is not looked at.
 func ParseRequest(data []byte) (Request, error) {
-	if req, err := parseRequestFast(data); err != errFallback {
-		return req, err
-	}
-	return parseRequestSlow(data)
-}
-
-// parseRequestSlow is ParseRequest on encoding/xml alone: the reference
-// semantics, which the fast path must reproduce exactly.
-func parseRequestSlow(data []byte) (Request, error) {
 	if len(data) > MaxRequestSize {
 		return Request{}, ErrRequestTooLarge
 	}
-	return DecodeRequest(xml.NewDecoder(bytes.NewReader(data)))
+	return parseRequest(data)
 }
 
-// ReadRequest is ParseRequest reading from r. It reads at most
-// MaxRequestSize+1 bytes.
-func ReadRequest(r io.Reader) (Request, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxRequestSize+1))
-	if err != nil {
-		return Request{}, ErrMalformedRequest
-	}
-	return ParseRequest(data)
-}
-
-// DecodeRequest is ParseRequest reading tokens from tr, from the start of
-// the element (leading character data, comments and processing
-// instructions are skipped). It reads at most MaxRequestSize tokens.
+// DecodeRequest is ParseRequest for the element tr is positioned before
+// (white space, comments and processing instructions before it are
+// skipped), typically the child of an <iq/> read from a host's encoding/xml
+// stream, whose default namespace then applies. It reads that element to
+// its end, and at most about MaxRequestSize bytes of it, then parses it as
+// ParseRequest does; a token reader's error gives ErrMalformedRequest.
 func DecodeRequest(tr xml.TokenReader) (Request, error) {
-	d := &requestDecoder{tr: tr}
-	return d.request()
-}
-
-type requestDecoder struct {
-	tr     xml.TokenReader
-	tokens int
-	depth  int
-}
-
-var errLimit = errors.New("limit")
-
-func (d *requestDecoder) token() (xml.Token, error) {
-	d.tokens++
-	if d.tokens > MaxRequestSize {
-		return nil, errLimit
-	}
-	t, err := d.tr.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t.(type) {
-	case xml.StartElement:
-		d.depth++
-		if d.depth > MaxRequestDepth {
-			return nil, errLimit
-		}
-	case xml.EndElement:
-		d.depth--
-	}
-	return t, nil
-}
-
-// next returns the next start element at the current level, or nil at the
-// end of the enclosing element.
-func (d *requestDecoder) next() (*xml.StartElement, error) {
-	for {
-		t, err := d.token()
-		if err != nil {
-			return nil, err
-		}
-		switch t := t.(type) {
-		case xml.StartElement:
-			return &t, nil
-		case xml.EndElement:
-			return nil, nil
-		}
-	}
-}
-
-// skip consumes the rest of the element just started.
-func (d *requestDecoder) skip() error {
-	for depth := 1; depth > 0; {
-		t, err := d.token()
-		if err != nil {
-			return err
-		}
-		switch t.(type) {
-		case xml.StartElement:
-			depth++
-		case xml.EndElement:
-			depth--
-		}
-	}
-	return nil
-}
-
-// text returns the character data of the element just started and
-// consumes it; child elements are skipped.
-func (d *requestDecoder) text(limit int) (string, error) {
-	var b strings.Builder
-	for depth := 1; depth > 0; {
-		t, err := d.token()
-		if err != nil {
-			return "", err
-		}
-		switch t := t.(type) {
-		case xml.StartElement:
-			depth++
-		case xml.EndElement:
-			depth--
-		case xml.CharData:
-			if depth == 1 {
-				if b.Len()+len(t) > limit {
-					return "", errLimit
-				}
-				b.Write(t)
-			}
-		}
-	}
-	return b.String(), nil
-}
-
-func (d *requestDecoder) request() (req Request, err error) {
-	var iqID string
-	defer func() {
-		if err == nil {
-			return
-		}
-		req = Request{IQID: iqID} // an error reply still needs the iq's id
-		var se *events.StanzaError
-		switch {
-		case errors.As(err, &se):
-		case errors.Is(err, errLimit):
-			err = ErrRequestTooLarge
-		default:
-			err = ErrMalformedRequest
-		}
-	}()
-	root, err := d.next()
-	if err != nil {
-		return Request{}, err
-	}
-	if root == nil {
-		return Request{}, ErrMalformedRequest
-	}
-	el := root
-	if root.Name.Local == "iq" {
-		iqID = attr(root, "id")
-		req.IQID = iqID
-		if t := attr(root, "type"); t != "set" {
-			return Request{}, ErrNotSet
-		}
-		if el, err = d.next(); err != nil {
-			return Request{}, err
-		}
-		if el == nil {
-			return Request{}, ErrNotPushRequest
-		}
-	}
-	if el.Name.Space != NSPush || (el.Name.Local != "enable" && el.Name.Local != "disable") {
-		return Request{}, ErrNotPushRequest
-	}
-	req.Disable = el.Name.Local == "disable"
-	req.JID = attr(el, "jid")
-	req.Node = attr(el, "node")
-	if req.JID == "" {
-		return Request{}, ErrMissingJID
-	}
-	if len(req.Node) > MaxNodeLen {
+	var buf [512]byte
+	data, err := xmlscan.AppendElement(buf[:0], xml.NewTokenDecoder(tr), MaxRequestSize)
+	if errors.Is(err, xmlscan.BudgetError{}) {
 		return Request{}, ErrRequestTooLarge
 	}
-	if !req.Disable {
-		if _, err := jid.Parse(req.JID); err != nil {
-			return Request{}, ErrJIDMalformed
-		}
+	if err != nil {
+		return Request{}, ErrMalformedRequest
 	}
-	for {
-		child, err := d.next()
-		if err != nil {
-			return Request{}, err
-		}
-		if child == nil {
-			break
-		}
-		if !req.Disable && req.Options.IsZero() && child.Name.Space == NSDataForms && child.Name.Local == "x" {
-			if req.Options, err = d.form(child); err != nil {
-				return Request{}, err
-			}
-			continue
-		}
-		if err := d.skip(); err != nil {
-			return Request{}, err
-		}
-	}
-	return req, nil
+	return parseRequest(data)
 }
 
-func (d *requestDecoder) form(x *xml.StartElement) (registry.Form, error) {
-	typ := attr(x, "type")
-	var fields []registry.Field
-	budget := MaxFormBytes
-	for {
-		el, err := d.next()
-		if err != nil {
-			return registry.Form{}, err
-		}
-		if el == nil {
-			return registry.NewForm(typ, fields...), nil
-		}
-		if el.Name.Space != NSDataForms || el.Name.Local != "field" {
-			if err := d.skip(); err != nil {
-				return registry.Form{}, err
-			}
-			continue
-		}
-		if len(fields) == MaxFormFields {
-			return registry.Form{}, ErrRequestTooLarge
-		}
-		fd := registry.Field{Var: attr(el, "var"), Type: attr(el, "type")}
-		budget -= len(fd.Var) + len(fd.Type)
-		for {
-			v, err := d.next()
-			if err != nil {
-				return registry.Form{}, err
-			}
-			if v == nil {
-				break
-			}
-			if v.Name.Space != NSDataForms || v.Name.Local != "value" {
-				if err := d.skip(); err != nil {
-					return registry.Form{}, err
-				}
-				continue
-			}
-			if len(fd.Values) == MaxFieldValues {
-				return registry.Form{}, ErrRequestTooLarge
-			}
-			s, err := d.text(max(budget, 0))
-			if err != nil {
-				return registry.Form{}, err
-			}
-			budget -= len(s)
-			fd.Values = append(fd.Values, s)
-		}
-		if budget < 0 {
-			return registry.Form{}, ErrRequestTooLarge
-		}
-		fields = append(fields, fd)
-	}
-}
+// errLimit is a limit of the request reached; ParseRequest answers it
+// with ErrRequestTooLarge.
+var errLimit = errors.New("limit")
 
-func attr(el *xml.StartElement, name string) string {
-	for _, a := range el.Attr {
-		if a.Name.Space == "" && a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-// The fast path of ParseRequest and ParseResult: requestDecoder's logic,
-// step for step, over xmlscan instead of encoding/xml. xmlscan returns only
-// tokens encoding/xml returns too, and reads no further than asked, so as
-// long as the scanner takes the input, the fast path reads the same tokens
-// as the slow one and comes to the same result. When the scanner gives up
-// (input it does not handle, malformed or not, or the end of the input),
-// the fast path stops with errFallback and the input is parsed again with
-// encoding/xml: a malformed request always takes the slow path. The
-// differential tests (TestParseRequestFastSlow, FuzzParseRequest,
-// FuzzParseResult) check that both paths agree.
-
-// errFallback stops the fast path: parse the input with encoding/xml.
-var errFallback = errors.New("push: fall back to encoding/xml")
-
-// fastDecoder is requestDecoder over xmlscan. The start element next
-// returns stays readable in s until the following token.
-type fastDecoder struct {
+// decoder reads requests and push service answers with xmlscan, one token
+// at a time, as a streaming parser does (it reads no further than asked).
+// The start element next reports stays readable in s until the following
+// token.
+type decoder struct {
 	s      xmlscan.Scanner
 	tokens int
 	depth  int
 }
 
-// parseRequestFast is ParseRequest's fast path. It returns errFallback
-// when the input must be parsed with encoding/xml instead.
-func parseRequestFast(data []byte) (Request, error) {
-	if len(data) > MaxRequestSize {
-		return Request{}, ErrRequestTooLarge
-	}
-	var d fastDecoder
+// parseRequest is ParseRequest without the size limit.
+func parseRequest(data []byte) (Request, error) {
+	var d decoder
 	d.s.Reset(data)
 	var iqID string
 	req, err := d.request(&iqID)
-	if err == nil || err == errFallback {
-		return req, err
+	if err == nil {
+		return req, nil
 	}
-	// As requestDecoder.request does; the fast path wraps no error.
 	if _, ok := err.(*events.StanzaError); !ok {
 		if err == errLimit {
 			err = ErrRequestTooLarge
@@ -375,10 +142,10 @@ func parseRequestFast(data []byte) (Request, error) {
 			err = ErrMalformedRequest
 		}
 	}
-	return Request{IQID: iqID}, err
+	return Request{IQID: iqID}, err // an error reply still needs the iq's id
 }
 
-func (d *fastDecoder) token() (xmlscan.Kind, error) {
+func (d *decoder) token() (xmlscan.Kind, error) {
 	d.tokens++
 	if d.tokens > MaxRequestSize {
 		return 0, errLimit
@@ -393,8 +160,10 @@ func (d *fastDecoder) token() (xmlscan.Kind, error) {
 	case xmlscan.EndElement:
 		d.depth--
 	case xmlscan.CharData, xmlscan.Comment, xmlscan.ProcInst:
-	default: // Unsupported, or EOF: io.EOF or a syntax error for encoding/xml
-		return 0, errFallback
+	case xmlscan.EOF:
+		return 0, io.EOF
+	default:
+		return 0, d.s.Err()
 	}
 	return k, nil
 }
@@ -402,7 +171,7 @@ func (d *fastDecoder) token() (xmlscan.Kind, error) {
 // next reports whether the next element at the current level starts (it
 // is then the scanner's current token), false at the end of the enclosing
 // element.
-func (d *fastDecoder) next() (bool, error) {
+func (d *decoder) next() (bool, error) {
 	for {
 		k, err := d.token()
 		if err != nil {
@@ -418,7 +187,7 @@ func (d *fastDecoder) next() (bool, error) {
 }
 
 // skip consumes the rest of the element just started.
-func (d *fastDecoder) skip() error {
+func (d *decoder) skip() error {
 	for depth := 1; depth > 0; {
 		k, err := d.token()
 		if err != nil {
@@ -434,15 +203,26 @@ func (d *fastDecoder) skip() error {
 	return nil
 }
 
-// text returns the character data of the element just started and
-// consumes it; child elements are skipped.
-func (d *fastDecoder) text(limit int) (string, error) {
+// text returns the character data of the element just started, at most
+// limit bytes of it (errLimit beyond), and consumes the element.
+func (d *decoder) text(limit int) (string, error) {
 	var scratch [128]byte
-	b := scratch[:0]
+	b, err := d.appendText(scratch[:0], limit, false)
+	if err != nil {
+		return "", err
+	}
+	return intern(b), nil
+}
+
+// appendText appends the character data of the element just started to b
+// and consumes the element; child elements are skipped. Beyond limit bytes
+// of it, it fails with errLimit, or, when cut, stops appending (b may then
+// hold up to one piece of text more than limit).
+func (d *decoder) appendText(b []byte, limit int, cut bool) ([]byte, error) {
 	for depth := 1; depth > 0; {
 		k, err := d.token()
 		if err != nil {
-			return "", err
+			return b, err
 		}
 		switch k {
 		case xmlscan.StartElement:
@@ -450,25 +230,25 @@ func (d *fastDecoder) text(limit int) (string, error) {
 		case xmlscan.EndElement:
 			depth--
 		case xmlscan.CharData:
-			if depth == 1 {
-				if b = d.s.AppendText(b); len(b) > limit {
-					return "", errLimit
+			if depth == 1 && (!cut || len(b) <= limit) {
+				if b = d.s.AppendText(b); len(b) > limit && !cut {
+					return b, errLimit
 				}
 			}
 		}
 	}
-	return intern(b), nil
+	return b, nil
 }
 
 // is reports whether the current start element has the namespace space
 // and the local name local.
-func (d *fastDecoder) is(space, local string) bool {
+func (d *decoder) is(space, local string) bool {
 	return string(d.s.Local()) == local && string(d.s.Space()) == space
 }
 
 // appendAttr appends the value of the current start element's attribute
 // name (the first one in no namespace, as attr finds it) to b.
-func (d *fastDecoder) appendAttr(b []byte, name string) []byte {
+func (d *decoder) appendAttr(b []byte, name string) []byte {
 	if i := d.s.LookupAttr(name); i >= 0 {
 		return d.s.AppendAttrValue(b, i)
 	}
@@ -476,7 +256,7 @@ func (d *fastDecoder) appendAttr(b []byte, name string) []byte {
 }
 
 // attr is attr of the current start element.
-func (d *fastDecoder) attr(name string) string {
+func (d *decoder) attr(name string) string {
 	i := d.s.LookupAttr(name)
 	if i < 0 {
 		return ""
@@ -529,9 +309,9 @@ func intern(b []byte) string {
 	return string(b)
 }
 
-// request is requestDecoder.request before its error mapping, which
-// parseRequestFast does; it sets *iqID as soon as it knows the iq's id.
-func (d *fastDecoder) request(iqID *string) (Request, error) {
+// request reads the request before parseRequest maps its errors; it sets
+// *iqID as soon as it knows the iq's id.
+func (d *decoder) request(iqID *string) (Request, error) {
 	var req Request
 	ok, err := d.next()
 	if err != nil {
@@ -571,10 +351,11 @@ func (d *fastDecoder) request(iqID *string) (Request, error) {
 	both := string(b)
 	req.JID, req.Node = both[:n], both[n:]
 	if !req.Disable {
-		if _, err := jid.Parse(req.JID); err != nil {
+		if _, err := jid.Prepare(req.JID); err != nil {
 			return Request{}, ErrJIDMalformed
 		}
 	}
+	var ext extBuilder
 	for {
 		ok, err := d.next()
 		if err != nil {
@@ -589,79 +370,25 @@ func (d *fastDecoder) request(iqID *string) (Request, error) {
 			}
 			continue
 		}
+		if !req.Disable {
+			if ok, err := d.extension(&ext); err != nil {
+				return Request{}, err
+			} else if ok {
+				continue
+			}
+		}
 		if err := d.skip(); err != nil {
 			return Request{}, err
 		}
 	}
-	return req, nil
-}
-
-// form is requestDecoder.form for the <x/> just started. The fields and
-// their values are only read by registry.NewForm, which copies them: they
-// stay on the stack (fields is never appended to, so that what it holds
-// does not escape).
-func (d *fastDecoder) form() (registry.Form, error) {
-	typ := d.attr("type")
-	var fields [MaxFormFields]registry.Field
-	var valueArray [16]string
-	nf, values := 0, valueArray[:0]
-	budget := MaxFormBytes
-	for {
-		ok, err := d.next()
-		if err != nil {
-			return registry.Form{}, err
-		}
-		if !ok {
-			return registry.NewForm(typ, fields[:nf]...), nil
-		}
-		if !d.is(NSDataForms, "field") {
-			if err := d.skip(); err != nil {
-				return registry.Form{}, err
-			}
-			continue
-		}
-		if nf == MaxFormFields {
-			return registry.Form{}, ErrRequestTooLarge
-		}
-		fd := registry.Field{Var: d.attr("var"), Type: d.attr("type")}
-		budget -= len(fd.Var) + len(fd.Type)
-		first := len(values)
-		for {
-			ok, err := d.next()
-			if err != nil {
-				return registry.Form{}, err
-			}
-			if !ok {
-				break
-			}
-			if !d.is(NSDataForms, "value") {
-				if err := d.skip(); err != nil {
-					return registry.Form{}, err
-				}
-				continue
-			}
-			if len(values)-first == MaxFieldValues {
-				return registry.Form{}, ErrRequestTooLarge
-			}
-			s, err := d.text(max(budget, 0))
-			if err != nil {
-				return registry.Form{}, err
-			}
-			budget -= len(s)
-			values = append(values, s)
-		}
-		fd.Values = values[first:len(values):len(values)]
-		if budget < 0 {
-			return registry.Form{}, ErrRequestTooLarge
-		}
-		fields[nf] = fd
-		nf++
-	}
+	req.Extensions, err = ext.extensions()
+	return req, err
 }
 
 // AppendXML appends the request as an <enable/> or <disable/> element (no
-// <iq/> around it) to b: what a client would send. ParseRequest of the
-// result gives r back (without IQID).
+// <iq/> around it) to b: what a client would send, with the encryption key
+// of its Extensions (keep it out of logs). ParseRequest of the result gives
+// r back (without IQID; a disable's Extensions are not written).
 func (r *Request) AppendXML(b []byte) []byte {
 	if r.Disable {
 		b = append(b, "<disable xmlns='"+NSPush+"' jid='"...)
@@ -675,11 +402,16 @@ func (r *Request) AppendXML(b []byte) []byte {
 		b = appendEscaped(b, r.Node)
 		b = append(b, '\'')
 	}
-	if r.Options.IsZero() {
+	if r.Options.IsZero() && (r.Disable || r.Extensions.IsZero()) {
 		return append(b, "/>"...)
 	}
 	b = append(b, '>')
-	b = AppendForm(b, r.Options)
+	if !r.Options.IsZero() {
+		b = AppendForm(b, r.Options)
+	}
+	if !r.Disable {
+		b = appendExtensions(b, r.Extensions)
+	}
 	if r.Disable {
 		return append(b, "</disable>"...)
 	}

@@ -1,87 +1,97 @@
 package push
 
 import (
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/internal/xmlscan"
 )
 
-// MaxResultSize bounds the XML ParseResult reads; push services are
-// remote parties.
-const MaxResultSize = 16 << 10
+// Limits on a push service's answer, which a remote party writes.
+const (
+	// MaxResultSize bounds the XML ParseResult reads.
+	MaxResultSize = 16 << 10
+	// MaxErrorText is the most ParseResult keeps of an error answer's
+	// <text/>, in bytes: a longer text is cut (on a UTF-8 character
+	// boundary), the answer itself is kept.
+	MaxErrorText = 1024
+)
 
 // ErrNotResult is wrapped by the errors of ParseResult for input that is not
 // an answer to a publish: not an <iq/> of type result or error, malformed,
 // too large or too deep.
-var ErrNotResult = errors.New("push: not a publish answer")
+const ErrNotResult Error = "push: not a publish answer"
 
 // ParseResult parses a push service's answer to a publish, an
 // <iq type='result'/> or <iq type='error'/>, into a PublishResult (without
 // Now, which the host sets). For an error it reads the <error/> element's
 // type, its defined condition (the first child in the
-// urn:ietf:params:xml:ns:xmpp-stanzas namespace) and its text; an error iq
-// without a usable <error/> child gives Type "cancel" and Condition
-// "undefined-condition", which counts as a failure. It gives what
-// DecodeResult over an xml.Decoder of data gives, errors included; it only
-// parses common answers faster.
+// urn:ietf:params:xml:ns:xmpp-stanzas namespace) and its text, cut to
+// MaxErrorText bytes; an error iq without a usable <error/> child gives
+// Type "cancel" and Condition "undefined-condition", which counts as a
+// failure. Every error it returns wraps ErrNotResult. Like a streaming
+// parser, it reads no further than the end of the <iq/>.
 func ParseResult(data []byte) (events.PublishResult, error) {
 	if len(data) > MaxResultSize {
 		return events.PublishResult{}, fmt.Errorf("%w: %d bytes", ErrNotResult, len(data))
 	}
-	var d fastDecoder
+	return parseResult(data)
+}
+
+// DecodeResult is ParseResult for the element tr is positioned before
+// (white space, comments and processing instructions before it are
+// skipped), for instance from the decoder of the stream the push service
+// answers on. It reads that element to its end, and at most about
+// MaxResultSize bytes of it, then parses it as ParseResult does.
+func DecodeResult(tr xml.TokenReader) (events.PublishResult, error) {
+	var buf [512]byte
+	data, err := xmlscan.AppendElement(buf[:0], xml.NewTokenDecoder(tr), MaxResultSize)
+	if err != nil {
+		return events.PublishResult{}, fmt.Errorf("%w: %v", ErrNotResult, err)
+	}
+	return parseResult(data)
+}
+
+// parseResult is ParseResult without the size limit.
+func parseResult(data []byte) (events.PublishResult, error) {
+	var d decoder
 	d.s.Reset(data)
-	if res, err := d.result(); err != errFallback {
-		return res, err
+	res, err := d.result()
+	if err != nil {
+		return events.PublishResult{}, fmt.Errorf("%w: %v", ErrNotResult, err)
 	}
-	return DecodeResult(xml.NewDecoder(bytes.NewReader(data)))
+	return res, nil
 }
 
-// parseResultSlow is ParseResult on encoding/xml alone: the reference
-// semantics, which the fast path must reproduce exactly.
-func parseResultSlow(data []byte) (events.PublishResult, error) {
-	if len(data) > MaxResultSize {
-		return events.PublishResult{}, fmt.Errorf("%w: %d bytes", ErrNotResult, len(data))
-	}
-	return DecodeResult(xml.NewDecoder(bytes.NewReader(data)))
-}
-
-// result is DecodeResult over xmlscan (see fastDecoder), step for step. It
-// returns errFallback, unwrapped, when the input must be parsed with
-// encoding/xml instead.
-func (d *fastDecoder) result() (events.PublishResult, error) {
+// result reads the answer.
+func (d *decoder) result() (events.PublishResult, error) {
 	ok, err := d.next()
-	if err == errFallback {
-		return events.PublishResult{}, err
-	}
 	if err != nil || !ok || string(d.s.Local()) != "iq" {
-		return events.PublishResult{}, fmt.Errorf("%w: no <iq/>", ErrNotResult)
+		return events.PublishResult{}, errors.New("no <iq/>")
 	}
 	res := events.PublishResult{ID: d.attr("id"), From: d.attr("from")}
 	switch typ := d.attr("type"); typ {
 	case "result":
-		if err := d.skip(); err != nil {
-			return events.PublishResult{}, notResult(err)
-		}
-		return res, nil
+		return res, d.skip()
 	case "error":
 	default:
-		return events.PublishResult{}, fmt.Errorf("%w: iq type %q", ErrNotResult, typ)
+		return events.PublishResult{}, fmt.Errorf("iq type %q", typ)
 	}
 	res.Error = &events.StanzaError{Type: "cancel", Condition: "undefined-condition"}
 	for {
 		ok, err := d.next()
 		if err != nil {
-			return events.PublishResult{}, notResult(err)
+			return events.PublishResult{}, err
 		}
 		if !ok {
 			return res, nil
 		}
 		if string(d.s.Local()) != "error" {
 			if err := d.skip(); err != nil {
-				return events.PublishResult{}, notResult(err)
+				return events.PublishResult{}, err
 			}
 			continue
 		}
@@ -92,103 +102,42 @@ func (d *fastDecoder) result() (events.PublishResult, error) {
 		for {
 			ok, err := d.next()
 			if err != nil {
-				return events.PublishResult{}, notResult(err)
+				return events.PublishResult{}, err
 			}
 			if !ok {
 				break
 			}
 			switch inStanzas := string(d.s.Space()) == NSStanzas; {
 			case inStanzas && string(d.s.Local()) == "text":
-				if res.Error.Text, err = d.text(1024); err != nil {
-					return events.PublishResult{}, notResult(err)
-				}
+				err = d.errorText(&res.Error.Text)
 			case inStanzas && !seen:
 				seen = true
 				res.Error.Condition = string(d.s.Local())
-				if err := d.skip(); err != nil {
-					return events.PublishResult{}, notResult(err)
-				}
+				err = d.skip()
 			default:
-				if err := d.skip(); err != nil {
-					return events.PublishResult{}, notResult(err)
-				}
+				err = d.skip()
+			}
+			if err != nil {
+				return events.PublishResult{}, err
 			}
 		}
 	}
 }
 
-// notResult wraps an error of the fast path as DecodeResult does, but for
-// errFallback.
-func notResult(err error) error {
-	if err == errFallback {
+// errorText reads the <text/> just started into *text, cut to
+// MaxErrorText bytes on a UTF-8 boundary.
+func (d *decoder) errorText(text *string) error {
+	var scratch [256]byte
+	b, err := d.appendText(scratch[:0], MaxErrorText, true)
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("%w: %v", ErrNotResult, err)
-}
-
-// DecodeResult is ParseResult reading one element from tr (for instance the
-// decoder of the stream the push service answers on, positioned before the
-// <iq/>). It reads at most MaxRequestSize tokens and MaxRequestDepth levels.
-func DecodeResult(tr xml.TokenReader) (events.PublishResult, error) {
-	d := &requestDecoder{tr: tr}
-	root, err := d.next()
-	if err != nil || root == nil || root.Name.Local != "iq" {
-		return events.PublishResult{}, fmt.Errorf("%w: no <iq/>", ErrNotResult)
+	if n := MaxErrorText; len(b) > n {
+		for n > 0 && !utf8.RuneStart(b[n]) {
+			n--
+		}
+		b = b[:n]
 	}
-	res := events.PublishResult{ID: attr(root, "id"), From: attr(root, "from")}
-	switch attr(root, "type") {
-	case "result":
-		if err := d.skip(); err != nil {
-			return events.PublishResult{}, fmt.Errorf("%w: %v", ErrNotResult, err)
-		}
-		return res, nil
-	case "error":
-	default:
-		return events.PublishResult{}, fmt.Errorf("%w: iq type %q", ErrNotResult, attr(root, "type"))
-	}
-	res.Error = &events.StanzaError{Type: "cancel", Condition: "undefined-condition"}
-	for {
-		el, err := d.next()
-		if err != nil {
-			return events.PublishResult{}, fmt.Errorf("%w: %v", ErrNotResult, err)
-		}
-		if el == nil {
-			return res, nil
-		}
-		if el.Name.Local != "error" {
-			if err := d.skip(); err != nil {
-				return events.PublishResult{}, fmt.Errorf("%w: %v", ErrNotResult, err)
-			}
-			continue
-		}
-		if t := attr(el, "type"); t != "" {
-			res.Error.Type = t
-		}
-		seen := false
-		for {
-			c, err := d.next()
-			if err != nil {
-				return events.PublishResult{}, fmt.Errorf("%w: %v", ErrNotResult, err)
-			}
-			if c == nil {
-				break
-			}
-			switch {
-			case c.Name.Space == NSStanzas && c.Name.Local == "text":
-				if res.Error.Text, err = d.text(1024); err != nil {
-					return events.PublishResult{}, fmt.Errorf("%w: %v", ErrNotResult, err)
-				}
-			case c.Name.Space == NSStanzas && !seen:
-				seen = true
-				res.Error.Condition = c.Name.Local
-				if err := d.skip(); err != nil {
-					return events.PublishResult{}, fmt.Errorf("%w: %v", ErrNotResult, err)
-				}
-			default:
-				if err := d.skip(); err != nil {
-					return events.PublishResult{}, fmt.Errorf("%w: %v", ErrNotResult, err)
-				}
-			}
-		}
-	}
+	*text = string(b)
+	return nil
 }

@@ -222,7 +222,7 @@ func (r *Request) check() *events.StanzaError {
 	case len(r.Matches) > MaxMatches:
 		return notAcceptable("Too many matches")
 	}
-	if _, err := jid.Parse(r.Service); err != nil {
+	if _, err := jid.Prepare(r.Service); err != nil {
 		return stanzaError("modify", "jid-malformed", "Malformed service JID")
 	}
 	for i := range r.Matches {
@@ -244,7 +244,7 @@ func (m *Match) check() *events.StanzaError {
 		return notAcceptable("Too many filters")
 	}
 	for _, f := range m.Filters {
-		if _, err := jid.Parse(f.JID); err != nil || !cleanText(f.JID, 3*jid.MaxPartLen+2) {
+		if _, err := jid.Prepare(f.JID); err != nil || !cleanText(f.JID, 3*jid.MaxPartLen+2) {
 			return stanzaError("modify", "jid-malformed", "Malformed filter JID")
 		}
 	}

@@ -65,7 +65,7 @@ func (m *Match) Matches(st *events.Stanza, f Facts) bool {
 // filterFor returns the filter of the chat from: by full JID, then bare,
 // then domain; nil when none applies.
 func (m *Match) filterFor(from string) *Filter {
-	j, err := jid.Parse(from)
+	j, err := jid.Prepare(from)
 	if err != nil {
 		return nil
 	}

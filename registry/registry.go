@@ -13,7 +13,6 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -152,7 +151,7 @@ type Registration struct {
 
 // ErrNotFound is returned by Store methods that name a registration which is
 // not stored (or is stored with another Generation).
-var ErrNotFound = errors.New("registry: registration not found")
+const ErrNotFound Error = "registry: registration not found"
 
 // Store keeps users' registrations. Implementations must be safe for
 // concurrent use. Every method that fails must leave what is stored exactly
@@ -202,3 +201,20 @@ type Store interface {
 type Appender interface {
 	LoadAppend(ctx context.Context, user string, dst []Registration) ([]Registration, error)
 }
+
+// FreshLoader is an optional Store capability for caches: LoadFresh
+// returns what is stored now, never a copy kept in memory. The push engine
+// uses it (when the Store has it) to read before the writes it decides on,
+// an enable's or a disable's, so that a change another server node made a
+// moment ago, whose notice is still on its way, cannot make a disable miss
+// a registration.
+type FreshLoader interface {
+	LoadFresh(ctx context.Context, user string) ([]Registration, error)
+}
+
+// Error is the type of the package's sentinel errors. They are constants:
+// compare with errors.Is.
+type Error string
+
+// Error returns the message.
+func (e Error) Error() string { return string(e) }

@@ -196,11 +196,12 @@ func (r *Rules) Queue(now time.Time, u *User, full string, stanzas []events.Stan
 		return false
 	}
 	if s.Batch.Open() {
+		due, t := s.Batch.Due.UnixNano(), now.UnixNano()
 		switch {
-		case !now.Before(s.Batch.Due):
+		case t >= due:
 			r.process(now, u, s, s.Batch.Stanzas(), out)
 			s.Batch.Discard()
-		case s.Batch.Due.Sub(now) > r.BatchWindow:
+		case due-t > int64(r.BatchWindow):
 			s.Batch.Due = now.Add(r.BatchWindow)
 			r.arm(s, out)
 		}

@@ -84,10 +84,6 @@ func Prepare(s string) (JID, error) {
 	return j, nil
 }
 
-// Parse is Prepare under the name the push package used before Prepare
-// existed; it behaves exactly like Prepare. New code calls Prepare.
-func Parse(s string) (JID, error) { return Prepare(s) }
-
 func malformed(part string, err error) error {
 	return fmt.Errorf("%w: %s: %w", ErrMalformed, part, err)
 }

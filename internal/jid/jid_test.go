@@ -91,9 +91,6 @@ func TestPrepare(t *testing.T) {
 		if again, err := Prepare(got.String()); err != nil || again != got {
 			t.Errorf("Prepare(%q) = %+v, %v; want it unchanged", got.String(), again, err)
 		}
-		if p, err := Parse(tc.in); err != nil || p != got {
-			t.Errorf("Parse(%q) = %+v, %v; want Prepare's %+v", tc.in, p, err, got)
-		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/xml"
+	"errors"
 	"io"
 	"math/bits"
 	"math/rand/v2"
@@ -28,6 +29,21 @@ func checkTokens(t testing.TB, data []byte) (int, Kind) {
 		if k == Unsupported {
 			if s.Next() != Unsupported || s.Kind() != Unsupported {
 				t.Fatalf("%q: the scanner does not stay Unsupported", data)
+			}
+			var syntax *xml.SyntaxError
+			if err := s.Err(); !errors.As(err, &syntax) || syntax.Msg == "" || syntax.Line < 1 {
+				t.Fatalf("%q: Err() = %v", data, err)
+			}
+			// The scanner refuses only where encoding/xml fails or returns
+			// a token the package documentation says it refuses.
+			strict := corpus.NewStrict(data)
+			for range n {
+				if _, err := strict.Token(); err != nil {
+					t.Fatalf("%q: encoding/xml fails before the token the scanner refuses: %v", data, err)
+				}
+			}
+			if tok, err := strict.Token(); err == nil {
+				t.Fatalf("%q: token %d: the scanner refuses (%v), encoding/xml returns %T %v", data, n, s.Err(), tok, tok)
 			}
 			return n, k
 		}
@@ -257,5 +273,97 @@ func TestSpecial8(t *testing.T) {
 			}
 			check(w[:], specials)
 		}
+	}
+}
+
+func TestScannerErrors(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		line    int
+		tooDeep bool
+	}{
+		{"<a>\n<b></c></a>", 2, false},
+		{"<a>\n\n<!DOCTYPE a></a>", 3, false},
+		{"<?xml version='1.1'?><a/>", 1, false},
+		{"<?xml version=\"1.0\" encoding='latin1'?><a/>", 1, false},
+		{"<a xmlns:p=''/>", 1, false},
+		{"<a xmlns='a&amp;b'/>", 1, false},
+		{"<é/>", 1, false},
+		{strings.Repeat("<a>", MaxDepth) + "\n<b/>", 2, true},
+		{strings.Repeat("<a>", MaxDepth) + "<1b/>", 1, false},
+	} {
+		var s Scanner
+		s.Reset([]byte(tc.in))
+		for s.Next() != Unsupported {
+		}
+		var syntax *xml.SyntaxError
+		if err := s.Err(); !errors.As(err, &syntax) || syntax.Line != tc.line || s.TooDeep() != tc.tooDeep {
+			t.Errorf("%q: Err() = %v (line %d), TooDeep %v; want line %d, TooDeep %v", tc.in, err, syntax.Line, s.TooDeep(), tc.line, tc.tooDeep)
+		}
+	}
+	// The XML declaration is checked as encoding/xml checks it.
+	for in, ok := range map[string]bool{
+		"<?xml version='1.0' encoding='UTF-8'?><a/>": true, "<?xml encoding=\"utf-8\" version=\"1.0\"?><a/>": true,
+		"<?xml version='1.0' encoding='UtF-8' standalone='yes'?><a/>": true, "<?xml?><a/>": true, "<?xml version=1.1?><a/>": true,
+		"<?xml version=''?><a/>": true, "<?xml version='2.0'?><a/>": false, "<?xml encoding='latin1'?><a/>": false,
+		"<?XML version='9'?><a/>": true, "<a><?xml version='1.1'?></a>": false,
+	} {
+		var s Scanner
+		s.Reset([]byte(in))
+		k := s.Next()
+		for k != EOF && k != Unsupported {
+			k = s.Next()
+		}
+		d := xml.NewDecoder(strings.NewReader(in))
+		var err error
+		for err == nil {
+			_, err = d.Token()
+		}
+		if (k == EOF) != ok || (err == io.EOF) != ok {
+			t.Errorf("%q: scanner %v, encoding/xml %v; want accepted %v", in, k, err, ok)
+		}
+	}
+}
+
+func TestAppendElement(t *testing.T) {
+	stream := "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>\n" +
+		"<!-- c --><message to='a&apos;b' type='chat'><body>x&amp;y\r\n&#13;<![CDATA[<z>]]]]><![CDATA[>]]></body>" +
+		"<p:00 xmlns:p='urn:p'><i xmlns=''/></p:00><e:x xmlns:e='jabber:x:encrypted' e:attr='dropped' xml:lang='en'/></message>" +
+		"<iq/></stream:stream>"
+	d := xml.NewDecoder(strings.NewReader(stream))
+	if _, err := d.Token(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := AppendElement([]byte("keep:"), d, 1000)
+	want := "keep:<message xmlns='jabber:client' to='a&apos;b' type='chat'><body>x&amp;y\n&#13;&lt;z&gt;]]&gt;</body>" +
+		"<p:00 xmlns:p='urn:p'><i xmlns=''/></p:00><x xmlns='jabber:x:encrypted'/></message>"
+	if err != nil || string(got) != want {
+		t.Fatalf("AppendElement =\n%s, %v; want\n%s", got, err, want)
+	}
+	checkTokens(t, got[len("keep:"):])
+	// The next element, then the end of the stream.
+	if got, err := AppendElement(nil, d, 1000); err != nil || string(got) != "<iq xmlns='jabber:client'/>" {
+		t.Errorf("second element: %s, %v", got, err)
+	}
+	if _, err := AppendElement(nil, d, 1000); !errors.Is(err, io.EOF) {
+		t.Errorf("at the end of the stream: %v, want io.EOF", err)
+	}
+	for in, check := range map[string]func(error) bool{
+		"":                   func(err error) bool { return errors.Is(err, io.EOF) },
+		"<a><b>":             func(err error) bool { var s *xml.SyntaxError; return errors.As(err, &s) },
+		"text<a/>":           func(err error) bool { var s *xml.SyntaxError; return errors.As(err, &s) },
+		"<!DOCTYPE a><a/>":   func(err error) bool { var s *xml.SyntaxError; return errors.As(err, &s) },
+		"<a><!ENTITY x></a>": func(err error) bool { var s *xml.SyntaxError; return errors.As(err, &s) },
+		"<a></b>":            func(err error) bool { var s *xml.SyntaxError; return errors.As(err, &s) },
+		"<a>" + strings.Repeat("<b/>", 400) + "</a>": func(err error) bool { return errors.Is(err, BudgetError{}) },
+	} {
+		if _, err := AppendElement(nil, xml.NewDecoder(strings.NewReader(in)), 1000); !check(err) {
+			t.Errorf("%q: error %v (%T) of the wrong kind", in, err, err)
+		}
+	}
+	// The budget counts from below: an element of budget bytes fits.
+	exact := "<a>" + strings.Repeat("<b/>", 100) + "</a>"
+	if _, err := AppendElement(nil, xml.NewDecoder(strings.NewReader(exact)), len(exact)); err != nil {
+		t.Errorf("%d bytes within a budget of %d: %v", len(exact), len(exact), err)
 	}
 }

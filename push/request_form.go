@@ -1,0 +1,66 @@
+package push
+
+import "github.com/pushrules/pushrules/registry"
+
+// form reads the publish-options form of the <x/> just started. The fields and
+// their values are only read by registry.NewForm, which copies them: they
+// stay on the stack (fields is never appended to, so that what it holds
+// does not escape).
+func (d *decoder) form() (registry.Form, error) {
+	typ := d.attr("type")
+	var fields [MaxFormFields]registry.Field
+	var valueArray [16]string
+	nf, values := 0, valueArray[:0]
+	budget := MaxFormBytes
+	for {
+		ok, err := d.next()
+		if err != nil {
+			return registry.Form{}, err
+		}
+		if !ok {
+			return registry.NewForm(typ, fields[:nf]...), nil
+		}
+		if !d.is(NSDataForms, "field") {
+			if err := d.skip(); err != nil {
+				return registry.Form{}, err
+			}
+			continue
+		}
+		if nf == MaxFormFields {
+			return registry.Form{}, ErrRequestTooLarge
+		}
+		fd := registry.Field{Var: d.attr("var"), Type: d.attr("type")}
+		budget -= len(fd.Var) + len(fd.Type)
+		first := len(values)
+		for {
+			ok, err := d.next()
+			if err != nil {
+				return registry.Form{}, err
+			}
+			if !ok {
+				break
+			}
+			if !d.is(NSDataForms, "value") {
+				if err := d.skip(); err != nil {
+					return registry.Form{}, err
+				}
+				continue
+			}
+			if len(values)-first == MaxFieldValues {
+				return registry.Form{}, ErrRequestTooLarge
+			}
+			s, err := d.text(max(budget, 0))
+			if err != nil {
+				return registry.Form{}, err
+			}
+			budget -= len(s)
+			values = append(values, s)
+		}
+		fd.Values = values[first:len(values):len(values)]
+		if budget < 0 {
+			return registry.Form{}, ErrRequestTooLarge
+		}
+		fields[nf] = fd
+		nf++
+	}
+}

@@ -1,0 +1,470 @@
+package registry
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pushrules/pushrules/internal/jid"
+)
+
+// The namespaces of the <enable/> extensions (the Tigase family), which
+// are also disco#info features; see Features.
+const (
+	NSFilterMuted         = "tigase:push:filter:muted:0"
+	NSFilterIgnoreUnknown = "tigase:push:filter:ignore-unknown:0"
+	NSFilterGroupchat     = "tigase:push:filter:groupchat:0"
+	NSPriority            = "tigase:push:priority:0"
+	NSEncrypt             = "tigase:push:encrypt:0"
+	NSJingle              = "tigase:push:jingle:0"
+	// FeatureEncryptAES128GCM is the feature of the one algorithm of
+	// NSEncrypt, AlgAES128GCM.
+	FeatureEncryptAES128GCM = "tigase:push:encrypt:aes-128-gcm"
+	// AlgAES128GCM is the one encryption algorithm: AES-128 in GCM.
+	AlgAES128GCM = "aes-128-gcm"
+)
+
+// Bounds of Extensions: NewExtensions refuses settings beyond them with an
+// *ExtensionsError of kind ExtTooMany (or ExtBadValue for a nick or a
+// max-size).
+const (
+	MaxMuted      = 64      // muted JIDs
+	MaxRooms      = 64      // groupchat rooms
+	MaxNickLen    = 1023    // bytes of a room's nick
+	MaxEncryptMax = 1 << 16 // largest max-size of an encryption, in bytes
+	// KeySize is the size of an encryption key: AES-128.
+	KeySize = 16
+)
+
+// Features returns the disco#info features an account lists for the
+// extensions of <enable/> that Extensions carries, in a fixed order; a
+// new slice each time.
+func Features() []string {
+	return []string{NSFilterMuted, NSFilterIgnoreUnknown, NSFilterGroupchat, NSPriority,
+		NSEncrypt, FeatureEncryptAES128GCM, NSJingle}
+}
+
+// Allow is a groupchat room's rule: when its messages may be pushed.
+type Allow uint8
+
+// The rules of a room. A room given without an allow attribute pushes
+// always (a listed room with no rule is not muted).
+const (
+	AllowAlways    Allow = iota // every message
+	AllowMentioned              // only messages mentioning the user
+	AllowNever                  // none
+)
+
+var allowNames = [...]string{"always", "mentioned", "never"}
+
+// String returns the rule's name as written in the allow attribute.
+func (a Allow) String() string {
+	if int(a) < len(allowNames) {
+		return allowNames[a]
+	}
+	return "Allow(" + strconv.Itoa(int(a)) + ")"
+}
+
+// ParseAllow returns the rule named s ("always", "mentioned", "never"),
+// and false for any other name.
+func ParseAllow(s string) (Allow, bool) {
+	for i, n := range allowNames {
+		if s == n {
+			return Allow(i), true
+		}
+	}
+	return 0, false
+}
+
+// Room is the groupchat filter's rule for one room.
+type Room struct {
+	JID   string // the room's bare JID, lower-cased
+	Allow Allow
+	Nick  string // the user's nick in the room, "" when not given
+}
+
+// Encryption is what a client asked for with <encrypt/>: its publishes are
+// encrypted with Key. Its String and GoString leave the key out; keep it
+// out of logs yourself when you take it out of the value.
+type Encryption struct {
+	Alg     string // AlgAES128GCM
+	Key     [KeySize]byte
+	MaxSize int // the client's max-size in bytes; 0 when it gave none (Tigase's default is 3000)
+}
+
+// String describes e without its key.
+func (e Encryption) String() string {
+	return e.Alg + " max-size=" + strconv.Itoa(e.MaxSize) + " key=<redacted>"
+}
+
+// GoString is String, so that %#v leaves the key out too.
+func (e Encryption) GoString() string { return e.String() }
+
+// ExtensionSettings are the contents of an Extensions, for building one
+// with NewExtensions and reading one with Settings.
+type ExtensionSettings struct {
+	Muted         []string // JIDs whose messages are not pushed (stored bare, lower-cased)
+	IgnoreUnknown bool     // no push from senders not in the roster
+	Groupchat     bool     // the groupchat filter was given (Rooms may be empty)
+	Rooms         []Room   // its rooms
+	Priority      bool     // publishes carry a <priority/>
+	Encrypt       *Encryption
+	Jingle        bool // call proposals are pushed with a <jingle/>
+}
+
+// Extensions is what a registration asked for with the extension children
+// of its <enable/> (the Tigase family: filters, priority, encryption,
+// Jingle). Like Form it is an immutable value, compact in memory (one
+// string) and comparable with ==; the zero Extensions asks for none. Build
+// one with NewExtensions; read it with its methods. It holds the
+// encryption key: its String leaves the key out, its MarshalJSON does not
+// (it is for stores).
+type Extensions struct {
+	enc string // "" for none; else extVersion, flags, then the parts
+}
+
+const extVersion = 1
+
+// Flags of the encoding.
+const (
+	extIgnoreUnknown = 1 << iota
+	extGroupchat
+	extPriority
+	extJingle
+	extEncrypt
+)
+
+// ExtErrorKind says what is wrong with extension settings.
+type ExtErrorKind uint8
+
+// The kinds of ExtensionsError.
+const (
+	ExtBadJID   ExtErrorKind = iota + 1 // a muted or room JID that is not a valid JID
+	ExtTooMany                          // more than MaxMuted JIDs or MaxRooms rooms
+	ExtBadValue                         // a bad allow, nick or max-size
+	ExtBadAlg                           // an encryption algorithm other than AlgAES128GCM
+	ExtBadKey                           // a key that is not base64 of KeySize bytes (JSON only; Encryption's key has its size)
+	ExtBadJSON                          // JSON that is not in MarshalJSON's shape
+)
+
+// ExtensionsError is the error of NewExtensions and UnmarshalJSON. Its text
+// names the part at fault and never holds a key.
+type ExtensionsError struct {
+	Kind ExtErrorKind
+	Part string // "muted", "room", "encrypt" or "json"
+}
+
+func (e *ExtensionsError) Error() string {
+	what := [...]string{"", "invalid JID", "too many entries", "invalid value", "unknown algorithm", "invalid key", "malformed JSON"}
+	w := "invalid"
+	if int(e.Kind) < len(what) {
+		w = what[e.Kind]
+	}
+	return "registry: extensions: " + e.Part + ": " + w
+}
+
+// NewExtensions checks the settings and returns them as an Extensions. It
+// stores JIDs bare and lower-cased, drops a muted JID or a room given
+// twice (the first counts), and refuses, with an *ExtensionsError, a JID
+// that is not valid, more entries than MaxMuted or MaxRooms, a nick longer
+// than MaxNickLen or not UTF-8, an Allow beyond AllowNever, a MaxSize
+// below 0 or above MaxEncryptMax, and an algorithm other than
+// AlgAES128GCM. Settings with nothing in them give the zero Extensions.
+func NewExtensions(s ExtensionSettings) (Extensions, error) {
+	if len(s.Muted) > MaxMuted {
+		return Extensions{}, &ExtensionsError{ExtTooMany, "muted"}
+	}
+	if len(s.Rooms) > MaxRooms {
+		return Extensions{}, &ExtensionsError{ExtTooMany, "room"}
+	}
+	flags := flag(s.IgnoreUnknown, extIgnoreUnknown) | flag(s.Groupchat || len(s.Rooms) > 0, extGroupchat) |
+		flag(s.Priority, extPriority) | flag(s.Jingle, extJingle) | flag(s.Encrypt != nil, extEncrypt)
+	if flags == 0 && len(s.Muted) == 0 {
+		return Extensions{}, nil
+	}
+	b := []byte{extVersion, flags}
+	var muted []string
+	for _, m := range s.Muted {
+		bare, err := bareJID(m, "muted")
+		if err != nil {
+			return Extensions{}, err
+		}
+		if !slices.Contains(muted, bare) {
+			muted = append(muted, bare)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(muted)))
+	for _, m := range muted {
+		b = appendFormString(b, m)
+	}
+	var rooms []Room
+	for _, r := range s.Rooms {
+		if r.Allow > AllowNever || len(r.Nick) > MaxNickLen || !utf8.ValidString(r.Nick) {
+			return Extensions{}, &ExtensionsError{ExtBadValue, "room"}
+		}
+		bare, err := bareJID(r.JID, "room")
+		if err != nil {
+			return Extensions{}, err
+		}
+		if !slices.ContainsFunc(rooms, func(o Room) bool { return o.JID == bare }) {
+			rooms = append(rooms, Room{JID: bare, Allow: r.Allow, Nick: r.Nick})
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(rooms)))
+	for _, r := range rooms {
+		b = appendFormString(b, r.JID)
+		b = append(b, byte(r.Allow))
+		b = appendFormString(b, r.Nick)
+	}
+	if e := s.Encrypt; e != nil {
+		if e.Alg != AlgAES128GCM {
+			return Extensions{}, &ExtensionsError{ExtBadAlg, "encrypt"}
+		}
+		if e.MaxSize < 0 || e.MaxSize > MaxEncryptMax {
+			return Extensions{}, &ExtensionsError{ExtBadValue, "encrypt"}
+		}
+		b = append(b, e.Key[:]...)
+		b = binary.AppendUvarint(b, uint64(e.MaxSize))
+	}
+	return Extensions{enc: string(b)}, nil
+}
+
+func flag(on bool, f byte) byte {
+	if on {
+		return f
+	}
+	return 0
+}
+
+// bareJID returns the bare JID of s as RFC 7622 prepares it (so
+// case-folded), or an error naming part.
+func bareJID(s, part string) (string, error) {
+	j, err := jid.Prepare(s)
+	if err != nil {
+		return "", &ExtensionsError{ExtBadJID, part}
+	}
+	return j.Bare(), nil
+}
+
+// IsZero reports whether e asks for no extension at all.
+func (e Extensions) IsZero() bool { return e.enc == "" }
+
+func (e Extensions) has(flag byte) bool { return e.enc != "" && e.enc[1]&flag != 0 }
+
+// IgnoreUnknown reports whether the registration asked for no push from
+// senders not in the user's roster.
+func (e Extensions) IgnoreUnknown() bool { return e.has(extIgnoreUnknown) }
+
+// Groupchat reports whether the registration gave the groupchat filter.
+func (e Extensions) Groupchat() bool { return e.has(extGroupchat) }
+
+// Priority reports whether the registration asked for <priority/>.
+func (e Extensions) Priority() bool { return e.has(extPriority) }
+
+// Jingle reports whether the registration asked for call pushes.
+func (e Extensions) Jingle() bool { return e.has(extJingle) }
+
+// Muted reports whether the bare JID of addr is muted (compared
+// case-insensitively). It does not allocate for a lower-case bare JID.
+func (e Extensions) Muted(addr string) bool {
+	bare := jid.Bare(addr)
+	found := false
+	e.walk(func(m string) { found = found || strings.EqualFold(m, bare) }, nil)
+	return found
+}
+
+// Room returns the rule of the room whose bare JID is that of addr
+// (compared case-insensitively), and false when the room is not listed.
+func (e Extensions) Room(addr string) (Room, bool) {
+	bare := jid.Bare(addr)
+	var room Room
+	found := false
+	e.walk(nil, func(r Room) {
+		if !found && strings.EqualFold(r.JID, bare) {
+			room, found = r, true
+		}
+	})
+	return room, found
+}
+
+// Encryption returns the encryption the registration asked for, and false
+// when it asked for none.
+func (e Extensions) Encryption() (Encryption, bool) {
+	if !e.has(extEncrypt) {
+		return Encryption{}, false
+	}
+	r := e.walk(nil, nil)
+	enc := Encryption{Alg: AlgAES128GCM}
+	if len(r.rest) < KeySize {
+		return Encryption{}, false
+	}
+	copy(enc.Key[:], r.rest)
+	r.rest = r.rest[KeySize:]
+	enc.MaxSize = int(r.uvarint())
+	return enc, !r.bad
+}
+
+// walk hands the muted JIDs and the rooms to the functions (nil ones are
+// skipped) and returns the reader after them.
+func (e Extensions) walk(muted func(string), room func(Room)) formReader {
+	if e.enc == "" {
+		return formReader{}
+	}
+	r := formReader{rest: e.enc[2:]}
+	for n := r.uvarint(); n > 0 && !r.bad; n-- {
+		if m := r.string(); muted != nil && !r.bad {
+			muted(m)
+		}
+	}
+	for n := r.uvarint(); n > 0 && !r.bad; n-- {
+		rm := Room{JID: r.string()}
+		if r.rest == "" {
+			r.bad = true
+			break
+		}
+		rm.Allow, r.rest = Allow(r.rest[0]), r.rest[1:]
+		if rm.Nick = r.string(); room != nil && !r.bad {
+			room(rm)
+		}
+	}
+	return r
+}
+
+// Settings returns a copy of the contents of e.
+func (e Extensions) Settings() ExtensionSettings {
+	s := ExtensionSettings{IgnoreUnknown: e.IgnoreUnknown(), Groupchat: e.Groupchat(), Priority: e.Priority(), Jingle: e.Jingle()}
+	e.walk(func(m string) { s.Muted = append(s.Muted, m) }, func(r Room) { s.Rooms = append(s.Rooms, r) })
+	if enc, ok := e.Encryption(); ok {
+		s.Encrypt = &enc
+	}
+	return s
+}
+
+// String returns a readable rendering of e, without the encryption key.
+func (e Extensions) String() string {
+	if e.IsZero() {
+		return "<no extensions>"
+	}
+	s := e.Settings()
+	var parts []string
+	if len(s.Muted) > 0 {
+		parts = append(parts, "muted="+strings.Join(s.Muted, ","))
+	}
+	if s.IgnoreUnknown {
+		parts = append(parts, "ignore-unknown")
+	}
+	if s.Groupchat {
+		rooms := make([]string, len(s.Rooms))
+		for i, r := range s.Rooms {
+			rooms[i] = r.JID + ":" + r.Allow.String()
+			if r.Nick != "" {
+				rooms[i] += ":" + r.Nick
+			}
+		}
+		parts = append(parts, "groupchat="+strings.Join(rooms, ","))
+	}
+	if s.Priority {
+		parts = append(parts, "priority")
+	}
+	if s.Encrypt != nil {
+		parts = append(parts, "encrypt="+s.Encrypt.String())
+	}
+	if s.Jingle {
+		parts = append(parts, "jingle")
+	}
+	return strings.Join(parts, " ")
+}
+
+// extJSON is the JSON shape of Extensions.
+type extJSON struct {
+	Muted         []string     `json:"muted,omitempty"`
+	IgnoreUnknown bool         `json:"ignore_unknown,omitempty"`
+	Groupchat     *groupJSON   `json:"groupchat,omitempty"`
+	Priority      bool         `json:"priority,omitempty"`
+	Encrypt       *encryptJSON `json:"encrypt,omitempty"`
+	Jingle        bool         `json:"jingle,omitempty"`
+}
+
+type groupJSON struct {
+	Rooms []roomJSON `json:"rooms"`
+}
+
+type roomJSON struct {
+	JID   string `json:"jid"`
+	Allow string `json:"allow"`
+	Nick  string `json:"nick,omitempty"`
+}
+
+type encryptJSON struct {
+	Alg     string `json:"alg"`
+	Key     string `json:"key"` // standard base64
+	MaxSize int    `json:"max_size,omitempty"`
+}
+
+// MarshalJSON encodes e as an object with the optional keys "muted" (a
+// list of JIDs), "ignore_unknown", "priority", "jingle" (true when given),
+// "groupchat" ({"rooms": [{"jid", "allow", "nick"}]}) and "encrypt"
+// ({"alg", "key" in standard base64, "max_size"}), or null for the zero
+// Extensions. The result holds the encryption key: store it as a secret.
+func (e Extensions) MarshalJSON() ([]byte, error) {
+	if e.IsZero() {
+		return []byte("null"), nil
+	}
+	s := e.Settings()
+	j := extJSON{Muted: s.Muted, IgnoreUnknown: s.IgnoreUnknown, Priority: s.Priority, Jingle: s.Jingle}
+	if s.Groupchat {
+		j.Groupchat = &groupJSON{Rooms: []roomJSON{}}
+		for _, r := range s.Rooms {
+			j.Groupchat.Rooms = append(j.Groupchat.Rooms, roomJSON{JID: r.JID, Allow: r.Allow.String(), Nick: r.Nick})
+		}
+	}
+	if s.Encrypt != nil {
+		j.Encrypt = &encryptJSON{Alg: s.Encrypt.Alg, Key: base64.StdEncoding.EncodeToString(s.Encrypt.Key[:]), MaxSize: s.Encrypt.MaxSize}
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes, checking it as
+// NewExtensions does; null gives the zero Extensions. Its errors are
+// *ExtensionsError values (kind ExtBadJSON for JSON of another shape, and
+// ExtBadKey for a key that is not base64 of KeySize bytes); they never
+// quote the input. On error, e is left as it was.
+func (e *Extensions) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*e = Extensions{}
+		return nil
+	}
+	var j extJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return &ExtensionsError{ExtBadJSON, "json"}
+	}
+	s := ExtensionSettings{Muted: j.Muted, IgnoreUnknown: j.IgnoreUnknown, Priority: j.Priority, Jingle: j.Jingle}
+	if j.Groupchat != nil {
+		s.Groupchat = true
+		for _, r := range j.Groupchat.Rooms {
+			allow, ok := ParseAllow(r.Allow)
+			if !ok {
+				return &ExtensionsError{ExtBadValue, "room"}
+			}
+			s.Rooms = append(s.Rooms, Room{JID: r.JID, Allow: allow, Nick: r.Nick})
+		}
+	}
+	if j.Encrypt != nil {
+		key, err := base64.StdEncoding.DecodeString(j.Encrypt.Key)
+		if err != nil || len(key) != KeySize {
+			return &ExtensionsError{ExtBadKey, "encrypt"}
+		}
+		s.Encrypt = &Encryption{Alg: j.Encrypt.Alg, MaxSize: j.Encrypt.MaxSize}
+		copy(s.Encrypt.Key[:], key)
+	}
+	ext, err := NewExtensions(s)
+	if err != nil {
+		return err
+	}
+	*e = ext
+	return nil
+}
