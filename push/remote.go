@@ -1,9 +1,7 @@
 package push
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
 	"fmt"
 
 	"github.com/pushrules/pushrules/events"
@@ -24,33 +22,31 @@ func ParseRemoteDisable(data []byte) (ev events.RemoteDisabled, ok bool) {
 	if len(data) > MaxResultSize {
 		return events.RemoteDisabled{}, false
 	}
-	d := &requestDecoder{tr: xml.NewDecoder(bytes.NewReader(data))}
-	root, err := d.next()
-	if err != nil || root == nil || root.Name.Local != "message" {
+	var d decoder
+	d.s.Reset(data)
+	if ok, err := d.next(); err != nil || !ok || string(d.s.Local()) != "message" {
 		return events.RemoteDisabled{}, false
 	}
-	ev = events.RemoteDisabled{From: attr(root, "from"), User: jid.Bare(attr(root, "to"))}
+	ev = events.RemoteDisabled{From: d.attr("from"), User: jid.Bare(d.attr("to"))}
 	for {
-		el, err := d.next()
-		if err != nil || el == nil {
+		if ok, err := d.next(); err != nil || !ok {
 			return events.RemoteDisabled{}, false
 		}
-		if el.Name.Space != nsPubsub || el.Name.Local != "pubsub" {
+		if !d.is(nsPubsub, "pubsub") {
 			if d.skip() != nil {
 				return events.RemoteDisabled{}, false
 			}
 			continue
 		}
 		for {
-			a, err := d.next()
-			if err != nil || a == nil {
+			if ok, err := d.next(); err != nil || !ok {
 				return events.RemoteDisabled{}, false
 			}
-			if a.Name.Space == nsPubsub && a.Name.Local == "affiliation" && attr(a, "affiliation") == "none" {
-				if j := attr(a, "jid"); j != "" {
+			if d.is(nsPubsub, "affiliation") && d.attr("affiliation") == "none" {
+				if j := d.attr("jid"); j != "" {
 					ev.User = jid.Bare(j)
 				}
-				ev.Node = attr(a, "node")
+				ev.Node = d.attr("node")
 				if ev.From == "" || ev.User == "" {
 					return events.RemoteDisabled{}, false
 				}
