@@ -42,10 +42,15 @@ type Event interface {
 
 // SessionOpened says a client session with full JID Session is bound and
 // online. The rules count a user's sessions for the archive rule, so every
-// session is reported, push-enabled or not.
+// session is reported, push-enabled or not. Client is the session's client
+// id, when the client gave one (XEP-0388 SASL2 <user-agent id=.../>, used
+// by XEP-0386 Bind2), "" otherwise: a session with the client id of a
+// stored registration is bound to it at once, and its <enable/> replaces
+// that registration.
 type SessionOpened struct {
 	Now     time.Time
 	Session string
+	Client  string
 }
 
 // SessionClosed says session Session is gone for good: closed cleanly, or

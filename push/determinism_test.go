@@ -57,7 +57,11 @@ func (g *eventGen) next() (ev events.Event, answer, wake bool) {
 	now := g.now
 	switch g.rng.IntN(17) {
 	case 0:
-		return events.SessionOpened{Now: now, Session: g.session()}, false, false
+		ev := events.SessionOpened{Now: now, Session: g.session()}
+		if g.rng.IntN(2) == 0 {
+			ev.Client = []string{"ios", "android"}[g.rng.IntN(2)]
+		}
+		return ev, false, false
 	case 1:
 		return events.SessionClosed{Now: now, Session: g.session()}, false, false
 	case 2, 3:

@@ -22,6 +22,9 @@ func (e *Engine) sessionOpened(ctx context.Context, ev events.SessionOpened) err
 	if err != nil {
 		return err
 	}
+	if ev.Client != "" {
+		return e.sessionOpenedAs(ctx, user, ev)
+	}
 	sh, u, owned, err := e.enter(ctx, user, ev.Now, true)
 	if err != nil {
 		return err
@@ -172,10 +175,13 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 	if err != nil {
 		return ErrStorage, err
 	}
-	serr := e.storeEnable(ctx, now, user, req)
+	sh.mu.Lock()
+	client := clientOf(&u.User, full)
+	sh.mu.Unlock()
+	serr := e.storeEnable(ctx, now, user, client, req)
 	sh.finish()
 	if serr.err == nil {
-		if err := e.rules.Enabled(now, &u.User, full, serr.saved, serr.evicted, &sh.out); err != nil {
+		if err := e.rules.Enabled(now, &u.User, full, serr.saved, append(serr.evicted, serr.superseded...), &sh.out); err != nil {
 			e.stats.sessionsRefused.Add(1) // stored; the session is not bound
 		}
 		e.emit(sh, user, now, d)
@@ -185,6 +191,7 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 		}
 		changes(d, now, full, reason, []registry.Registration{serr.saved})
 		changes(d, now, full, ReasonEvicted, serr.evicted)
+		changes(d, now, full, ReasonReplaced, serr.superseded)
 	}
 	e.end(sh, user, u)
 	if serr.err != nil {
@@ -200,22 +207,32 @@ type enableResult struct {
 	saved    registry.Registration
 	evicted  []registry.Registration
 	replaced bool // saved was stored before (same life)
-	err      error
+	// superseded are the registrations of the same client id, under
+	// another identifier, that saved replaced.
+	superseded []registry.Registration
+	err        error
 }
 
 // storeEnable reads (to refuse an enable while reads fail rather than
-// overwrite what is stored) and saves the registration. No lock is held.
-func (e *Engine) storeEnable(ctx context.Context, now time.Time, user string, req Request) enableResult {
-	if _, err := e.loadFresh(ctx, user); err != nil {
+// overwrite what is stored) and saves the registration, replacing those
+// of the same client id (see supersede). No lock is held.
+func (e *Engine) storeEnable(ctx context.Context, now time.Time, user, client string, req Request) enableResult {
+	stored, err := e.loadFresh(ctx, user)
+	if err != nil {
 		return enableResult{err: e.storeError(ctx, "enable: load", user, err)}
 	}
 	reg := registry.Registration{User: user, ID: registry.NewIdentifier(req.JID, req.Node), Options: req.Options,
-		Enabled: now, Generation: newGeneration()}
+		Enabled: now, Generation: newGeneration(), Client: client}
+	superseded, err := e.supersede(ctx, reg, stored)
+	if err != nil {
+		return enableResult{err: err}
+	}
 	saved, evicted, err := e.cfg.Store.Save(ctx, reg, e.cfg.MaxDevices)
 	if err != nil {
+		e.restore(ctx, superseded)
 		return enableResult{err: e.storeError(ctx, "enable: save", user, err)}
 	}
-	return enableResult{saved: saved, evicted: evicted, replaced: saved.Generation != reg.Generation}
+	return enableResult{saved: saved, evicted: evicted, replaced: saved.Generation != reg.Generation, superseded: superseded}
 }
 
 func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {

@@ -40,6 +40,7 @@ type memoryEntry struct {
 	success    int64 // LastSuccess, unix nanoseconds (0: zero time)
 	failing    int64 // FailingSince, likewise
 	lastError  string
+	client     string
 }
 
 // maxErrorCount is the highest error count Memory keeps.
@@ -48,13 +49,13 @@ const maxErrorCount = math.MaxInt32
 func entryOf(r Registration) memoryEntry {
 	return memoryEntry{id: r.ID, options: r.Options, sec: r.Enabled.Unix(), nsec: int32(r.Enabled.Nanosecond()),
 		generation: r.Generation, errors: int32(min(r.Errors, maxErrorCount)),
-		success: unixNano(r.LastSuccess), failing: unixNano(r.FailingSince), lastError: r.LastError}
+		success: unixNano(r.LastSuccess), failing: unixNano(r.FailingSince), lastError: r.LastError, client: r.Client}
 }
 
 func (e *memoryEntry) registration(user string) Registration {
 	return Registration{User: user, ID: e.id, Options: e.options, Enabled: time.Unix(e.sec, int64(e.nsec)).UTC(),
 		Generation: e.generation, Errors: int(e.errors),
-		LastSuccess: timeOf(e.success), FailingSince: timeOf(e.failing), LastError: e.lastError}
+		LastSuccess: timeOf(e.success), FailingSince: timeOf(e.failing), LastError: e.lastError, Client: e.client}
 }
 
 // NewMemory returns an empty in-memory Store.

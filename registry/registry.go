@@ -147,6 +147,10 @@ type Registration struct {
 	// they are kept when the registration is enabled again.
 	LastSuccess, FailingSince time.Time
 	LastError                 string
+	// Client is the client id (XEP-0388) of the session that enabled the
+	// registration, "" when it gave none; a Save replacing a registration
+	// takes the new Client.
+	Client string
 }
 
 // ErrNotFound is returned by Store methods that name a registration which is

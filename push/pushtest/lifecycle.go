@@ -107,6 +107,8 @@ var lifecycleFields = map[string]struct{ required, optional []string }{
 // lifecycleStep reads a lifecycle step's key.
 func lifecycleStep(st *step, k string, v json.RawMessage, what string) (err error) {
 	switch k {
+	case "client":
+		st.client, err = asName(v, what)
 	case "by":
 		st.by, err = asName(v, what)
 	case "ids":

@@ -192,7 +192,7 @@ func (r *run) step(ctx context.Context, i int, st *step) error {
 	var ev events.Event
 	switch st.action {
 	case actOpen:
-		ev = events.SessionOpened{Now: now, Session: st.session}
+		ev = events.SessionOpened{Now: now, Session: st.session, Client: st.client}
 	case actClose:
 		ev = events.SessionClosed{Now: now, Session: st.session}
 	case actIQ:

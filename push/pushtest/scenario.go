@@ -89,6 +89,7 @@ type step struct {
 	writes  *bool // store-fault
 	regs    []checkRegs
 	bound   []checkBound
+	client  string                // open
 	by      string                // remove
 	ids     []registry.Identifier // remove
 }
@@ -330,7 +331,7 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 // fields lists, per action, the keys of its object and which of them are
 // required.
 var fields = map[string]struct{ required, optional []string }{
-	actOpen:       {required: []string{"session"}},
+	actOpen:       {required: []string{"session"}, optional: []string{"client"}},
 	actClose:      {required: []string{"session"}},
 	actResume:     {required: []string{"session"}},
 	actIQ:         {required: []string{"session", "xml"}},
@@ -441,7 +442,7 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 			st.regs, err = parseCheckRegs(v)
 		case "bound":
 			st.bound, err = parseCheckBound(v)
-		case "by", "ids":
+		case "by", "ids", "client":
 			err = lifecycleStep(&st, k, v, what)
 		}
 		if err != nil {

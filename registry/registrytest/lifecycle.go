@@ -19,6 +19,7 @@ func runLifecycle(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		{"TrackerHistory", testTrackerHistory},
 		{"TrackerNotFound", testTrackerNotFound},
 		{"Expire", testExpire},
+		{"Client", testClient},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.f(t, newStore(t))
@@ -124,3 +125,24 @@ func testExpire(t *testing.T, s registry.Store) {
 	checkIDs(t, "after a cancelled Expire", mustLoad(t, s, alice), id("used"), id("new"))
 }
 
+
+func testClient(t *testing.T, s registry.Store) {
+	reg := newReg(alice, id("A"), 1, at(0), registry.Form{})
+	reg.Client = "c1"
+	saved, _ := mustSave(t, s, reg, 0)
+	mustSave(t, s, newReg(alice, id("B"), 2, at(1), registry.Form{}), 0)
+	if saved.Client != "c1" {
+		t.Errorf("saved client %q", saved.Client)
+	}
+	got := mustLoad(t, s, alice)
+	if got[0].Client != "c1" || got[1].Client != "" {
+		t.Fatalf("clients %q, %q; want c1 and none", got[0].Client, got[1].Client)
+	}
+	reg.Client, reg.Enabled = "c2", at(2)
+	if saved, _ = mustSave(t, s, reg, 0); saved.Client != "c2" {
+		t.Errorf("replaced with client %q, want c2", saved.Client)
+	}
+	if got := mustLoad(t, s, alice); got[1].ID != id("A") || got[1].Client != "c2" {
+		t.Errorf("after replacing: %+v", got)
+	}
+}

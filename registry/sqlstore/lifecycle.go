@@ -14,10 +14,10 @@ var (
 	_ registry.Expirer = (*Store)(nil)
 )
 
-// decodeHistory fills reg's history from the last_success, failing_since
-// and last_error columns; it returns why they do not decode, "" when they
-// do.
-func decodeHistory(reg *registry.Registration, success, failing, lastError any) string {
+// decodeHistory fills reg's history and client from the last_success,
+// failing_since, last_error and client columns; it returns why they do not
+// decode, "" when they do.
+func decodeHistory(reg *registry.Registration, success, failing, lastError, client any) string {
 	s, ok := asInt(success)
 	if !ok {
 		return fmt.Sprintf("last_success %T %.40v", success, success)
@@ -36,8 +36,20 @@ func decodeHistory(reg *registry.Registration, success, failing, lastError any) 
 	if failing != nil {
 		reg.FailingSince = decodeTime(f)
 	}
-	reg.LastError = e
+	c, ok := asString(client)
+	if !ok {
+		return fmt.Sprintf("client %T", client)
+	}
+	reg.LastError, reg.Client = e, c
 	return ""
+}
+
+// nullable gives a TEXT column's value: NULL for "".
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // Fail implements registry.Tracker, in one atomic statement.

@@ -57,13 +57,14 @@ var migrations = []migration{
 	// Version 2: identifiers escape '\' and '<' in their JID part
 	// (registry.NewIdentifier).
 	{data: reencodeIdentifiers},
-	// Version 3: each registration's publish history (registry.Tracker)
-	// and when it was last used, indexed for Expire.
+	// Version 3: each registration's publish history (registry.Tracker),
+	// when it was last used (indexed for Expire) and its client id.
 	{stmts: []string{
 		`ALTER TABLE push_registrations ADD COLUMN last_success BIGINT`,
 		`ALTER TABLE push_registrations ADD COLUMN failing_since BIGINT`,
 		`ALTER TABLE push_registrations ADD COLUMN last_error TEXT`,
 		`ALTER TABLE push_registrations ADD COLUMN last_used BIGINT`,
+		`ALTER TABLE push_registrations ADD COLUMN client TEXT`,
 		`UPDATE push_registrations SET last_used = enabled`,
 		`CREATE INDEX IF NOT EXISTS push_registrations_last_used ON push_registrations (last_used)`,
 	}},
