@@ -207,6 +207,7 @@ func (e *Engine) resend(ctx context.Context, now time.Time, rs *retryState, d *D
 			p.retry = rs
 			d.Publishes = append(d.Publishes, p)
 			e.track(now, d.Publishes[len(d.Publishes)-1:])
+			e.stats.publishesRetried.Add(1)
 			return
 		}
 	}

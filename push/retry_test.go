@@ -40,6 +40,9 @@ func TestRetryBackoff(t *testing.T) {
 		}
 		p, now = r, d.Wake
 	}
+	if got := l.e.Stats().PublishesRetried; got != 3 {
+		t.Errorf("PublishesRetried %d, want 3", got)
+	}
 	// The budget is spent: the fourth wait drops the push, counting nothing.
 	d := l.answer(now.Sub(epoch).Seconds(), p, "wait", "resource-constraint")
 	if !d.Wake.IsZero() || !l.e.NextWake().IsZero() {

@@ -38,13 +38,15 @@ type Stats struct {
 	// stored registration (from another address than its service, or
 	// for a node not stored; logged at info level).
 	RemoteDisablesIgnored uint64
+	// PublishesRetried counts the retries sent (ErrorPolicy.Retry).
+	PublishesRetried uint64
 }
 
 type counters struct {
 	storeErrors, unknownSessions, sessionsRefused      atomic.Uint64
 	answersWithoutFrom, answersForeign, answersUnknown atomic.Uint64
 	publishesExpired, publishesForgotten               atomic.Uint64
-	remoteDisablesIgnored                              atomic.Uint64
+	remoteDisablesIgnored, publishesRetried            atomic.Uint64
 }
 
 // Stats counts what the engine holds now and reads its counters. It locks
@@ -59,6 +61,7 @@ func (e *Engine) Stats() Stats {
 		AnswersUnknown:        e.stats.answersUnknown.Load(),
 		PublishesForgotten:    e.stats.publishesForgotten.Load(),
 		RemoteDisablesIgnored: e.stats.remoteDisablesIgnored.Load(),
+		PublishesRetried:      e.stats.publishesRetried.Load(),
 	}
 	for i := range e.users {
 		sh := &e.users[i]
