@@ -174,17 +174,6 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 	if ev == nil {
 		return fmt.Errorf("%w: nil event", ErrInvalidEvent)
 	}
-	n := len(d.Publishes)
-	err := e.handle(ctx, ev, d)
-	if e.cfg.Errors.MaxTimeouts > 0 && len(d.Publishes) > n {
-		if next := e.later.next.Load(); next != 0 { // the earliest retry or look: no later than these publishes' look
-			d.wakeAt(time.Unix(0, next).UTC())
-		}
-	}
-	return err
-}
-
-func (e *Engine) handle(ctx context.Context, ev events.Event, d *Decisions) error {
 	switch ev := ev.(type) {
 	case events.SessionOpened:
 		return e.sessionOpened(ctx, ev)
@@ -227,6 +216,9 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 	out := &sh.out
 	for _, t := range out.Timeouts {
 		d.Timeouts = append(d.Timeouts, Timeout{Session: t.Session, Duration: t.Duration, At: now})
+	}
+	if len(out.Publishes) > 0 && e.cfg.Errors.MaxTimeouts > 0 {
+		d.wakeAt(timeoutLook(now.Add(e.cfg.PublishTimeout))) // when track's look for these publishes falls due
 	}
 	if n := len(out.Publishes); n > 0 && cap(d.Publishes)-len(d.Publishes) < n {
 		d.Publishes = append(make([]Publish, 0, len(d.Publishes)+n), d.Publishes...)
