@@ -176,9 +176,9 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 	}
 	switch ev := ev.(type) {
 	case events.SessionOpened:
-		return e.sessionOpened(ctx, ev)
+		return e.sessionOpened(ctx, ev, d)
 	case events.SessionClosed:
-		return e.sessionClosed(ctx, ev)
+		return e.sessionClosed(ctx, ev, d)
 	case events.IQ:
 		return e.iq(ctx, ev, d)
 	case events.AckDelayed:
@@ -188,7 +188,7 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 	case events.StanzaQueued:
 		return e.stanzaQueued(ctx, &ev, d)
 	case events.HibernationEnded:
-		return e.hibernationEnded(ctx, ev)
+		return e.hibernationEnded(ctx, ev, d)
 	case events.MessageArchived:
 		return e.messageArchived(ctx, ev, d)
 	case events.OfflineMessage:

@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/internal/core"
 	"github.com/pushrules/pushrules/internal/jid"
 	"github.com/pushrules/pushrules/registry"
 )
@@ -17,51 +19,60 @@ import (
 // the Store calls (outside every lock other users need) and the hand-over
 // to the rules core under the user's shard lock.
 
-func (e *Engine) sessionOpened(ctx context.Context, ev events.SessionOpened) error {
-	user, err := sessionUser(ev.Session, ev.Now)
+// local runs the core's part of an event of session full that needs no
+// Store, under the user's shard lock and in the user's turn, then hands
+// its decisions to d. run reports whether the session was known (an event
+// for a session never opened is counted and logged) and the core's
+// refusal, if any (a session over MaxSessionsPerUser). With create, a user
+// the engine does not know yet is added.
+func (e *Engine) local(ctx context.Context, event, full string, now time.Time, create bool, d *Decisions,
+	run func(u *core.User, out *core.Out) (known bool, err error)) error {
+	user, err := sessionUser(full, now)
 	if err != nil {
 		return err
 	}
-	if ev.Client != "" {
-		return e.sessionOpenedAs(ctx, user, ev)
-	}
-	sh, u, owned, err := e.enter(ctx, user, ev.Now, true)
+	sh, u, owned, err := e.enter(ctx, user, now, create)
 	if err != nil {
 		return err
 	}
-	err = e.rules.Open(&u.User, ev.Session)
+	start := len(d.Publishes)
+	known := false
+	if u != nil {
+		known, err = run(&u.User, &sh.out)
+		e.emit(sh, user, now, d)
+	}
 	e.done(sh, user, u, owned)
-	if err != nil {
+	e.track(now, d.Publishes[start:])
+	switch {
+	case err != nil:
 		e.stats.sessionsRefused.Add(1)
 		return &LimitError{Limit: "MaxSessionsPerUser", User: user}
+	case !known:
+		e.stats.unknownSessions.Add(1)
+		if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+			e.cfg.Logger.Debug("push: event for a session never opened", "event", event, "session", full)
+		}
 	}
 	return nil
 }
 
-func (e *Engine) sessionClosed(ctx context.Context, ev events.SessionClosed) error {
-	user, err := sessionUser(ev.Session, ev.Now)
-	if err != nil {
-		return err
+func (e *Engine) sessionOpened(ctx context.Context, ev events.SessionOpened, d *Decisions) error {
+	if ev.Client != "" {
+		user, err := sessionUser(ev.Session, ev.Now)
+		if err != nil {
+			return err
+		}
+		return e.sessionOpenedAs(ctx, user, ev)
 	}
-	sh, u, owned, err := e.enter(ctx, user, ev.Now, false)
-	if err != nil {
-		return err
-	}
-	known := u != nil && e.rules.Close(&u.User, ev.Session)
-	e.done(sh, user, u, owned)
-	if !known {
-		e.unknownSession(ctx, "SessionClosed", ev.Session)
-	}
-	return nil
+	return e.local(ctx, "SessionOpened", ev.Session, ev.Now, true, d, func(u *core.User, _ *core.Out) (bool, error) {
+		return true, e.rules.Open(u, ev.Session)
+	})
 }
 
-// unknownSession counts and logs an event for a session the engine was
-// never told of (a host that does not raise SessionOpened).
-func (e *Engine) unknownSession(ctx context.Context, event, session string) {
-	e.stats.unknownSessions.Add(1)
-	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
-		e.cfg.Logger.Debug("push: event for a session never opened", "event", event, "session", session)
-	}
+func (e *Engine) sessionClosed(ctx context.Context, ev events.SessionClosed, d *Decisions) error {
+	return e.local(ctx, "SessionClosed", ev.Session, ev.Now, false, d, func(u *core.User, _ *core.Out) (bool, error) {
+		return e.rules.Close(u, ev.Session), nil
+	})
 }
 
 func (e *Engine) ackDelayed(ctx context.Context, ev *events.AckDelayed, d *Decisions) error {
@@ -69,68 +80,28 @@ func (e *Engine) ackDelayed(ctx context.Context, ev *events.AckDelayed, d *Decis
 }
 
 func (e *Engine) stanzaQueued(ctx context.Context, ev *events.StanzaQueued, d *Decisions) error {
-	return e.queue(ctx, ev.Now, ev.Session, []events.Stanza{ev.Stanza}, d)
+	// A one-element view of the event's stanza, not a copy: the hot path
+	// of every message to a sleeping phone. The core copies the stanza
+	// into the session's batch and keeps nothing of the view.
+	return e.queue(ctx, ev.Now, ev.Session, unsafe.Slice(&ev.Stanza, 1), d)
 }
 
 func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas []events.Stanza, d *Decisions) error {
-	user, err := sessionUser(full, now)
-	if err != nil {
-		return err
-	}
-	sh, u, owned, err := e.enter(ctx, user, now, false)
-	if err != nil {
-		return err
-	}
-	start := len(d.Publishes)
-	known := u != nil && u.Session(full) != nil
-	if known {
-		e.rules.Queue(now, &u.User, full, stanzas, &sh.out)
-		e.emit(sh, user, now, d)
-	}
-	e.done(sh, user, u, owned)
-	e.track(now, d.Publishes[start:])
-	if !known {
-		e.unknownSession(ctx, "queue", full)
-	}
-	return nil
+	return e.local(ctx, "queue", full, now, false, d, func(u *core.User, out *core.Out) (bool, error) {
+		return e.rules.Queue(now, u, full, stanzas, out), nil
+	})
 }
 
 func (e *Engine) hibernationStarted(ctx context.Context, ev events.HibernationStarted, d *Decisions) error {
-	user, err := sessionUser(ev.Session, ev.Now)
-	if err != nil {
-		return err
-	}
-	sh, u, owned, err := e.enter(ctx, user, ev.Now, true)
-	if err != nil {
-		return err
-	}
-	start := len(d.Publishes)
-	err = e.rules.Hibernate(ev.Now, &u.User, ev.Session, ev.Queue, &sh.out)
-	e.emit(sh, user, ev.Now, d)
-	e.done(sh, user, u, owned)
-	e.track(ev.Now, d.Publishes[start:])
-	if err != nil {
-		e.stats.sessionsRefused.Add(1)
-		return &LimitError{Limit: "MaxSessionsPerUser", User: user}
-	}
-	return nil
+	return e.local(ctx, "HibernationStarted", ev.Session, ev.Now, true, d, func(u *core.User, out *core.Out) (bool, error) {
+		return true, e.rules.Hibernate(ev.Now, u, ev.Session, ev.Queue, out)
+	})
 }
 
-func (e *Engine) hibernationEnded(ctx context.Context, ev events.HibernationEnded) error {
-	user, err := sessionUser(ev.Session, ev.Now)
-	if err != nil {
-		return err
-	}
-	sh, u, owned, err := e.enter(ctx, user, ev.Now, false)
-	if err != nil {
-		return err
-	}
-	known := u != nil && e.rules.Resume(&u.User, ev.Session)
-	e.done(sh, user, u, owned)
-	if !known {
-		e.unknownSession(ctx, "HibernationEnded", ev.Session)
-	}
-	return nil
+func (e *Engine) hibernationEnded(ctx context.Context, ev events.HibernationEnded, d *Decisions) error {
+	return e.local(ctx, "HibernationEnded", ev.Session, ev.Now, false, d, func(u *core.User, _ *core.Out) (bool, error) {
+		return e.rules.Resume(u, ev.Session), nil
+	})
 }
 
 func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {

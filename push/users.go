@@ -192,11 +192,11 @@ func sessionUser(full string, now time.Time) (string, error) {
 	if full == "" {
 		return "", fmt.Errorf("%w: empty session", ErrInvalidEvent)
 	}
-	user, resource, ok := strings.Cut(full, "/")
-	if user == "" || !ok || resource == "" {
+	i := strings.IndexByte(full, '/')
+	if i <= 0 || i == len(full)-1 {
 		return "", fmt.Errorf("%w: session %q is not a full JID", ErrInvalidEvent, full)
 	}
-	return user, nil
+	return full[:i], nil
 }
 
 // The times the engine can count in nanoseconds: years 1678 to 2261.
