@@ -24,7 +24,7 @@ func (e *Engine) publishResult(ctx context.Context, ev events.PublishResult, d *
 		e.cfg.Logger.Warn("push: publish answer without From ignored; set PublishResult.From to the answer's sender", "id", ev.ID)
 		return nil
 	}
-	p, status := e.takePending(ev.ID, ev.From, ev.Now)
+	p, rs, status := e.takePending(ev.ID, ev.From, ev.Now)
 	switch status {
 	case pendingUnknown:
 		e.stats.answersUnknown.Add(1)
@@ -42,7 +42,7 @@ func (e *Engine) publishResult(ctx context.Context, ev events.PublishResult, d *
 	}
 	kind := e.cfg.Errors.Classify(p.id.JID(), ev.Error)
 	if kind == FailTransient {
-		if due, ok := e.scheduleRetry(ev.Now, ev.ID, p); ok {
+		if due, ok := e.scheduleRetry(ev.Now, ev.ID, rs); ok {
 			d.wakeAt(due)
 			return nil
 		}
@@ -141,6 +141,7 @@ func (e *Engine) ForgetPublish(id string) {
 	}
 	ps.mu.Lock()
 	_, ok = ps.take(seq)
+	ps.takeRetry(seq)
 	ps.mu.Unlock()
 	if ok {
 		e.stats.publishesForgotten.Add(1)

@@ -25,8 +25,7 @@ type pendingPublish struct {
 	user    string
 	id      registry.Identifier
 	gen     uint64
-	expires int64       // unix nanoseconds
-	retry   *retryState // nil unless ErrorPolicy.Retry is enabled
+	expires int64 // unix nanoseconds
 }
 
 // pendingShard keeps publishes in the order of their sequence numbers, which
@@ -42,6 +41,9 @@ type pendingShard struct {
 	live    int      // entries not answered or forgotten
 	block   [16]byte // scratch for sealID
 	scratch [22]byte // the text of the last block sealed
+	// retries holds, by sequence number, the retry state of the pending
+	// publishes that may be retried; nil unless ErrorPolicy.Retry is on.
+	retries map[uint64]*retryState
 	_       [falseSharingPad]byte
 }
 
@@ -54,6 +56,9 @@ func (ps *pendingShard) pop() {
 		ps.live--
 	}
 	*p = pendingPublish{}
+	if ps.retries != nil {
+		delete(ps.retries, ps.base)
+	}
 	ps.head = (ps.head + 1) & (len(ps.q) - 1)
 	ps.n--
 	ps.base++
@@ -170,7 +175,13 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 	var first uint64 // its first sequence number
 	for i := range pubs {
 		p := &pubs[i]
-		seq, dropped := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.gen, expires: expires, retry: e.retryState(now, p)})
+		seq, dropped := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.gen, expires: expires})
+		if rs := e.retryState(now, p); rs != nil {
+			if ps.retries == nil {
+				ps.retries = make(map[uint64]*retryState)
+			}
+			ps.retries[seq] = rs
+		}
 		if dropped {
 			e.stats.publishesExpired.Add(1)
 		}
@@ -277,21 +288,31 @@ const (
 // comes from its service in time. An answer from another address leaves
 // the publish in place, so that a forged answer cannot eat the genuine
 // one.
-func (e *Engine) takePending(id, from string, now time.Time) (pendingPublish, pendingStatus) {
+func (e *Engine) takePending(id, from string, now time.Time) (pendingPublish, *retryState, pendingStatus) {
 	ps, seq, ok := e.pendingOf(id)
 	if !ok {
-		return pendingPublish{}, pendingUnknown
+		return pendingPublish{}, nil, pendingUnknown
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	e.expirePending(ps, now)
 	p, ok := ps.peek(seq)
 	if !ok || now.UnixNano() >= p.expires {
-		return pendingPublish{}, pendingUnknown
+		return pendingPublish{}, nil, pendingUnknown
 	}
 	if !sameService(from, p.id.JID()) {
-		return pendingPublish{}, pendingOtherSender
+		return pendingPublish{}, nil, pendingOtherSender
 	}
 	out, _ := ps.take(seq)
-	return out, pendingTaken
+	return out, ps.takeRetry(seq), pendingTaken
+}
+
+// takeRetry removes and returns the retry state of the publish of
+// sequence seq, nil when it has none.
+func (ps *pendingShard) takeRetry(seq uint64) *retryState {
+	rs := ps.retries[seq]
+	if rs != nil {
+		delete(ps.retries, seq)
+	}
+	return rs
 }

@@ -13,8 +13,8 @@ import (
 
 // retryState is what a push that may be retried keeps across its sends:
 // the publish (its ID aside), when it was first sent and how often it was
-// retried. Only the publish's one pending entry (or its one laterItem)
-// points to it at a time.
+// retried. Only the publish's pending entry (in its shard's retries) or
+// its laterItem points to it, one at a time.
 type retryState struct {
 	pub     Publish
 	first   time.Time
@@ -125,12 +125,11 @@ func (q *laterQueue) takeTimedOut() []pendingPublish {
 	return t
 }
 
-// scheduleRetry queues the retry of publish p (IQ id id), which got a
-// transient error at now, and returns when it is due; ok is false when
-// retries are off or p's budget is spent.
-func (e *Engine) scheduleRetry(now time.Time, id string, p pendingPublish) (due time.Time, ok bool) {
+// scheduleRetry queues the retry of the publish with IQ id id and retry
+// state rs, which got a transient error at now, and returns when it is
+// due; ok is false when retries are off (rs nil) or the budget is spent.
+func (e *Engine) scheduleRetry(now time.Time, id string, rs *retryState) (due time.Time, ok bool) {
 	r := &e.cfg.Errors.Retry
-	rs := p.retry
 	if rs == nil || rs.attempt >= r.Attempts {
 		return time.Time{}, false
 	}
