@@ -125,7 +125,6 @@ func testExpire(t *testing.T, s registry.Store) {
 	checkIDs(t, "after a cancelled Expire", mustLoad(t, s, alice), id("used"), id("new"))
 }
 
-
 func testClient(t *testing.T, s registry.Store) {
 	reg := newReg(alice, id("A"), 1, at(0), registry.Form{})
 	reg.Client = "c1"
