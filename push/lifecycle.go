@@ -251,3 +251,10 @@ func changes(d *Decisions, at time.Time, session string, reason ChangeReason, re
 			Session: session, Errors: regs[i].Errors})
 	}
 }
+
+// Entry returns the change as a registry.AuditEntry, for a Store that
+// keeps audit trails (registry.Auditor).
+func (c Change) Entry() registry.AuditEntry {
+	return registry.AuditEntry{At: c.At, User: c.User, ID: c.Registration, Reason: c.Reason.String(), By: c.Session,
+		Errors: c.Errors, Condition: c.Condition}
+}

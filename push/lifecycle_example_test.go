@@ -48,3 +48,30 @@ func ExampleRetryPolicy() {
 	// retry within 5-10 s: true
 	// resent to A with a new id: true
 }
+
+// A host keeps each account's last changes in a Store that is a
+// registry.Auditor, here the last 10.
+func ExampleChange_Entry() {
+	store := registry.NewMemory()
+	engine, _ := push.New(push.Config{Store: store})
+	ctx := context.Background()
+	record := func(d push.Decisions) {
+		for _, c := range d.Changes {
+			_ = store.Record(ctx, 10, c.Entry())
+		}
+	}
+	phone := "juliet@example.org/phone"
+	d, _ := engine.IQ(ctx, events.IQ{Now: t0, Session: phone, ID: "e1",
+		Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='A'/>`)})
+	record(d)
+	d, _ = engine.IQ(ctx, events.IQ{Now: sec(5), Session: phone, ID: "d1",
+		Payload: []byte(`<disable xmlns='urn:xmpp:push:0' jid='push.example.net'/>`)})
+	record(d)
+	history, _ := store.History(ctx, "juliet@example.org")
+	for _, h := range history {
+		fmt.Println(h.At.Format(time.TimeOnly), h.Reason, h.ID.Node(), "by", h.By)
+	}
+	// Output:
+	// 09:00:00 enabled A by juliet@example.org/phone
+	// 09:00:05 disabled A by juliet@example.org/phone
+}

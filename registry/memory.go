@@ -25,6 +25,7 @@ type Memory struct {
 type memoryShard struct {
 	mu    sync.RWMutex
 	users map[string][]memoryEntry // exactly sized, replaced on every write
+	audit map[string][]AuditEntry  // Auditor's histories; nil until the first
 	_     [128]byte                // keeps neighbouring shards' locks off one cache line
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/pushrules/pushrules/registry"
 )
@@ -20,6 +21,7 @@ func runLifecycle(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		{"TrackerNotFound", testTrackerNotFound},
 		{"Expire", testExpire},
 		{"Client", testClient},
+		{"Audit", testAudit},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.f(t, newStore(t))
@@ -143,5 +145,46 @@ func testClient(t *testing.T, s registry.Store) {
 	}
 	if got := mustLoad(t, s, alice); got[1].ID != id("A") || got[1].Client != "c2" {
 		t.Errorf("after replacing: %+v", got)
+	}
+}
+
+func testAudit(t *testing.T, s registry.Store) {
+	ctx := context.Background()
+	a, ok := s.(registry.Auditor)
+	if !ok {
+		t.Skipf("%T is no registry.Auditor", s)
+	}
+	entry := func(user string, i int) registry.AuditEntry {
+		return registry.AuditEntry{At: at(i), User: user, ID: id("A"), Reason: "failed", By: "", Errors: i, Condition: "item-not-found"}
+	}
+	if err := a.Record(ctx, 2, entry(alice, 1), entry(bob, 1), entry(alice, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Record(ctx, 2, entry(alice, 3)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.History(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []registry.AuditEntry{entry(alice, 2), entry(alice, 3)}
+	if len(got) != len(want) {
+		t.Fatalf("alice's history %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if !got[i].At.Equal(want[i].At) || got[i].At.Location() != time.UTC || got[i].User != want[i].User || got[i].ID != want[i].ID ||
+			got[i].Reason != want[i].Reason || got[i].Errors != want[i].Errors || got[i].Condition != want[i].Condition || got[i].By != "" {
+			t.Errorf("alice's entry %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if err := a.Record(ctx, 0, registry.AuditEntry{At: at(4), User: bob, ID: id("B"), Reason: "disabled", By: bob + "/phone"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = a.History(ctx, bob)
+	if len(got) != 2 || got[1].By != bob+"/phone" || got[1].Reason != "disabled" {
+		t.Errorf("bob's history %+v", got)
+	}
+	if got, err := a.History(ctx, "nobody@example.org"); err != nil || len(got) != 0 {
+		t.Errorf("history of a user without one: %+v, %v", got, err)
 	}
 }

@@ -58,7 +58,8 @@ var migrations = []migration{
 	// (registry.NewIdentifier).
 	{data: reencodeIdentifiers},
 	// Version 3: each registration's publish history (registry.Tracker),
-	// when it was last used (indexed for Expire) and its client id.
+	// when it was last used (indexed for Expire) and its client id; the
+	// users' audit trails (registry.Auditor).
 	{stmts: []string{
 		`ALTER TABLE push_registrations ADD COLUMN last_success BIGINT`,
 		`ALTER TABLE push_registrations ADD COLUMN failing_since BIGINT`,
@@ -67,6 +68,17 @@ var migrations = []migration{
 		`ALTER TABLE push_registrations ADD COLUMN client TEXT`,
 		`UPDATE push_registrations SET last_used = enabled`,
 		`CREATE INDEX IF NOT EXISTS push_registrations_last_used ON push_registrations (last_used)`,
+		`CREATE TABLE IF NOT EXISTS push_audit (
+	username TEXT NOT NULL,
+	seq BIGINT NOT NULL,
+	at_ns BIGINT NOT NULL,
+	identifier TEXT NOT NULL,
+	reason TEXT NOT NULL,
+	by_jid TEXT NOT NULL,
+	errors INTEGER NOT NULL,
+	cond TEXT NOT NULL,
+	PRIMARY KEY (username, seq)
+)`,
 	}},
 }
 
