@@ -87,4 +87,3 @@ WHERE username = $1 ORDER BY seq`, user)
 	}
 	return out, nil
 }
-
