@@ -25,6 +25,7 @@ func ExampleEngine_Metrics() {
 	// reason                                      count
 	// published_important                             1
 	// suppressed_batch                                2
+	// registration enabled                            1
 	// stanza_to_push: 1, mean 0s
 	//   <= 1µs                   1
 }

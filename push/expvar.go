@@ -15,6 +15,7 @@ import (
 //
 //	{"counts": {"published_important": 12, "suppressed_dedup": 3, ...},
 //	 "errors": {"cancel/item-not-found": 1, ...},
+//	 "changes": {"enabled": 3, "disabled": 1, ...},
 //	 "histograms": {"stanza_to_push": {"le_seconds": [0.000001, ...],
 //	   "buckets": [0, ...], "count": 12, "sum_seconds": 9.5}, ...}}
 //
@@ -35,17 +36,21 @@ type jsonHistogram struct {
 type jsonSnapshot struct {
 	Counts     map[string]uint64        `json:"counts"`
 	Errors     map[string]uint64        `json:"errors"`
+	Changes    map[string]uint64        `json:"changes"`
 	Histograms map[string]jsonHistogram `json:"histograms"`
 }
 
 func (s Snapshot) jsonValue() jsonSnapshot {
-	j := jsonSnapshot{Counts: make(map[string]uint64, NumReasons), Errors: map[string]uint64{},
+	j := jsonSnapshot{Counts: make(map[string]uint64, NumReasons), Errors: map[string]uint64{}, Changes: map[string]uint64{},
 		Histograms: make(map[string]jsonHistogram, NumHistograms)}
 	for r, n := range s.Counts {
 		j.Counts[Reason(r).String()] = n
 	}
 	for k, n := range s.Errors {
 		j.Errors[k] = n
+	}
+	for k, n := range s.Changes {
+		j.Changes[k] = n
 	}
 	bounds := make([]float64, len(bucketBounds))
 	for i, b := range bucketBounds {
@@ -64,7 +69,8 @@ func (s Snapshot) MarshalJSON() ([]byte, error) { return json.Marshal(s.jsonValu
 
 // WriteTable writes the snapshot as a text table for people: every reason
 // with its count (those counted zero left out), the error answers by type
-// and condition, and each histogram's count, mean and buckets. It returns
+// and condition, the registration changes by reason, and each histogram's
+// count, mean and buckets. It returns
 // the writer's first error.
 func (s Snapshot) WriteTable(w io.Writer) error {
 	ew := &errWriter{w: w}
@@ -76,6 +82,9 @@ func (s Snapshot) WriteTable(w io.Writer) error {
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Errors)) {
 		ew.printf("%-36s %12d\n", "error "+k, s.Errors[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Changes)) {
+		ew.printf("%-36s %12d\n", "registration "+k, s.Changes[k])
 	}
 	for h := range s.Histograms {
 		hs := &s.Histograms[h]

@@ -7,12 +7,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pushrules/pushrules/events"
 	"github.com/pushrules/pushrules/internal/core"
 )
 
-// Reason names one outcome the engine counts: a push made, a push not made
-// and why, a push service's answer, a registration removed, a publish
-// expired. For the stanza reasons (Published*, Suppressed*) every stanza
+// Reason names one outcome the engine counts in its metrics: a push made,
+// a push not made and why, a push service's answer, a publish expired.
+// (ChangeReason, another type, says why a registration changed.) For the stanza reasons (Published*, Suppressed*) every stanza
 // an event or a batch considers for a registration counts exactly one.
 type Reason uint8
 
@@ -53,24 +54,17 @@ const (
 	SuppressedGrace = Reason(core.SuppressedGrace)
 )
 
-// The other reasons: answers, removals and expiries, one per publish or
-// registration.
+// The other reasons: answers and expiries, one per publish. Changes to
+// registrations (removals among them) are counted by ChangeReason in
+// Snapshot.Changes.
 const (
 	// ResultSuccess counts successful answers; ResultWait error answers of
-	// type wait (not counted against the registration); ResultError the
-	// other error answers (see Snapshot.Errors for their type and
-	// condition).
+	// type wait (transient: retried or not counted, see ErrorPolicy);
+	// ResultError the other error answers (see Snapshot.Errors for their
+	// type and condition).
 	ResultSuccess Reason = Reason(core.NumReasons) + iota
 	ResultWait
 	ResultError
-	// RemovedDisabled, RemovedEvicted, RemovedErrors and RemovedDeleted
-	// count registrations removed by a client's disable, evicted at
-	// MaxDevices by a newer enable, removed after MaxErrors failures in a
-	// row, and removed with their deleted user.
-	RemovedDisabled
-	RemovedEvicted
-	RemovedErrors
-	RemovedDeleted
 	// PublishExpired counts publishes never answered within
 	// PublishTimeout (or forgotten to bound memory).
 	PublishExpired
@@ -78,12 +72,11 @@ const (
 	NumReasons
 )
 
-var reasonNames = [NumReasons]string{
+var metricNames = [NumReasons]string{
 	"published_important", "published_unimportant", "published_ping",
 	"suppressed_dedup", "suppressed_batch", "suppressed_unbound", "suppressed_bound", "suppressed_withdrawn",
 	"suppressed_debounce", "suppressed_rate_limit", "suppressed_grace",
 	"result_success", "result_wait", "result_error",
-	"removed_disabled", "removed_evicted", "removed_errors", "removed_deleted",
 	"publish_expired",
 }
 
@@ -91,7 +84,7 @@ var reasonNames = [NumReasons]string{
 // "suppressed_dedup".
 func (r Reason) String() string {
 	if r < NumReasons {
-		return reasonNames[r]
+		return metricNames[r]
 	}
 	return "unknown"
 }
@@ -179,6 +172,10 @@ type Snapshot struct {
 	// Errors counts error answers by "type/condition", such as
 	// "cancel/item-not-found"; pairs never seen are absent.
 	Errors map[string]uint64
+	// Changes counts changes to registrations (Decisions.Changes) by their
+	// ChangeReason's name, such as "disabled" or "failed"; reasons never
+	// seen are absent.
+	Changes map[string]uint64
 	// Histograms holds each Histogram, indexed by Histogram.
 	Histograms [NumHistograms]HistogramSnapshot
 }
@@ -218,6 +215,7 @@ type shardMetrics struct {
 type engineMetrics struct {
 	shards  [userShards]shardMetrics
 	counts  [NumReasons]atomic.Uint64 // the reasons past the core's
+	changes [maxChangeReasons]atomic.Uint64
 	errors  [len(errorTypes) + 1][len(errorConditions) + 1]atomic.Uint64
 	latency histogram
 }
@@ -282,20 +280,30 @@ func (e *Engine) count(r Reason, n int) {
 	}
 }
 
-// countAnswer counts one push service answer: its reason and, for an
-// error, its type and condition.
-func (e *Engine) countAnswer(errorType, condition string, failed bool) {
+// maxChangeReasons bounds the ChangeReasons counted.
+const maxChangeReasons = 16
+
+// countChanges counts n changes of reason.
+func (e *Engine) countChanges(reason ChangeReason, n int) {
+	if int(reason) < maxChangeReasons && n > 0 {
+		e.metrics.changes[reason].Add(uint64(n))
+	}
+}
+
+// countAnswer counts one push service answer (se nil: success): its
+// reason and, for an error, its type and condition.
+func (e *Engine) countAnswer(se *events.StanzaError) {
 	switch {
-	case !failed:
+	case se == nil:
 		e.count(ResultSuccess, 1)
 		return
-	case errorType == "wait":
+	case se.Type == "wait":
 		e.count(ResultWait, 1)
 	default:
 		e.count(ResultError, 1)
 	}
-	t, typ := known(errorTypes[:], errorType)
-	c, cond := known(errorConditions[:], condition)
+	t, typ := known(errorTypes[:], se.Type)
+	c, cond := known(errorConditions[:], se.Condition)
 	e.metrics.errors[t][c].Add(1)
 	if e.cfg.Metrics != nil {
 		e.cfg.Metrics.PublishError(typ, cond)
@@ -327,6 +335,14 @@ func (e *Engine) Metrics() Snapshot {
 		s.Counts[r] = e.metrics.counts[r].Load()
 	}
 	e.metrics.latency.addTo(&s.Histograms[HandlerLatency])
+	for r := range e.metrics.changes {
+		if n := e.metrics.changes[r].Load(); n > 0 {
+			if s.Changes == nil {
+				s.Changes = make(map[string]uint64)
+			}
+			s.Changes[ChangeReason(r).String()] = n
+		}
+	}
 	for t := range e.metrics.errors {
 		for c := range e.metrics.errors[t] {
 			if n := e.metrics.errors[t][c].Load(); n > 0 {

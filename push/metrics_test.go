@@ -36,15 +36,16 @@ func (s *sink) Observe(h Histogram, _ time.Duration) { s.mu.Lock(); s.hist[h]++;
 // Metrics alike.
 func TestMetricsReasons(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		run  func(h *harness)
-		want map[Reason]uint64
+		name    string
+		run     func(h *harness)
+		want    map[Reason]uint64
+		changes map[string]uint64 // nil: only enables
 	}{
 		{"hibernation queue", func(h *harness) {
 			h.open(at(0), phone)
 			h.enable(at(0), phone, "A")
 			h.hibernate(at(1), phone, h.chat("a"), h.chat("b"), h.chatState())
-		}, map[Reason]uint64{PublishedImportant: 1, PublishedUnimportant: 1, SuppressedBatch: 1}},
+		}, map[Reason]uint64{PublishedImportant: 1, PublishedUnimportant: 1, SuppressedBatch: 1}, nil},
 		{"batch of a burst", func(h *harness) {
 			h.open(at(0), phone)
 			h.enable(at(0), phone, "A")
@@ -53,7 +54,7 @@ func TestMetricsReasons(t *testing.T) {
 				h.queued(at(2), phone, h.chat("x"))
 			}
 			h.e.Wake(context.Background(), at(3))
-		}, map[Reason]uint64{PublishedImportant: 1, SuppressedBatch: 9}},
+		}, map[Reason]uint64{PublishedImportant: 1, SuppressedBatch: 9}, nil},
 		{"offline after the queue pushed it", func(h *harness) {
 			h.open(at(0), phone)
 			h.enable(at(0), phone, "A")
@@ -61,29 +62,29 @@ func TestMetricsReasons(t *testing.T) {
 			h.hibernate(at(1), phone, st)
 			h.close(at(2), phone)
 			h.offline(at(3), st)
-		}, map[Reason]uint64{PublishedImportant: 1, SuppressedDedup: 1}},
+		}, map[Reason]uint64{PublishedImportant: 1, SuppressedDedup: 1}, nil},
 		{"archive skips a bound registration", func(h *harness) {
 			h.open(at(0), phone)
 			h.enable(at(0), phone, "A")
 			h.archived(at(1), h.chat("a"))
-		}, map[Reason]uint64{SuppressedBound: 1}},
+		}, map[Reason]uint64{SuppressedBound: 1}, nil},
 		{"unbound session", func(h *harness) {
 			h.open(at(0), phone)
 			h.hibernate(at(1), phone, h.chat("a"))
 			h.queued(at(2), phone, h.chat("b"))
-		}, map[Reason]uint64{SuppressedUnbound: 2}},
+		}, map[Reason]uint64{SuppressedUnbound: 2}, map[string]uint64{}},
 		{"withdrawn by resumption", func(h *harness) {
 			h.open(at(0), phone)
 			h.enable(at(0), phone, "A")
 			h.hibernate(at(1), phone)
 			h.queued(at(2), phone, h.chat("a"))
 			h.must(h.e.HibernationEnd(context.Background(), events.HibernationEnded{Now: at(2.5), Session: phone}))
-		}, map[Reason]uint64{SuppressedWithdrawn: 1}},
+		}, map[Reason]uint64{SuppressedWithdrawn: 1}, nil},
 		{"ping", func(h *harness) {
 			h.open(at(0), phone)
 			h.enable(at(0), phone, "A")
 			h.must(h.e.Ping(context.Background(), events.Ping{Now: at(1), User: juliet}))
-		}, map[Reason]uint64{PublishedPing: 1}},
+		}, map[Reason]uint64{PublishedPing: 1}, nil},
 		{"answers: success, wait, cancel, unknown condition", func(h *harness) {
 			h.open(at(0), phone)
 			h.enable(at(0), phone, "A")
@@ -96,7 +97,8 @@ func TestMetricsReasons(t *testing.T) {
 			h.respond(at(2), pubs[1], "wait", "resource-constraint")
 			h.respond(at(2), pubs[2], "cancel", "item-not-found")
 			h.respond(at(2), pubs[3], "cancel", "made-up")
-		}, map[Reason]uint64{PublishedImportant: 4, ResultSuccess: 1, ResultWait: 1, ResultError: 2, RemovedErrors: 1}},
+		}, map[Reason]uint64{PublishedImportant: 4, ResultSuccess: 1, ResultWait: 1, ResultError: 2},
+			map[string]uint64{"enabled": 1, "failed": 1}},
 		{"removals: evicted, disabled, errors, deleted", func(h *harness) {
 			h.open(at(0), phone)
 			for _, n := range []string{"A", "B", "C", "D", "E", "F"} { // MaxDevices 5: A evicted
@@ -107,15 +109,15 @@ func TestMetricsReasons(t *testing.T) {
 			p := h.offline(at(2), h.chat("a")).Publishes       // to C, D, E, F
 			h.respond(at(3), p[0], "cancel", "item-not-found") // MaxErrors 1: removed
 			h.must(h.e.UserDeleted(context.Background(), events.UserDeleted{Now: at(4), User: juliet}))
-		}, map[Reason]uint64{PublishedImportant: 4, ResultError: 1, RemovedEvicted: 1, RemovedDisabled: 1,
-			RemovedErrors: 1, RemovedDeleted: 3}},
+		}, map[Reason]uint64{PublishedImportant: 4, ResultError: 1},
+			map[string]uint64{"enabled": 6, "evicted": 1, "disabled": 1, "failed": 1, "user-deleted": 3}},
 		{"expired publish", func(h *harness) {
 			h.open(at(0), phone)
 			h.enable(at(0), phone, "A")
 			h.close(at(0), phone)
 			h.offline(at(1), h.chat("a"))
 			h.e.Sweep(at(1000))
-		}, map[Reason]uint64{PublishedImportant: 1, PublishExpired: 1}},
+		}, map[Reason]uint64{PublishedImportant: 1, PublishExpired: 1}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &sink{}
@@ -129,6 +131,13 @@ func TestMetricsReasons(t *testing.T) {
 				if s.counts[r] != got.Counts[r] {
 					t.Errorf("%v: host's Metrics got %d, engine counted %d", r, s.counts[r], got.Counts[r])
 				}
+			}
+			wantChanges := tc.changes
+			if wantChanges == nil {
+				wantChanges = map[string]uint64{"enabled": 1}
+			}
+			if fmt.Sprint(got.Changes) != fmt.Sprint(wantChanges) {
+				t.Errorf("changes %v, want %v", got.Changes, wantChanges)
 			}
 			if fmt.Sprint(s.errors) != fmt.Sprint(nilIfEmpty(got.Errors)) {
 				t.Errorf("errors: host's %v, engine's %v", s.errors, got.Errors)

@@ -36,6 +36,9 @@ type Session struct {
 	// Active is when the session last sent a message or chat state (zero:
 	// never reported).
 	Active time.Time
+	// Client is the client id the session opened with (XEP-0388), "" for
+	// none; its enable records it in the registration.
+	Client string
 }
 
 // Bind binds the session to reg.

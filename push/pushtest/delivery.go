@@ -66,3 +66,6 @@ func (r *run) checkMetrics(want map[push.Reason]uint64, fail func(format string,
 		}
 	}
 }
+
+// isDeliveryKey reports whether k is one of deliveryConfigKeys.
+func isDeliveryKey(k string) bool { return slices.Contains(deliveryConfigKeys, k) }

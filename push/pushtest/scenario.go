@@ -43,6 +43,7 @@ type Scenario struct {
 	config push.Config   // without Store
 	steps  []step        // the input
 	end    time.Duration // when the clock stops, since Epoch
+	audit  bool          // record registration changes in the trace
 }
 
 // The actions a step can take, by their key in the file.
@@ -68,7 +69,7 @@ const (
 var actions = []string{
 	actOpen, actClose, actIQ, actAckDelayed, actHibernate, actQueued, actResume,
 	actArchived, actOffline, actGroupchat, actRespond, actPing, actDeleteUser,
-	actStoreFault, actCheck, actActive,
+	actStoreFault, actCheck, actRemoteDisable, actExpire, actRemove, actActive,
 }
 
 // step is one parsed step. Which fields are used depends on action.
@@ -90,6 +91,9 @@ type step struct {
 	regs    []checkRegs
 	bound   []checkBound
 	metrics map[push.Reason]uint64 // check: nil when not checked
+	client  string                 // open
+	by      string                 // remove
+	ids     []registry.Identifier  // remove
 }
 
 type checkRegs struct {
@@ -264,6 +268,9 @@ func (sc *Scenario) checkEntry(e Entry, i int) error {
 	if i > 0 && e.At < sc.Expect[i-1].At {
 		return fmt.Errorf("at %s is before the previous entry's at %s", seconds(e.At), seconds(sc.Expect[i-1].At))
 	}
+	if e.Change != nil && !sc.audit {
+		return errNoAudit
+	}
 	if e.Step == TimerStep {
 		if e.At > sc.end {
 			return fmt.Errorf("a timer at %s is after the end (%s)", seconds(e.At), seconds(sc.end))
@@ -285,7 +292,7 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 		return err
 	}
 	if err := o.allow("config", append([]string{"host", "with_body", "with_sender", "important_body", "max_errors",
-		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window"}, deliveryConfigKeys...)...); err != nil {
+		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window"}, append(lifecycleConfigKeys, deliveryConfigKeys...)...)...); err != nil {
 		return err
 	}
 	c := &sc.config
@@ -314,7 +321,11 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 		case "batch_window":
 			c.BatchWindow, err = asPeriod(v, what)
 		default:
-			err = sc.parseDeliveryConfig(k, v, what)
+			if isDeliveryKey(k) {
+				err = sc.parseDeliveryConfig(k, v, what)
+			} else {
+				err = sc.lifecycleConfig(k, v, what)
+			}
 		}
 		if err != nil {
 			return err
@@ -326,7 +337,7 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 // fields lists, per action, the keys of its object and which of them are
 // required.
 var fields = map[string]struct{ required, optional []string }{
-	actOpen:       {required: []string{"session"}},
+	actOpen:       {required: []string{"session"}, optional: []string{"client"}},
 	actClose:      {required: []string{"session"}},
 	actResume:     {required: []string{"session"}},
 	actIQ:         {required: []string{"session", "xml"}},
@@ -373,7 +384,10 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 		return st, fmt.Errorf("no action: a step needs exactly one of %s", strings.Join(actions, ", "))
 	}
 	a := st.action
-	f := fields[a]
+	f, ok := fields[a]
+	if !ok {
+		f = lifecycleFields[a]
+	}
 	args, err := parseObject(o.vals[a], fmt.Sprintf("%q", a))
 	if err != nil {
 		return st, err
@@ -437,6 +451,8 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 			st.bound, err = parseCheckBound(v)
 		case "metrics":
 			st.metrics, err = parseCheckMetrics(v)
+		case "by", "ids", "client":
+			err = lifecycleStep(&st, k, v, what)
 		}
 		if err != nil {
 			return st, err
