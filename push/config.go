@@ -123,6 +123,14 @@ type Config struct {
 	// the device's session came back meanwhile. Calls are never held. 0
 	// (the default) holds nothing.
 	GracePeriod time.Duration
+	// PushPolicy is what a registration wants pushed when it names
+	// nothing else: PushAll (the default, Prosody's behaviour),
+	// PushImportant, or PushMessages (ejabberd's notify_on: messages).
+	PushPolicy PushPolicy
+	// PushPolicyField, when set, is the publish-options field of <enable/>
+	// in which a client names its own policy ("all", "important" or
+	// "messages"; any other value gives PushPolicy).
+	PushPolicyField string
 	// Metrics, when set, receives every count and duration as it happens,
 	// besides the engine's own counts (Engine.Metrics).
 	Metrics Metrics
@@ -156,6 +164,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxErrors < 0 || c.MaxDevices < 0 || c.MarksPerUser < 0 || c.MaxSessionsPerUser < 0 {
 		return bad("MaxErrors, MaxDevices, MarksPerUser and MaxSessionsPerUser must not be negative")
+	}
+	if c.PushPolicy > PushMessages {
+		return bad("PushPolicy %d is not PushAll, PushImportant or PushMessages", c.PushPolicy)
 	}
 	if c.MaxPushesPerMinute < 0 || c.MaxUserPushesPerMinute < 0 {
 		return bad("MaxPushesPerMinute and MaxUserPushesPerMinute must not be negative")

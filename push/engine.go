@@ -118,6 +118,7 @@ func New(cfg Config) (*Engine, error) {
 		MaxSessions:           cfg.MaxSessionsPerUser,
 		Policy: core.Policy{Debounce: cfg.DebounceWindow, PerRegistration: cfg.MaxPushesPerMinute,
 			PerUser: cfg.MaxUserPushesPerMinute, Grace: cfg.GracePeriod},
+		Filters: core.Filters{Default: core.Filter(cfg.PushPolicy), Field: cfg.PushPolicyField, Names: pushPolicies},
 	}}
 	if e.idPrefix == "" {
 		var prefix [6]byte

@@ -52,6 +52,9 @@ const (
 	// SuppressedGrace counts the same for pushes held within GracePeriod
 	// of another session's activity.
 	SuppressedGrace = Reason(core.SuppressedGrace)
+	// SuppressedPolicy counts stanzas a registration's PushPolicy does not
+	// want pushed.
+	SuppressedPolicy = Reason(core.SuppressedPolicy)
 )
 
 // The other reasons: answers and expiries, one per publish. Changes to
@@ -75,7 +78,7 @@ const (
 var metricNames = [NumReasons]string{
 	"published_important", "published_unimportant", "published_ping",
 	"suppressed_dedup", "suppressed_batch", "suppressed_unbound", "suppressed_bound", "suppressed_withdrawn",
-	"suppressed_debounce", "suppressed_rate_limit", "suppressed_grace",
+	"suppressed_debounce", "suppressed_rate_limit", "suppressed_grace", "suppressed_policy",
 	"result_success", "result_wait", "result_error",
 	"publish_expired",
 }

@@ -137,16 +137,19 @@ type Pick struct {
 // yet marked as pushed to id, in the order each class first appears. Every
 // stanza of a class that gets a push is then marked (the push covers them
 // all). The Picks point into queue. Stanzas with a zero Key are never
-// marked. Every stanza of queue but the picks adds one to counts:
-// SuppressedBatch for those of a class picked before them, SuppressedDedup
-// for the others (already pushed to id); the picks count when they are
-// sent or held.
-func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now time.Time, counts *[NumReasons]uint32) (picks [2]Pick, n int) {
+// marked, nor are those filter f does not allow. Every stanza of queue but
+// the picks adds one to counts: SuppressedPolicy for those f does not
+// allow, SuppressedBatch for those of a class picked before them,
+// SuppressedDedup for the others (already pushed to id); the picks count
+// when they are sent or held.
+func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now time.Time, f Filter, counts *[NumReasons]uint32) (picks [2]Pick, n int) {
 	var classes [2]bool
 	for i := range queue {
 		st := &queue[i]
 		c := class(st)
 		switch {
+		case f != FilterAll && !f.allows(st):
+			counts[SuppressedPolicy]++
 		case classes[c]:
 			counts[SuppressedBatch]++
 		case marks.Has(st.Key, id, now):
@@ -162,7 +165,7 @@ func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now tim
 	}
 	for i := range queue {
 		st := &queue[i]
-		if st.Key != 0 && classes[class(st)] {
+		if st.Key != 0 && classes[class(st)] && (f == FilterAll || f.allows(st)) {
 			marks.Add(st.Key, id, now)
 		}
 	}

@@ -38,6 +38,9 @@ const (
 	// SuppressedGrace counts the same for pushes held in a grace period
 	// (another session of the user was active).
 	SuppressedGrace
+	// SuppressedPolicy counts stanzas a registration's filter does not
+	// want pushed (Filter).
+	SuppressedPolicy
 	// NumReasons is the number of reasons.
 	NumReasons
 )

@@ -23,6 +23,8 @@ type Rules struct {
 	MaxSessions int
 	// Policy holds or coalesces pushes (off when zero).
 	Policy Policy
+	// Filters chooses what each registration wants pushed (all when zero).
+	Filters Filters
 }
 
 // Publish is one push the rules decided: to which registration, and what
@@ -315,7 +317,7 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 	if !s.Bound || len(queue) == 0 {
 		return
 	}
-	picks, n := Select(queue, &u.marks, s.Binding.ID, now, &out.Counts)
+	picks, n := Select(queue, &u.marks, s.Binding.ID, now, r.Filters.of(&s.Binding), &out.Counts)
 	for _, pk := range picks[:n] {
 		p := r.publish(&s.Binding, pk.Stanza, pk.Important)
 		p.Since = since
@@ -450,6 +452,10 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 		reg := &regs[i]
 		if skipBound && u.bound(reg.ID) {
 			out.count(SuppressedBound, 1)
+			continue
+		}
+		if !r.Filters.of(reg).allows(st) {
+			out.count(SuppressedPolicy, 1)
 			continue
 		}
 		if st.Key != 0 {

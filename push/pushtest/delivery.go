@@ -9,7 +9,8 @@ import (
 )
 
 // deliveryConfigKeys are the configuration keys of the delivery policy.
-var deliveryConfigKeys = []string{"debounce_window", "max_pushes_per_minute", "max_user_pushes_per_minute", "grace_period"}
+var deliveryConfigKeys = []string{"debounce_window", "max_pushes_per_minute", "max_user_pushes_per_minute", "grace_period",
+	"push_policy", "push_policy_field"}
 
 // parseDeliveryConfig reads one of deliveryConfigKeys into sc's config.
 func (sc *Scenario) parseDeliveryConfig(k string, v json.RawMessage, what string) (err error) {
@@ -23,6 +24,18 @@ func (sc *Scenario) parseDeliveryConfig(k string, v json.RawMessage, what string
 		c.MaxUserPushesPerMinute, err = asCount(v, what)
 	case "grace_period":
 		c.GracePeriod, err = asPeriod(v, what)
+	case "push_policy":
+		var name string
+		if name, err = asString(v, what); err == nil {
+			policies := []push.PushPolicy{push.PushAll, push.PushImportant, push.PushMessages}
+			i := slices.IndexFunc(policies, func(p push.PushPolicy) bool { return p.String() == name })
+			if i < 0 {
+				return fmt.Errorf(`%s must be "all", "important" or "messages"`, what)
+			}
+			c.PushPolicy = policies[i]
+		}
+	case "push_policy_field":
+		c.PushPolicyField, err = asString(v, what)
 	}
 	return err
 }
