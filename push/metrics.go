@@ -183,7 +183,7 @@ type Snapshot struct {
 	Histograms [NumHistograms]HistogramSnapshot
 }
 
-// histogram is a histogram updated with atomics.
+// histogram is a histogram updated with atomics (where no lock is held).
 type histogram struct {
 	buckets    [NumBuckets]atomic.Uint64
 	count, sum atomic.Uint64
@@ -204,13 +204,15 @@ func (h *histogram) addTo(s *HistogramSnapshot) {
 	s.Sum += time.Duration(h.sum.Load())
 }
 
-// shardMetrics are the counts of one user shard, added to under its lock
-// (so the atomics' cache lines stay with the core that holds it) and read
-// without it.
+// shardMetrics are the counts of one user shard: plain numbers, written
+// and read only under the shard's lock, which every event of its users
+// holds already (no atomic instruction on the hot path).
 type shardMetrics struct {
-	counts [core.NumReasons]atomic.Uint64
-	toPush histogram
-	_      [falseSharingPad]byte
+	counts      [core.NumReasons]uint64
+	toPush      [NumBuckets]uint64
+	toPushSum   time.Duration
+	toPushCount uint64
+	_           [falseSharingPad]byte
 }
 
 // engineMetrics are the counts outside the user shards: answers, removals,
@@ -251,7 +253,7 @@ func (e *Engine) record(sh *userShard, user string, now time.Time, out *core.Out
 	for r, n := range out.Counts {
 		if n != 0 {
 			counted = true
-			m.counts[r].Add(uint64(n))
+			m.counts[r] += uint64(n)
 			if e.cfg.Metrics != nil {
 				e.cfg.Metrics.Count(Reason(r), uint64(n))
 			}
@@ -265,7 +267,10 @@ func (e *Engine) record(sh *userShard, user string, now time.Time, out *core.Out
 	}
 	for i := range out.Publishes {
 		d := now.Sub(out.Publishes[i].Since)
-		m.toPush.observe(d)
+		d = max(d, 0)
+		m.toPush[bucket(d)]++
+		m.toPushSum += d
+		m.toPushCount++
 		if e.cfg.Metrics != nil {
 			e.cfg.Metrics.Observe(StanzaToPush, d)
 		}
@@ -322,17 +327,24 @@ func (e *Engine) since(start time.Time) {
 	}
 }
 
-// Metrics returns the engine's counts so far. It takes no lock and may be
-// called at any time, from any goroutine; it reads a few thousand atomics,
-// so call it for monitoring, not per event.
+// Metrics returns the engine's counts so far. It may be called at any
+// time, from any goroutine; it locks each user shard in turn (as Stats
+// does) for a moment, so call it for monitoring, not per event.
 func (e *Engine) Metrics() Snapshot {
 	var s Snapshot
+	tp := &s.Histograms[StanzaToPush]
 	for i := range e.metrics.shards {
 		m := &e.metrics.shards[i]
+		e.users[i].mu.Lock()
 		for r := range m.counts {
-			s.Counts[r] += m.counts[r].Load()
+			s.Counts[r] += m.counts[r]
 		}
-		m.toPush.addTo(&s.Histograms[StanzaToPush])
+		for b := range m.toPush {
+			tp.Buckets[b] += m.toPush[b]
+		}
+		tp.Sum += m.toPushSum
+		tp.Count += m.toPushCount
+		e.users[i].mu.Unlock()
 	}
 	for r := Reason(core.NumReasons); r < NumReasons; r++ {
 		s.Counts[r] = e.metrics.counts[r].Load()

@@ -32,11 +32,17 @@ type Filters struct {
 
 // of returns reg's filter.
 func (f *Filters) of(reg *registry.Registration) Filter {
-	if f.Field != "" {
-		if v, ok := reg.Options.Value(f.Field); ok {
-			if fl, ok := f.Names[v]; ok {
-				return fl
-			}
+	if f.Field == "" {
+		return f.Default
+	}
+	return f.named(reg)
+}
+
+// named returns the filter reg's client names in Field, or Default.
+func (f *Filters) named(reg *registry.Registration) Filter {
+	if v, ok := reg.Options.Value(f.Field); ok {
+		if fl, ok := f.Names[v]; ok {
+			return fl
 		}
 	}
 	return f.Default

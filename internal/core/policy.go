@@ -54,11 +54,16 @@ const minute = time.Minute
 // gate sends p (appending it to out and counting it) or holds it for its
 // registration. A call (ring) is never held. The caller has marked its
 // stanza as pushed: a held push covers it.
-func (r *Rules) gate(now time.Time, u *User, p Publish, call bool, out *Out) {
+func (r *Rules) gate(now time.Time, u *User, p *Publish, call bool, out *Out) {
 	if !r.Policy.on() {
 		r.send(p, out)
 		return
 	}
+	r.hold(now, u, p, call, out)
+}
+
+// hold is gate under a policy that can hold pushes.
+func (r *Rules) hold(now time.Time, u *User, p *Publish, call bool, out *Out) {
 	if u.holds == nil {
 		u.holds = &holds{}
 	}
@@ -79,13 +84,13 @@ func (r *Rules) gate(now time.Time, u *User, p Publish, call bool, out *Out) {
 		r.send(p, out)
 		return
 	}
-	rh.held, rh.holding, rh.why, rh.due = p, true, why, at
+	rh.held, rh.holding, rh.why, rh.due = *p, true, why, at
 	r.armHold(h, out)
 }
 
 // send appends p to out and counts it.
-func (r *Rules) send(p Publish, out *Out) {
-	out.Publishes = append(out.Publishes, p)
+func (r *Rules) send(p *Publish, out *Out) {
+	out.Publishes = append(out.Publishes, *p)
 	out.count(published(p.Important), 1)
 }
 
@@ -93,13 +98,13 @@ func (r *Rules) send(p Publish, out *Out) {
 // an unimportant one, never the reverse; a push of the same class replaces
 // the held one (its content is the newer). The displaced push counts the
 // reason of the hold; the kept one keeps the earliest Since.
-func (r *Rules) coalesce(rh *regHold, p Publish, out *Out) {
+func (r *Rules) coalesce(rh *regHold, p *Publish, out *Out) {
 	out.count(rh.why, 1)
 	if rh.held.Important && !p.Important {
 		return
 	}
 	since := rh.held.Since
-	rh.held = p
+	rh.held = *p
 	rh.held.Since = since
 }
 
@@ -256,7 +261,7 @@ func (r *Rules) release(now time.Time, u *User, out *Out) {
 		}
 		rh.holding = false
 		r.record(now, h, rh)
-		r.send(rh.held, out)
+		r.send(&rh.held, out)
 		rh.held = Publish{}
 	}
 	r.armHold(h, out)

@@ -321,7 +321,7 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 	for _, pk := range picks[:n] {
 		p := r.publish(&s.Binding, pk.Stanza, pk.Important)
 		p.Since = since
-		r.gate(now, u, p, pk.Stanza.CallProposal, out)
+		r.gate(now, u, &p, pk.Stanza.CallProposal, out)
 		if pk.Important && s.Hibernating && s.Extended {
 			s.Extended = false
 			out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.HibernationTimeout})
@@ -471,7 +471,7 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 		}
 		p := r.publish(reg, st, important)
 		p.Since = now
-		r.gate(now, u, p, st.CallProposal, out)
+		r.gate(now, u, &p, st.CallProposal, out)
 	}
 	if st.Key != 0 {
 		u.marks.Mark(st.Key, marked, now)
