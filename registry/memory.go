@@ -20,6 +20,7 @@ const memoryShards = 64
 type Memory struct {
 	seed   maphash.Seed
 	shards [memoryShards]memoryShard
+	push2  [memoryShards]push2Shard // Push 2.0 registrations (push2.go)
 }
 
 type memoryShard struct {
@@ -59,8 +60,10 @@ func NewMemory() *Memory {
 }
 
 func (m *Memory) shard(user string) *memoryShard {
-	return &m.shards[maphash.String(m.seed, user)%memoryShards]
+	return &m.shards[m.shardIndex(user)]
 }
+
+func (m *Memory) shardIndex(user string) uint64 { return maphash.String(m.seed, user) % memoryShards }
 
 func registrations(user string, entries []memoryEntry) []Registration {
 	out := make([]Registration, len(entries))
