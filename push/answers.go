@@ -73,6 +73,9 @@ func (e *Engine) publishResult(ctx context.Context, ev events.PublishResult, d *
 // the registration at MaxErrors. An answer for a registration no longer
 // stored (or stored anew) counts nothing.
 func (e *Engine) countError(ctx context.Context, p pendingPublish) (removed []registry.Registration, n int, err error) {
+	if client, ok := p.id.Push2Client(); ok {
+		return e.countPush2Error(ctx, p, client)
+	}
 	n, err = e.cfg.Store.AddError(ctx, p.user, p.id, p.gen)
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, 0, nil

@@ -26,7 +26,10 @@ import (
 //     one for the same session replaces an earlier one).
 //  3. Publishes: send each publish through the push service (a Sender),
 //     and feed every answer back as an events.PublishResult.
-//  4. Wake: when not zero, call Engine.Wake at (or soon after) that time,
+//  4. Notifications: render each Push 2.0 push with its AppendXML and
+//     send it to the push service; feed every error answer back as an
+//     events.PublishResult.
+//  5. Wake: when not zero, call Engine.Wake at (or soon after) that time,
 //     unless a wake-up at an earlier time is already planned.
 //
 // A Decisions and everything in it belong to the caller. Handle returns a
@@ -36,6 +39,8 @@ type Decisions struct {
 	Replies   []Reply
 	Timeouts  []Timeout
 	Publishes []Publish
+	// Notifications are the Push 2.0 pushes (see Notification).
+	Notifications []Notification
 	// Wake is when a batch opened by this event falls due; from Engine.Wake,
 	// the next time any batch falls due. Zero: nothing new to wake for.
 	Wake time.Time
@@ -43,7 +48,8 @@ type Decisions struct {
 
 // Empty reports whether there is nothing to do.
 func (d *Decisions) Empty() bool {
-	return len(d.Replies) == 0 && len(d.Timeouts) == 0 && len(d.Publishes) == 0 && d.Wake.IsZero()
+	return len(d.Replies) == 0 && len(d.Timeouts) == 0 && len(d.Publishes) == 0 && len(d.Notifications) == 0 &&
+		d.Wake.IsZero()
 }
 
 // Reset empties d for reuse with HandleInto, keeping its capacity. The
@@ -56,7 +62,9 @@ func (d *Decisions) Reset() {
 	clear(d.Replies)
 	clear(d.Timeouts)
 	clear(d.Publishes)
-	*d = Decisions{Replies: d.Replies[:0], Timeouts: d.Timeouts[:0], Publishes: d.Publishes[:0]}
+	clear(d.Notifications)
+	*d = Decisions{Replies: d.Replies[:0], Timeouts: d.Timeouts[:0], Publishes: d.Publishes[:0],
+		Notifications: d.Notifications[:0]}
 }
 
 // wakeAt sets Wake to t unless it is already earlier.
@@ -212,6 +220,10 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 	}
 	for i := range out.Publishes {
 		p := &out.Publishes[i]
+		if p.Push2 != nil {
+			d.Notifications = append(d.Notifications, e.notification(p, now))
+			continue
+		}
 		d.Publishes = append(d.Publishes, Publish{User: p.User, Options: p.Options, Sender: p.Sender, Body: p.Body,
 			Important: p.Important, Registration: p.Registration, gen: p.Generation})
 	}

@@ -103,6 +103,11 @@ func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 		return err
 	}
 	req, perr := ParseRequest(ev.Payload)
+	if perr != nil {
+		if ok, err := e.push2IQ(ctx, ev, user, d); ok {
+			return err
+		}
+	}
 	if ev.ID == "" {
 		ev.ID = req.IQID
 	}
@@ -288,10 +293,16 @@ func (e *Engine) loadFresh(ctx context.Context, user string) ([]registry.Registr
 
 // load reads the user's registrations, into dst when the Store can.
 func (e *Engine) load(ctx context.Context, user string, dst []registry.Registration) ([]registry.Registration, error) {
+	var err error
 	if a, ok := e.cfg.Store.(registry.Appender); ok {
-		return a.LoadAppend(ctx, user, dst)
+		dst, err = a.LoadAppend(ctx, user, dst)
+	} else {
+		dst, err = e.cfg.Store.Load(ctx, user)
 	}
-	return e.cfg.Store.Load(ctx, user)
+	if err != nil {
+		return dst, err
+	}
+	return e.loadPush2(ctx, user, dst)
 }
 
 func (e *Engine) ping(ctx context.Context, ev events.Ping, d *Decisions) error {
@@ -326,6 +337,9 @@ func (e *Engine) userDeleted(ctx context.Context, ev events.UserDeleted, d *Deci
 		return err
 	}
 	removed, serr := e.cfg.Store.DeleteUser(ctx, ev.User)
+	if serr == nil {
+		removed, serr = e.deletePush2User(ctx, ev.User, removed)
+	}
 	sh.finish()
 	if serr == nil {
 		e.rules.Removed(ev.Now, &u.User, removed, &sh.out)
@@ -390,7 +404,7 @@ func (e *Engine) resync(ctx context.Context, ev events.RegistrationsChanged, d *
 	}
 	u.busy = true
 	sh.mu.Unlock()
-	regs, lerr := e.cfg.Store.Load(ctx, ev.User)
+	regs, lerr := e.load(ctx, ev.User, nil)
 	sh.finish()
 	if lerr == nil {
 		e.rules.Sync(ev.Now, &u.User, regs, &sh.out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -212,4 +213,31 @@ func findPush2(regs []Push2Registration, client string, generation uint64) *Push
 		}
 	}
 	return nil
+}
+
+// push2Mark starts the node of a Push 2.0 view's Identifier: a NUL, which
+// no XML text (so no XEP-0357 node) holds.
+const push2Mark = "\x00"
+
+// Push2Identifier is the Identifier of the view of the Push 2.0
+// registration of client with the push service: the service as its JID (a
+// service's answers are checked against it) and a node no XEP-0357
+// registration can have.
+func Push2Identifier(service, client string) Identifier {
+	return NewIdentifier(service, push2Mark+client)
+}
+
+// Push2Client returns the client of a Push2Identifier; ok is false for
+// the Identifier of a XEP-0357 registration.
+func (id Identifier) Push2Client() (client string, ok bool) {
+	return strings.CutPrefix(id.Node(), push2Mark)
+}
+
+// View returns r as the Registration the push engine's rules work on:
+// its Identifier is Push2Identifier(r.Request.Service, r.Client), its
+// Push2 points to a copy of r.Request, and it has no Options.
+func (r Push2Registration) View() Registration {
+	req := r.Request
+	return Registration{User: r.User, ID: Push2Identifier(req.Service, r.Client), Enabled: r.Enabled,
+		Generation: r.Generation, Errors: r.Errors, Push2: &req}
 }

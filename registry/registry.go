@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/pushrules/pushrules/push2"
 )
 
 // Identifier names one registration of a user: the push service JID, "<",
@@ -140,6 +142,10 @@ type Registration struct {
 	Generation uint64
 	// Errors counts the publish errors since the last success.
 	Errors int
+	// Push2 is set only on the views the push engine makes of a
+	// Push2Registration (see Push2Registration.View); a Store neither
+	// keeps nor returns it.
+	Push2 *push2.Request
 }
 
 // ErrNotFound is returned by Store methods that name a registration which is

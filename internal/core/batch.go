@@ -18,8 +18,10 @@ type Session struct {
 	Bound   bool
 	Binding registry.Registration
 	// Hibernating is set between hibernation start and its end (resumption
-	// or close).
+	// or close); hibernated is when it last started (the Push 2.0 grace
+	// period counts from it).
 	Hibernating bool
+	hibernated  time.Time
 	// Extended is set while the host has been told to give the hibernating
 	// session the extended (maximum) timeout, until its first important push
 	// from its own queue or until it is unbound.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/push2"
 	"github.com/pushrules/pushrules/registry"
 )
 
@@ -32,6 +33,14 @@ type Publish struct {
 	Generation   uint64
 	Important    bool
 	Body, Sender string
+	// Push2, for a Push 2.0 registration, is its request; Match is then
+	// the index of the match that took the stanza and Raw the stanza's XML
+	// (events.Stanza.Raw) to forward, Call set for a call's proposal or
+	// end. Options, Body and Sender are empty.
+	Push2 *push2.Request
+	Match int
+	Raw   string
+	Call  bool
 }
 
 // Timeout tells the host to set a session's hibernation timeout to
@@ -251,7 +260,7 @@ func (r *Rules) Hibernate(now time.Time, u *User, full string, queue []events.St
 	if err != nil {
 		return err
 	}
-	s.Hibernating = true
+	s.Hibernating, s.hibernated = true, now
 	s.Batch.Discard()
 	if s.Bound {
 		s.Extended = true
@@ -270,7 +279,9 @@ func (r *Rules) process(now time.Time, u *User, s *Session, queue []events.Stanz
 	}
 	picks, n := Select(queue, &u.marks, s.Binding.ID, now)
 	for _, pk := range picks[:n] {
-		out.Publishes = append(out.Publishes, r.publish(&s.Binding, pk.Stanza, pk.Important))
+		if !r.push(now, u, &s.Binding, pk.Stanza, pk.Important, out) {
+			continue
+		}
 		if pk.Important && s.Hibernating && s.Extended {
 			s.Extended = false
 			out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.HibernationTimeout})
@@ -388,17 +399,19 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 		if skipBound && u.bound(reg.ID) {
 			continue
 		}
+		var b uint64
 		if st.Key != 0 {
-			b := u.marks.Bit(reg.ID)
+			b = u.marks.Bit(reg.ID)
 			if pushed&b != 0 {
 				continue
 			}
-			marked |= b
 		}
 		if len(out.Publishes) == cap(out.Publishes) {
 			out.Publishes = slices.Grow(out.Publishes, i+1)
 		}
-		out.Publishes = append(out.Publishes, r.publish(reg, st, important))
+		if r.push(now, u, reg, st, important, out) {
+			marked |= b
+		}
 	}
 	if st.Key != 0 {
 		u.marks.Mark(st.Key, marked, now)
@@ -409,8 +422,8 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 // nodes when nodes is not empty, newest first, without stanza data.
 func (r *Rules) Ping(regs []registry.Registration, nodes []string, out *Out) {
 	for i := len(regs) - 1; i >= 0; i-- {
-		if len(nodes) > 0 && !slices.Contains(nodes, regs[i].ID.Node()) {
-			continue
+		if regs[i].Push2 != nil || len(nodes) > 0 && !slices.Contains(nodes, regs[i].ID.Node()) {
+			continue // Push 2.0 has no pings
 		}
 		out.Publishes = append(out.Publishes, r.publish(&regs[i], nil, false))
 	}
