@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/push2"
 	"github.com/pushrules/pushrules/registry"
 )
 
@@ -21,6 +22,7 @@ type eventGen struct {
 	now  time.Time
 	key  events.Key
 	subj []string // user names
+	p2   [][]byte // Push 2.0 enables to choose from
 }
 
 func (g *eventGen) user() string { return g.subj[g.rng.IntN(len(g.subj))] }
@@ -43,6 +45,10 @@ func (g *eventGen) stanza(user string) events.Stanza {
 	default:
 		st.Body, st.HasBody = fmt.Sprintf("message %d", g.key), true
 	}
+	st.StanzaID = g.rng.IntN(2) == 0
+	if st.Kind == events.KindMessage && g.rng.IntN(4) != 0 {
+		st.Raw = fmt.Sprintf("<message to='%s' id='m%d'><body>%s</body></message>", user, g.key, st.Body)
+	}
 	if g.rng.IntN(5) == 0 {
 		g.key-- // the same stanza again, by another path
 		st.Key = g.key
@@ -55,7 +61,7 @@ func (g *eventGen) stanza(user string) events.Stanza {
 func (g *eventGen) next() (ev events.Event, answer, wake bool) {
 	g.now = g.now.Add(time.Duration(g.rng.IntN(1500)) * time.Millisecond)
 	now := g.now
-	switch g.rng.IntN(17) {
+	switch g.rng.IntN(19) {
 	case 0:
 		return events.SessionOpened{Now: now, Session: g.session()}, false, false
 	case 1:
@@ -96,6 +102,10 @@ func (g *eventGen) next() (ev events.Event, answer, wake bool) {
 		return events.RegistrationsChanged{Now: now, User: g.user()}, false, false
 	case 15:
 		return nil, true, false
+	case 16:
+		return events.IQ{Now: now, Session: g.session(), ID: "e2", Payload: g.p2[g.rng.IntN(len(g.p2))]}, false, false
+	case 17:
+		return events.IQ{Now: now, Session: g.session(), ID: "d2", Payload: []byte("<disable xmlns='urn:xmpp:push2:0'/>")}, false, false
 	}
 	return nil, false, true
 }
@@ -115,6 +125,24 @@ func render(b *strings.Builder, d Decisions, err error) {
 		b.Write(p.AppendXML(nil))
 		b.WriteByte('\n')
 	}
+	for _, n := range d.Notifications {
+		x, err := n.AppendXML(nil, rand.NewChaCha8([32]byte{1}))
+		fmt.Fprintf(b, "notification %s %s %d err=%v ", n.User, n.Client, n.Match, err)
+		b.Write(x)
+		b.WriteByte('\n')
+	}
+}
+
+// push2Enables are the Push 2.0 enables of the generator: every match
+// profile, with and without filters, grace and encryption.
+func push2Enables(t *testing.T) [][]byte {
+	dev := newDevice(t, 5)
+	var out [][]byte
+	for p := push2.MatchAll; p.String() != ""; p++ {
+		out = append(out, enable2(t, &dev, push2.Match{Profile: p}), enable2(t, nil, push2.Match{Profile: p, Grace: 20 * time.Second,
+			Filters: []push2.Filter{{JID: "romeo@montague.example", Mention: true}}}))
+	}
+	return out
 }
 
 // TestDeterminism feeds the same random event sequences, of every kind and
@@ -126,6 +154,8 @@ func TestDeterminism(t *testing.T) {
 		sequences = 100
 	}
 	ctx := context.Background()
+	enables := push2Enables(t)
+	notes := 0 // Push 2.0 notifications decided: the generator must make some
 	for seq := range sequences {
 		var engines [2]*Engine
 		for i := range engines {
@@ -135,15 +165,16 @@ func TestDeterminism(t *testing.T) {
 			}
 			engines[i] = e
 		}
-		g := &eventGen{rng: rand.New(rand.NewPCG(uint64(seq), 7)), now: epoch}
+		g := &eventGen{rng: rand.New(rand.NewPCG(uint64(seq), 7)), now: epoch, p2: enables}
 		for u := range 20 {
 			g.subj = append(g.subj, fmt.Sprintf("u%d@example.org", u))
 		}
 		var outs [2]strings.Builder
-		var sent []Publish // the first engine's publishes, answered at random
+		type sentPush struct{ id, to string }
+		var sent []sentPush // the first engine's publishes and notifications, answered at random
 		for range 60 {
 			ev, answer, wake := g.next()
-			var answered Publish
+			var answered sentPush
 			if answer {
 				if len(sent) == 0 {
 					continue
@@ -158,10 +189,10 @@ func TestDeterminism(t *testing.T) {
 					d = e.Wake(ctx, g.now)
 				case answer:
 					var se *events.StanzaError
-					if answered.ID[len(answered.ID)-1]%2 == 0 {
+					if answered.id[len(answered.id)-1]%2 == 0 {
 						se = &events.StanzaError{Type: "cancel", Condition: "item-not-found"}
 					}
-					d, err = e.PublishResult(ctx, events.PublishResult{Now: g.now, ID: answered.ID, From: answered.To(), Error: se})
+					d, err = e.PublishResult(ctx, events.PublishResult{Now: g.now, ID: answered.id, From: answered.to, Error: se})
 				default:
 					d, err = e.Handle(ctx, ev)
 				}
@@ -170,13 +201,22 @@ func TestDeterminism(t *testing.T) {
 				}
 				render(&outs[i], d, err)
 				if i == 0 {
-					sent = append(sent, d.Publishes...)
+					for _, p := range d.Publishes {
+						sent = append(sent, sentPush{p.ID, p.To()})
+					}
+					for _, n := range d.Notifications {
+						sent = append(sent, sentPush{n.ID, n.To()})
+					}
 				}
 			}
 		}
+		notes += strings.Count(outs[0].String(), "notification ")
 		if a, b := outs[0].String(), outs[1].String(); a != b {
 			t.Fatalf("sequence %d: the engines decided differently:\n%s", seq, firstDifference(a, b))
 		}
+	}
+	if notes == 0 {
+		t.Error("no sequence gave a Push 2.0 notification")
 	}
 }
 
