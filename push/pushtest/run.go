@@ -120,15 +120,17 @@ func (s *Scenario) errorf(format string, args ...any) error {
 
 // run is the state of one run of a scenario.
 type run struct {
-	sc       *Scenario
-	eng      *push.Engine
-	store    *registrytest.Faulty
-	clock    Clock
-	sent     Recorder
-	answered []bool // parallel to sent.Publishes()
-	result   *Result
-	into     bool           // feed events through HandleInto and reuse
-	reused   push.Decisions // the Decisions it reuses
+	sc            *Scenario
+	eng           *push.Engine
+	store         *registrytest.Faulty
+	clock         Clock
+	sent          Recorder
+	answered      []bool              // parallel to sent.Publishes()
+	notes         []push.Notification // Push 2.0 notifications sent
+	notesAnswered []bool              // parallel to notes
+	result        *Result
+	into          bool           // feed events through HandleInto and reuse
+	reused        push.Decisions // the Decisions it reuses
 }
 
 // fire wakes the engine for every timer due at or before until, in time
@@ -177,7 +179,7 @@ func (r *run) record(ctx context.Context, step int, d push.Decisions) error {
 		}
 		r.answered = append(r.answered, false)
 	}
-	return nil
+	return r.recordNotifications(ctx, at, step, d.Notifications)
 }
 
 // step applies step i.
@@ -253,6 +255,9 @@ func storeFault(err error) bool {
 // answer finds the oldest unanswered publish a respond step answers, marks
 // it answered and returns the answer.
 func (r *run) answer(now time.Time, st *step) (events.PublishResult, error) {
+	if st.client != "" {
+		return r.answerNotification(now, st)
+	}
 	for j, p := range r.sent.Publishes() {
 		if r.answered[j] || p.To() != st.to || p.Node() != st.node || st.user != "" && p.User != st.user {
 			continue

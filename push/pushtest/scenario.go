@@ -2,6 +2,7 @@ package pushtest
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,10 +40,11 @@ type Scenario struct {
 	// Expect is the whole trace the scenario expects, in order.
 	Expect []Entry
 
-	source string        // the file name, for messages
-	config push.Config   // without Store
-	steps  []step        // the input
-	end    time.Duration // when the clock stops, since Epoch
+	source  string             // the file name, for messages
+	devices []*ecdh.PrivateKey // Push 2.0 devices' keys, to decrypt notifications
+	config  push.Config        // without Store
+	steps   []step             // the input
+	end     time.Duration      // when the clock stops, since Epoch
 }
 
 // The actions a step can take, by their key in the file.
@@ -82,6 +84,7 @@ type step struct {
 	nodes   []string        // ping
 	to      string          // respond
 	node    string          // respond
+	client  string          // respond to a notification, "" for a publish
 	from    string          // respond, "" for to
 	err     *events.StanzaError
 	reads   *bool // store-fault
@@ -159,7 +162,7 @@ func (p *parser) scenario(name string, data []byte) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := top.allow("", "format", "name", "summary", "rules", "prosody", "config", "steps", "end", "expect"); err != nil {
+	if err := top.allow("", "format", "name", "summary", "rules", "prosody", "config", "devices", "steps", "end", "expect"); err != nil {
 		return nil, err
 	}
 	for _, k := range []string{"format", "name", "steps", "expect"} {
@@ -204,6 +207,11 @@ func (p *parser) scenario(name string, data []byte) (*Scenario, error) {
 	}
 	if v, ok := top.vals["config"]; ok {
 		if err := sc.parseConfig(v); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := top.vals["devices"]; ok {
+		if sc.devices, err = parseDevices(v); err != nil {
 			return nil, err
 		}
 	}
@@ -332,7 +340,7 @@ var fields = map[string]struct{ required, optional []string }{
 	actArchived:   {required: []string{"user", "stanza"}},
 	actOffline:    {required: []string{"user", "stanza"}},
 	actGroupchat:  {required: []string{"user", "stanza"}},
-	actRespond:    {required: []string{"to", "type"}, optional: []string{"node", "error_type", "condition", "from", "user"}},
+	actRespond:    {required: []string{"to", "type"}, optional: []string{"node", "client", "error_type", "condition", "from", "user"}},
 	actPing:       {required: []string{"user"}, optional: []string{"nodes"}},
 	actDeleteUser: {required: []string{"user"}},
 	actStoreFault: {optional: []string{"reads", "writes"}},
@@ -413,6 +421,8 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 			st.to, err = asName(v, what)
 		case "node":
 			st.node, err = asString(v, what)
+		case "client":
+			st.client, err = asName(v, what)
 		case "from":
 			st.from, err = asName(v, what)
 		case "type", "error_type", "condition":
@@ -599,6 +609,7 @@ func (p *parser) parseXML(x, what string) (events.Stanza, error) {
 	}
 	p.lastKey++
 	st.Key = p.lastKey
+	st.Raw = x // for Push 2.0 notifications
 	return st, nil
 }
 

@@ -17,8 +17,9 @@ import (
 // "timer" in a scenario file) rather than by a step.
 const TimerStep = -1
 
-// Entry is one decision in a trace: a reply, a hibernation timeout or a
-// publish (exactly one of Reply, Timeout and Push is set), when it was made
+// Entry is one decision in a trace: a reply, a hibernation timeout, a
+// publish or a Push 2.0 notification (exactly one of Reply, Timeout, Push
+// and Notification is set), when it was made
 // and what caused it. It marshals to JSON in the shape of a scenario's
 // "expect" entries.
 type Entry struct {
@@ -30,9 +31,10 @@ type Entry struct {
 	Step int
 
 	// Exactly one of these is set: the decision.
-	Reply   *TraceReply
-	Timeout *TraceTimeout
-	Push    *TracePush
+	Reply        *TraceReply
+	Timeout      *TraceTimeout
+	Push         *TracePush
+	Notification *TraceNotification
 }
 
 // TraceReply is a reply to a session's <enable/> or <disable/>.
@@ -100,8 +102,8 @@ func (e Entry) String() string {
 
 // MarshalJSON renders e in the shape of a scenario's "expect" entries.
 func (e Entry) MarshalJSON() ([]byte, error) {
-	if e.Reply == nil && e.Timeout == nil && e.Push == nil {
-		return nil, errors.New("pushtest: an Entry needs a Reply, a Timeout or a Push")
+	if e.Reply == nil && e.Timeout == nil && e.Push == nil && e.Notification == nil {
+		return nil, errors.New("pushtest: an Entry needs a Reply, a Timeout, a Push or a Notification")
 	}
 	return e.appendJSON(nil), nil
 }
@@ -116,6 +118,8 @@ func (e Entry) appendJSON(b []byte) []byte {
 		b = strconv.AppendInt(b, int64(e.Step), 10)
 	}
 	switch {
+	case e.Notification != nil:
+		b = appendNotification(b, e.Notification)
 	case e.Reply != nil:
 		r := e.Reply
 		b = append(b, `, "reply": {"session": `...)
@@ -219,7 +223,7 @@ func parseEntry(raw json.RawMessage) (Entry, error) {
 	if err != nil {
 		return e, err
 	}
-	if err := o.allow("", "at", "step", "reply", "timeout", "push"); err != nil {
+	if err := o.allow("", "at", "step", "reply", "timeout", "push", "notification"); err != nil {
 		return e, err
 	}
 	for _, k := range []string{"at", "step"} {
@@ -259,8 +263,10 @@ func parseEntry(raw json.RawMessage) (Entry, error) {
 		e.Timeout, err = parseTimeout(o.vals[kind])
 	case "push":
 		e.Push, err = parsePush(o.vals[kind])
+	case "notification":
+		e.Notification, err = parseNotification(o.vals[kind])
 	default:
-		err = errors.New(`an entry needs one of "reply", "timeout" or "push"`)
+		err = errors.New(`an entry needs one of "reply", "timeout", "push" or "notification"`)
 	}
 	return e, err
 }

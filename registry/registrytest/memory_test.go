@@ -26,3 +26,9 @@ func TestMemoryPush2Conformance(t *testing.T) {
 		return registry.NewMemory()
 	})
 }
+
+func TestFaultyPush2PassThroughConformance(t *testing.T) {
+	registrytest.RunPush2(t, func(t *testing.T) registry.Push2Store {
+		return registrytest.NewFaulty(registry.NewMemory())
+	})
+}
