@@ -8,10 +8,12 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/internal/core"
 	"github.com/pushrules/pushrules/push2"
 	"github.com/pushrules/pushrules/registry"
 )
@@ -376,4 +378,36 @@ func TestPush2Errors(t *testing.T) {
 	if got := e.Stats().AnswersForeign; got != 1 {
 		t.Errorf("AnswersForeign = %d", got)
 	}
+}
+
+// FuzzNotificationID: an answer's id is opened without panicking; only
+// the ids the engine made name a pending notification, each its own.
+func FuzzNotificationID(f *testing.F) {
+	e, err := New(Config{IDSecret: "fuzz"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var made []string
+	for i := range 3 {
+		p := &core.Publish{User: juliet, Registration: registry.Push2Identifier(service2, "c"), Generation: uint64(i + 1)}
+		made = append(made, e.sealUUID(at(0), p))
+	}
+	for _, id := range made {
+		f.Add(id)
+	}
+	f.Add("00000000-0000-0000-0000-000000000000")
+	f.Add("zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz")
+	f.Fuzz(func(t *testing.T, id string) {
+		ps, seq, ok := e.pendingOf(id)
+		if !ok {
+			return
+		}
+		ps.mu.Lock()
+		p, found := ps.peek(seq)
+		ps.mu.Unlock()
+		i := slices.IndexFunc(made, func(m string) bool { return strings.EqualFold(m, id) })
+		if found && (i < 0 || p.gen != uint64(i+1)) {
+			t.Fatalf("id %q opens to pending generation %d, made: %d", id, p.gen, i)
+		}
+	})
 }

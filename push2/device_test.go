@@ -55,3 +55,24 @@ func TestForwarded(t *testing.T) {
 		t.Errorf("Forwarded of an envelope without a stanza: %v", err)
 	}
 }
+
+// FuzzDecrypt: any payload decrypts to an error wrapping ErrDecrypt, or
+// (only a genuine one) to its plaintext; never a panic.
+func FuzzDecrypt(f *testing.F) {
+	ua, auth := vectorDevice(f)
+	f.Add(b64url(f, vecBody))
+	f.Add([]byte{})
+	f.Add(make([]byte, 120))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		plain, err := Decrypt(payload, ua, auth)
+		if err != nil {
+			if !errors.Is(err, ErrDecrypt) {
+				t.Fatalf("error %v does not wrap ErrDecrypt", err)
+			}
+			return
+		}
+		if string(plain) != vecPlain {
+			t.Fatalf("a forged payload decrypted to %q", plain)
+		}
+	})
+}
