@@ -114,9 +114,9 @@ func (e *Engine) push2IQ(ctx context.Context, ev events.IQ, user string, d *Deci
 	case !ok:
 		se = ErrPush2Unsupported
 	case req.Disable:
-		se, err = e.push2Change(ctx, ev, user, d, func() ([]registry.Push2Registration, []registry.Push2Registration, error) {
-			removed, err := store.DeletePush2(ctx, user, clientOf(ev.Session))
-			return nil, removed, err
+		se, err = e.push2Change(ctx, ev, user, d, func(client string) ([]registry.Push2Registration, []registry.Push2Registration, bool, error) {
+			removed, err := store.DeletePush2(ctx, user, client)
+			return nil, removed, false, err
 		})
 	default:
 		service, _ := jid.Prepare(req.Service) // ParseRequest checked it
@@ -124,33 +124,42 @@ func (e *Engine) push2IQ(ctx context.Context, ev events.IQ, user string, d *Deci
 			se = ErrOwnJID
 			break
 		}
-		reg := registry.Push2Registration{User: user, Client: clientOf(ev.Session), Request: req, Enabled: ev.Now,
-			Generation: newGeneration()}
-		se, err = e.push2Change(ctx, ev, user, d, func() ([]registry.Push2Registration, []registry.Push2Registration, error) {
+		se, err = e.push2Change(ctx, ev, user, d, func(client string) ([]registry.Push2Registration, []registry.Push2Registration, bool, error) {
+			reg := registry.Push2Registration{User: user, Client: client, Request: req, Enabled: ev.Now, Generation: newGeneration()}
 			saved, evicted, err := store.SavePush2(ctx, reg, e.cfg.MaxDevices)
-			return []registry.Push2Registration{saved}, evicted, err
+			return []registry.Push2Registration{saved}, evicted, saved.Generation != reg.Generation, err
 		})
 	}
 	d.Replies = append(d.Replies, Reply{Session: ev.Session, ID: ev.ID, Error: se})
 	return true, err
 }
 
-// clientOf is the key of the registrations a session makes: its resource.
-func clientOf(full string) string {
+// push2Key is the key of the Push 2.0 registrations session full makes:
+// the client id it opened with (events.SessionOpened.Client), else its
+// resource.
+func push2Key(u *core.User, full string) string {
+	if c := clientOf(u, full); c != "" {
+		return c
+	}
 	j, _ := jid.Prepare(full) // sessionUser checked it
 	return j.Resource
 }
 
 // push2Change runs a Store write of a Push 2.0 enable (saved holds the
-// registration) or disable in the user's turn, then binds the session to
-// the saved registration and forgets the removed ones.
+// registration; replaced tells whether it was stored already) or disable,
+// given the requesting session's key, in the user's turn; then binds the
+// session to the saved registration, forgets the removed ones and records
+// the changes.
 func (e *Engine) push2Change(ctx context.Context, ev events.IQ, user string, d *Decisions,
-	write func() (saved, removed []registry.Push2Registration, err error)) (*events.StanzaError, error) {
+	write func(client string) (saved, removed []registry.Push2Registration, replaced bool, err error)) (*events.StanzaError, error) {
 	sh, u, err := e.begin(ctx, user, ev.Now)
 	if err != nil {
 		return ErrStorage, err
 	}
-	saved, removed, werr := write()
+	sh.mu.Lock()
+	client := push2Key(&u.User, ev.Session)
+	sh.mu.Unlock()
+	saved, removed, replaced, werr := write(client)
 	sh.finish()
 	if werr == nil {
 		views := make([]registry.Registration, len(removed))
@@ -158,11 +167,19 @@ func (e *Engine) push2Change(ctx context.Context, ev events.IQ, user string, d *
 			views[i] = removed[i].View()
 		}
 		if len(saved) == 1 {
-			if err := e.rules.Enabled(ev.Now, &u.User, ev.Session, saved[0].View(), views, &sh.out); err != nil {
+			view := saved[0].View()
+			if err := e.rules.Enabled(ev.Now, &u.User, ev.Session, view, views, &sh.out); err != nil {
 				e.stats.sessionsRefused.Add(1) // stored; the session is not bound
 			}
+			reason := ReasonEnabled
+			if replaced {
+				reason = ReasonReplaced
+			}
+			changes(d, ev.Now, ev.Session, reason, []registry.Registration{view})
+			changes(d, ev.Now, ev.Session, ReasonEvicted, views)
 		} else {
 			e.rules.Removed(ev.Now, &u.User, views, &sh.out)
+			changes(d, ev.Now, ev.Session, ReasonDisabled, views)
 		}
 		e.emit(sh, user, ev.Now, d)
 	}
@@ -205,8 +222,9 @@ func (e *Engine) deletePush2User(ctx context.Context, user string, removed []reg
 }
 
 // countPush2Error counts an error answer to a notification and removes
-// the registration at MaxErrors, as countError does for XEP-0357.
-func (e *Engine) countPush2Error(ctx context.Context, p pendingPublish, client string) ([]registry.Registration, int, error) {
+// the registration at the limit of its kind of failure, as countError does
+// for XEP-0357 (the failure span is not tracked for Push 2.0 yet).
+func (e *Engine) countPush2Error(ctx context.Context, p pendingPublish, client string, kind FailureKind) ([]registry.Registration, int, error) {
 	store, ok := e.cfg.Store.(registry.Push2Store)
 	if !ok {
 		return nil, 0, nil
@@ -218,7 +236,7 @@ func (e *Engine) countPush2Error(ctx context.Context, p pendingPublish, client s
 	if err != nil {
 		return nil, 0, e.storeError(ctx, "push2: count error", p.user, err)
 	}
-	if n < e.cfg.MaxErrors {
+	if n < e.cfg.Errors.limit(kind, e.cfg.MaxErrors) {
 		return nil, n, nil
 	}
 	regs, err := store.DeletePush2(ctx, p.user, client)

@@ -32,7 +32,8 @@ type Publish struct {
 	// the publish is for; To and Node read it.
 	Registration registry.Identifier
 
-	gen uint64 // the registration's Generation when the publish was made
+	gen   uint64      // the registration's Generation when the publish was made
+	retry *retryState // for a retry: the push's history; nil otherwise
 }
 
 // MessageCount is the message-count summary field of every publish (like

@@ -235,9 +235,11 @@ func (id Identifier) Push2Client() (client string, ok bool) {
 
 // View returns r as the Registration the push engine's rules work on:
 // its Identifier is Push2Identifier(r.Request.Service, r.Client), its
-// Push2 points to a copy of r.Request, and it has no Options.
+// Client is r.Client (so that a session opening with that client id is
+// bound to it), its Push2 points to a copy of r.Request, and it has no
+// Options.
 func (r Push2Registration) View() Registration {
 	req := r.Request
 	return Registration{User: r.User, ID: Push2Identifier(req.Service, r.Client), Enabled: r.Enabled,
-		Generation: r.Generation, Errors: r.Errors, Push2: &req}
+		Generation: r.Generation, Errors: r.Errors, Client: r.Client, Push2: &req}
 }

@@ -41,10 +41,11 @@ type Scenario struct {
 	Expect []Entry
 
 	source  string             // the file name, for messages
-	devices []*ecdh.PrivateKey // Push 2.0 devices' keys, to decrypt notifications
 	config  push.Config        // without Store
 	steps   []step             // the input
 	end     time.Duration      // when the clock stops, since Epoch
+	audit   bool               // record registration changes in the trace
+	devices []*ecdh.PrivateKey // Push 2.0 devices' keys, to decrypt notifications
 }
 
 // The actions a step can take, by their key in the file.
@@ -69,7 +70,7 @@ const (
 var actions = []string{
 	actOpen, actClose, actIQ, actAckDelayed, actHibernate, actQueued, actResume,
 	actArchived, actOffline, actGroupchat, actRespond, actPing, actDeleteUser,
-	actStoreFault, actCheck,
+	actStoreFault, actCheck, actRemoteDisable, actExpire, actRemove,
 }
 
 // step is one parsed step. Which fields are used depends on action.
@@ -84,13 +85,15 @@ type step struct {
 	nodes   []string        // ping
 	to      string          // respond
 	node    string          // respond
-	client  string          // respond to a notification, "" for a publish
 	from    string          // respond, "" for to
 	err     *events.StanzaError
 	reads   *bool // store-fault
 	writes  *bool // store-fault
 	regs    []checkRegs
 	bound   []checkBound
+	client  string                // open; respond to a notification ("" for a publish)
+	by      string                // remove
+	ids     []registry.Identifier // remove
 }
 
 type checkRegs struct {
@@ -270,6 +273,9 @@ func (sc *Scenario) checkEntry(e Entry, i int) error {
 	if i > 0 && e.At < sc.Expect[i-1].At {
 		return fmt.Errorf("at %s is before the previous entry's at %s", seconds(e.At), seconds(sc.Expect[i-1].At))
 	}
+	if e.Change != nil && !sc.audit {
+		return errNoAudit
+	}
 	if e.Step == TimerStep {
 		if e.At > sc.end {
 			return fmt.Errorf("a timer at %s is after the end (%s)", seconds(e.At), seconds(sc.end))
@@ -290,8 +296,8 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	if err := o.allow("config", "host", "with_body", "with_sender", "important_body", "max_errors",
-		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window"); err != nil {
+	if err := o.allow("config", append([]string{"host", "with_body", "with_sender", "important_body", "max_errors",
+		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window"}, lifecycleConfigKeys...)...); err != nil {
 		return err
 	}
 	c := &sc.config
@@ -319,6 +325,8 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 			c.MaxHibernationTimeout, err = asPeriod(v, what)
 		case "batch_window":
 			c.BatchWindow, err = asPeriod(v, what)
+		default:
+			err = sc.lifecycleConfig(k, v, what)
 		}
 		if err != nil {
 			return err
@@ -330,7 +338,7 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 // fields lists, per action, the keys of its object and which of them are
 // required.
 var fields = map[string]struct{ required, optional []string }{
-	actOpen:       {required: []string{"session"}},
+	actOpen:       {required: []string{"session"}, optional: []string{"client"}},
 	actClose:      {required: []string{"session"}},
 	actResume:     {required: []string{"session"}},
 	actIQ:         {required: []string{"session", "xml"}},
@@ -376,7 +384,10 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 		return st, fmt.Errorf("no action: a step needs exactly one of %s", strings.Join(actions, ", "))
 	}
 	a := st.action
-	f := fields[a]
+	f, ok := fields[a]
+	if !ok {
+		f = lifecycleFields[a]
+	}
 	args, err := parseObject(o.vals[a], fmt.Sprintf("%q", a))
 	if err != nil {
 		return st, err
@@ -421,8 +432,6 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 			st.to, err = asName(v, what)
 		case "node":
 			st.node, err = asString(v, what)
-		case "client":
-			st.client, err = asName(v, what)
 		case "from":
 			st.from, err = asName(v, what)
 		case "type", "error_type", "condition":
@@ -440,6 +449,8 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 			st.regs, err = parseCheckRegs(v)
 		case "bound":
 			st.bound, err = parseCheckBound(v)
+		case "by", "ids", "client":
+			err = lifecycleStep(&st, k, v, what)
 		}
 		if err != nil {
 			return st, err

@@ -35,6 +35,7 @@ type Entry struct {
 	Timeout      *TraceTimeout
 	Push         *TracePush
 	Notification *TraceNotification
+	Change       *TraceChange
 }
 
 // TraceReply is a reply to a session's <enable/> or <disable/>.
@@ -102,8 +103,8 @@ func (e Entry) String() string {
 
 // MarshalJSON renders e in the shape of a scenario's "expect" entries.
 func (e Entry) MarshalJSON() ([]byte, error) {
-	if e.Reply == nil && e.Timeout == nil && e.Push == nil && e.Notification == nil {
-		return nil, errors.New("pushtest: an Entry needs a Reply, a Timeout, a Push or a Notification")
+	if e.Reply == nil && e.Timeout == nil && e.Push == nil && e.Notification == nil && e.Change == nil {
+		return nil, errors.New("pushtest: an Entry needs a Reply, a Timeout, a Push, a Notification or a Change")
 	}
 	return e.appendJSON(nil), nil
 }
@@ -180,6 +181,8 @@ func (e Entry) appendJSON(b []byte) []byte {
 			b = append(b, '}')
 		}
 		b = append(b, '}')
+	case e.Change != nil:
+		b = e.Change.appendJSON(b)
 	}
 	return append(b, '}')
 }
@@ -223,7 +226,7 @@ func parseEntry(raw json.RawMessage) (Entry, error) {
 	if err != nil {
 		return e, err
 	}
-	if err := o.allow("", "at", "step", "reply", "timeout", "push", "notification"); err != nil {
+	if err := o.allow("", "at", "step", "reply", "timeout", "push", "notification", "change"); err != nil {
 		return e, err
 	}
 	for _, k := range []string{"at", "step"} {
@@ -265,8 +268,10 @@ func parseEntry(raw json.RawMessage) (Entry, error) {
 		e.Push, err = parsePush(o.vals[kind])
 	case "notification":
 		e.Notification, err = parseNotification(o.vals[kind])
+	case "change":
+		e.Change, err = parseChange(o.vals[kind])
 	default:
-		err = errors.New(`an entry needs one of "reply", "timeout", "push" or "notification"`)
+		err = errors.New(`an entry needs one of "reply", "timeout", "push", "notification" or "change"`)
 	}
 	return e, err
 }
