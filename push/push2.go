@@ -223,10 +223,12 @@ func (e *Engine) deletePush2User(ctx context.Context, user string, removed []reg
 
 // countPush2Error counts an error answer to a notification and removes
 // the registration at the limit of its kind of failure, as countError does
-// for XEP-0357 (the failure span is not tracked for Push 2.0 yet).
+// for XEP-0357 (the failure span is not tracked for Push 2.0 yet). A
+// notification left unanswered is no failure.
 func (e *Engine) countPush2Error(ctx context.Context, p pendingPublish, client string, kind FailureKind) ([]registry.Registration, int, error) {
 	store, ok := e.cfg.Store.(registry.Push2Store)
-	if !ok {
+	if !ok || kind == FailTimeout {
+		// A Push 2.0 service answers errors only: no answer is success.
 		return nil, 0, nil
 	}
 	n, err := store.AddPush2Error(ctx, p.user, client, p.gen)
@@ -251,31 +253,68 @@ func (e *Engine) countPush2Error(ctx context.Context, p pendingPublish, client s
 }
 
 // notification turns the core's Push 2.0 publish into a Notification with
-// a fresh UUID id, remembered as a pending publish until its answer comes
-// or PublishTimeout passes.
+// a fresh UUID id, remembered as a pending publish (with a retry state
+// when retries are on) until its answer comes or PublishTimeout passes.
 func (e *Engine) notification(p *core.Publish, now time.Time) Notification {
 	client, _ := p.Registration.Push2Client()
-	return Notification{ID: e.sealUUID(now, p), User: p.User, Client: client, Request: p.Push2, Match: p.Match,
+	n := Notification{User: p.User, Client: client, Request: p.Push2, Match: p.Match,
 		Stanza: p.Raw, Important: p.Important, Call: p.Call, Now: now, reg: p.Registration, gen: p.Generation}
+	var rs *retryState
+	if e.cfg.Errors.Retry.Attempts > 0 {
+		rs = &retryState{note: new(Notification), first: now}
+	}
+	n.ID = e.sealUUID(now, &n, rs)
+	if rs != nil {
+		*rs.note = n // read only once the id is out, by the answer's event
+	}
+	return n
 }
 
-// sealUUID remembers the push p and returns its id: one sealed id block of
-// its own (see sealID), written as a UUID (8-4-4-4-12 hexadecimal digits,
-// which Push 2.0 services such as APNs gateways expect).
-func (e *Engine) sealUUID(now time.Time, p *core.Publish) string {
-	shard := e.lockPending(p.User)
+// sealUUID remembers the notification n (and its retry state rs, nil for
+// none) as pending and returns its id: one sealed id block of its own
+// (see sealID), written as a UUID (8-4-4-4-12 hexadecimal digits, which
+// Push 2.0 services such as APNs gateways expect).
+func (e *Engine) sealUUID(now time.Time, n *Notification, rs *retryState) string {
+	shard := e.lockPending(n.User)
 	ps := &e.pending[shard]
 	e.expirePending(ps, now)
-	seq, dropped := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.Generation,
-		expires: now.Add(e.cfg.PublishTimeout).UnixNano()})
+	expires := now.Add(e.cfg.PublishTimeout)
+	seq, dropped := ps.push(pendingPublish{user: n.User, id: n.reg, gen: n.gen, expires: expires.UnixNano()})
+	if rs != nil {
+		if ps.retries == nil {
+			ps.retries = make(map[uint64]*retryState)
+		}
+		ps.retries[seq] = rs
+	}
 	if dropped {
 		e.stats.publishesExpired.Add(1)
 	}
 	e.sealID(ps.scratch[:0], &ps.block, seq, shard, 1)
 	b := ps.block // sealID leaves the sealed block there
 	ps.mu.Unlock()
+	if e.cfg.Errors.MaxTimeouts > 0 {
+		e.later.add(laterItem{due: expires, shard: int(shard)}) // forgotten then, counting nothing
+	}
 	var text [36]byte
 	return uuidText(&text, b[:])
+}
+
+// resendNote re-sends the notification of rs when its registration (one
+// of regs) is still stored in the same life, with a new id; it reports
+// whether it did.
+func (e *Engine) resendNote(now time.Time, rs *retryState, regs []registry.Registration, d *Decisions) bool {
+	n := *rs.note
+	for i := range regs {
+		if regs[i].ID == n.reg && regs[i].Generation == n.gen {
+			n.Now = now
+			n.ID = e.sealUUID(now, &n, rs)
+			*rs.note = n
+			d.Notifications = append(d.Notifications, n)
+			e.stats.publishesRetried.Add(1)
+			return true
+		}
+	}
+	return false
 }
 
 func uuidText(buf *[36]byte, b []byte) string {

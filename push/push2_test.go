@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/pushrules/pushrules/events"
-	"github.com/pushrules/pushrules/internal/core"
 	"github.com/pushrules/pushrules/push2"
 	"github.com/pushrules/pushrules/registry"
 )
@@ -389,8 +388,8 @@ func FuzzNotificationID(f *testing.F) {
 	}
 	var made []string
 	for i := range 3 {
-		p := &core.Publish{User: juliet, Registration: registry.Push2Identifier(service2, "c"), Generation: uint64(i + 1)}
-		made = append(made, e.sealUUID(at(0), p))
+		n := &Notification{User: juliet, reg: registry.Push2Identifier(service2, "c"), gen: uint64(i + 1)}
+		made = append(made, e.sealUUID(at(0), n, nil))
 	}
 	for _, id := range made {
 		f.Add(id)
@@ -410,4 +409,48 @@ func FuzzNotificationID(f *testing.F) {
 			t.Fatalf("id %q opens to pending generation %d, made: %d", id, p.gen, i)
 		}
 	})
+}
+
+// TestPush2Retry: a wait error is retried under the retry policy, with a
+// new id, while the registration is stored; a timeout counts nothing.
+func TestPush2Retry(t *testing.T) {
+	ctx := context.Background()
+	store := registry.NewMemory()
+	e, err := New(Config{Store: store, IDSecret: "r", Errors: ErrorPolicy{MaxTimeouts: 1, Retry: RetryPolicy{Attempts: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enabled2(t, e, phone, enable2(t, nil, push2.Match{Profile: push2.MatchAll}))
+	mustHandle(t, e, events.SessionClosed{Now: at(1), Session: phone})
+	d := mustHandle(t, e, events.OfflineMessage{Now: at(2), User: juliet, Stanza: chat("x", 1)})
+	first := d.Notifications[0]
+	wait := &events.StanzaError{Type: "wait", Condition: "resource-constraint"}
+	d = mustHandle(t, e, events.PublishResult{Now: at(3), ID: first.ID, From: service2, Error: wait})
+	if d.Wake.IsZero() || len(d.Notifications) != 0 {
+		t.Fatalf("after a wait error: wake %v, %d notifications", d.Wake, len(d.Notifications))
+	}
+	d = e.Wake(ctx, d.Wake)
+	if len(d.Notifications) != 1 {
+		t.Fatalf("retry: %d notifications", len(d.Notifications))
+	}
+	retry := d.Notifications[0]
+	if retry.ID == first.ID || retry.Client != first.Client || retry.Stanza != first.Stanza {
+		t.Errorf("retry %+v of %+v", retry, first)
+	}
+	// The budget is spent: a second wait error is dropped.
+	d = mustHandle(t, e, events.PublishResult{Now: at(200), ID: retry.ID, From: service2, Error: wait})
+	if !d.Wake.IsZero() {
+		t.Errorf("a second wait error scheduled %v", d.Wake)
+	}
+	// An unanswered notification times out without counting.
+	if d := mustHandle(t, e, events.OfflineMessage{Now: at(300), User: juliet, Stanza: chat("y", 2)}); len(d.Notifications) != 1 {
+		t.Fatalf("%d notifications", len(d.Notifications))
+	}
+	e.Wake(ctx, at(2000))
+	if regs, _ := store.LoadPush2(ctx, juliet); len(regs) != 1 || regs[0].Errors != 0 {
+		t.Errorf("after timeouts: %+v", regs)
+	}
+	if st := e.Stats(); st.PublishesRetried != 1 || st.PublishesExpired == 0 {
+		t.Errorf("PublishesRetried = %d, PublishesExpired = %d", st.PublishesRetried, st.PublishesExpired)
+	}
 }
