@@ -454,3 +454,26 @@ func TestPush2Retry(t *testing.T) {
 		t.Errorf("PublishesRetried = %d, PublishesExpired = %d", st.PublishesRetried, st.PublishesExpired)
 	}
 }
+
+// TestPush2Driver: a Driver hands notifications to Notify.
+func TestPush2Driver(t *testing.T) {
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Notification
+	drv, err := NewDriver(e, DriverConfig{Sender: SenderFunc(func(context.Context, Publish) error { return nil }),
+		Notify: func(n Notification) { got = append(got, n) }, Now: func() time.Time { return at(5) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drv.Close()
+	enabled2(t, e, phone, enable2(t, nil, push2.Match{Profile: push2.MatchAll}))
+	mustHandle(t, e, events.SessionClosed{Now: at(1), Session: phone})
+	if err := drv.Handle(context.Background(), events.OfflineMessage{User: juliet, Stanza: chat("hi", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Client != "phone" || !got[0].Now.Equal(at(5)) {
+		t.Errorf("Notify got %+v", got)
+	}
+}
