@@ -26,7 +26,7 @@ type device struct {
 	auth push2.AuthSecret
 }
 
-func newDevice(t *testing.T, seed byte) device {
+func newDevice(t testing.TB, seed byte) device {
 	t.Helper()
 	k, err := ecdh.P256().NewPrivateKey(bytes.Repeat([]byte{seed}, 32))
 	if err != nil {
@@ -39,7 +39,7 @@ func newDevice(t *testing.T, seed byte) device {
 
 // enable2 is the <enable/> of one match; a nil dev gives a notify-only
 // send.
-func enable2(t *testing.T, dev *device, m push2.Match) []byte {
+func enable2(t testing.TB, dev *device, m push2.Match) []byte {
 	t.Helper()
 	m.Send = push2.Send{Profile: push2.SendNotifyOnly}
 	if dev != nil {
