@@ -110,15 +110,13 @@ func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 		return err
 	}
 	req, perr := ParseRequest(ev.Payload)
-	if perr != nil {
-		if ok, err := e.push2IQ(ctx, ev, user, d); ok {
-			return err
-		}
-	}
 	if ev.ID == "" {
 		ev.ID = req.IQID
 	}
 	if perr != nil {
+		if ok, err := e.push2IQ(ctx, ev, user, d); ok {
+			return err
+		}
 		var se *events.StanzaError
 		if !errors.As(perr, &se) {
 			se = ErrMalformedRequest

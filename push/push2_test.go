@@ -341,3 +341,22 @@ func TestPush2Requests(t *testing.T) {
 
 // registrytestStore hides every capability of its Store but Store.
 type registrytestStore struct{ registry.Store }
+
+// TestPush2IQWrapped: a Push 2.0 request handed in inside its <iq/> is
+// answered with the iq's id.
+func TestPush2IQWrapped(t *testing.T) {
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustHandle(t, e, events.SessionOpened{Now: at(0), Session: phone})
+	payload := "<iq type='set' id='p2-1'>" + string(enable2(t, nil, push2.Match{Profile: push2.MatchAll})) + "</iq>"
+	d := mustHandle(t, e, events.IQ{Now: at(0), Session: phone, Payload: []byte(payload)})
+	if len(d.Replies) != 1 || d.Replies[0].Error != nil || d.Replies[0].ID != "p2-1" {
+		t.Fatalf("replies %+v", d.Replies)
+	}
+	d = mustHandle(t, e, events.IQ{Now: at(1), Session: phone, Payload: []byte("<iq type='set' id='p2-2'><enable xmlns='urn:xmpp:push2:0'/></iq>")})
+	if len(d.Replies) != 1 || d.Replies[0].ID != "p2-2" || d.Replies[0].Error == nil || d.Replies[0].Error.Text != "Missing service" {
+		t.Fatalf("replies %+v", d.Replies[0].Error)
+	}
+}
