@@ -29,10 +29,11 @@ type memoryShard struct {
 }
 
 // memoryEntry is a Registration without its user (the map key) and with a
-// compact time: 56 bytes instead of 88.
+// compact time: 72 bytes instead of 104.
 type memoryEntry struct {
 	id         Identifier
 	options    Form
+	ext        Extensions
 	sec        int64 // Enabled, unix seconds
 	generation uint64
 	nsec       int32 // and nanoseconds
@@ -40,12 +41,12 @@ type memoryEntry struct {
 }
 
 func entryOf(r Registration) memoryEntry {
-	return memoryEntry{id: r.ID, options: r.Options, sec: r.Enabled.Unix(), nsec: int32(r.Enabled.Nanosecond()),
+	return memoryEntry{id: r.ID, options: r.Options, ext: r.Extensions, sec: r.Enabled.Unix(), nsec: int32(r.Enabled.Nanosecond()),
 		generation: r.Generation, errors: int32(min(r.Errors, math.MaxInt32))}
 }
 
 func (e *memoryEntry) registration(user string) Registration {
-	return Registration{User: user, ID: e.id, Options: e.options, Enabled: time.Unix(e.sec, int64(e.nsec)).UTC(),
+	return Registration{User: user, ID: e.id, Options: e.options, Extensions: e.ext, Enabled: time.Unix(e.sec, int64(e.nsec)).UTC(),
 		Generation: e.generation, Errors: int(e.errors)}
 }
 

@@ -141,6 +141,11 @@ type Registration struct {
 	Generation uint64
 	// Errors counts the publish errors since the last success.
 	Errors int
+	// Extensions are the extension children of the <enable/> (filters,
+	// priority, encryption, Jingle); the zero Extensions for none. Like
+	// Options it is replaced by each enable. It holds the encryption key:
+	// a Store keeps it as a secret.
+	Extensions Extensions
 }
 
 // ErrNotFound is returned by Store methods that name a registration which is

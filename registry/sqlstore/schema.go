@@ -14,7 +14,7 @@ import (
 )
 
 // SchemaVersion is the version of the schema this package reads and writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // ErrSchemaVersion is wrapped by the error Migrate and New return when the
 // database holds a schema this package cannot use: a newer version than
@@ -57,6 +57,9 @@ var migrations = []migration{
 	// Version 2: identifiers escape '\' and '<' in their JID part
 	// (registry.NewIdentifier).
 	{data: reencodeIdentifiers},
+	// Version 3: the extensions of <enable/> (registry.Extensions as JSON,
+	// NULL for none).
+	{stmts: []string{`ALTER TABLE push_registrations ADD COLUMN extensions TEXT`}},
 }
 
 // Schema returns the SQL statements, separated by semicolons, that Migrate
