@@ -82,6 +82,16 @@ type Config struct {
 	// engine (the right choice in production). Set IDPrefix and IDSecret
 	// only for reproducible output (tests, transcripts).
 	IDSecret string
+	// NoNickMentions stops a room nick standing as a whole word in a
+	// groupchat body from counting as a mention for the groupchat filter's
+	// allow='mentioned' (XEP-0372 references, XEP-0461 replies and MUC
+	// mention notifications always count).
+	NoNickMentions bool
+	// Roster answers the ignore-unknown filter's question, whether a sender
+	// is in the user's roster; nil means everyone is (the filter drops
+	// nothing). It is asked only for users with a registration that asked
+	// for the filter, with no engine lock held.
+	Roster Roster
 	// Store keeps the registrations; nil means a new registry.Memory.
 	Store registry.Store
 	// Logger receives the engine's log records; nil means silent. Message

@@ -70,6 +70,7 @@ func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas 
 	if err != nil {
 		return err
 	}
+	stanzas, owned = e.rosterQueue(ctx, sh, user, u, owned, full, stanzas)
 	start := len(d.Publishes)
 	known := u != nil && u.Session(full) != nil
 	if known {
@@ -93,8 +94,9 @@ func (e *Engine) hibernationStarted(ctx context.Context, ev events.HibernationSt
 	if err != nil {
 		return err
 	}
+	queue, owned := e.rosterQueue(ctx, sh, user, u, owned, ev.Session, ev.Queue)
 	start := len(d.Publishes)
-	err = e.rules.Hibernate(ev.Now, &u.User, ev.Session, ev.Queue, &sh.out)
+	err = e.rules.Hibernate(ev.Now, &u.User, ev.Session, queue, &sh.out)
 	e.emit(sh, user, ev.Now, d)
 	e.done(sh, user, u, owned)
 	e.track(ev.Now, d.Publishes[start:])
@@ -195,7 +197,7 @@ func (e *Engine) storeEnable(ctx context.Context, now time.Time, user string, re
 		return enableResult{err: e.storeError(ctx, "enable: load", user, err)}
 	}
 	reg := registry.Registration{User: user, ID: registry.NewIdentifier(req.JID, req.Node), Options: req.Options,
-		Enabled: now, Generation: newGeneration()}
+		Enabled: now, Generation: newGeneration(), Extensions: req.Extensions}
 	saved, evicted, err := e.cfg.Store.Save(ctx, reg, e.cfg.MaxDevices)
 	if err != nil {
 		return enableResult{err: e.storeError(ctx, "enable: save", user, err)}
@@ -278,6 +280,9 @@ func (e *Engine) fanoutIf(ctx context.Context, now time.Time, user string, st *e
 	sh.mu.Unlock()
 	buf := e.regBufs.Get().(*[]registry.Registration)
 	regs, lerr := e.load(ctx, user, (*buf)[:0])
+	if lerr == nil && askRoster(st, user, regs) {
+		e.markUnknown(ctx, user, st)
+	}
 	start := len(d.Publishes)
 	sh.finish()
 	if lerr == nil && len(regs) > 0 {

@@ -34,12 +34,16 @@ type Stats struct {
 	// PublishTimeout (or to bound memory); PublishesForgotten those the
 	// host forgot with ForgetPublish.
 	PublishesExpired, PublishesForgotten uint64
+	// RosterErrors counts failed Config.Roster lookups (logged at warning
+	// level); each stanza concerned was pushed as if the sender were known.
+	RosterErrors uint64
 }
 
 type counters struct {
 	storeErrors, unknownSessions, sessionsRefused      atomic.Uint64
 	answersWithoutFrom, answersForeign, answersUnknown atomic.Uint64
 	publishesExpired, publishesForgotten               atomic.Uint64
+	rosterErrors                                       atomic.Uint64
 }
 
 // Stats counts what the engine holds now and reads its counters. It locks
@@ -53,6 +57,7 @@ func (e *Engine) Stats() Stats {
 		AnswersForeign:     e.stats.answersForeign.Load(),
 		AnswersUnknown:     e.stats.answersUnknown.Load(),
 		PublishesForgotten: e.stats.publishesForgotten.Load(),
+		RosterErrors:       e.stats.rosterErrors.Load(),
 	}
 	for i := range e.users {
 		sh := &e.users[i]

@@ -268,6 +268,10 @@ func (e Extensions) Priority() bool { return e.has(extPriority) }
 // Jingle reports whether the registration asked for call pushes.
 func (e Extensions) Jingle() bool { return e.has(extJingle) }
 
+// Encrypted reports whether the registration asked for encryption (see
+// Encryption for its settings).
+func (e Extensions) Encrypted() bool { return e.has(extEncrypt) }
+
 // Muted reports whether the bare JID of addr is muted (compared
 // case-insensitively). It does not allocate for a lower-case bare JID.
 func (e Extensions) Muted(addr string) bool {

@@ -127,13 +127,14 @@ type Pick struct {
 // yet marked as pushed to id, in the order each class first appears. Every
 // stanza of a class that gets a push is then marked (the push covers them
 // all). The Picks point into queue. Stanzas with a zero Key are never
-// marked.
-func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now time.Time) (picks [2]Pick, n int) {
+// marked. With keep not nil, only the stanzas it keeps (those the
+// registration's filters let pass) count at all.
+func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now time.Time, keep func(*events.Stanza) bool) (picks [2]Pick, n int) {
 	var classes [2]bool
 	for i := range queue {
 		st := &queue[i]
 		c := class(st)
-		if classes[c] || marks.Has(st.Key, id, now) {
+		if classes[c] || marks.Has(st.Key, id, now) || keep != nil && !keep(st) {
 			continue
 		}
 		classes[c] = true
@@ -148,7 +149,7 @@ func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now tim
 	}
 	for i := range queue {
 		st := &queue[i]
-		if st.Key != 0 && classes[class(st)] {
+		if st.Key != 0 && classes[class(st)] && (keep == nil || keep(st)) {
 			marks.Add(st.Key, id, now)
 		}
 	}
