@@ -30,8 +30,8 @@ func (p *Publish) appendEncrypted(b []byte, enc registry.Encryption) []byte {
 		size = DefaultEncryptMaxSize
 	}
 	plain := AppendPayloadJSON(make([]byte, 0, 256), &p.Payload, MessageCount, size)
-	block, _ := aes.NewCipher(enc.Key[:]) // a 16-byte key never fails
-	gcm, _ := cipher.NewGCM(block)        // nor does GCM over AES
+	block, _ := aes.NewCipher(enc.Key[:])            // a 16-byte key never fails
+	gcm, _ := cipher.NewGCM(block)                   // nor does GCM over AES
 	sealed := gcm.Seal(plain[:0], iv[:], plain, nil) // in place
 	b = append(b, "<encrypted xmlns='"+registry.NSEncrypt+"' iv='"...)
 	b = base64.StdEncoding.AppendEncode(b, iv[:])

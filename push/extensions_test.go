@@ -186,7 +186,9 @@ func ExampleEngine_Features() {
 // rosterFunc adapts a function to Roster.
 type rosterFunc func(user, contact string) (bool, error)
 
-func (f rosterFunc) InRoster(_ context.Context, user, contact string) (bool, error) { return f(user, contact) }
+func (f rosterFunc) InRoster(_ context.Context, user, contact string) (bool, error) {
+	return f(user, contact)
+}
 
 // TestRosterAsked: the roster is asked only for a user with an
 // ignore-unknown registration and a stanza that needs it; a failing lookup
