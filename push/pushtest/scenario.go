@@ -73,22 +73,24 @@ var actions = []string{
 
 // step is one parsed step. Which fields are used depends on action.
 type step struct {
-	at       time.Duration
-	action   string
-	session  string          // open, close, iq, ack-delayed, hibernate, queued, resume
-	user     string          // archived, offline, groupchat-bare, ping, delete-user; respond's optional user
-	payload  []byte          // iq
-	queue    []events.Stanza // ack-delayed, hibernate
-	stanza   events.Stanza   // queued, archived, offline, groupchat-bare
-	nodes    []string        // ping
-	to       string          // respond
-	node     string          // respond
-	from     string          // respond, "" for to
-	err      *events.StanzaError
-	reads    *bool // store-fault
-	writes   *bool // store-fault
-	regs     []checkRegs
-	bound    []checkBound
+	at      time.Duration
+	action  string
+	session string          // open, close, iq, ack-delayed, hibernate, queued, resume
+	user    string          // archived, offline, groupchat-bare, ping, delete-user; respond's optional user
+	payload []byte          // iq
+	queue   []events.Stanza // ack-delayed, hibernate
+	stanza  events.Stanza   // queued, archived, offline, groupchat-bare
+	nodes   []string        // ping
+	to      string          // respond
+	node    string          // respond
+	from    string          // respond, "" for to
+	err     *events.StanzaError
+	reads   *bool // store-fault
+	writes  *bool // store-fault
+	regs    []checkRegs
+	bound   []checkBound
+
+	// The extensions' keys.
 	features []string // check; nil when not checked
 	contacts []string // roster
 	fails    bool     // roster
