@@ -60,8 +60,8 @@ func AppendPayloadJSON(b []byte, p *Payload, unread, maxSize int) []byte {
 	b = appendJSONField(b, "type", p.Type)
 	b = appendJSONField(b, "sender", p.Sender)
 	b = appendJSONField(b, "nickname", p.Nickname)
-	var tail []byte
-	tail = appendJSONField(tail, "sid", p.CallID)
+	var buf [128]byte // room for a call's sid and media without allocating
+	tail := appendJSONField(buf[:0], "sid", p.CallID)
 	if p.CallMedia != "" {
 		tail = append(tail, `,"media":[`...)
 		for i, m := range strings.Fields(p.CallMedia) {
@@ -144,10 +144,22 @@ func appendJSONField(b []byte, name, value string) []byte {
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
-	for i, c := range s {
+	last := 0 // s[last:i] is still to copy as it is
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		r, w := utf8.DecodeRuneInString(s[i:])
+		if c >= utf8.RuneSelf && (r != utf8.RuneError || w > 1) {
+			i += w
+			continue
+		}
+		b = append(b, s[last:i]...)
 		switch {
 		case c == '"' || c == '\\':
-			b = append(b, '\\', byte(c))
+			b = append(b, '\\', c)
 		case c == '\n':
 			b = append(b, `\n`...)
 		case c == '\r':
@@ -156,15 +168,12 @@ func appendJSONString(b []byte, s string) []byte {
 			b = append(b, `\t`...)
 		case c < 0x20:
 			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		case c == utf8.RuneError:
-			if _, w := utf8.DecodeRuneInString(s[i:]); w == 1 {
-				b = append(b, `\ufffd`...)
-			} else {
-				b = utf8.AppendRune(b, c)
-			}
 		default:
-			b = utf8.AppendRune(b, c)
+			b = append(b, `\ufffd`...)
 		}
+		i += w
+		last = i
 	}
+	b = append(b, s[last:]...)
 	return append(b, '"')
 }

@@ -41,7 +41,7 @@ type Publish struct {
 	// was pushed to); nothing else is marked.
 	VoIP bool
 	// Payload is what an encrypted or Jingle push says about the stanza;
-	// filled in only for a registration with Extensions.
+	// filled in only for a registration that asked for encryption or Jingle.
 	Payload Payload
 
 	gen uint64 // the registration's Generation when the publish was made

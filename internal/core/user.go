@@ -37,8 +37,8 @@ type Publish struct {
 	Important    bool
 	Body, Sender string
 	// Extensions are the registration's; VoIP marks a push that rings or
-	// stops a call; Payload is filled in for a registration with
-	// extensions.
+	// stops a call; Payload is filled in for a registration that asked for
+	// encryption or Jingle.
 	Extensions registry.Extensions
 	VoIP       bool
 	Payload    Payload
@@ -301,7 +301,7 @@ func (r *Rules) process(now time.Time, u *User, s *Session, queue []events.Stanz
 func (r *Rules) publish(reg *registry.Registration, st *events.Stanza, important, voip bool) Publish {
 	p := Publish{User: reg.User, Registration: reg.ID, Options: reg.Options, Generation: reg.Generation, Important: important,
 		Extensions: reg.Extensions, VoIP: voip}
-	if !reg.Extensions.IsZero() {
+	if reg.Extensions.Encrypted() || reg.Extensions.Jingle() {
 		p.Payload = r.payload(st, voip)
 	}
 	if st == nil {
