@@ -31,11 +31,11 @@ const (
 // them with errors.Is. Malformed or refused XML gives an error wrapping an
 // *xml.SyntaxError (found with errors.As); input that ends before any
 // element starts gives an error wrapping io.EOF.
-var (
+const (
 	// ErrTooLarge says the stanza is longer than MaxStanzaSize.
-	ErrTooLarge = errors.New("events: stanza larger than MaxStanzaSize")
+	ErrTooLarge Error = "events: stanza larger than MaxStanzaSize"
 	// ErrTooDeep says the stanza nests elements deeper than MaxDepth.
-	ErrTooDeep = errors.New("events: stanza nested deeper than MaxDepth")
+	ErrTooDeep Error = "events: stanza nested deeper than MaxDepth"
 )
 
 // ParseStanza parses data, which must hold exactly one XML element (the
@@ -263,3 +263,10 @@ func isSpace(b []byte) bool {
 	}
 	return true
 }
+
+// Error is the type of the package's sentinel errors. They are constants:
+// compare with errors.Is.
+type Error string
+
+// Error returns the message.
+func (e Error) Error() string { return string(e) }

@@ -90,9 +90,13 @@ type Config struct {
 	// Roster answers the ignore-unknown filter's question, whether a sender
 	// is in the user's roster; nil means everyone is (the filter drops
 	// nothing). It is asked only for users with a registration that asked
-	// for the filter, with no engine lock held.
+	// for the filter, with no engine lock held but in the user's turn (the
+	// same rule as for Store applies).
 	Roster Roster
-	// Store keeps the registrations; nil means a new registry.Memory.
+	// Store keeps the registrations; nil means a new registry.Memory. The
+	// engine calls it with no lock held, but while the user's turn is
+	// taken: a Store must not, from inside a call, hand the engine an
+	// event of the same user and wait for it (it would wait for itself).
 	Store registry.Store
 	// Logger receives the engine's log records; nil means silent. Message
 	// bodies and publish-options are never logged.

@@ -169,25 +169,25 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 	}
 	switch ev := ev.(type) {
 	case events.SessionOpened:
-		return e.sessionOpened(ctx, ev)
+		return e.sessionOpened(ctx, ev, d)
 	case events.SessionClosed:
-		return e.sessionClosed(ctx, ev)
+		return e.sessionClosed(ctx, ev, d)
 	case events.IQ:
 		return e.iq(ctx, ev, d)
 	case events.AckDelayed:
-		return e.queue(ctx, ev.Now, ev.Session, ev.Queue, d)
+		return e.ackDelayed(ctx, &ev, d)
 	case events.HibernationStarted:
 		return e.hibernationStarted(ctx, ev, d)
 	case events.StanzaQueued:
-		return e.queue(ctx, ev.Now, ev.Session, []events.Stanza{ev.Stanza}, d)
+		return e.stanzaQueued(ctx, &ev, d)
 	case events.HibernationEnded:
-		return e.hibernationEnded(ctx, ev)
+		return e.hibernationEnded(ctx, ev, d)
 	case events.MessageArchived:
 		return e.messageArchived(ctx, ev, d)
 	case events.OfflineMessage:
-		return e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
+		return e.offlineMessage(ctx, &ev, d)
 	case events.GroupchatToBare:
-		return e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
+		return e.groupchatToBare(ctx, &ev, d)
 	case events.Ping:
 		return e.ping(ctx, ev, d)
 	case events.UserDeleted:

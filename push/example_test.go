@@ -98,7 +98,7 @@ func ExampleEngine_OfflineMessage() {
 	d, _ = engine.OfflineMessage(ctx, events.OfflineMessage{Now: sec(3), User: "juliet@example.org", Stanza: msg})
 	fmt.Println("again:", len(d.Publishes), "publishes")
 	// Output:
-	// <iq type='set' from='example.org' to='push.example.net' id='push-UfbzyV_Ug9Ozjc17ZSGK4Q'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='A'><item><notification xmlns='urn:xmpp:push:0'><x xmlns='jabber:x:data' type='form'><field type='hidden' var='FORM_TYPE'><value>urn:xmpp:push:summary</value></field><field type='text-single' var='message-count'><value>1</value></field><field type='text-single' var='pending-subscription-count'/><field type='jid-single' var='last-message-sender'><value>romeo@montague.example/orchard</value></field><field type='text-single' var='last-message-body'><value>Wherefore art thou?</value></field></x></notification></item></publish></pubsub></iq>
+	// <iq type='set' from='example.org' to='push.example.net' id='push-z0eImr-f26ZqfuyJ75jL2g.0'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='A'><item><notification xmlns='urn:xmpp:push:0'><x xmlns='jabber:x:data' type='form'><field type='hidden' var='FORM_TYPE'><value>urn:xmpp:push:summary</value></field><field type='text-single' var='message-count'><value>1</value></field><field type='text-single' var='pending-subscription-count'/><field type='jid-single' var='last-message-sender'><value>romeo@montague.example/orchard</value></field><field type='text-single' var='last-message-body'><value>Wherefore art thou?</value></field></x></notification></item></publish></pubsub></iq>
 	// again: 0 publishes
 }
 

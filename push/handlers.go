@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/internal/core"
 	"github.com/pushrules/pushrules/internal/jid"
 	"github.com/pushrules/pushrules/registry"
 )
@@ -17,111 +19,89 @@ import (
 // the Store calls (outside every lock other users need) and the hand-over
 // to the rules core under the user's shard lock.
 
-func (e *Engine) sessionOpened(ctx context.Context, ev events.SessionOpened) error {
-	user, err := sessionUser(ev.Session, ev.Now)
-	if err != nil {
-		return err
-	}
-	sh, u, owned, err := e.enter(ctx, user, ev.Now, true)
-	if err != nil {
-		return err
-	}
-	err = e.rules.Open(&u.User, ev.Session)
-	e.done(sh, user, u, owned)
-	if err != nil {
-		e.stats.sessionsRefused.Add(1)
-		return &LimitError{Limit: "MaxSessionsPerUser", User: user}
-	}
-	return nil
-}
-
-func (e *Engine) sessionClosed(ctx context.Context, ev events.SessionClosed) error {
-	user, err := sessionUser(ev.Session, ev.Now)
-	if err != nil {
-		return err
-	}
-	sh, u, owned, err := e.enter(ctx, user, ev.Now, false)
-	if err != nil {
-		return err
-	}
-	known := u != nil && e.rules.Close(&u.User, ev.Session)
-	e.done(sh, user, u, owned)
-	if !known {
-		e.unknownSession(ctx, "SessionClosed", ev.Session)
-	}
-	return nil
-}
-
-// unknownSession counts and logs an event for a session the engine was
-// never told of (a host that does not raise SessionOpened).
-func (e *Engine) unknownSession(ctx context.Context, event, session string) {
-	e.stats.unknownSessions.Add(1)
-	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
-		e.cfg.Logger.Debug("push: event for a session never opened", "event", event, "session", session)
-	}
-}
-
-func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas []events.Stanza, d *Decisions) error {
+// local runs the core's part of an event of session full that needs no
+// Store, under the user's shard lock and in the user's turn, then hands
+// its decisions to d. run reports whether the session was known (an event
+// for a session never opened is counted and logged) and the core's
+// refusal, if any (a session over MaxSessionsPerUser). With create, a user
+// the engine does not know yet is added. queue, when not nil, is the
+// stanzas run hands the core: they are first marked with the Roster's
+// answers when the session's registration asked for ignore-unknown
+// (rosterQueue).
+func (e *Engine) local(ctx context.Context, event, full string, now time.Time, create bool, queue *[]events.Stanza, d *Decisions,
+	run func(u *core.User, out *core.Out) (known bool, err error)) error {
 	user, err := sessionUser(full, now)
 	if err != nil {
 		return err
 	}
-	sh, u, owned, err := e.enter(ctx, user, now, false)
+	sh, u, owned, err := e.enter(ctx, user, now, create)
 	if err != nil {
 		return err
 	}
-	stanzas, owned = e.rosterQueue(ctx, sh, user, u, owned, full, stanzas)
+	if queue != nil {
+		*queue, owned = e.rosterQueue(ctx, sh, user, u, owned, full, *queue)
+	}
 	start := len(d.Publishes)
-	known := u != nil && u.Session(full) != nil
-	if known {
-		e.rules.Queue(now, &u.User, full, stanzas, &sh.out)
+	known := false
+	if u != nil {
+		known, err = run(&u.User, &sh.out)
 		e.emit(sh, user, now, d)
 	}
 	e.done(sh, user, u, owned)
 	e.track(now, d.Publishes[start:])
-	if !known {
-		e.unknownSession(ctx, "queue", full)
+	switch {
+	case err != nil:
+		e.stats.sessionsRefused.Add(1)
+		return &LimitError{Limit: "MaxSessionsPerUser", User: user}
+	case !known:
+		e.stats.unknownSessions.Add(1)
+		if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+			e.cfg.Logger.Debug("push: event for a session never opened", "event", event, "session", full)
+		}
 	}
 	return nil
+}
+
+func (e *Engine) sessionOpened(ctx context.Context, ev events.SessionOpened, d *Decisions) error {
+	return e.local(ctx, "SessionOpened", ev.Session, ev.Now, true, nil, d, func(u *core.User, _ *core.Out) (bool, error) {
+		return true, e.rules.Open(u, ev.Session)
+	})
+}
+
+func (e *Engine) sessionClosed(ctx context.Context, ev events.SessionClosed, d *Decisions) error {
+	return e.local(ctx, "SessionClosed", ev.Session, ev.Now, false, nil, d, func(u *core.User, _ *core.Out) (bool, error) {
+		return e.rules.Close(u, ev.Session), nil
+	})
+}
+
+func (e *Engine) ackDelayed(ctx context.Context, ev *events.AckDelayed, d *Decisions) error {
+	return e.queue(ctx, ev.Now, ev.Session, ev.Queue, d)
+}
+
+func (e *Engine) stanzaQueued(ctx context.Context, ev *events.StanzaQueued, d *Decisions) error {
+	// A one-element view of the event's stanza, not a copy: the hot path
+	// of every message to a sleeping phone. The core copies the stanza
+	// into the session's batch and keeps nothing of the view.
+	return e.queue(ctx, ev.Now, ev.Session, unsafe.Slice(&ev.Stanza, 1), d)
+}
+
+func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas []events.Stanza, d *Decisions) error {
+	return e.local(ctx, "queue", full, now, false, &stanzas, d, func(u *core.User, out *core.Out) (bool, error) {
+		return e.rules.Queue(now, u, full, stanzas, out), nil
+	})
 }
 
 func (e *Engine) hibernationStarted(ctx context.Context, ev events.HibernationStarted, d *Decisions) error {
-	user, err := sessionUser(ev.Session, ev.Now)
-	if err != nil {
-		return err
-	}
-	sh, u, owned, err := e.enter(ctx, user, ev.Now, true)
-	if err != nil {
-		return err
-	}
-	queue, owned := e.rosterQueue(ctx, sh, user, u, owned, ev.Session, ev.Queue)
-	start := len(d.Publishes)
-	err = e.rules.Hibernate(ev.Now, &u.User, ev.Session, queue, &sh.out)
-	e.emit(sh, user, ev.Now, d)
-	e.done(sh, user, u, owned)
-	e.track(ev.Now, d.Publishes[start:])
-	if err != nil {
-		e.stats.sessionsRefused.Add(1)
-		return &LimitError{Limit: "MaxSessionsPerUser", User: user}
-	}
-	return nil
+	queue := ev.Queue
+	return e.local(ctx, "HibernationStarted", ev.Session, ev.Now, true, &queue, d, func(u *core.User, out *core.Out) (bool, error) {
+		return true, e.rules.Hibernate(ev.Now, u, ev.Session, queue, out)
+	})
 }
 
-func (e *Engine) hibernationEnded(ctx context.Context, ev events.HibernationEnded) error {
-	user, err := sessionUser(ev.Session, ev.Now)
-	if err != nil {
-		return err
-	}
-	sh, u, owned, err := e.enter(ctx, user, ev.Now, false)
-	if err != nil {
-		return err
-	}
-	known := u != nil && e.rules.Resume(&u.User, ev.Session)
-	e.done(sh, user, u, owned)
-	if !known {
-		e.unknownSession(ctx, "HibernationEnded", ev.Session)
-	}
-	return nil
+func (e *Engine) hibernationEnded(ctx context.Context, ev events.HibernationEnded, d *Decisions) error {
+	return e.local(ctx, "HibernationEnded", ev.Session, ev.Now, false, nil, d, func(u *core.User, _ *core.Out) (bool, error) {
+		return e.rules.Resume(u, ev.Session), nil
+	})
 }
 
 func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
@@ -255,6 +235,14 @@ func (e *Engine) messageArchived(ctx context.Context, ev events.MessageArchived,
 		return nil // not addressed to the user (an outgoing message)
 	}
 	return e.fanoutIf(ctx, ev.Now, ev.User, &ev.Stanza, !ev.Stanza.CallProposal, true, d)
+}
+
+func (e *Engine) offlineMessage(ctx context.Context, ev *events.OfflineMessage, d *Decisions) error {
+	return e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
+}
+
+func (e *Engine) groupchatToBare(ctx context.Context, ev *events.GroupchatToBare, d *Decisions) error {
+	return e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
 }
 
 func (e *Engine) fanout(ctx context.Context, now time.Time, user string, st *events.Stanza, skipBound bool, d *Decisions) error {

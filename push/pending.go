@@ -3,6 +3,7 @@ package push
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,14 +33,15 @@ type pendingPublish struct {
 // (head + s - base) & (len(q)-1). Entries leave from the front when they
 // expire or, answered, reach it.
 type pendingShard struct {
-	mu    sync.Mutex
-	q     []pendingPublish // len is 0 or a power of two
-	head  int
-	n     int
-	base  uint64   // sequence number of the entry at head
-	live  int      // entries not answered or forgotten
-	block [16]byte // scratch for sealID
-	_     [falseSharingPad]byte
+	mu      sync.Mutex
+	q       []pendingPublish // len is 0 or a power of two
+	head    int
+	n       int
+	base    uint64   // sequence number of the entry at head
+	live    int      // entries not answered or forgotten
+	block   [16]byte // scratch for sealID
+	scratch [22]byte // the text of the last block sealed
+	_       [falseSharingPad]byte
 }
 
 func (ps *pendingShard) at(i int) *pendingPublish { return &ps.q[(ps.head+i)&(len(ps.q)-1)] }
@@ -135,10 +137,11 @@ func (ps *pendingShard) take(seq uint64) (pendingPublish, bool) {
 }
 
 // track assigns the publishes just decided their IQ ids and remembers them,
-// so that their answers can be matched. An id is the engine's prefix and
-// 22 characters: the sequence number and the shard sealed with the
-// engine's id key (see sealID). The shard is the first publish's user's,
-// and the ids share one allocation.
+// so that their answers can be matched. The publishes of one event get
+// consecutive sequence numbers in one pending shard (the first publish's
+// user's), sealed together: an id is the engine's prefix, 22 characters
+// of sealed block and "." with the publish's place in the block ("p-
+// 0Vq...Xw.2"). The ids share one allocation.
 func (e *Engine) track(now time.Time, pubs []Publish) {
 	if len(pubs) == 0 {
 		return
@@ -150,14 +153,22 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 	buf := stack[:0]
 	ends := make([]int, 0, 8)
 	e.expirePending(ps, now)
+	var block []byte // the sealed block of the current run of publishes
+	var first uint64 // its first sequence number
 	for i := range pubs {
 		p := &pubs[i]
 		seq, dropped := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.gen, expires: expires})
 		if dropped {
 			e.stats.publishesExpired.Add(1)
 		}
+		if i%maxPerBlock == 0 {
+			first = seq
+			block = e.sealID(ps.scratch[:0], &ps.block, seq, shard, min(len(pubs)-i, maxPerBlock))
+		}
 		buf = append(buf, e.idPrefix...)
-		buf = e.sealID(buf, &ps.block, seq, shard)
+		buf = append(buf, block...)
+		buf = append(buf, '.')
+		buf = strconv.AppendUint(buf, seq-first, 10)
 		ends = append(ends, len(buf))
 	}
 	ps.mu.Unlock()
@@ -169,24 +180,30 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 	}
 }
 
+// maxPerBlock is how many publishes one sealed block names.
+const maxPerBlock = 255
+
 // idCheck fills the rest of an id's block: an id whose block does not
 // open to it was not made by this engine.
-var idCheck = [7]byte{'p', 'u', 's', 'h', 'r', 'u', 'l'}
+var idCheck = [6]byte{'p', 'u', 's', 'h', 'r', 'u'}
 
 // idEncoding writes an id's block; strict, so that each block has one
 // text only.
 var idEncoding = base64.RawURLEncoding.Strict()
 
-// sealID appends the id text of (seq, shard): one AES block of seq,
-// shard and idCheck, encrypted with the engine's id key, in unpadded
-// base64url. Without the key nobody can make a valid id, nor tell from
-// one id (their own user's, say) what another user's ids are.
-// b is scratch space the caller owns (the pending shard's, under its
-// lock: a local array would escape to the heap through the cipher).
-func (e *Engine) sealID(buf []byte, b *[16]byte, seq, shard uint64) []byte {
+// sealID appends the text of one id block: one AES block of the first
+// sequence number, the shard, the number of publishes it names and
+// idCheck, encrypted with the engine's id key, in unpadded base64url.
+// Without the key nobody can make a valid id, nor tell from one id (their
+// own user's, say) what another user's ids are: the place after the block
+// reaches only the publishes of the same event. b is scratch space the
+// caller owns (the pending shard's, under its lock: a local array would
+// escape to the heap through the cipher).
+func (e *Engine) sealID(buf []byte, b *[16]byte, seq, shard uint64, n int) []byte {
 	binary.BigEndian.PutUint64(b[:8], seq)
 	b[8] = byte(shard)
-	copy(b[9:], idCheck[:])
+	b[9] = byte(n)
+	copy(b[10:], idCheck[:])
 	e.idKey.Encrypt(b[:], b[:])
 	return idEncoding.AppendEncode(buf, b[:])
 }
@@ -214,18 +231,22 @@ const pendingTries = 4
 // pendingOf opens one of the engine's publish ids.
 func (e *Engine) pendingOf(id string) (ps *pendingShard, seq uint64, ok bool) {
 	rest, found := strings.CutPrefix(id, e.idPrefix)
-	if !found || len(rest) != 22 {
+	if !found || len(rest) < 24 || rest[22] != '.' {
+		return nil, 0, false
+	}
+	place, err := strconv.ParseUint(rest[23:], 10, 8)
+	if err != nil || strconv.FormatUint(place, 10) != rest[23:] {
 		return nil, 0, false
 	}
 	var b [16]byte
-	if n, err := idEncoding.Decode(b[:], []byte(rest)); err != nil || n != len(b) {
+	if n, err := idEncoding.Decode(b[:], []byte(rest[:22])); err != nil || n != len(b) {
 		return nil, 0, false
 	}
 	e.idKey.Decrypt(b[:], b[:])
-	if [7]byte(b[9:]) != idCheck || b[8] >= pendingShards {
+	if [6]byte(b[10:]) != idCheck || b[8] >= pendingShards || place >= uint64(b[9]) {
 		return nil, 0, false
 	}
-	return &e.pending[b[8]], binary.BigEndian.Uint64(b[:8]), true
+	return &e.pending[b[8]], binary.BigEndian.Uint64(b[:8]) + place, true
 }
 
 type pendingStatus uint8

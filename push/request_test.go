@@ -205,6 +205,15 @@ func FuzzParseRequest(f *testing.F) {
 		if again != req {
 			t.Fatalf("round trip changed the request:\n%+v (%v)\n%+v (%v)", req, req.Extensions, again, again.Extensions)
 		}
+		// Every accepted (jid, node) is its own identifier and reads back
+		// unchanged (registry/sqlstore's FuzzIdentifierRoundTrip takes the
+		// same pairs through Save and Load).
+		if req.JID != "" {
+			id := registry.NewIdentifier(req.JID, req.Node)
+			if j, n, ok := id.Split(); !ok || j != req.JID || n != req.Node || id.JID() != req.JID || id.Node() != req.Node {
+				t.Fatalf("(%q, %q) does not round-trip through identifier %q: (%q, %q, %v)", req.JID, req.Node, id, j, n, ok)
+			}
+		}
 	})
 }
 

@@ -23,7 +23,7 @@ const (
 // ErrNotResult is wrapped by the errors of ParseResult for input that is not
 // an answer to a publish: not an <iq/> of type result or error, malformed,
 // too large or too deep.
-var ErrNotResult = errors.New("push: not a publish answer")
+const ErrNotResult Error = "push: not a publish answer"
 
 // ParseResult parses a push service's answer to a publish, an
 // <iq type='result'/> or <iq type='error'/>, into a PublishResult (without

@@ -7,7 +7,8 @@ import (
 )
 
 // The typed handlers below are shorthand for Handle with an event of their
-// type: the same code path, the same decisions and errors.
+// type: the same handler behind Handle's dispatch, the same decisions and
+// errors, without boxing the event in an interface.
 
 // SessionOpened records a new session of the user (every session counts
 // for the archive rule, push-enabled or not). Shorthand for Handle.
@@ -31,7 +32,9 @@ func (e *Engine) IQ(ctx context.Context, ev events.IQ) (Decisions, error) {
 // AckDelayed collects the unacknowledged queue of a bound session into
 // its batch, pushed when it falls due. Shorthand for Handle.
 func (e *Engine) AckDelayed(ctx context.Context, ev events.AckDelayed) (Decisions, error) {
-	return e.Handle(ctx, ev)
+	var d Decisions
+	err := e.ackDelayed(ctx, &ev, &d)
+	return d, err
 }
 
 // HibernationStart marks the session hibernating; a bound session gets the
@@ -45,7 +48,9 @@ func (e *Engine) HibernationStart(ctx context.Context, ev events.HibernationStar
 // StanzaQueued adds a stanza queued for a hibernating bound session to its
 // batch. Shorthand for Handle.
 func (e *Engine) StanzaQueued(ctx context.Context, ev events.StanzaQueued) (Decisions, error) {
-	return e.Handle(ctx, ev)
+	var d Decisions
+	err := e.stanzaQueued(ctx, &ev, &d)
+	return d, err
 }
 
 // HibernationEnd marks the resumed session live again and discards its
@@ -65,13 +70,17 @@ func (e *Engine) ArchiveAdded(ctx context.Context, ev events.MessageArchived) (D
 // OfflineMessage wakes every registration of the user for a message stored
 // offline. Shorthand for Handle.
 func (e *Engine) OfflineMessage(ctx context.Context, ev events.OfflineMessage) (Decisions, error) {
-	return e.Handle(ctx, ev)
+	var d Decisions
+	err := e.offlineMessage(ctx, &ev, &d)
+	return d, err
 }
 
 // GroupchatToBare wakes every registration of the user for a groupchat
 // message addressed to the user's bare JID. Shorthand for Handle.
 func (e *Engine) GroupchatToBare(ctx context.Context, ev events.GroupchatToBare) (Decisions, error) {
-	return e.Handle(ctx, ev)
+	var d Decisions
+	err := e.groupchatToBare(ctx, &ev, &d)
+	return d, err
 }
 
 // Ping wakes every registration of the user (or those of the named nodes)

@@ -30,7 +30,7 @@ type userShard struct {
 	mu        sync.Mutex
 	users     map[string]*userEntry // nil until the shard's first user
 	timers    batchTimers
-	nextSweep time.Time
+	nextSweep int64    // unix ns; a sweep is due then (or when the clock went back)
 	out       core.Out // the core's scratch output, used under mu
 	self      int      // the shard's index
 	_         [falseSharingPad]byte
@@ -56,7 +56,7 @@ func (e *Engine) shard(user string) *userShard {
 func (e *Engine) lock(user string, now time.Time) *userShard {
 	sh := e.shard(user)
 	sh.mu.Lock()
-	if !now.Before(sh.nextSweep) || sh.nextSweep.Sub(now) > sweepInterval {
+	if t := now.UnixNano(); t >= sh.nextSweep || sh.nextSweep-t > int64(sweepInterval) {
 		e.sweepShard(sh, now)
 	}
 	return sh
@@ -156,7 +156,7 @@ func (e *Engine) end(sh *userShard, user string, u *userEntry) {
 }
 
 func (e *Engine) sweepShard(sh *userShard, now time.Time) {
-	sh.nextSweep = now.Add(sweepInterval)
+	sh.nextSweep = now.Add(sweepInterval).UnixNano()
 	for name, u := range sh.users {
 		u.Expire(now)
 		if !u.busy && u.Empty() {
@@ -192,17 +192,23 @@ func sessionUser(full string, now time.Time) (string, error) {
 	if full == "" {
 		return "", fmt.Errorf("%w: empty session", ErrInvalidEvent)
 	}
-	user, resource, ok := strings.Cut(full, "/")
-	if user == "" || !ok || resource == "" {
+	i := strings.IndexByte(full, '/')
+	if i <= 0 || i == len(full)-1 {
 		return "", fmt.Errorf("%w: session %q is not a full JID", ErrInvalidEvent, full)
 	}
-	return user, nil
+	return full[:i], nil
 }
 
+// The times the engine can count in nanoseconds: years 1678 to 2261.
+var (
+	minTime = time.Date(1678, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	maxTime = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+)
+
 // checkTime refuses the zero time, and times beyond what the engine can
-// count in nanoseconds (years 1678 to 2262).
+// count in nanoseconds (years 1678 to 2261).
 func checkTime(now time.Time) error {
-	if y := now.Year(); y < 1678 || y > 2261 {
+	if sec := now.Unix(); sec < minTime || sec >= maxTime {
 		return fmt.Errorf("%w: Now %v is not set (or out of range)", ErrInvalidEvent, now)
 	}
 	return nil

@@ -266,7 +266,7 @@ func (f Form) MarshalJSON() ([]byte, error) {
 // ErrFormJSON is wrapped by UnmarshalJSON's error for JSON that is not a
 // form in MarshalJSON's shape, and by MarshalJSON's for a form JSON cannot
 // carry.
-var ErrFormJSON = errors.New("registry: not a form")
+const ErrFormJSON Error = "registry: not a form"
 
 // UnmarshalJSON decodes what MarshalJSON encodes; null gives the zero Form.
 func (f *Form) UnmarshalJSON(data []byte) error {

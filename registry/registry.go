@@ -13,7 +13,6 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -150,7 +149,7 @@ type Registration struct {
 
 // ErrNotFound is returned by Store methods that name a registration which is
 // not stored (or is stored with another Generation).
-var ErrNotFound = errors.New("registry: registration not found")
+const ErrNotFound Error = "registry: registration not found"
 
 // Store keeps users' registrations. Implementations must be safe for
 // concurrent use. Every method that fails must leave what is stored exactly
@@ -210,3 +209,10 @@ type Appender interface {
 type FreshLoader interface {
 	LoadFresh(ctx context.Context, user string) ([]Registration, error)
 }
+
+// Error is the type of the package's sentinel errors. They are constants:
+// compare with errors.Is.
+type Error string
+
+// Error returns the message.
+func (e Error) Error() string { return string(e) }

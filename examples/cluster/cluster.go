@@ -91,14 +91,11 @@ func run(ctx context.Context, dsn string, w io.Writer) (err error) {
 // start creates a schema and starts nodes A and B on it; stop stops them
 // and drops the schema.
 func start(ctx context.Context, dsn string) (c *cluster, stop func() error, err error) {
-	admin, err := sql.Open("pgx", dsn)
+	dsn, dropSchema, err := startSchema(ctx, dsn)
 	if err != nil {
 		return nil, nil, err
 	}
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "pushrules_cluster_" + hex.EncodeToString(rnd[:])
-	cleanup := []func() error{admin.Close}
+	cleanup := []func() error{dropSchema}
 	stop = func() error {
 		var errs error
 		for i := len(cleanup) - 1; i >= 0; i-- {
@@ -106,36 +103,10 @@ func start(ctx context.Context, dsn string) (c *cluster, stop func() error, err 
 		}
 		return errs
 	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, stop())
-		}
-	}()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return nil, nil, err
+	channel := dsn // one channel per schema: runs sharing a database do not hear each other
+	if u, err := url.Parse(dsn); err == nil {
+		channel = u.Query().Get("search_path")
 	}
-	cleanup = append(cleanup, func() error {
-		_, err := admin.ExecContext(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE")
-		return err
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return nil, nil, fmt.Errorf("the DSN must be a URL: %w", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	dsn = u.String()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return nil, nil, err
-	}
-	err = sqlstore.Migrate(ctx, db)
-	db.Close()
-	if err != nil {
-		return nil, nil, err
-	}
-	channel := schema // one channel per run: runs sharing a database do not hear each other
 	c = &cluster{}
 	for _, n := range []struct {
 		name string
@@ -143,12 +114,48 @@ func start(ctx context.Context, dsn string) (c *cluster, stop func() error, err 
 	}{{"A", &c.a}, {"B", &c.b}} {
 		p, err := startNode(n.name, dsn, channel)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, errors.Join(err, stop())
 		}
 		*n.p = p
 		cleanup = append(cleanup, p.stop)
 	}
 	return c, stop, nil
+}
+
+// startSchema creates a schema of its own in the database and migrates it;
+// it returns the DSN that works in it, and drop, which drops it.
+func startSchema(ctx context.Context, dsn string) (schemaDSN string, drop func() error, err error) {
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	schema := "pushrules_cluster_" + hex.EncodeToString(rnd[:])
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, errors.Join(err, admin.Close())
+	}
+	drop = func() error {
+		_, err := admin.ExecContext(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE")
+		return errors.Join(err, admin.Close())
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", nil, errors.Join(fmt.Errorf("the DSN must be a URL: %w", err), drop())
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		return "", nil, errors.Join(err, drop())
+	}
+	err = sqlstore.Migrate(ctx, db)
+	db.Close()
+	if err != nil {
+		return "", nil, errors.Join(err, drop())
+	}
+	return u.String(), drop, nil
 }
 
 // cluster drives the two nodes, writing each command and answer to w.

@@ -199,18 +199,20 @@ func (r *Rules) Resume(u *User, full string) bool {
 // hibernating) to the batch of a bound session. A batch that fell due
 // before now is processed first (its wake-up was missed), and one due
 // further ahead than a batch window (the clock went back) is due a window
-// from now. It reports whether the session is known and bound.
-func (r *Rules) Queue(now time.Time, u *User, full string, stanzas []events.Stanza, out *Out) (bound bool) {
+// from now. It reports whether the session is known (an unbound one
+// queues nothing).
+func (r *Rules) Queue(now time.Time, u *User, full string, stanzas []events.Stanza, out *Out) (known bool) {
 	s := u.Session(full)
 	if s == nil || !s.Bound {
-		return false
+		return s != nil
 	}
 	if s.Batch.Open() {
+		due, t := s.Batch.Due.UnixNano(), now.UnixNano()
 		switch {
-		case !now.Before(s.Batch.Due):
+		case t >= due:
 			r.process(now, u, s, s.Batch.Stanzas(), out)
 			s.Batch.Discard()
-		case s.Batch.Due.Sub(now) > r.BatchWindow:
+		case due-t > int64(r.BatchWindow):
 			s.Batch.Due = now.Add(r.BatchWindow)
 			r.arm(s, out)
 		}

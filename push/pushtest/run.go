@@ -295,7 +295,7 @@ func (r *run) check(ctx context.Context, i int, st *step) error {
 		}
 		got := make([]registry.Identifier, len(regs))
 		for j := range regs {
-			got[j] = regs[j].ID
+			got[j] = scenarioID(regs[j].ID)
 		}
 		want := slices.Clone(c.ids)
 		slices.Sort(got)
@@ -311,6 +311,7 @@ func (r *run) check(ctx context.Context, i int, st *step) error {
 	}
 	for _, c := range st.bound {
 		id, ok := r.eng.Binding(c.session)
+		id = scenarioID(id)
 		switch {
 		case c.id == "" && ok:
 			fail("%s is bound to %s, want unbound", c.session, id)
@@ -321,6 +322,16 @@ func (r *run) check(ctx context.Context, i int, st *step) error {
 		}
 	}
 	return nil
+}
+
+// scenarioID writes an identifier as scenarios do: the service JID, "<"
+// and the node, unescaped (registry.Identifier escapes a '<' or '\' in the
+// JID; a scenario naming such a JID compares as written).
+func scenarioID(id registry.Identifier) registry.Identifier {
+	if id == "" {
+		return id
+	}
+	return registry.Identifier(id.JID() + "<" + id.Node())
 }
 
 func idList(ids []registry.Identifier) string {

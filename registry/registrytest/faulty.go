@@ -2,7 +2,6 @@ package registrytest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -11,7 +10,7 @@ import (
 
 // ErrInjected is the error a Faulty store returns for a call it was told to
 // fail. Errors returned by Faulty wrap it: test with errors.Is.
-var ErrInjected = errors.New("registrytest: injected store failure")
+const ErrInjected Error = "registrytest: injected store failure"
 
 // Faulty wraps a registry.Store and makes chosen calls fail with an error
 // wrapping ErrInjected, to test how a caller copes with a failing store.
@@ -133,3 +132,10 @@ func (f *Faulty) ResetErrors(ctx context.Context, user string, id registry.Ident
 	}
 	return f.store.ResetErrors(ctx, user, id, generation)
 }
+
+// Error is the type of the package's sentinel errors. They are constants:
+// compare with errors.Is.
+type Error string
+
+// Error returns the message.
+func (e Error) Error() string { return string(e) }

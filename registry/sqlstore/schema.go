@@ -20,7 +20,7 @@ const SchemaVersion = 3
 // database holds a schema this package cannot use: a newer version than
 // SchemaVersion (Migrate leaves it alone), or, for New, a schema that
 // Migrate has not brought up to SchemaVersion.
-var ErrSchemaVersion = errors.New("sqlstore: unsupported database schema version")
+const ErrSchemaVersion Error = "sqlstore: unsupported database schema version"
 
 const versionTable = `CREATE TABLE IF NOT EXISTS push_schema_version (
 	version INTEGER NOT NULL PRIMARY KEY,

@@ -19,7 +19,7 @@ import (
 // ErrCorrupt is wrapped by the error a Store method returns when a stored
 // row cannot be decoded into a registration; errors.As with a *CorruptError
 // tells which row. The method that met it changed nothing.
-var ErrCorrupt = errors.New("sqlstore: corrupt registration row")
+const ErrCorrupt Error = "sqlstore: corrupt registration row"
 
 // ErrInvalid is wrapped by the error Save returns for a registration it
 // refuses to store because it could not be read back as it was: an
@@ -30,7 +30,7 @@ var ErrCorrupt = errors.New("sqlstore: corrupt registration row")
 // years 1678 to 2262 (the zero time is fine), a user or identifier that is
 // not valid UTF-8 or holds NUL, a form string that is not valid UTF-8.
 // Nothing is changed.
-var ErrInvalid = errors.New("sqlstore: invalid registration")
+const ErrInvalid Error = "sqlstore: invalid registration"
 
 // CorruptError describes a row that does not decode. It wraps ErrCorrupt.
 type CorruptError struct {
@@ -592,3 +592,10 @@ func decodeForm(s string) (registry.Form, error) {
 	err := f.UnmarshalJSON([]byte(s))
 	return f, err
 }
+
+// Error is the type of the package's sentinel errors. They are constants:
+// compare with errors.Is.
+type Error string
+
+// Error returns the message.
+func (e Error) Error() string { return string(e) }
