@@ -29,7 +29,7 @@ func BenchmarkEncryptedPublish(b *testing.B) {
 			registry.Field{Var: "secret", Values: []string{benchSecret}},
 		),
 		Important: true, Body: push.DefaultImportantBody, Extensions: ext,
-		Payload: push.Payload{Type: "chat", Sender: "romeo@montague.example", Message: "Are you up? The lark is singing already."},
+		Payload: &push.Payload{Type: "chat", Sender: "romeo@montague.example", Message: "Are you up? The lark is singing already."},
 	}
 	buf := p.AppendXML(nil)
 	b.SetBytes(int64(len(buf)))

@@ -29,7 +29,7 @@ func (p *Publish) appendEncrypted(b []byte, enc registry.Encryption) []byte {
 	if size == 0 {
 		size = DefaultEncryptMaxSize
 	}
-	plain := AppendPayloadJSON(make([]byte, 0, 256), &p.Payload, MessageCount, size)
+	plain := AppendPayloadJSON(make([]byte, 0, 256), p.Payload, MessageCount, size)
 	block, _ := aes.NewCipher(enc.Key[:])            // a 16-byte key never fails
 	gcm, _ := cipher.NewGCM(block)                   // nor does GCM over AES
 	sealed := gcm.Seal(plain[:0], iv[:], plain, nil) // in place
@@ -45,7 +45,7 @@ func (p *Publish) appendEncrypted(b []byte, enc registry.Encryption) []byte {
 }
 
 // AppendPayloadJSON appends the JSON object an encrypted push carries:
-// "unread" (the message count), then, when not empty, "type", "sender",
+// "unread" (the message count), then, when not empty (p may be nil), "type", "sender",
 // "nickname", "message", "sid" and "media" (an array). The message is cut,
 // on a character boundary, so that the whole object takes at most maxSize
 // bytes; a cut never leaves an emoji modifier, a variation selector or a
@@ -54,6 +54,9 @@ func (p *Publish) appendEncrypted(b []byte, enc registry.Encryption) []byte {
 // left out. Only a maxSize too small for the object without its message
 // gives more than maxSize bytes.
 func AppendPayloadJSON(b []byte, p *Payload, unread, maxSize int) []byte {
+	if p == nil {
+		p = &Payload{}
+	}
 	start := len(b)
 	b = append(b, `{"unread":`...)
 	b = strconv.AppendInt(b, int64(unread), 10)

@@ -215,7 +215,7 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 		p := &out.Publishes[i]
 		d.Publishes = append(d.Publishes, Publish{User: p.User, Options: p.Options, Sender: p.Sender, Body: p.Body,
 			Important: p.Important, Registration: p.Registration, gen: p.Generation,
-			Extensions: p.Extensions, VoIP: p.VoIP, Payload: Payload(p.Payload)})
+			Extensions: p.Extensions, VoIP: p.VoIP, Payload: (*Payload)(p.Payload)})
 	}
 	for _, due := range out.Due {
 		if due.Arm {

@@ -54,12 +54,9 @@ func (e *Engine) Features() []string {
 // askRoster reports whether any of regs asked for the ignore-unknown
 // filter, so that the roster must be asked about st's sender.
 func askRoster(st *events.Stanza, user string, regs []registry.Registration) bool {
-	if !needsRoster(st, user) {
-		return false
-	}
 	for i := range regs {
 		if regs[i].Extensions.IgnoreUnknown() {
-			return true
+			return needsRoster(st, user)
 		}
 	}
 	return false
@@ -88,9 +85,9 @@ func (e *Engine) markUnknown(ctx context.Context, user string, st *events.Stanza
 	st.SenderUnknown = !in
 }
 
-// markQueue returns queue with SenderUnknown set from the Roster on the
-// stanzas that need it (a copy: the host's slice is left alone), or queue
-// itself when none does. No lock may be held.
+// markQueue returns a copy of queue with SenderUnknown set from the Roster
+// on the stanzas that need it, or nil when none does (the host's slice is
+// never written to). No lock may be held.
 func (e *Engine) markQueue(ctx context.Context, user string, queue []events.Stanza) []events.Stanza {
 	var out []events.Stanza
 	for i := range queue {
@@ -101,9 +98,6 @@ func (e *Engine) markQueue(ctx context.Context, user string, queue []events.Stan
 			out = append([]events.Stanza(nil), queue...)
 		}
 		e.markUnknown(ctx, user, &out[i])
-	}
-	if out == nil {
-		return queue
 	}
 	return out
 }
@@ -122,7 +116,7 @@ func (p *Publish) appendExtensions(b []byte) []byte {
 			b = append(b, "<priority xmlns='"+registry.NSPriority+"'>low</priority>"...)
 		}
 	}
-	if ext.Jingle() && p.VoIP {
+	if ext.Jingle() && p.VoIP && p.Payload != nil {
 		action := "propose"
 		if p.Payload.CallEnd {
 			action = "retract"
@@ -140,30 +134,31 @@ func (p *Publish) appendExtensions(b []byte) []byte {
 	return b
 }
 
-// rosterQueue marks a queue for session full with the Roster's answers when
-// the session's registration asked for the ignore-unknown filter and a
-// stanza needs one. It is called as enter returns (sh.mu held; owned
-// says whether the caller holds the user's turn). To ask, it takes the
-// turn if need be and asks with no lock held; it returns with sh.mu held
-// again and owned set when the caller must pass the turn on.
-func (e *Engine) rosterQueue(ctx context.Context, sh *userShard, user string, u *userEntry, owned bool, full string, queue []events.Stanza) (_ []events.Stanza, _ bool) {
+// rosterQueue returns a copy of the queue for session full marked with the
+// Roster's answers when the session's registration asked for the
+// ignore-unknown filter and a stanza needs an answer; nil when none is
+// needed. It is called as enter returns (sh.mu held; owned says whether
+// the caller holds the user's turn). To ask, it takes the turn if need be
+// and asks with no lock held; it returns with sh.mu held again and owned
+// set when the caller must pass the turn on.
+func (e *Engine) rosterQueue(ctx context.Context, sh *userShard, user string, u *userEntry, owned bool, full string, queue []events.Stanza) (marked []events.Stanza, _ bool) {
 	if e.cfg.Roster == nil || u == nil {
-		return queue, owned
+		return nil, owned
 	}
 	s := u.Session(full)
 	if s == nil || !s.Bound || !s.Binding.Extensions.IgnoreUnknown() {
-		return queue, owned
+		return nil, owned
 	}
 	need := false
 	for i := range queue {
 		need = need || needsRoster(&queue[i], user)
 	}
 	if !need {
-		return queue, owned
+		return nil, owned
 	}
 	u.busy = true // the turn: ours already when owned
 	sh.mu.Unlock()
-	queue = e.markQueue(ctx, user, queue)
+	marked = e.markQueue(ctx, user, queue)
 	sh.finish()
-	return queue, true
+	return marked, true
 }

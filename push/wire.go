@@ -41,8 +41,9 @@ type Publish struct {
 	// was pushed to); nothing else is marked.
 	VoIP bool
 	// Payload is what an encrypted or Jingle push says about the stanza;
-	// filled in only for a registration that asked for encryption or Jingle.
-	Payload Payload
+	// nil but for a registration that asked for encryption or Jingle. It is
+	// the engine's: do not change it.
+	Payload *Payload
 
 	gen uint64 // the registration's Generation when the publish was made
 }

@@ -176,11 +176,11 @@ func isWordRune(c rune) bool {
 	return c == '_' || unicode.IsLetter(c) || unicode.IsDigit(c)
 }
 
-// payload gives the facts an extended publish for st carries; voip says
-// the push rings or stops a call.
-func (r *Rules) payload(st *events.Stanza, voip bool) Payload {
+// payload gives the facts an extended publish for st (nil for a ping)
+// carries; voip says the push rings or stops a call.
+func (r *Rules) payload(st *events.Stanza, voip bool) *Payload {
 	if st == nil {
-		return Payload{}
+		return &Payload{}
 	}
 	p := Payload{Type: "chat", Sender: jid.Bare(st.From)}
 	switch {
@@ -189,18 +189,16 @@ func (r *Rules) payload(st *events.Stanza, voip bool) Payload {
 		if st.CallProposal {
 			p.CallMedia = st.CallMedia
 		}
-		return p
+		return &p
 	case st.Type == "groupchat":
 		p.Type = "groupchat"
 		if _, nick, ok := strings.Cut(st.From, "/"); ok {
 			p.Nickname = nick
 		}
 	}
-	switch {
-	case st.Encrypted:
+	p.Message = st.Body
+	if st.Encrypted {
 		p.Message = r.ImportantBody
-	default:
-		p.Message = st.Body
 	}
-	return p
+	return &p
 }

@@ -37,11 +37,11 @@ type Publish struct {
 	Important    bool
 	Body, Sender string
 	// Extensions are the registration's; VoIP marks a push that rings or
-	// stops a call; Payload is filled in for a registration that asked for
-	// encryption or Jingle.
+	// stops a call; Payload is set (nil otherwise) for a registration that
+	// asked for encryption or Jingle.
 	Extensions registry.Extensions
 	VoIP       bool
-	Payload    Payload
+	Payload    *Payload
 }
 
 // Timeout tells the host to set a session's hibernation timeout to
@@ -283,11 +283,11 @@ func (r *Rules) process(now time.Time, u *User, s *Session, queue []events.Stanz
 		return
 	}
 	reg := &s.Binding
-	keep := func(st *events.Stanza) bool { return r.Passes(reg, st) }
+	filter := r
 	if reg.Extensions.IsZero() {
-		keep = nil
+		filter = nil
 	}
-	picks, n := Select(queue, &u.marks, reg.ID, now, keep)
+	picks, n := Select(queue, &u.marks, reg, now, filter)
 	for _, pk := range picks[:n] {
 		out.Publishes = append(out.Publishes, r.publish(reg, pk.Stanza, pk.Important, u.voip(pk.Stanza, reg, now)))
 		u.markCall(pk.Stanza, reg, now)
