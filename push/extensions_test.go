@@ -325,3 +325,12 @@ func FuzzPayloadJSON(f *testing.F) {
 // validUTF8 replaces each byte of s that is not UTF-8 by U+FFFD, as the
 // payload's JSON does.
 func validUTF8(s string) string { return strings.Map(func(r rune) rune { return r }, s) }
+
+func ExampleAppendPayloadJSON() {
+	p := &Payload{Type: "groupchat", Sender: "capulets@muc.example.org", Nickname: "Nurse", Message: "Supper! 👍🏽"}
+	fmt.Printf("%s\n", AppendPayloadJSON(nil, p, 1, 3000))
+	fmt.Printf("%s\n", AppendPayloadJSON(nil, p, 1, 111)) // room for 👍, not for its skin tone: both go
+	// Output:
+	// {"unread":1,"type":"groupchat","sender":"capulets@muc.example.org","nickname":"Nurse","message":"Supper! 👍🏽"}
+	// {"unread":1,"type":"groupchat","sender":"capulets@muc.example.org","nickname":"Nurse","message":"Supper! "}
+}
