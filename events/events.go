@@ -23,6 +23,7 @@
 //	UserDeleted          an account was deleted
 //	RegistrationsChanged another node (or a tool) changed a user's registrations
 //	PublishResult        a push service answered a publish
+//	RemoteDisabled       a push service said a registration is gone (XEP-0357 §6)
 package events
 
 import (
@@ -41,10 +42,15 @@ type Event interface {
 
 // SessionOpened says a client session with full JID Session is bound and
 // online. The rules count a user's sessions for the archive rule, so every
-// session is reported, push-enabled or not.
+// session is reported, push-enabled or not. Client is the session's client
+// id, when the client gave one (XEP-0388 SASL2 <user-agent id=.../>, used
+// by XEP-0386 Bind2), "" otherwise: a session with the client id of a
+// stored registration is bound to it at once, and its <enable/> replaces
+// that registration.
 type SessionOpened struct {
 	Now     time.Time
 	Session string
+	Client  string
 }
 
 // SessionClosed says session Session is gone for good: closed cleanly, or
@@ -164,6 +170,19 @@ type PublishResult struct {
 	Error *StanzaError
 }
 
+// RemoteDisabled says a <message/> from From to User carried a pubsub
+// affiliation of "none" for Node: the push service says the registration
+// (From, Node) is gone (XEP-0357 §6). The engine removes User's
+// registration of that service JID and node; one from any other address
+// names no registration and is ignored. push.ParseRemoteDisable reads it
+// from the message.
+type RemoteDisabled struct {
+	Now  time.Time
+	User string
+	From string
+	Node string
+}
+
 // StanzaError is an XMPP stanza error (RFC 6120 §8.3): a type, a defined
 // condition and an optional text. It implements error, so a parse failure
 // of a client's request can be inspected with errors.As and answered as is.
@@ -226,6 +245,9 @@ func (e PublishResult) Time() time.Time { return e.Now }
 // Time implements Event.
 func (e RegistrationsChanged) Time() time.Time { return e.Now }
 
+// Time implements Event.
+func (e RemoteDisabled) Time() time.Time { return e.Now }
+
 func (SessionOpened) event()        {}
 func (SessionClosed) event()        {}
 func (IQ) event()                   {}
@@ -240,6 +262,7 @@ func (Ping) event()                 {}
 func (UserDeleted) event()          {}
 func (RegistrationsChanged) event() {}
 func (PublishResult) event()        {}
+func (RemoteDisabled) event()       {}
 
 // WithTime returns a copy of ev with its Now set to now. Events of types
 // not defined in this package are returned unchanged.
@@ -285,6 +308,9 @@ func WithTime(ev Event, now time.Time) Event {
 		e.Now = now
 		return e
 	case PublishResult:
+		e.Now = now
+		return e
+	case RemoteDisabled:
 		e.Now = now
 		return e
 	}

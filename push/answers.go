@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"time"
 
 	"github.com/pushrules/pushrules/events"
 	"github.com/pushrules/pushrules/internal/jid"
@@ -23,7 +24,7 @@ func (e *Engine) publishResult(ctx context.Context, ev events.PublishResult, d *
 		e.cfg.Logger.Warn("push: publish answer without From ignored; set PublishResult.From to the answer's sender", "id", ev.ID)
 		return nil
 	}
-	p, status := e.takePending(ev.ID, ev.From, ev.Now)
+	p, rs, status := e.takePending(ev.ID, ev.From, ev.Now)
 	switch status {
 	case pendingUnknown:
 		e.stats.answersUnknown.Add(1)
@@ -36,32 +37,62 @@ func (e *Engine) publishResult(ctx context.Context, ev events.PublishResult, d *
 		e.cfg.Logger.Info("push: answer from another JID than the publish's service ignored", "id", ev.ID, "from", ev.From)
 		return nil
 	}
-	log := func() *slog.Logger { return e.cfg.Logger.With("user", p.user, "service", p.id.JID(), "id", ev.ID) }
 	if ev.Error == nil {
-		if err := e.cfg.Store.ResetErrors(ctx, p.user, p.id, p.gen); err != nil && !errors.Is(err, registry.ErrNotFound) {
-			return e.storeError(ctx, "reset errors", p.user, err)
+		return e.succeed(ctx, p, ev.Now)
+	}
+	kind := e.cfg.Errors.Classify(p.id.JID(), ev.Error)
+	if kind == FailTransient {
+		if due, ok := e.scheduleRetry(ev.Now, ev.ID, rs); ok {
+			d.wakeAt(due)
+			return nil
 		}
-		return nil
+		if !e.cfg.Errors.Retry.CountExhausted {
+			return nil
+		}
+		kind = FailOther
 	}
-	if ev.Error.Type == "wait" {
-		return nil
+	return e.fail(ctx, p, ev.Now, kind, ev.Error.Condition, d)
+}
+
+// succeed records a publish's success.
+func (e *Engine) succeed(ctx context.Context, p pendingPublish, now time.Time) error {
+	var err error
+	if t, ok := e.cfg.Store.(registry.Tracker); ok {
+		err = t.Succeed(ctx, p.user, p.id, p.gen, now)
+	} else {
+		err = e.cfg.Store.ResetErrors(ctx, p.user, p.id, p.gen)
 	}
-	sh, u, err := e.begin(ctx, p.user, ev.Now)
+	if err != nil && !errors.Is(err, registry.ErrNotFound) {
+		return e.storeError(ctx, "reset errors", p.user, err)
+	}
+	return nil
+}
+
+// fail counts one failure of kind of the publish's registration, in the
+// user's turn, and removes the registration when its run of failures
+// reaches the kind's limit or lasts ErrorPolicy.FailureSpan.
+func (e *Engine) fail(ctx context.Context, p pendingPublish, now time.Time, kind FailureKind, condition string, d *Decisions) error {
+	sh, u, err := e.begin(ctx, p.user, now)
 	if err != nil {
 		return err
 	}
-	removed, n, serr := e.countError(ctx, p)
+	removed, n, serr := e.countError(ctx, p, now, kind, condition)
 	sh.finish()
 	if serr == nil && len(removed) > 0 {
-		e.rules.Removed(ev.Now, &u.User, removed, &sh.out)
-		e.emit(sh, p.user, ev.Now, d)
+		e.rules.Removed(now, &u.User, removed, &sh.out)
+		e.emit(sh, p.user, now, d)
+		for i := range removed {
+			d.Changes = append(d.Changes, Change{At: now, User: p.user, Registration: removed[i].ID, Reason: ReasonFailed,
+				Errors: n, Condition: condition})
+		}
 	}
 	e.end(sh, p.user, u)
 	if serr != nil {
 		return serr
 	}
+	log := func() *slog.Logger { return e.cfg.Logger.With("user", p.user, "service", p.id.JID()) }
 	if n > 0 {
-		log().Info("push: publish failed", "errors", n, "condition", ev.Error.Condition)
+		log().Info("push: publish failed", "errors", n, "kind", kind, "condition", condition)
 	}
 	if len(removed) > 0 {
 		log().Info("push: registration removed after too many errors")
@@ -69,18 +100,26 @@ func (e *Engine) publishResult(ctx context.Context, ev events.PublishResult, d *
 	return nil
 }
 
-// countError counts one error of the publish's registration and removes
-// the registration at MaxErrors. An answer for a registration no longer
+// countError counts one failure of the publish's registration and removes
+// the registration at its limit. An answer for a registration no longer
 // stored (or stored anew) counts nothing.
-func (e *Engine) countError(ctx context.Context, p pendingPublish) (removed []registry.Registration, n int, err error) {
-	n, err = e.cfg.Store.AddError(ctx, p.user, p.id, p.gen)
+func (e *Engine) countError(ctx context.Context, p pendingPublish, now time.Time, kind FailureKind, condition string) (removed []registry.Registration, n int, err error) {
+	var since time.Time
+	if t, ok := e.cfg.Store.(registry.Tracker); ok {
+		var reg registry.Registration
+		reg, err = t.Fail(ctx, p.user, p.id, p.gen, now, condition)
+		n, since = reg.Errors, reg.FailingSince
+	} else {
+		n, err = e.cfg.Store.AddError(ctx, p.user, p.id, p.gen)
+	}
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, 0, nil
 	}
 	if err != nil {
 		return nil, 0, e.storeError(ctx, "count error", p.user, err)
 	}
-	if n < e.cfg.MaxErrors {
+	span := e.cfg.Errors.FailureSpan
+	if n < e.cfg.Errors.limit(kind, e.cfg.MaxErrors) && (span == 0 || since.IsZero() || now.Sub(since) < span) {
 		return nil, n, nil
 	}
 	removed, err = e.cfg.Store.Delete(ctx, p.user, p.id)
@@ -102,6 +141,7 @@ func (e *Engine) ForgetPublish(id string) {
 	}
 	ps.mu.Lock()
 	_, ok = ps.take(seq)
+	ps.takeRetry(seq)
 	ps.mu.Unlock()
 	if ok {
 		e.stats.publishesForgotten.Add(1)

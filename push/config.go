@@ -42,6 +42,15 @@ type Config struct {
 	// MaxErrors is how many publish errors in a row remove a registration
 	// (push_max_errors); 0 means DefaultMaxErrors.
 	MaxErrors int
+	// Errors says how publish errors count toward removing a
+	// registration, and how transient ones are retried; see ErrorPolicy.
+	Errors ErrorPolicy
+	// Expiry removes registrations neither enabled again nor successfully
+	// pushed to for this long, when the host calls Engine.Expire (a
+	// Driver calls it by itself); 0 means never (Prosody's behaviour).
+	// It needs a Store that is a registry.Expirer (Memory is; so is the
+	// SQL store); New refuses another.
+	Expiry time.Duration
 	// MaxDevices is how many registrations a user keeps, least recently
 	// enabled evicted first (push_max_devices); 0 means DefaultMaxDevices.
 	MaxDevices int
@@ -116,6 +125,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"BatchWindow", c.BatchWindow},
 		{"PublishTimeout", c.PublishTimeout},
 		{"DedupWindow", c.DedupWindow},
+		{"Expiry", c.Expiry},
 	} {
 		if d.v < 0 {
 			return bad("%s is negative (%v)", d.name, d.v)
@@ -136,6 +146,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxErrors == 0 {
 		c.MaxErrors = DefaultMaxErrors
 	}
+	errs, err := c.Errors.withDefaults(c.MaxErrors)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Errors = errs
 	if c.MaxDevices == 0 {
 		c.MaxDevices = DefaultMaxDevices
 	}
@@ -165,6 +180,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Store == nil {
 		c.Store = registry.NewMemory()
+	}
+	if _, ok := c.Store.(registry.Expirer); c.Expiry > 0 && !ok {
+		return bad("Expiry needs a Store that is a registry.Expirer; %T is not", c.Store)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

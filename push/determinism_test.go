@@ -73,7 +73,11 @@ func (g *eventGen) next() (ev events.Event, answer, wake bool) {
 	now := g.now
 	switch g.rng.IntN(17) {
 	case 0:
-		return events.SessionOpened{Now: now, Session: g.session()}, false, false
+		ev := events.SessionOpened{Now: now, Session: g.session()}
+		if g.rng.IntN(2) == 0 {
+			ev.Client = []string{"ios", "android"}[g.rng.IntN(2)]
+		}
+		return ev, false, false
 	case 1:
 		return events.SessionClosed{Now: now, Session: g.session()}, false, false
 	case 2, 3:
@@ -107,8 +111,12 @@ func (g *eventGen) next() (ev events.Event, answer, wake bool) {
 	case 13:
 		return events.Ping{Now: now, User: g.user()}, false, false
 	case 14:
-		if g.rng.IntN(4) == 0 {
+		switch g.rng.IntN(6) {
+		case 0:
 			return events.UserDeleted{Now: now, User: g.user()}, false, false
+		case 1:
+			from := []string{"push.example.net", "evil.example"}[g.rng.IntN(2)]
+			return events.RemoteDisabled{Now: now, User: g.user(), From: from, Node: string(rune('A' + g.rng.IntN(4)))}, false, false
 		}
 		return events.RegistrationsChanged{Now: now, User: g.user()}, false, false
 	case 15:
@@ -136,6 +144,9 @@ func render(b *strings.Builder, d Decisions, err error) {
 		b.Write(p.AppendXML(nil))
 		b.WriteByte('\n')
 	}
+	for _, c := range d.Changes {
+		fmt.Fprintf(b, "change %+v\n", c)
+	}
 }
 
 // TestDeterminism feeds the same random event sequences, of every kind and
@@ -152,6 +163,8 @@ func TestDeterminism(t *testing.T) {
 		var engines [2]*Engine
 		for i := range engines {
 			e, err := New(Config{IDPrefix: "p-", IDSecret: "s", MaxDevices: 3, MaxErrors: 2, Store: registry.NewMemory(),
+				PublishTimeout: 20 * time.Second, Expiry: time.Minute,
+				Errors: ErrorPolicy{MaxTimeouts: 2, FailureSpan: 30 * time.Second, Retry: RetryPolicy{Attempts: 2, Base: time.Second}},
 				Roster: rosterFunc(func(_, contact string) (bool, error) { return contact != "paris@verona.example", nil })})
 			if err != nil {
 				t.Fatal(err)
@@ -179,10 +192,17 @@ func TestDeterminism(t *testing.T) {
 				switch {
 				case wake:
 					d = e.Wake(ctx, g.now)
+					if g.now.Second()%10 == 0 {
+						x, xerr := e.Expire(ctx, g.now)
+						d.Changes, err = append(d.Changes, x.Changes...), xerr
+					}
 				case answer:
 					var se *events.StanzaError
-					if answered.ID[len(answered.ID)-1]%2 == 0 {
+					switch answered.ID[len(answered.ID)-1] % 3 {
+					case 0:
 						se = &events.StanzaError{Type: "cancel", Condition: "item-not-found"}
+					case 1:
+						se = &events.StanzaError{Type: "wait", Condition: "resource-constraint"}
 					}
 					d, err = e.PublishResult(ctx, events.PublishResult{Now: g.now, ID: answered.ID, From: answered.To(), Error: se})
 				default:

@@ -14,7 +14,7 @@
 // Handle is the one way in; the typed methods (SessionOpened, IQ,
 // AckDelayed, HibernationStart, StanzaQueued, HibernationEnd, ArchiveAdded,
 // OfflineMessage, GroupchatToBare, Ping, UserDeleted, RegistrationsChanged,
-// PublishResult) are shorthand for it, and HandleInto is it appending to a
+// PublishResult, RemoteDisabled) are shorthand for it, and HandleInto is it appending to a
 // Decisions the host reuses. Driver runs an engine with a real timer and a
 // Sender for hosts that prefer not to manage time.
 //
@@ -74,5 +74,8 @@
 //   - deduplication: Config.MarksPerUser stanzas per user, each for at most
 //     Config.DedupWindow, telling apart 64 registrations;
 //   - unanswered publishes: forgotten after Config.PublishTimeout, and at
-//     most 64 × 16384 at once (the oldest is forgotten first).
+//     most 64 × 16384 at once (the oldest is forgotten first);
+//   - retries: Config.Errors.Retry.Attempts per push within Retry.Within,
+//     at most one waiting per publish answered; looks for unanswered
+//     publishes: one per pending shard and second.
 package push

@@ -18,6 +18,9 @@ type DriverConfig struct {
 	Reply func(Reply)
 	// Timeout receives every hibernation timeout to set; nil drops them.
 	Timeout func(Timeout)
+	// Change receives every change to a registration (the audit trail);
+	// nil drops them.
+	Change func(Change)
 	// SendError is told about publishes the Sender could not send; nil
 	// logs them through the engine's Logger.
 	SendError func(Publish, error)
@@ -29,9 +32,11 @@ type DriverConfig struct {
 }
 
 // Driver runs an Engine for hosts that do not want to manage time: it fills
-// in events' Now from its clock, executes every decision (replies and
-// timeouts through callbacks, publishes through the Sender) and owns the
-// real timer that wakes the engine when a batch falls due.
+// in events' Now from its clock, executes every decision (replies,
+// timeouts and changes through callbacks, publishes through the Sender)
+// and owns the real timer that wakes the engine when a batch, a retry or
+// a timeout look falls due, and expires registrations (Config.Expiry)
+// every hour.
 //
 // Handle may be called from many goroutines. Callbacks and the Sender are
 // called without any lock of the driver's held, from the goroutine calling
@@ -45,6 +50,8 @@ type Driver struct {
 	armed  time.Time // when the timer fires; zero when it is not set
 	closed bool
 	wg     sync.WaitGroup
+
+	nextExpire time.Time // when the timer next calls Engine.Expire; guarded by mu
 
 	decisions sync.Pool // *Decisions, reused across Handle calls
 }
@@ -61,7 +68,12 @@ func NewDriver(engine *Engine, cfg DriverConfig) (*Driver, error) {
 	if cfg.Context == nil {
 		cfg.Context = context.Background()
 	}
-	return &Driver{engine: engine, cfg: cfg}, nil
+	d := &Driver{engine: engine, cfg: cfg}
+	if engine.cfg.Expiry > 0 {
+		d.nextExpire = cfg.Now().Add(expiryInterval(engine.cfg.Expiry))
+		d.arm(d.nextExpire)
+	}
+	return d, nil
 }
 
 // Engine returns the driven engine.
@@ -129,6 +141,11 @@ func (d *Driver) Execute(ctx context.Context, dec Decisions) {
 			d.engine.ForgetPublish(p.ID)
 		}
 	}
+	for _, c := range dec.Changes {
+		if d.cfg.Change != nil {
+			d.cfg.Change(c)
+		}
+	}
 	if !dec.Wake.IsZero() {
 		d.arm(dec.Wake)
 	}
@@ -160,9 +177,38 @@ func (d *Driver) fire() {
 	d.wg.Add(1)
 	d.mu.Unlock()
 	defer d.wg.Done()
-	dec := d.engine.Wake(d.cfg.Context, d.cfg.Now())
+	now := d.cfg.Now()
+	dec := d.engine.Wake(d.cfg.Context, now)
 	d.Execute(d.cfg.Context, dec)
+	d.expire(now)
 }
+
+// expire calls Engine.Expire when it is due, executes its decisions and
+// arms the timer for the next time.
+func (d *Driver) expire(now time.Time) {
+	if d.engine.cfg.Expiry == 0 {
+		return
+	}
+	d.mu.Lock()
+	due := !now.Before(d.nextExpire)
+	if due {
+		d.nextExpire = now.Add(expiryInterval(d.engine.cfg.Expiry))
+	}
+	next := d.nextExpire
+	d.mu.Unlock()
+	if due {
+		dec, err := d.engine.Expire(d.cfg.Context, now)
+		if err != nil {
+			d.engine.cfg.Logger.Warn("push: expiring registrations failed", "error", err)
+		}
+		d.Execute(d.cfg.Context, dec)
+	}
+	d.arm(next)
+}
+
+// expiryInterval is how often a Driver expires registrations: every hour,
+// or more often for an Expiry below two hours.
+func expiryInterval(expiry time.Duration) time.Duration { return min(time.Hour, expiry/2) }
 
 // Close stops the timer and waits for the Handle calls and the wake-up in
 // progress to finish; no callback runs after it returns. Pending batches

@@ -28,6 +28,9 @@ import (
 //     and feed every answer back as an events.PublishResult.
 //  4. Wake: when not zero, call Engine.Wake at (or soon after) that time,
 //     unless a wake-up at an earlier time is already planned.
+//  5. Changes: record each change to a registration in the account's
+//     history (an audit trail), if the host keeps one; nothing else
+//     depends on them.
 //
 // A Decisions and everything in it belong to the caller. Handle returns a
 // new one each time; HandleInto appends to one the caller reuses (see
@@ -39,11 +42,14 @@ type Decisions struct {
 	// Wake is when a batch opened by this event falls due; from Engine.Wake,
 	// the next time any batch falls due. Zero: nothing new to wake for.
 	Wake time.Time
+	// Changes lists the changes made to registrations, in order, each
+	// with its reason.
+	Changes []Change
 }
 
 // Empty reports whether there is nothing to do.
 func (d *Decisions) Empty() bool {
-	return len(d.Replies) == 0 && len(d.Timeouts) == 0 && len(d.Publishes) == 0 && d.Wake.IsZero()
+	return len(d.Replies) == 0 && len(d.Timeouts) == 0 && len(d.Publishes) == 0 && d.Wake.IsZero() && len(d.Changes) == 0
 }
 
 // Reset empties d for reuse with HandleInto, keeping its capacity. The
@@ -56,7 +62,8 @@ func (d *Decisions) Reset() {
 	clear(d.Replies)
 	clear(d.Timeouts)
 	clear(d.Publishes)
-	*d = Decisions{Replies: d.Replies[:0], Timeouts: d.Timeouts[:0], Publishes: d.Publishes[:0]}
+	clear(d.Changes)
+	*d = Decisions{Replies: d.Replies[:0], Timeouts: d.Timeouts[:0], Publishes: d.Publishes[:0], Changes: d.Changes[:0]}
 }
 
 // wakeAt sets Wake to t unless it is already earlier.
@@ -87,7 +94,8 @@ type Engine struct {
 	users    [userShards]userShard
 	pending  [pendingShards]pendingShard
 	timers   timerClock
-	regBufs  sync.Pool // *[]registry.Registration for fan-outs
+	later    laterQueue // retries and timeout looks
+	regBufs  sync.Pool  // *[]registry.Registration for fan-outs
 	stats    counters
 }
 
@@ -196,6 +204,8 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 		return e.registrationsChanged(ctx, ev, d)
 	case events.PublishResult:
 		return e.publishResult(ctx, ev, d)
+	case events.RemoteDisabled:
+		return e.remoteDisabled(ctx, ev, d)
 	}
 	return fmt.Errorf("%w: unknown event type %v", ErrInvalidEvent, reflect.TypeOf(ev))
 }
@@ -207,6 +217,9 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 	out := &sh.out
 	for _, t := range out.Timeouts {
 		d.Timeouts = append(d.Timeouts, Timeout{Session: t.Session, Duration: t.Duration, At: now})
+	}
+	if len(out.Publishes) > 0 && e.cfg.Errors.MaxTimeouts > 0 {
+		d.wakeAt(timeoutLook(now.Add(e.cfg.PublishTimeout))) // when track's look for these publishes falls due
 	}
 	if n := len(out.Publishes); n > 0 && cap(d.Publishes)-len(d.Publishes) < n {
 		d.Publishes = append(make([]Publish, 0, len(d.Publishes)+n), d.Publishes...)

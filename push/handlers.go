@@ -61,6 +61,13 @@ func (e *Engine) local(ctx context.Context, event, full string, now time.Time, c
 }
 
 func (e *Engine) sessionOpened(ctx context.Context, ev events.SessionOpened, d *Decisions) error {
+	if ev.Client != "" {
+		user, err := sessionUser(ev.Session, ev.Now)
+		if err != nil {
+			return err
+		}
+		return e.sessionOpenedAs(ctx, user, ev)
+	}
 	return e.local(ctx, "SessionOpened", ev.Session, ev.Now, true, nil, d, func(u *core.User, _ *core.Out, _ []events.Stanza) (bool, error) {
 		return true, e.rules.Open(u, ev.Session)
 	})
@@ -129,7 +136,7 @@ func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 	case req.JID == "":
 		rerr = ErrMissingJID
 	case req.Disable:
-		rerr, err = e.disable(ctx, ev.Now, user, req, d)
+		rerr, err = e.disable(ctx, ev.Now, user, ev.Session, req, d)
 	default:
 		rerr, err = e.enable(ctx, ev.Now, user, ev.Session, req, d)
 	}
@@ -149,13 +156,23 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 	if err != nil {
 		return ErrStorage, err
 	}
-	serr := e.storeEnable(ctx, now, user, req)
+	sh.mu.Lock()
+	client := clientOf(&u.User, full)
+	sh.mu.Unlock()
+	serr := e.storeEnable(ctx, now, user, client, req)
 	sh.finish()
 	if serr.err == nil {
-		if err := e.rules.Enabled(now, &u.User, full, serr.saved, serr.evicted, &sh.out); err != nil {
+		if err := e.rules.Enabled(now, &u.User, full, serr.saved, append(serr.evicted, serr.superseded...), &sh.out); err != nil {
 			e.stats.sessionsRefused.Add(1) // stored; the session is not bound
 		}
 		e.emit(sh, user, now, d)
+		reason := ReasonEnabled
+		if serr.replaced {
+			reason = ReasonReplaced
+		}
+		changes(d, now, full, reason, []registry.Registration{serr.saved})
+		changes(d, now, full, ReasonEvicted, serr.evicted)
+		changes(d, now, full, ReasonReplaced, serr.superseded)
 	}
 	e.end(sh, user, u)
 	if serr.err != nil {
@@ -168,27 +185,38 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 }
 
 type enableResult struct {
-	saved   registry.Registration
-	evicted []registry.Registration
-	err     error
+	saved    registry.Registration
+	evicted  []registry.Registration
+	replaced bool // saved was stored before (same life)
+	// superseded are the registrations of the same client id, under
+	// another identifier, that saved replaced.
+	superseded []registry.Registration
+	err        error
 }
 
 // storeEnable reads (to refuse an enable while reads fail rather than
-// overwrite what is stored) and saves the registration. No lock is held.
-func (e *Engine) storeEnable(ctx context.Context, now time.Time, user string, req Request) enableResult {
-	if _, err := e.loadFresh(ctx, user); err != nil {
+// overwrite what is stored) and saves the registration, replacing those
+// of the same client id (see supersede). No lock is held.
+func (e *Engine) storeEnable(ctx context.Context, now time.Time, user, client string, req Request) enableResult {
+	stored, err := e.loadFresh(ctx, user)
+	if err != nil {
 		return enableResult{err: e.storeError(ctx, "enable: load", user, err)}
 	}
 	reg := registry.Registration{User: user, ID: registry.NewIdentifier(req.JID, req.Node), Options: req.Options,
-		Enabled: now, Generation: newGeneration(), Extensions: req.Extensions}
+		Enabled: now, Generation: newGeneration(), Client: client, Extensions: req.Extensions}
+	superseded, err := e.supersede(ctx, reg, stored)
+	if err != nil {
+		return enableResult{err: err}
+	}
 	saved, evicted, err := e.cfg.Store.Save(ctx, reg, e.cfg.MaxDevices)
 	if err != nil {
+		e.restore(ctx, superseded)
 		return enableResult{err: e.storeError(ctx, "enable: save", user, err)}
 	}
-	return enableResult{saved: saved, evicted: evicted}
+	return enableResult{saved: saved, evicted: evicted, replaced: saved.Generation != reg.Generation, superseded: superseded}
 }
 
-func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Request, d *Decisions) (*events.StanzaError, error) {
+func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {
 	sh, u, err := e.begin(ctx, user, now)
 	if err != nil {
 		return ErrStorage, err
@@ -198,6 +226,7 @@ func (e *Engine) disable(ctx context.Context, now time.Time, user string, req Re
 	if serr == nil {
 		e.rules.Removed(now, &u.User, removed, &sh.out)
 		e.emit(sh, user, now, d)
+		changes(d, now, full, ReasonDisabled, removed)
 	}
 	e.end(sh, user, u)
 	if serr != nil {
@@ -344,6 +373,7 @@ func (e *Engine) userDeleted(ctx context.Context, ev events.UserDeleted, d *Deci
 		e.rules.Removed(ev.Now, &u.User, removed, &sh.out)
 		e.rules.Deleted(ev.Now, &u.User, &sh.out)
 		e.emit(sh, ev.User, ev.Now, d)
+		changes(d, ev.Now, "", ReasonUserDeleted, removed)
 	}
 	e.end(sh, ev.User, u)
 	if serr != nil {

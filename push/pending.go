@@ -41,6 +41,9 @@ type pendingShard struct {
 	live    int      // entries not answered or forgotten
 	block   [16]byte // scratch for sealID
 	scratch [22]byte // the text of the last block sealed
+	// retries holds, by sequence number, the retry state of the pending
+	// publishes that may be retried; nil unless ErrorPolicy.Retry is on.
+	retries map[uint64]*retryState
 	_       [falseSharingPad]byte
 }
 
@@ -53,6 +56,9 @@ func (ps *pendingShard) pop() {
 		ps.live--
 	}
 	*p = pendingPublish{}
+	if ps.retries != nil {
+		delete(ps.retries, ps.base)
+	}
 	ps.head = (ps.head + 1) & (len(ps.q) - 1)
 	ps.n--
 	ps.base++
@@ -60,8 +66,8 @@ func (ps *pendingShard) pop() {
 
 // expire forgets, from the front, the publishes whose answer is overdue at
 // now and the answered ones; it returns how many unanswered ones it
-// forgot.
-func (ps *pendingShard) expire(now time.Time) (expired int) {
+// forgot, and appends them to timedOut when it is not nil.
+func (ps *pendingShard) expire(now time.Time, timedOut *[]pendingPublish) (expired int) {
 	t := now.UnixNano()
 	for ps.n > 0 {
 		p := ps.at(0)
@@ -70,6 +76,9 @@ func (ps *pendingShard) expire(now time.Time) (expired int) {
 		}
 		if p.expires != 0 {
 			expired++
+			if timedOut != nil {
+				*timedOut = append(*timedOut, *p)
+			}
 		}
 		ps.pop()
 	}
@@ -79,12 +88,21 @@ func (ps *pendingShard) expire(now time.Time) (expired int) {
 	return expired
 }
 
-// expirePending expires ps at now and counts what expired unanswered.
+// expirePending expires ps at now and counts what expired unanswered;
+// when timeouts count (ErrorPolicy.MaxTimeouts), it keeps those for Wake.
 // The caller holds ps.mu.
 func (e *Engine) expirePending(ps *pendingShard, now time.Time) {
-	if n := ps.expire(now); n > 0 {
+	if e.cfg.Errors.MaxTimeouts == 0 {
+		if n := ps.expire(now, nil); n > 0 {
+			e.stats.publishesExpired.Add(uint64(n))
+		}
+		return
+	}
+	e.later.mu.Lock()
+	if n := ps.expire(now, &e.later.timedOut); n > 0 {
 		e.stats.publishesExpired.Add(uint64(n))
 	}
+	e.later.mu.Unlock()
 }
 
 // resize moves the entries into a ring of the given size.
@@ -158,6 +176,12 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 	for i := range pubs {
 		p := &pubs[i]
 		seq, dropped := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.gen, expires: expires})
+		if rs := e.retryState(now, p); rs != nil {
+			if ps.retries == nil {
+				ps.retries = make(map[uint64]*retryState)
+			}
+			ps.retries[seq] = rs
+		}
 		if dropped {
 			e.stats.publishesExpired.Add(1)
 		}
@@ -172,6 +196,9 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 		ends = append(ends, len(buf))
 	}
 	ps.mu.Unlock()
+	if e.cfg.Errors.MaxTimeouts > 0 {
+		e.later.add(laterItem{due: time.Unix(0, expires), shard: int(shard)})
+	}
 	ids := string(buf)
 	start := 0
 	for i, end := range ends {
@@ -261,21 +288,31 @@ const (
 // comes from its service in time. An answer from another address leaves
 // the publish in place, so that a forged answer cannot eat the genuine
 // one.
-func (e *Engine) takePending(id, from string, now time.Time) (pendingPublish, pendingStatus) {
+func (e *Engine) takePending(id, from string, now time.Time) (pendingPublish, *retryState, pendingStatus) {
 	ps, seq, ok := e.pendingOf(id)
 	if !ok {
-		return pendingPublish{}, pendingUnknown
+		return pendingPublish{}, nil, pendingUnknown
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	e.expirePending(ps, now)
 	p, ok := ps.peek(seq)
 	if !ok || now.UnixNano() >= p.expires {
-		return pendingPublish{}, pendingUnknown
+		return pendingPublish{}, nil, pendingUnknown
 	}
 	if !sameService(from, p.id.JID()) {
-		return pendingPublish{}, pendingOtherSender
+		return pendingPublish{}, nil, pendingOtherSender
 	}
 	out, _ := ps.take(seq)
-	return out, pendingTaken
+	return out, ps.takeRetry(seq), pendingTaken
+}
+
+// takeRetry removes and returns the retry state of the publish of
+// sequence seq, nil when it has none.
+func (ps *pendingShard) takeRetry(seq uint64) *retryState {
+	rs := ps.retries[seq]
+	if rs != nil {
+		delete(ps.retries, seq)
+	}
+	return rs
 }

@@ -34,6 +34,12 @@ type Stats struct {
 	// PublishTimeout (or to bound memory); PublishesForgotten those the
 	// host forgot with ForgetPublish.
 	PublishesExpired, PublishesForgotten uint64
+	// RemoteDisablesIgnored counts events.RemoteDisabled that named no
+	// stored registration (from another address than its service, or
+	// for a node not stored; logged at info level).
+	RemoteDisablesIgnored uint64
+	// PublishesRetried counts the retries sent (ErrorPolicy.Retry).
+	PublishesRetried uint64
 	// RosterErrors counts failed Config.Roster lookups (logged at warning
 	// level); each stanza concerned was pushed as if the sender were known.
 	RosterErrors uint64
@@ -43,6 +49,7 @@ type counters struct {
 	storeErrors, unknownSessions, sessionsRefused      atomic.Uint64
 	answersWithoutFrom, answersForeign, answersUnknown atomic.Uint64
 	publishesExpired, publishesForgotten               atomic.Uint64
+	remoteDisablesIgnored, publishesRetried            atomic.Uint64
 	rosterErrors                                       atomic.Uint64
 }
 
@@ -50,14 +57,16 @@ type counters struct {
 // every shard in turn: call it for monitoring, not on a hot path.
 func (e *Engine) Stats() Stats {
 	st := Stats{
-		StoreErrors:        e.stats.storeErrors.Load(),
-		UnknownSessions:    e.stats.unknownSessions.Load(),
-		SessionsRefused:    e.stats.sessionsRefused.Load(),
-		AnswersWithoutFrom: e.stats.answersWithoutFrom.Load(),
-		AnswersForeign:     e.stats.answersForeign.Load(),
-		AnswersUnknown:     e.stats.answersUnknown.Load(),
-		PublishesForgotten: e.stats.publishesForgotten.Load(),
-		RosterErrors:       e.stats.rosterErrors.Load(),
+		StoreErrors:           e.stats.storeErrors.Load(),
+		UnknownSessions:       e.stats.unknownSessions.Load(),
+		SessionsRefused:       e.stats.sessionsRefused.Load(),
+		AnswersWithoutFrom:    e.stats.answersWithoutFrom.Load(),
+		AnswersForeign:        e.stats.answersForeign.Load(),
+		AnswersUnknown:        e.stats.answersUnknown.Load(),
+		PublishesForgotten:    e.stats.publishesForgotten.Load(),
+		RemoteDisablesIgnored: e.stats.remoteDisablesIgnored.Load(),
+		PublishesRetried:      e.stats.publishesRetried.Load(),
+		RosterErrors:          e.stats.rosterErrors.Load(),
 	}
 	for i := range e.users {
 		sh := &e.users[i]

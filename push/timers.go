@@ -70,10 +70,12 @@ func (c *timerClock) publish(sh *userShard) {
 }
 
 // Wake processes every batch due at now, in the order of their due times
-// (then of when they were opened), and returns their pushes, with Wake set
-// to the next time a batch falls due (zero when none is pending). A batch
-// of a user whose Store operation is under way waits for it, as any event
-// of that user does.
+// (then of when they were opened), then the retries due (ErrorPolicy.Retry)
+// and the publishes found unanswered (counted with
+// ErrorPolicy.MaxTimeouts), and returns their pushes and changes, with Wake
+// set to the next time a batch, a retry or a look for unanswered publishes
+// falls due (zero when none is pending). A batch of a user whose Store
+// operation is under way waits for it, as any event of that user does.
 func (e *Engine) Wake(ctx context.Context, now time.Time) Decisions {
 	var d Decisions
 	bufp, _ := e.timers.buf.Get().(*[]batchTimer)
@@ -116,14 +118,16 @@ func (e *Engine) Wake(ctx context.Context, now time.Time) Decisions {
 	clear(due)
 	*bufp = due[:0]
 	e.timers.buf.Put(bufp)
+	e.wakeLater(ctx, now, &d)
 	d.Wake = e.NextWake()
 	return d
 }
 
-// NextWake returns the earliest time a pending batch falls due, or zero.
+// NextWake returns the earliest time a pending batch, a retry or a look
+// for unanswered publishes falls due, or zero.
 // It takes no lock.
 func (e *Engine) NextWake() time.Time {
-	var next int64
+	next := e.later.next.Load()
 	for i := range e.timers.due {
 		if due := e.timers.due[i].Load(); due != 0 && (next == 0 || due < next) {
 			next = due

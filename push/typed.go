@@ -104,11 +104,20 @@ func (e *Engine) RegistrationsChanged(ctx context.Context, ev events.Registratio
 }
 
 // PublishResult applies a push service's answer to a publish. A result
-// resets the registration's error count; an error of any type but wait
+// resets the registration's error count; an error counts or is retried
+// as Config.Errors says (by default every error but a transient one
 // counts one, and at MaxErrors the registration is removed and its
-// sessions unbound. Only answers from the publish's push service count:
+// sessions unbound). Only answers from the publish's push service count:
 // others are ignored (and counted in Stats) without touching the pending
 // publish. Shorthand for Handle.
 func (e *Engine) PublishResult(ctx context.Context, ev events.PublishResult) (Decisions, error) {
+	return e.Handle(ctx, ev)
+}
+
+// RemoteDisabled removes the registration a push service says is gone
+// (XEP-0357 §6) and unbinds its sessions; a notice from any other address
+// than the registration's service is ignored (Stats.RemoteDisablesIgnored).
+// Shorthand for Handle.
+func (e *Engine) RemoteDisabled(ctx context.Context, ev events.RemoteDisabled) (Decisions, error) {
 	return e.Handle(ctx, ev)
 }

@@ -45,7 +45,8 @@ type Publish struct {
 	// the engine's: do not change it.
 	Payload *Payload
 
-	gen uint64 // the registration's Generation when the publish was made
+	gen   uint64      // the registration's Generation when the publish was made
+	retry *retryState // for a retry: the push's history; nil otherwise
 }
 
 // MessageCount is the message-count summary field of every publish (like

@@ -25,11 +25,12 @@ type Memory struct {
 type memoryShard struct {
 	mu    sync.RWMutex
 	users map[string][]memoryEntry // exactly sized, replaced on every write
+	audit map[string][]AuditEntry  // Auditor's histories; nil until the first
 	_     [128]byte                // keeps neighbouring shards' locks off one cache line
 }
 
-// memoryEntry is a Registration without its user (the map key) and with a
-// compact time: 72 bytes instead of 104.
+// memoryEntry is a Registration without its user (the map key) and with
+// compact times.
 type memoryEntry struct {
 	id         Identifier
 	options    Form
@@ -38,16 +39,25 @@ type memoryEntry struct {
 	generation uint64
 	nsec       int32 // and nanoseconds
 	errors     int32
+	success    int64 // LastSuccess, unix nanoseconds (0: zero time)
+	failing    int64 // FailingSince, likewise
+	lastError  string
+	client     string
 }
+
+// maxErrorCount is the highest error count Memory keeps.
+const maxErrorCount = math.MaxInt32
 
 func entryOf(r Registration) memoryEntry {
 	return memoryEntry{id: r.ID, options: r.Options, ext: r.Extensions, sec: r.Enabled.Unix(), nsec: int32(r.Enabled.Nanosecond()),
-		generation: r.Generation, errors: int32(min(r.Errors, math.MaxInt32))}
+		generation: r.Generation, errors: int32(min(r.Errors, maxErrorCount)),
+		success: unixNano(r.LastSuccess), failing: unixNano(r.FailingSince), lastError: r.LastError, client: r.Client}
 }
 
 func (e *memoryEntry) registration(user string) Registration {
 	return Registration{User: user, ID: e.id, Options: e.options, Extensions: e.ext, Enabled: time.Unix(e.sec, int64(e.nsec)).UTC(),
-		Generation: e.generation, Errors: int(e.errors)}
+		Generation: e.generation, Errors: int(e.errors),
+		LastSuccess: timeOf(e.success), FailingSince: timeOf(e.failing), LastError: e.lastError, Client: e.client}
 }
 
 // NewMemory returns an empty in-memory Store.
@@ -110,6 +120,7 @@ func (m *Memory) Save(ctx context.Context, reg Registration, maxDevices int) (Re
 	for _, e := range old {
 		if e.id == reg.ID {
 			reg.Generation, reg.Errors = e.generation, int(e.errors)
+			reg.LastSuccess, reg.FailingSince, reg.LastError = timeOf(e.success), timeOf(e.failing), e.lastError
 			continue
 		}
 		entries = append(entries, e)
@@ -178,7 +189,7 @@ func (m *Memory) AddError(ctx context.Context, user string, id Identifier, gener
 	if e == nil {
 		return 0, ErrNotFound
 	}
-	if e.errors < math.MaxInt32 {
+	if e.errors < maxErrorCount {
 		e.errors++
 	}
 	return int(e.errors), nil
@@ -196,7 +207,7 @@ func (m *Memory) ResetErrors(ctx context.Context, user string, id Identifier, ge
 	if e == nil {
 		return ErrNotFound
 	}
-	e.errors = 0
+	e.errors, e.failing = 0, 0
 	return nil
 }
 

@@ -140,6 +140,17 @@ type Registration struct {
 	Generation uint64
 	// Errors counts the publish errors since the last success.
 	Errors int
+	// LastSuccess is when a publish to the registration last succeeded,
+	// FailingSince when its current run of counted failures began (zero
+	// while Errors is 0), and LastError the condition of its last counted
+	// failure ("" for none). Only a Store that is a Tracker keeps them;
+	// they are kept when the registration is enabled again.
+	LastSuccess, FailingSince time.Time
+	LastError                 string
+	// Client is the client id (XEP-0388) of the session that enabled the
+	// registration, "" when it gave none; a Save replacing a registration
+	// takes the new Client.
+	Client string
 	// Extensions are the extension children of the <enable/> (filters,
 	// priority, encryption, Jingle); the zero Extensions for none. Like
 	// Options it is replaced by each enable. It holds the encryption key:

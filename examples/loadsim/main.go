@@ -19,6 +19,14 @@
 // device token is dead, so that those are removed after MaxErrors errors.
 // A few users are busy: half of the traffic goes to 1% of the users.
 //
+// With -wait-burst D, the push services are overloaded for the first D of
+// every burstPeriod of virtual time: every answer is then a wait error
+// (resource-constraint). The engine then retries with back-off
+// (burstPolicy), counting a push whose retry budget runs out as a
+// failure; the report's "live" figure says how many registrations of
+// working tokens were removed all the same (it should be 0, as with no
+// bursts).
+//
 // Time is virtual: the simulation's clock starts at a fixed date and moves
 // forward by a random gap before each action (on average one action per
 // user every 50 seconds), so a run covers minutes of server time in
@@ -50,6 +58,7 @@ func main() {
 	flag.IntVar(&cfg.users, "users", 100_000, "number of simulated users")
 	flag.IntVar(&cfg.events, "events", 1_000_000, "number of events to run through the engine after setup")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "random seed")
+	flag.DurationVar(&cfg.burst, "wait-burst", 0, "answer every publish with a wait error for this long at the start of every 5 minutes of virtual time")
 	flag.Parse()
 	if err := run(os.Stdout, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "loadsim:", err)
@@ -61,7 +70,17 @@ type config struct {
 	users  int
 	events int
 	seed   uint64
+	burst  time.Duration
 }
+
+// burstPeriod is how often a -wait-burst starts.
+const burstPeriod = 5 * time.Minute
+
+// burstPolicy is the engine's error policy in runs with -wait-burst: a
+// transient error is retried for up to 5 minutes, and a push whose budget
+// runs out counts as a failure.
+var burstPolicy = push.ErrorPolicy{Retry: push.RetryPolicy{Attempts: 8, Base: 5 * time.Second, Max: time.Minute,
+	Within: 5 * time.Minute, CountExhausted: true}}
 
 const (
 	service1 = "push.example.net" // every phone's push service
@@ -132,6 +151,7 @@ type sim struct {
 	inLoop    atomic.Bool
 	latency   map[string][]time.Duration
 	nextWake  time.Time // when the host next wakes the engine; zero: nothing due
+	start     time.Time // the virtual clock's start
 	processed int       // events handled in the measured phase
 	phase     bool      // counting the measured phase
 }
@@ -151,7 +171,13 @@ func run(out io.Writer, cfg config) error {
 		latency: make(map[string][]time.Duration),
 	}
 	s.clock.Store(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC).UnixNano())
-	engine, err := push.New(push.Config{Store: s.store, IDPrefix: "push-", IDSecret: "example"})
+	s.start = s.now()
+	s.store.dead = s.dead
+	ecfg := push.Config{Store: s.store, IDPrefix: "push-", IDSecret: "example"}
+	if cfg.burst > 0 {
+		ecfg.Errors = burstPolicy
+	}
+	engine, err := push.New(ecfg)
 	if err != nil {
 		return err
 	}
@@ -207,7 +233,7 @@ func run(out io.Writer, cfg config) error {
 	fmt.Fprintf(out, "setup: %d events in %v (%.0f events/s)\n", setupEvents, setupWall.Round(time.Millisecond), float64(setupEvents)/setupWall.Seconds())
 	s.latency = make(map[string][]time.Duration)
 	s.mu.Lock()
-	publishes0, removed0 := s.publishes, s.store.removed.Load()
+	publishes0, removed0, live0 := s.publishes, s.store.removed.Load(), s.store.live.Load()
 	s.mu.Unlock()
 
 	// The measured phase.
@@ -231,7 +257,8 @@ func run(out io.Writer, cfg config) error {
 	fmt.Fprintf(out, "publishes: %d (%.0f publishes/s; %d important)\n", publishes, float64(publishes)/wall.Seconds(), s.important)
 	fmt.Fprintf(out, "publishes from the Driver's own timer: %d\n", s.timerPublishes)
 	fmt.Fprintf(out, "publish errors: %d (wait %d, dead tokens %d); answers lost: %d\n", s.errorAnswers, s.waitAnswers, s.deadAnswers, s.lostAnswers)
-	fmt.Fprintf(out, "registrations removed: %d\n", s.store.removed.Load()-removed0)
+	fmt.Fprintf(out, "registrations removed: %d (live %d)\n", s.store.removed.Load()-removed0, s.store.live.Load()-live0)
+	fmt.Fprintf(out, "publishes retried: %d\n", engine.Stats().PublishesRetried)
 	fmt.Fprintf(out, "handler errors: %d\n", s.handlerErrors)
 	fmt.Fprintf(out, "reply errors: %d\n", s.replyErrors)
 	fmt.Fprintf(out, "timeouts set: %d\n", s.timeouts)
@@ -357,6 +384,11 @@ func (s *sim) handle(ctx context.Context, ev events.Event) {
 		s.processed++
 	}
 	switch ev.(type) {
+	case events.PublishResult:
+		// A transient error may have scheduled a retry.
+		if w := s.engine.NextWake(); !w.IsZero() && (s.nextWake.IsZero() || w.Before(s.nextWake)) {
+			s.nextWake = w
+		}
 	case events.StanzaQueued, events.AckDelayed:
 		// The batch this may have opened falls due one batch window
 		// from now (or earlier, if it was already open).
@@ -437,6 +469,8 @@ func (s *sim) send(_ context.Context, p push.Publish) error {
 		ev:  events.PublishResult{ID: p.ID, From: p.To()},
 	}
 	switch {
+	case s.inBurst():
+		a.ev.Error = &events.StanzaError{Type: "wait", Condition: "resource-constraint"}
 	case s.dead[p.Node()]:
 		a.ev.Error = &events.StanzaError{Type: "cancel", Condition: "item-not-found"}
 	case r < 17:
@@ -616,15 +650,28 @@ func (s *sim) act(ctx context.Context) {
 	}
 }
 
+// inBurst reports whether the push services are overloaded now
+// (-wait-burst). The caller holds mu.
+func (s *sim) inBurst() bool {
+	return s.cfg.burst > 0 && s.now().Sub(s.start)%burstPeriod < s.cfg.burst
+}
+
 // countingStore counts the registrations removed (by Delete: the only
-// caller in this simulation is the removal after MaxErrors errors).
+// caller in this simulation is the removal after errors), and among them
+// the live ones, whose device token works.
 type countingStore struct {
 	*registry.Memory
-	removed atomic.Int64
+	removed, live atomic.Int64
+	dead          map[string]bool // the sim's; written only during setup
 }
 
 func (c *countingStore) Delete(ctx context.Context, user string, ids ...registry.Identifier) ([]registry.Registration, error) {
 	removed, err := c.Memory.Delete(ctx, user, ids...)
 	c.removed.Add(int64(len(removed)))
+	for _, r := range removed {
+		if !c.dead[r.ID.Node()] {
+			c.live.Add(1)
+		}
+	}
 	return removed, err
 }

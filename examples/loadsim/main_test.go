@@ -42,7 +42,8 @@ func TestSmallRun(t *testing.T) {
 	if n := number(`^publish errors: (\d+) \(wait \d+, dead tokens \d+\); answers lost: \d+$`); n == 0 || n > publishes/10 {
 		t.Errorf("%d publish errors for %d publishes, want a few percent", n, publishes)
 	}
-	number(`^registrations removed: (\d+)$`)
+	number(`^registrations removed: (\d+) \(live \d+\)$`)
+	number(`^publishes retried: (\d+)$`)
 	if n := number(`^handler errors: (\d+)$`); n != 0 {
 		t.Errorf("%d handler errors", n)
 	}
@@ -77,6 +78,33 @@ func TestSmallRun(t *testing.T) {
 		"HibernationEnded", "AckDelayed", "SessionOpened", "SessionClosed", "IQ", "PublishResult", "Wake"} {
 		if !seen[h] {
 			t.Errorf("no latency line for %s", h)
+		}
+	}
+}
+
+// TestWaitBursts runs the simulation with push services that answer
+// nothing but wait errors for a minute in every five, with retries whose
+// exhausted budgets count as failures, and checks that no registration of
+// a working token is removed, as none is without the bursts.
+func TestWaitBursts(t *testing.T) {
+	for _, burst := range []time.Duration{0, time.Minute} {
+		var out bytes.Buffer
+		if err := run(&out, config{users: 500, events: 60_000, seed: 3, burst: burst}); err != nil {
+			t.Fatalf("run: %v\n%s", err, out.String())
+		}
+		report := out.String()
+		m := regexp.MustCompile(`(?m)^registrations removed: (\d+) \(live (\d+)\)$`).FindStringSubmatch(report)
+		r := regexp.MustCompile(`(?m)^publishes retried: (\d+)$`).FindStringSubmatch(report)
+		w := regexp.MustCompile(`(?m)^publish errors: \d+ \(wait (\d+),`).FindStringSubmatch(report)
+		if m == nil || r == nil || w == nil {
+			t.Fatalf("burst %v: report without the removal, retry or error lines:\n%s", burst, report)
+		}
+		t.Logf("burst %v: removed %s (live %s), wait answers %s, retried %s", burst, m[1], m[2], w[1], r[1])
+		if m[2] != "0" {
+			t.Errorf("burst %v: %s registrations of working tokens removed", burst, m[2])
+		}
+		if burst > 0 && r[1] == "0" {
+			t.Errorf("burst %v: no publish retried", burst)
 		}
 	}
 }

@@ -33,6 +33,9 @@ type Session struct {
 	// Closed is set when the session is gone; a closed Session is never used
 	// again (pending timers that still name it are ignored).
 	Closed bool
+	// Client is the client id the session opened with (XEP-0388), "" for
+	// none; its enable records it in the registration.
+	Client string
 }
 
 // Bind binds the session to reg.

@@ -80,6 +80,7 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 	store := registrytest.NewFaulty(registry.NewMemory())
 	cfg := s.config
 	cfg.Store = store
+	cfg.IDSecret = "pushtest" // reproducible retry delays
 	rost := &roster{}
 	cfg.Roster = rost
 	eng, err := push.New(cfg)
@@ -185,6 +186,11 @@ func (r *run) record(ctx context.Context, step int, d push.Decisions) error {
 		}
 		r.answered = append(r.answered, false)
 	}
+	if r.sc.audit {
+		for _, c := range d.Changes {
+			*tr = append(*tr, Entry{At: at, Step: step, Change: changeEntry(c)})
+		}
+	}
 	return nil
 }
 
@@ -194,7 +200,7 @@ func (r *run) step(ctx context.Context, i int, st *step) error {
 	var ev events.Event
 	switch st.action {
 	case actOpen:
-		ev = events.SessionOpened{Now: now, Session: st.session}
+		ev = events.SessionOpened{Now: now, Session: st.session, Client: st.client}
 	case actClose:
 		ev = events.SessionClosed{Now: now, Session: st.session}
 	case actIQ:
@@ -237,7 +243,18 @@ func (r *run) step(ctx context.Context, i int, st *step) error {
 		r.roster.set(st.user, rosterAnswer{contacts: st.contacts, fails: st.fails})
 		return nil
 	default:
-		return fmt.Errorf("unknown action %q", st.action)
+		var d push.Decisions
+		var handled bool
+		var err error
+		if ev, d, handled, err = r.lifecycleEvent(ctx, st); handled {
+			if !storeFault(err) {
+				return err
+			}
+			return r.record(ctx, i, d)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if !r.into {
 		d, err := r.eng.Handle(ctx, ev)

@@ -43,6 +43,7 @@ type Scenario struct {
 	config push.Config   // without Store
 	steps  []step        // the input
 	end    time.Duration // when the clock stops, since Epoch
+	audit  bool          // record registration changes in the trace
 }
 
 // The actions a step can take, by their key in the file.
@@ -68,7 +69,7 @@ const (
 var actions = []string{
 	actOpen, actClose, actIQ, actAckDelayed, actHibernate, actQueued, actResume,
 	actArchived, actOffline, actGroupchat, actRespond, actPing, actDeleteUser,
-	actStoreFault, actCheck, actRoster,
+	actStoreFault, actCheck, actRemoteDisable, actExpire, actRemove, actRoster,
 }
 
 // step is one parsed step. Which fields are used depends on action.
@@ -89,6 +90,9 @@ type step struct {
 	writes  *bool // store-fault
 	regs    []checkRegs
 	bound   []checkBound
+	client  string                // open
+	by      string                // remove
+	ids     []registry.Identifier // remove
 
 	// The extensions' keys.
 	features []string // check; nil when not checked
@@ -268,6 +272,9 @@ func (sc *Scenario) checkEntry(e Entry, i int) error {
 	if i > 0 && e.At < sc.Expect[i-1].At {
 		return fmt.Errorf("at %s is before the previous entry's at %s", seconds(e.At), seconds(sc.Expect[i-1].At))
 	}
+	if e.Change != nil && !sc.audit {
+		return errNoAudit
+	}
 	if e.Step == TimerStep {
 		if e.At > sc.end {
 			return fmt.Errorf("a timer at %s is after the end (%s)", seconds(e.At), seconds(sc.end))
@@ -288,8 +295,8 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	if err := o.allow("config", "host", "with_body", "with_sender", "important_body", "max_errors",
-		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window", "mention_nick_fallback"); err != nil {
+	if err := o.allow("config", append([]string{"host", "with_body", "with_sender", "important_body", "max_errors",
+		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window", "mention_nick_fallback"}, lifecycleConfigKeys...)...); err != nil {
 		return err
 	}
 	c := &sc.config
@@ -321,6 +328,8 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 			var on bool
 			on, err = asBool(v, what)
 			c.NoNickMentions = !on
+		default:
+			err = sc.lifecycleConfig(k, v, what)
 		}
 		if err != nil {
 			return err
@@ -332,7 +341,7 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 // fields lists, per action, the keys of its object and which of them are
 // required.
 var fields = map[string]struct{ required, optional []string }{
-	actOpen:       {required: []string{"session"}},
+	actOpen:       {required: []string{"session"}, optional: []string{"client"}},
 	actClose:      {required: []string{"session"}},
 	actResume:     {required: []string{"session"}},
 	actIQ:         {required: []string{"session", "xml"}},
@@ -379,7 +388,10 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 		return st, fmt.Errorf("no action: a step needs exactly one of %s", strings.Join(actions, ", "))
 	}
 	a := st.action
-	f := fields[a]
+	f, ok := fields[a]
+	if !ok {
+		f = lifecycleFields[a]
+	}
 	args, err := parseObject(o.vals[a], fmt.Sprintf("%q", a))
 	if err != nil {
 		return st, err
@@ -449,6 +461,8 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 			st.contacts, err = asStrings(v, what)
 		case "fails":
 			st.fails, err = asBool(v, what)
+		case "by", "ids", "client":
+			err = lifecycleStep(&st, k, v, what)
 		}
 		if err != nil {
 			return st, err

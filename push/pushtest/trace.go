@@ -33,6 +33,7 @@ type Entry struct {
 	Reply   *TraceReply
 	Timeout *TraceTimeout
 	Push    *TracePush
+	Change  *TraceChange
 }
 
 // TraceReply is a reply to a session's <enable/> or <disable/>.
@@ -115,8 +116,8 @@ func (e Entry) String() string {
 
 // MarshalJSON renders e in the shape of a scenario's "expect" entries.
 func (e Entry) MarshalJSON() ([]byte, error) {
-	if e.Reply == nil && e.Timeout == nil && e.Push == nil {
-		return nil, errors.New("pushtest: an Entry needs a Reply, a Timeout or a Push")
+	if e.Reply == nil && e.Timeout == nil && e.Push == nil && e.Change == nil {
+		return nil, errors.New("pushtest: an Entry needs a Reply, a Timeout, a Push or a Change")
 	}
 	return e.appendJSON(nil), nil
 }
@@ -194,6 +195,8 @@ func (e Entry) appendJSON(b []byte) []byte {
 		}
 		b = appendExtendedJSON(b, p)
 		b = append(b, '}')
+	case e.Change != nil:
+		b = e.Change.appendJSON(b)
 	}
 	return append(b, '}')
 }
@@ -237,7 +240,7 @@ func parseEntry(raw json.RawMessage) (Entry, error) {
 	if err != nil {
 		return e, err
 	}
-	if err := o.allow("", "at", "step", "reply", "timeout", "push"); err != nil {
+	if err := o.allow("", "at", "step", "reply", "timeout", "push", "change"); err != nil {
 		return e, err
 	}
 	for _, k := range []string{"at", "step"} {
@@ -277,6 +280,8 @@ func parseEntry(raw json.RawMessage) (Entry, error) {
 		e.Timeout, err = parseTimeout(o.vals[kind])
 	case "push":
 		e.Push, err = parsePush(o.vals[kind])
+	case "change":
+		e.Change, err = parseChange(o.vals[kind])
 	default:
 		err = errors.New(`an entry needs one of "reply", "timeout" or "push"`)
 	}

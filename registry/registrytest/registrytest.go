@@ -101,6 +101,7 @@ func Run(t *testing.T, newStore func(t *testing.T) registry.Store) {
 			c.f(t, s)
 		})
 	}
+	runLifecycle(t, newStore)
 }
 
 // Fixtures.

@@ -60,7 +60,7 @@
 //     for the zero time); generation is the uint64 stored bit for bit in a
 //     BIGINT; errors is the error count; position is a per-user sequence
 //     number giving the enable order (least recently enabled first);
-//     extensions (schema version 3) holds registry.Extensions as JSON,
+//     extensions (schema version 4) holds registry.Extensions as JSON,
 //     NULL for none: it holds the client's encryption key, so treat the
 //     column as a secret.
 //

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,10 +11,41 @@ import (
 	"github.com/pushrules/pushrules/registry/sqlstore"
 )
 
-// TestMigrateExtensionsFromV2 opens a database written by schema version 2
-// (no extensions column), migrates it, reads its registrations back with
-// no extensions, and stores and replaces extensions in it.
-func TestMigrateExtensionsFromV2(t *testing.T) {
+// schemaV3Stmts are the statements that brought the schema from version 2
+// to version 3, exactly as that release ran them, frozen here so that the
+// test keeps building version 3 databases whatever later versions change.
+var schemaV3Stmts = []string{
+	`ALTER TABLE push_registrations ADD COLUMN last_success BIGINT`,
+	`ALTER TABLE push_registrations ADD COLUMN failing_since BIGINT`,
+	`ALTER TABLE push_registrations ADD COLUMN last_error TEXT`,
+	`ALTER TABLE push_registrations ADD COLUMN last_used BIGINT`,
+	`ALTER TABLE push_registrations ADD COLUMN client TEXT`,
+	`UPDATE push_registrations SET last_used = enabled`,
+	`CREATE INDEX IF NOT EXISTS push_registrations_last_used ON push_registrations (last_used)`,
+	`CREATE TABLE IF NOT EXISTS push_audit (
+	username TEXT NOT NULL,
+	seq BIGINT NOT NULL,
+	at_ns BIGINT NOT NULL,
+	identifier TEXT NOT NULL,
+	reason TEXT NOT NULL,
+	by_jid TEXT NOT NULL,
+	errors INTEGER NOT NULL,
+	cond TEXT NOT NULL,
+	PRIMARY KEY (username, seq)
+)`,
+	`INSERT INTO push_schema_version (version, applied) VALUES (3, 0)`,
+}
+
+// TestMigrateExtensions opens databases written by schema versions 2 and
+// 3 (no extensions column), migrates them, reads their registrations back
+// with no extensions, and stores and replaces extensions in them.
+func TestMigrateExtensions(t *testing.T) {
+	for _, from := range []int{2, 3} {
+		t.Run(fmt.Sprint("from version ", from), func(t *testing.T) { migrateExtensions(t, from) })
+	}
+}
+
+func migrateExtensions(t *testing.T, from int) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := t.Context()
 		db := b.open(t)
@@ -21,11 +53,16 @@ func TestMigrateExtensionsFromV2(t *testing.T) {
 			insertV1(t, db, stmt)
 		}
 		insertV1(t, db, `INSERT INTO push_schema_version (version, applied) VALUES (2, 0)`)
+		if from == 3 {
+			for _, stmt := range schemaV3Stmts {
+				insertV1(t, db, stmt)
+			}
+		}
 		insertV1(t, db, `INSERT INTO push_users (username, version) VALUES ('alice@example.org', 2)`)
 		insertV1(t, db, `INSERT INTO push_registrations (username, identifier, options, enabled, generation, errors, position)
 VALUES ('alice@example.org', 'push.example.net<A', NULL, 1700000000000000000, 11, 2, 1)`)
 		if err := sqlstore.Migrate(ctx, db); err != nil {
-			t.Fatalf("Migrate from version 2: %v", err)
+			t.Fatalf("Migrate from version %d: %v", from, err)
 		}
 		s, err := sqlstore.New(ctx, db)
 		if err != nil {

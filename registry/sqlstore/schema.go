@@ -14,7 +14,7 @@ import (
 )
 
 // SchemaVersion is the version of the schema this package reads and writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // ErrSchemaVersion is wrapped by the error Migrate and New return when the
 // database holds a schema this package cannot use: a newer version than
@@ -57,7 +57,30 @@ var migrations = []migration{
 	// Version 2: identifiers escape '\' and '<' in their JID part
 	// (registry.NewIdentifier).
 	{data: reencodeIdentifiers},
-	// Version 3: the extensions of <enable/> (registry.Extensions as JSON,
+	// Version 3: each registration's publish history (registry.Tracker),
+	// when it was last used (indexed for Expire) and its client id; the
+	// users' audit trails (registry.Auditor).
+	{stmts: []string{
+		`ALTER TABLE push_registrations ADD COLUMN last_success BIGINT`,
+		`ALTER TABLE push_registrations ADD COLUMN failing_since BIGINT`,
+		`ALTER TABLE push_registrations ADD COLUMN last_error TEXT`,
+		`ALTER TABLE push_registrations ADD COLUMN last_used BIGINT`,
+		`ALTER TABLE push_registrations ADD COLUMN client TEXT`,
+		`UPDATE push_registrations SET last_used = enabled`,
+		`CREATE INDEX IF NOT EXISTS push_registrations_last_used ON push_registrations (last_used)`,
+		`CREATE TABLE IF NOT EXISTS push_audit (
+	username TEXT NOT NULL,
+	seq BIGINT NOT NULL,
+	at_ns BIGINT NOT NULL,
+	identifier TEXT NOT NULL,
+	reason TEXT NOT NULL,
+	by_jid TEXT NOT NULL,
+	errors INTEGER NOT NULL,
+	cond TEXT NOT NULL,
+	PRIMARY KEY (username, seq)
+)`,
+	}},
+	// Version 4: the extensions of <enable/> (registry.Extensions as JSON,
 	// NULL for none).
 	{stmts: []string{`ALTER TABLE push_registrations ADD COLUMN extensions TEXT`}},
 }

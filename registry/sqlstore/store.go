@@ -80,7 +80,7 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-const columns = `username, identifier, options, enabled, generation, errors, position, extensions`
+const columns = `username, identifier, options, enabled, generation, errors, position, last_success, failing_since, last_error, last_used, client, extensions`
 
 // row is a decoded registration with its position.
 type row struct {
@@ -147,8 +147,8 @@ func (s *Store) Save(ctx context.Context, reg registry.Registration, maxDevices 
 	if err := validID(reg.ID); err != nil {
 		return registry.Registration{}, nil, invalid(reg, err.Error())
 	}
-	if !validText(reg.User) || !validText(string(reg.ID)) {
-		return registry.Registration{}, nil, invalid(reg, "user or identifier not valid UTF-8, or holding NUL")
+	if !validText(reg.User) || !validText(string(reg.ID)) || !validText(reg.Client) {
+		return registry.Registration{}, nil, invalid(reg, "user, identifier or client not valid UTF-8, or holding NUL")
 	}
 	if reg.Errors < 0 || reg.Errors > math.MaxInt32 {
 		return registry.Registration{}, nil, invalid(reg, "Errors out of range")
@@ -192,23 +192,25 @@ func (s *Store) save(ctx context.Context, reg registry.Registration, enabled, op
 	}
 	i := slices.IndexFunc(stored, func(r row) bool { return r.reg.ID == reg.ID })
 	if i >= 0 {
-		// Replace: keep Generation, and Errors as they are now (an AddError
-		// may have run since the SELECT, so read them back).
-		var gen, errs int64
-		err := tx.QueryRowContext(ctx, `UPDATE push_registrations SET options = $3, enabled = $4, position = $5, extensions = $6
-WHERE username = $1 AND identifier = $2 RETURNING generation, errors`,
-			reg.User, string(reg.ID), options, enabled, pos, extensions).Scan(&gen, &errs)
+		// Replace: keep Generation, Errors and the history as they are now
+		// (an AddError may have run since the SELECT, so read them back).
+		rows, err := queryRows(ctx, tx, `UPDATE push_registrations SET options = $3, enabled = $4, position = $5, last_used = $4, client = $6, extensions = $7
+WHERE username = $1 AND identifier = $2 RETURNING `+columns,
+			reg.User, string(reg.ID), options, enabled, pos, nullable(reg.Client), extensions)
 		if err != nil {
 			return registry.Registration{}, nil, err
 		}
-		reg.Generation, reg.Errors = uint64(gen), int(errs)
+		if len(rows) != 1 {
+			return registry.Registration{}, nil, fmt.Errorf("replacing %q of %q: %d rows", reg.ID, reg.User, len(rows))
+		}
+		reg = rows[0].reg
 		stored = slices.Delete(stored, i, i+1)
 	} else {
 		if reg.Generation == 0 {
 			return registry.Registration{}, nil, invalid(reg, "a new registration needs a Generation other than 0")
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO push_registrations (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			reg.User, string(reg.ID), options, enabled, int64(reg.Generation), int64(reg.Errors), pos, extensions); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO push_registrations (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, NULL, $4, $8, $9)`,
+			reg.User, string(reg.ID), options, enabled, int64(reg.Generation), int64(reg.Errors), pos, nullable(reg.Client), extensions); err != nil {
 			return registry.Registration{}, nil, err
 		}
 	}
@@ -394,7 +396,7 @@ func (s *Store) ResetErrors(ctx context.Context, user string, id registry.Identi
 	if generation == 0 {
 		return registry.ErrNotFound
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE push_registrations SET errors = 0
+	res, err := s.db.ExecContext(ctx, `UPDATE push_registrations SET errors = 0, failing_since = NULL
 WHERE username = $1 AND identifier = $2 AND generation = $3`,
 		user, string(id), int64(generation))
 	if err != nil {
@@ -442,8 +444,8 @@ func scanRow(rs *sql.Rows) (row, error) {
 	// Scanning into *any cannot fail on the data (no conversion): an error
 	// here is the query's (a done context, a closed connection), not a
 	// corrupt row. The values are converted below.
-	var v [8]any
-	if err := rs.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]); err != nil {
+	var v [13]any
+	if err := rs.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12]); err != nil {
 		return row{}, err
 	}
 	user, userOK := asString(v[0])
@@ -487,6 +489,9 @@ func scanRow(rs *sql.Rows) (row, error) {
 	if v[3] != nil {
 		r.reg.Enabled = decodeTime(enabled)
 	}
+	if reason := decodeHistory(&r.reg, v[7], v[8], v[9], v[11]); reason != "" {
+		return corruption(reason)
+	}
 	if v[2] != nil {
 		f, err := decodeForm(options)
 		if err != nil {
@@ -494,7 +499,7 @@ func scanRow(rs *sql.Rows) (row, error) {
 		}
 		r.reg.Options = f
 	}
-	ext, err := decodeExtensions(v[7])
+	ext, err := decodeExtensions(v[12])
 	if err != nil {
 		return corruption("extensions: " + err.Error())
 	}
