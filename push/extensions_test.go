@@ -10,6 +10,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -333,4 +334,46 @@ func ExampleAppendPayloadJSON() {
 	// Output:
 	// {"unread":1,"type":"groupchat","sender":"capulets@muc.example.org","nickname":"Nurse","message":"Supper! 👍🏽"}
 	// {"unread":1,"type":"groupchat","sender":"capulets@muc.example.org","nickname":"Nurse","message":"Supper! "}
+}
+
+// TestKeyNeverLogged: with every log record on, an encrypted registration's
+// life (enable, pushes, a failing roster, errors, disable) logs nothing of
+// its key, and neither do the Extensions' String and GoString.
+func TestKeyNeverLogged(t *testing.T) {
+	ctx := context.Background()
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r := rosterFunc(func(_, _ string) (bool, error) { return false, errors.New("roster down") })
+	e, _ := New(Config{Logger: logger, Roster: r, IDPrefix: "p-", IDSecret: "s"})
+	ign := "<ignore-unknown xmlns='tigase:push:filter:ignore-unknown:0'/>"
+	d, err := e.Handle(ctx, events.IQ{Now: at(0), Session: phone, Payload: enableExt("A", extEncrypt+ign)})
+	if err != nil || len(d.Replies) != 1 || d.Replies[0].Error != nil {
+		t.Fatalf("enable: %+v, %v", d.Replies, err)
+	}
+	d, err = e.Handle(ctx, events.OfflineMessage{Now: at(1), User: juliet, Stanza: events.Stanza{Key: 1, Kind: events.KindMessage,
+		Type: "chat", From: "paris@verona.example/x", To: juliet, Body: "x", HasBody: true}})
+	if err != nil || len(d.Publishes) != 1 {
+		t.Fatalf("offline: %d publishes, %v", len(d.Publishes), err)
+	}
+	p := d.Publishes[0]
+	if _, err := e.Handle(ctx, events.PublishResult{Now: at(2), ID: p.ID, From: p.To(), Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found"}}); err != nil {
+		t.Fatal(err)
+	}
+	bad := []byte("<iq type='set' id='e2'><enable xmlns='urn:xmpp:push:0' jid='" + service + "' node='A'><encrypt xmlns='tigase:push:encrypt:0' alg='rot13'>" + clientKey + "</encrypt></enable></iq>")
+	if d, _ := e.Handle(ctx, events.IQ{Now: at(3), Session: phone, Payload: bad}); len(d.Replies) != 1 || strings.Contains(d.Replies[0].Error.Text, clientKey) {
+		t.Errorf("refused enable: %+v", d.Replies)
+	}
+	if _, err := e.Handle(ctx, events.IQ{Now: at(4), Session: phone, Payload: []byte("<disable xmlns='urn:xmpp:push:0' jid='" + service + "'/>")}); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := base64.StdEncoding.DecodeString(clientKey)
+	shown := logs.String() + p.Extensions.String() + fmt.Sprintf("%v %+v %#v", p.Extensions, p, p.Extensions)
+	if logs.Len() == 0 || !strings.Contains(logs.String(), "roster") {
+		t.Fatalf("nothing logged about the roster: the test sees no records\n%s", logs.String())
+	}
+	for _, secret := range []string{clientKey, string(key), fmt.Sprint(key), fmt.Sprintf("%x", key)} {
+		if strings.Contains(shown, secret) {
+			t.Errorf("the key (%q) shows:\n%s", secret, shown)
+		}
+	}
 }
