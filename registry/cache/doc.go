@@ -62,6 +62,16 @@
 // longer while its listener is connected. A single node (or SQLite, which
 // one process uses) needs no notifier and no listener.
 //
+// # Capabilities
+//
+// The optional capabilities the engine uses pass through to the
+// underlying store: registry.Tracker (Fail, Succeed: the cached count
+// follows), registry.Expirer (Expire: the users who lost registrations are
+// dropped and notified) and registry.Auditor (Record, History). Over a
+// store without them, Fail and Succeed fall back to AddError and
+// ResetErrors, and the others return an error matching
+// errors.ErrUnsupported.
+//
 // # Error counts
 //
 // AddError and ResetErrors go to the underlying store, which keeps the
