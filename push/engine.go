@@ -115,6 +115,7 @@ func New(cfg Config) (*Engine, error) {
 		DedupWindow:           cfg.DedupWindow,
 		MarksPerUser:          cfg.MarksPerUser,
 		MaxSessions:           cfg.MaxSessionsPerUser,
+		NickMentions:          !cfg.NoNickMentions,
 	}}
 	if e.idPrefix == "" {
 		var prefix [6]byte
@@ -226,7 +227,8 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 	for i := range out.Publishes {
 		p := &out.Publishes[i]
 		d.Publishes = append(d.Publishes, Publish{User: p.User, Options: p.Options, Sender: p.Sender, Body: p.Body,
-			Important: p.Important, Registration: p.Registration, gen: p.Generation})
+			Important: p.Important, Registration: p.Registration, gen: p.Generation,
+			Extensions: p.Extensions, VoIP: p.VoIP, Payload: (*Payload)(p.Payload)})
 	}
 	for _, due := range out.Due {
 		if due.Arm {

@@ -151,6 +151,11 @@ type Registration struct {
 	// registration, "" when it gave none; a Save replacing a registration
 	// takes the new Client.
 	Client string
+	// Extensions are the extension children of the <enable/> (filters,
+	// priority, encryption, Jingle); the zero Extensions for none. Like
+	// Options it is replaced by each enable. It holds the encryption key:
+	// a Store keeps it as a secret.
+	Extensions Extensions
 }
 
 // ErrNotFound is returned by Store methods that name a registration which is

@@ -14,7 +14,7 @@ import (
 )
 
 // SchemaVersion is the version of the schema this package reads and writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // ErrSchemaVersion is wrapped by the error Migrate and New return when the
 // database holds a schema this package cannot use: a newer version than
@@ -80,6 +80,9 @@ var migrations = []migration{
 	PRIMARY KEY (username, seq)
 )`,
 	}},
+	// Version 4: the extensions of <enable/> (registry.Extensions as JSON,
+	// NULL for none).
+	{stmts: []string{`ALTER TABLE push_registrations ADD COLUMN extensions TEXT`}},
 }
 
 // Schema returns the SQL statements, separated by semicolons, that Migrate
