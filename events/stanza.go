@@ -148,6 +148,11 @@ type Stanza struct {
 	Retraction bool
 	// Reaction is set for a XEP-0444 <reactions/>.
 	Reaction bool
+	// SenderUnknown is set when the sender is not in the user's roster:
+	// the push engine sets it, from its Roster, on the stanzas that reach
+	// a registration with the ignore-unknown filter, which drops them. A
+	// host may set it itself; the parsers never do.
+	SenderUnknown bool
 	// Raw is the stanza's own XML (one <message/>), which a Push 2.0
 	// notification forwards, encrypted, to the device. ParseStanza and
 	// DecodeStanza leave it empty (they copy nothing): a host with Push 2.0

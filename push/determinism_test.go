@@ -34,14 +34,21 @@ func (g *eventGen) session() string {
 func (g *eventGen) stanza(user string) events.Stanza {
 	g.key++
 	st := events.Stanza{Key: g.key, Kind: events.KindMessage, Type: "chat", From: "romeo@montague.example/orchard", To: user}
-	switch g.rng.IntN(6) {
+	switch g.rng.IntN(9) {
 	case 0:
 		st.Kind, st.Type = events.KindPresence, ""
 	case 1: // a chat state: unimportant
 	case 2:
-		st.CallProposal = true
+		st.CallProposal, st.CallID, st.CallMedia = true, fmt.Sprint("call", g.rng.IntN(3)), "audio"
 	case 3:
 		st.Encrypted = true
+	case 4: // the end of a call, perhaps one pushed
+		st.CallEnd, st.CallID = true, fmt.Sprint("call", g.rng.IntN(3))
+	case 5: // from a stranger
+		st.From, st.Body, st.HasBody = "paris@verona.example/x", "hello", true
+	case 6: // a groupchat message, perhaps mentioning the user
+		st.Type, st.From, st.Body, st.HasBody = "groupchat", "room@muc.example/Nurse", "Juliet, supper", true
+		st.Mentions = []string{"", user, "room@muc.example/Juliet"}[g.rng.IntN(3)]
 	default:
 		st.Body, st.HasBody = fmt.Sprintf("message %d", g.key), true
 	}
@@ -55,6 +62,15 @@ func (g *eventGen) stanza(user string) events.Stanza {
 		g.key++
 	}
 	return st
+}
+
+// genExtensions are the extension children an enable may carry: none,
+// each extension alone, and several at once.
+var genExtensions = []string{"", "", extPriority, extJingle, extEncrypt + extPriority,
+	"<muted xmlns='tigase:push:filter:muted:0'><item jid='romeo@montague.example'/></muted>",
+	"<ignore-unknown xmlns='tigase:push:filter:ignore-unknown:0'/>" + extJingle,
+	"<groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='room@muc.example' allow='mentioned' nick='Juliet'/></groupchat>" + extEncrypt,
+	"<groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='room@muc.example' allow='never'/></groupchat>",
 }
 
 // next returns the next event; nil means "answer a publish" or "wake".
@@ -72,8 +88,9 @@ func (g *eventGen) next() (ev events.Event, answer, wake bool) {
 		return events.SessionClosed{Now: now, Session: g.session()}, false, false
 	case 2, 3:
 		node := string(rune('A' + g.rng.IntN(4)))
+		ext := genExtensions[g.rng.IntN(len(genExtensions))]
 		return events.IQ{Now: now, Session: g.session(), ID: "e",
-			Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + node + "'/>")}, false, false
+			Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + node + "'>" + ext + "</enable>")}, false, false
 	case 4:
 		return events.IQ{Now: now, Session: g.session(), ID: "d",
 			Payload: []byte("<disable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + string(rune('A'+g.rng.IntN(4))) + "'/>")}, false, false
@@ -130,6 +147,10 @@ func render(b *strings.Builder, d Decisions, err error) {
 	}
 	for _, p := range d.Publishes {
 		fmt.Fprintf(b, "important=%v ", p.Important)
+		if p.Extensions.Encrypted() { // its bytes hold a random IV: render what they say
+			fmt.Fprintf(b, "encrypted voip=%v payload=%+v %s ", p.VoIP, p.Payload, p.Extensions)
+			p.Extensions = registry.Extensions{}
+		}
 		b.Write(p.AppendXML(nil))
 		b.WriteByte('\n')
 	}
@@ -167,12 +188,14 @@ func TestDeterminism(t *testing.T) {
 	ctx := context.Background()
 	enables := push2Enables(t)
 	notes := 0 // Push 2.0 notifications decided: the generator must make some
+	seen := map[string]bool{} // extension features the sequences exercised
 	for seq := range sequences {
 		var engines [2]*Engine
 		for i := range engines {
 			e, err := New(Config{IDPrefix: "p-", IDSecret: "s", MaxDevices: 3, MaxErrors: 2, Store: registry.NewMemory(),
 				PublishTimeout: 20 * time.Second, Expiry: time.Minute,
-				Errors: ErrorPolicy{MaxTimeouts: 2, FailureSpan: 30 * time.Second, Retry: RetryPolicy{Attempts: 2, Base: time.Second}}})
+				Errors: ErrorPolicy{MaxTimeouts: 2, FailureSpan: 30 * time.Second, Retry: RetryPolicy{Attempts: 2, Base: time.Second}},
+				Roster: rosterFunc(func(_, contact string) (bool, error) { return contact != "paris@verona.example", nil })})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -233,6 +256,14 @@ func TestDeterminism(t *testing.T) {
 		notes += strings.Count(outs[0].String(), "notification ")
 		if a, b := outs[0].String(), outs[1].String(); a != b {
 			t.Fatalf("sequence %d: the engines decided differently:\n%s", seq, firstDifference(a, b))
+		}
+		for _, f := range []string{"voip=true", "action='retract'", ">high</priority>", ">low</priority>", "<jingle ", "Nickname:Nurse"} {
+			seen[f] = seen[f] || strings.Contains(outs[0].String(), f)
+		}
+	}
+	for f, ok := range seen {
+		if !ok && !testing.Short() { // 100 sequences may miss the rarest
+			t.Errorf("no sequence produced %q: the generator misses an extension", f)
 		}
 	}
 	if notes == 0 {

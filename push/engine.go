@@ -123,6 +123,7 @@ func New(cfg Config) (*Engine, error) {
 		DedupWindow:           cfg.DedupWindow,
 		MarksPerUser:          cfg.MarksPerUser,
 		MaxSessions:           cfg.MaxSessionsPerUser,
+		NickMentions:          !cfg.NoNickMentions,
 	}}
 	if e.idPrefix == "" {
 		var prefix [6]byte
@@ -238,7 +239,8 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 			continue
 		}
 		d.Publishes = append(d.Publishes, Publish{User: p.User, Options: p.Options, Sender: p.Sender, Body: p.Body,
-			Important: p.Important, Registration: p.Registration, gen: p.Generation})
+			Important: p.Important, Registration: p.Registration, gen: p.Generation,
+			Extensions: p.Extensions, VoIP: p.VoIP, Payload: (*Payload)(p.Payload)})
 	}
 	for _, due := range out.Due {
 		if due.Arm {

@@ -153,6 +153,11 @@ type Registration struct {
 	// registration, "" when it gave none; a Save replacing a registration
 	// takes the new Client.
 	Client string
+	// Extensions are the extension children of the <enable/> (filters,
+	// priority, encryption, Jingle); the zero Extensions for none. Like
+	// Options it is replaced by each enable. It holds the encryption key:
+	// a Store keeps it as a secret.
+	Extensions Extensions
 	// Push2 is set only on the views the push engine makes of a
 	// Push2Registration (see Push2Registration.View); a Store neither
 	// keeps nor returns it.

@@ -132,13 +132,15 @@ type Pick struct {
 // yet marked as pushed to id, in the order each class first appears. Every
 // stanza of a class that gets a push is then marked (the push covers them
 // all). The Picks point into queue. Stanzas with a zero Key are never
-// marked.
-func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now time.Time) (picks [2]Pick, n int) {
+// marked. With filter not nil, only the stanzas the filters of reg let
+// pass (filter.Passes) count at all.
+func Select(queue []events.Stanza, marks *Marks, reg *registry.Registration, now time.Time, filter *Rules) (picks [2]Pick, n int) {
+	id := reg.ID
 	var classes [2]bool
 	for i := range queue {
 		st := &queue[i]
 		c := class(st)
-		if classes[c] || marks.Has(st.Key, id, now) {
+		if classes[c] || marks.Has(st.Key, id, now) || filter != nil && !filter.Passes(reg, st) {
 			continue
 		}
 		classes[c] = true
@@ -153,7 +155,7 @@ func Select(queue []events.Stanza, marks *Marks, id registry.Identifier, now tim
 	}
 	for i := range queue {
 		st := &queue[i]
-		if st.Key != 0 && classes[class(st)] {
+		if st.Key != 0 && classes[class(st)] && (filter == nil || filter.Passes(reg, st)) {
 			marks.Add(st.Key, id, now)
 		}
 	}

@@ -19,9 +19,9 @@ import (
 // push appends the push of st for reg to out, the XEP-0357 publish or the
 // Push 2.0 notification, and reports whether there is one (a Push 2.0
 // registration none of whose matches takes the stanza gets none).
-func (r *Rules) push(now time.Time, u *User, reg *registry.Registration, st *events.Stanza, important bool, out *Out) bool {
+func (r *Rules) push(now time.Time, u *User, reg *registry.Registration, st *events.Stanza, important, voip bool, out *Out) bool {
 	if reg.Push2 == nil {
-		out.Publishes = append(out.Publishes, r.publish(reg, st, important))
+		out.Publishes = append(out.Publishes, r.publish(reg, st, important, voip))
 		return true
 	}
 	m := r.match(now, u, reg, st)

@@ -84,7 +84,7 @@ func TestSelect(t *testing.T) {
 			for _, k := range tc.marked {
 				m.Add(k, regA, t0)
 			}
-			picks, n := Select(tc.queue, m, regA, t0)
+			picks, n := Select(tc.queue, m, &registry.Registration{ID: regA}, t0, nil)
 			var got []events.Key
 			for _, p := range picks[:n] {
 				got = append(got, p.Stanza.Key)

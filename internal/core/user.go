@@ -22,6 +22,10 @@ type Rules struct {
 	MarksPerUser          int
 	// MaxSessions bounds one user's sessions (Open refuses more).
 	MaxSessions int
+	// NickMentions makes a room nick standing as a whole word in a
+	// groupchat body count as a mention (the groupchat filter's
+	// "mentioned").
+	NickMentions bool
 }
 
 // Publish is one push the rules decided: to which registration, and what
@@ -33,10 +37,16 @@ type Publish struct {
 	Generation   uint64
 	Important    bool
 	Body, Sender string
+	// Extensions are the registration's; VoIP marks a push that rings or
+	// stops a call; Payload is set (nil otherwise) for a registration that
+	// asked for encryption or Jingle.
+	Extensions registry.Extensions
+	VoIP       bool
+	Payload    *Payload
 	// Push2, for a Push 2.0 registration, is its request; Match is then
 	// the index of the match that took the stanza and Raw the stanza's XML
 	// (events.Stanza.Raw) to forward, Call set for a call's proposal or
-	// end. Options, Body and Sender are empty.
+	// end. Options, Body, Sender, Extensions and Payload are empty.
 	Push2 *push2.Request
 	Match int
 	Raw   string
@@ -217,6 +227,10 @@ func (r *Rules) Queue(now time.Time, u *User, full string, stanzas []events.Stan
 		}
 	}
 	for i := range stanzas {
+		if u.voip(&stanzas[i], &s.Binding, now) {
+			r.process(now, u, s, stanzas[i:i+1], out) // a call rings (or stops) now
+			continue
+		}
 		if s.Batch.Add(now, r.BatchWindow, stanzas[i]) {
 			r.arm(s, out)
 		}
@@ -277,11 +291,17 @@ func (r *Rules) process(now time.Time, u *User, s *Session, queue []events.Stanz
 	if !s.Bound || len(queue) == 0 {
 		return
 	}
-	picks, n := Select(queue, &u.marks, s.Binding.ID, now)
+	reg := &s.Binding
+	filter := r
+	if reg.Extensions.IsZero() {
+		filter = nil
+	}
+	picks, n := Select(queue, &u.marks, reg, now, filter)
 	for _, pk := range picks[:n] {
-		if !r.push(now, u, &s.Binding, pk.Stanza, pk.Important, out) {
+		if !r.push(now, u, reg, pk.Stanza, pk.Important, u.voip(pk.Stanza, reg, now), out) {
 			continue
 		}
+		u.markCall(pk.Stanza, reg, now)
 		if pk.Important && s.Hibernating && s.Extended {
 			s.Extended = false
 			out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.HibernationTimeout})
@@ -290,8 +310,13 @@ func (r *Rules) process(now time.Time, u *User, s *Session, queue []events.Stanz
 }
 
 // publish builds the push for one registration; st is nil for a ping.
-func (r *Rules) publish(reg *registry.Registration, st *events.Stanza, important bool) Publish {
-	p := Publish{User: reg.User, Registration: reg.ID, Options: reg.Options, Generation: reg.Generation, Important: important}
+// voip marks a push that rings or stops a call.
+func (r *Rules) publish(reg *registry.Registration, st *events.Stanza, important, voip bool) Publish {
+	p := Publish{User: reg.User, Registration: reg.ID, Options: reg.Options, Generation: reg.Generation, Important: important,
+		Extensions: reg.Extensions, VoIP: voip}
+	if reg.Extensions.Encrypted() || reg.Extensions.Jingle() {
+		p.Payload = r.payload(st, voip)
+	}
 	if st == nil {
 		return p
 	}
@@ -385,9 +410,10 @@ func (r *Rules) Sync(now time.Time, u *User, stored []registry.Registration, out
 	}
 }
 
-// Fanout pushes st to every registration in regs that has not had it yet,
-// newest registration (last in regs) first, skipping those bound to a
-// session of u when skipBound is set.
+// Fanout pushes st to every registration in regs that has not had it yet
+// and whose filters let it pass, newest registration (last in regs) first,
+// skipping those bound to a session of u when skipBound is set (but for
+// the end of a call pushed to them).
 func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st *events.Stanza, skipBound bool, out *Out) {
 	important := st.Important()
 	var pushed, marked uint64 // registrations (bits of the marks) pushed before, and now
@@ -396,7 +422,8 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 	}
 	for i := len(regs) - 1; i >= 0; i-- {
 		reg := &regs[i]
-		if skipBound && u.bound(reg.ID) {
+		voip := u.voip(st, reg, now)
+		if skipBound && !(st.CallEnd && voip) && u.bound(reg.ID) || !r.Passes(reg, st) {
 			continue
 		}
 		var b uint64
@@ -409,8 +436,9 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 		if len(out.Publishes) == cap(out.Publishes) {
 			out.Publishes = slices.Grow(out.Publishes, i+1)
 		}
-		if r.push(now, u, reg, st, important, out) {
+		if r.push(now, u, reg, st, important, voip, out) {
 			marked |= b
+			u.markCall(st, reg, now)
 		}
 	}
 	if st.Key != 0 {
@@ -425,7 +453,7 @@ func (r *Rules) Ping(regs []registry.Registration, nodes []string, out *Out) {
 		if regs[i].Push2 != nil || len(nodes) > 0 && !slices.Contains(nodes, regs[i].ID.Node()) {
 			continue // Push 2.0 has no pings
 		}
-		out.Publishes = append(out.Publishes, r.publish(&regs[i], nil, false))
+		out.Publishes = append(out.Publishes, r.publish(&regs[i], nil, false, false))
 	}
 }
 

@@ -81,6 +81,8 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 	cfg := s.config
 	cfg.Store = store
 	cfg.IDSecret = "pushtest" // reproducible retry delays
+	rost := &roster{}
+	cfg.Roster = rost
 	eng, err := push.New(cfg)
 	if err != nil {
 		return nil, s.errorf("config: %w", err)
@@ -89,6 +91,7 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 		sc:     s,
 		eng:    eng,
 		store:  store,
+		roster: rost,
 		into:   into,
 		result: &Result{Scenario: s},
 	}
@@ -124,6 +127,7 @@ type run struct {
 	sc            *Scenario
 	eng           *push.Engine
 	store         *registrytest.Faulty
+	roster        *roster
 	clock         Clock
 	sent          Recorder
 	answered      []bool              // parallel to sent.Publishes()
@@ -174,7 +178,11 @@ func (r *run) record(ctx context.Context, step int, d push.Decisions) error {
 	}
 	for i := range d.Publishes {
 		p := &d.Publishes[i]
-		*tr = append(*tr, Entry{At: at, Step: step, Push: pushEntry(p)})
+		tp, err := pushEntry(p)
+		if err != nil {
+			return err
+		}
+		*tr = append(*tr, Entry{At: at, Step: step, Push: tp})
 		if err := r.sent.Send(ctx, *p); err != nil {
 			return err
 		}
@@ -236,6 +244,9 @@ func (r *run) step(ctx context.Context, i int, st *step) error {
 		return nil
 	case actCheck:
 		return r.check(ctx, i, st)
+	case actRoster:
+		r.roster.set(st.user, rosterAnswer{contacts: st.contacts, fails: st.fails})
+		return nil
 	default:
 		var d push.Decisions
 		var handled bool
@@ -316,6 +327,11 @@ func (r *run) check(ctx context.Context, i int, st *step) error {
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
 			fail("registrations of %s: got %s, want %s", c.user, idList(got), idList(want))
+		}
+	}
+	if st.features != nil {
+		if got, ok := checkFeatures(r.eng, st.features); !ok {
+			fail("features: got %q, want %q (in any order)", got, st.features)
 		}
 	}
 	for _, c := range st.bound {

@@ -65,12 +65,13 @@ const (
 	actDeleteUser = "delete-user"
 	actStoreFault = "store-fault"
 	actCheck      = "check"
+	actRoster     = "roster"
 )
 
 var actions = []string{
 	actOpen, actClose, actIQ, actAckDelayed, actHibernate, actQueued, actResume,
 	actArchived, actOffline, actGroupchat, actRespond, actPing, actDeleteUser,
-	actStoreFault, actCheck, actRemoteDisable, actExpire, actRemove,
+	actStoreFault, actCheck, actRemoteDisable, actExpire, actRemove, actRoster,
 }
 
 // step is one parsed step. Which fields are used depends on action.
@@ -94,6 +95,11 @@ type step struct {
 	client  string                // open; respond to a notification ("" for a publish)
 	by      string                // remove
 	ids     []registry.Identifier // remove
+
+	// The extensions' keys.
+	features []string // check; nil when not checked
+	contacts []string // roster
+	fails    bool     // roster
 }
 
 type checkRegs struct {
@@ -297,7 +303,7 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 		return err
 	}
 	if err := o.allow("config", append([]string{"host", "with_body", "with_sender", "important_body", "max_errors",
-		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window"}, lifecycleConfigKeys...)...); err != nil {
+		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window", "mention_nick_fallback"}, lifecycleConfigKeys...)...); err != nil {
 		return err
 	}
 	c := &sc.config
@@ -325,6 +331,10 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 			c.MaxHibernationTimeout, err = asPeriod(v, what)
 		case "batch_window":
 			c.BatchWindow, err = asPeriod(v, what)
+		case "mention_nick_fallback":
+			var on bool
+			on, err = asBool(v, what)
+			c.NoNickMentions = !on
 		default:
 			err = sc.lifecycleConfig(k, v, what)
 		}
@@ -352,7 +362,8 @@ var fields = map[string]struct{ required, optional []string }{
 	actPing:       {required: []string{"user"}, optional: []string{"nodes"}},
 	actDeleteUser: {required: []string{"user"}},
 	actStoreFault: {optional: []string{"reads", "writes"}},
-	actCheck:      {optional: []string{"registrations", "bound"}},
+	actCheck:      {optional: []string{"registrations", "bound", "features"}},
+	actRoster:     {required: []string{"user"}, optional: []string{"contacts", "fails"}},
 }
 
 func (p *parser) step(i int, raw json.RawMessage) (step, error) {
@@ -449,6 +460,14 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 			st.regs, err = parseCheckRegs(v)
 		case "bound":
 			st.bound, err = parseCheckBound(v)
+		case "features":
+			if st.features, err = asStrings(v, what); err == nil && st.features == nil {
+				st.features = []string{}
+			}
+		case "contacts":
+			st.contacts, err = asStrings(v, what)
+		case "fails":
+			st.fails, err = asBool(v, what)
 		case "by", "ids", "client":
 			err = lifecycleStep(&st, k, v, what)
 		}
@@ -465,7 +484,12 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 		}
 	case actCheck:
 		if len(args.keys) == 0 {
-			err = errors.New(`"check" needs "registrations", "bound" or both`)
+			err = errors.New(`"check" needs "registrations", "bound" or both (or "features")`)
+		}
+	case actRoster:
+		_, hasContacts := args.vals["contacts"]
+		if hasContacts == st.fails {
+			err = errors.New(`"roster" needs either "contacts" or "fails": true`)
 		}
 	}
 	return st, err

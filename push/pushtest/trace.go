@@ -68,11 +68,21 @@ type TracePush struct {
 	// Options maps each publish-options field to its first value; nil when
 	// the registration has no publish-options form.
 	Options map[string]string
+	// Priority is the text of the <priority/> ("high", "low"), "" when
+	// the registration did not ask for one.
+	Priority string
+	// Encrypted is the decrypted <encrypted/> of a registration that asked
+	// for encryption; Count, Sender and Body are then "" (the summary form
+	// is replaced) and left out of the JSON.
+	Encrypted *TraceEncrypted
+	// Jingle is the <jingle/> of a call push to a registration that asked
+	// for one.
+	Jingle *TraceJingle
 }
 
 // pushEntry builds the push entry of a publish.
-func pushEntry(p *push.Publish) *TracePush {
-	return &TracePush{
+func pushEntry(p *push.Publish) (*TracePush, error) {
+	tp := &TracePush{
 		To:        p.To(),
 		Node:      p.Node(),
 		Count:     strconv.Itoa(push.MessageCount),
@@ -81,6 +91,11 @@ func pushEntry(p *push.Publish) *TracePush {
 		Important: p.Important,
 		Options:   formMap(p.Options),
 	}
+	err := extendedEntry(tp, p)
+	if tp.Encrypted != nil {
+		tp.Count, tp.Sender, tp.Body = "", "", ""
+	}
+	return tp, err
 }
 
 func formMap(f registry.Form) map[string]string {
@@ -152,12 +167,14 @@ func (e Entry) appendJSON(b []byte) []byte {
 		b = appendString(b, p.To)
 		b = append(b, `, "node": `...)
 		b = appendString(b, p.Node)
-		b = append(b, `, "count": `...)
-		b = appendString(b, p.Count)
-		b = append(b, `, "sender": `...)
-		b = appendString(b, p.Sender)
-		b = append(b, `, "body": `...)
-		b = appendString(b, p.Body)
+		if p.Encrypted == nil {
+			b = append(b, `, "count": `...)
+			b = appendString(b, p.Count)
+			b = append(b, `, "sender": `...)
+			b = appendString(b, p.Sender)
+			b = append(b, `, "body": `...)
+			b = appendString(b, p.Body)
+		}
 		b = append(b, `, "important": `...)
 		b = strconv.AppendBool(b, p.Important)
 		b = append(b, `, "options": `...)
@@ -180,6 +197,7 @@ func (e Entry) appendJSON(b []byte) []byte {
 			}
 			b = append(b, '}')
 		}
+		b = appendExtendedJSON(b, p)
 		b = append(b, '}')
 	case e.Change != nil:
 		b = e.Change.appendJSON(b)
@@ -341,12 +359,22 @@ func parseTimeout(raw json.RawMessage) (*TraceTimeout, error) {
 }
 
 func parsePush(raw json.RawMessage) (*TracePush, error) {
-	o, err := fieldsOf(raw, "push", []string{"to", "node", "count", "sender", "body", "important", "options"}, nil)
+	required := []string{"to", "node", "count", "sender", "body", "important", "options"}
+	if probe, err := parseObject(raw, `"push"`); err == nil && probe.vals["encrypted"] != nil {
+		required = []string{"to", "node", "important", "options"} // the summary form is replaced
+	}
+	o, err := fieldsOf(raw, "push", required, []string{"priority", "encrypted", "jingle"})
 	if err != nil {
 		return nil, err
 	}
 	p := &TracePush{}
-	dst := map[string]*string{"to": &p.To, "node": &p.Node, "count": &p.Count, "sender": &p.Sender, "body": &p.Body}
+	if err := parseExtendedPush(o, p); err != nil {
+		return nil, err
+	}
+	dst := map[string]*string{"to": &p.To, "node": &p.Node}
+	if p.Encrypted == nil {
+		dst["count"], dst["sender"], dst["body"] = &p.Count, &p.Sender, &p.Body
+	}
 	for k, d := range dst {
 		if *d, err = asString(o.vals[k], `"push.`+k+`"`); err != nil {
 			return nil, err

@@ -59,8 +59,11 @@
 //     kept; NULL for no form); enabled is Unix nanoseconds in UTC (NULL
 //     for the zero time); generation is the uint64 stored bit for bit in a
 //     BIGINT; errors is the error count; position is a per-user sequence
-//     number giving the enable order (least recently enabled first).
-//   - push2_registrations (schema version 4): the Push 2.0 registrations
+//     number giving the enable order (least recently enabled first);
+//     extensions (schema version 4) holds registry.Extensions as JSON,
+//     NULL for none: it holds the client's encryption key, so treat the
+//     column as a secret.
+//   - push2_registrations (schema version 5): the Push 2.0 registrations
 //     (registry.Push2Store), one row per (username, client); request is
 //     the JSON of the push2.Request, which holds the device's auth secret
 //     and VAPID key, so the database needs the protection of a secret

@@ -17,7 +17,7 @@ import (
 )
 
 // This file is the registry.Push2Store capability: Push 2.0 registrations
-// in the push2_registrations table (schema version 4), one row per user
+// in the push2_registrations table (schema version 5), one row per user
 // and client, the request as the JSON of push2.Request (which holds the
 // device's secrets: protect the database accordingly).
 

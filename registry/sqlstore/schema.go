@@ -14,7 +14,7 @@ import (
 )
 
 // SchemaVersion is the version of the schema this package reads and writes.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // ErrSchemaVersion is wrapped by the error Migrate and New return when the
 // database holds a schema this package cannot use: a newer version than
@@ -80,7 +80,10 @@ var migrations = []migration{
 	PRIMARY KEY (username, seq)
 )`,
 	}},
-	// Version 4: Push 2.0 registrations (registry.Push2Store), one per
+	// Version 4: the extensions of <enable/> (registry.Extensions as JSON,
+	// NULL for none).
+	{stmts: []string{`ALTER TABLE push_registrations ADD COLUMN extensions TEXT`}},
+	// Version 5: Push 2.0 registrations (registry.Push2Store), one per
 	// user and client, the request as JSON.
 	{stmts: []string{
 		`CREATE TABLE IF NOT EXISTS push2_registrations (
