@@ -187,7 +187,7 @@ func TestDeterminism(t *testing.T) {
 	}
 	ctx := context.Background()
 	enables := push2Enables(t)
-	notes := 0 // Push 2.0 notifications decided: the generator must make some
+	notes := 0                // Push 2.0 notifications decided: the generator must make some
 	seen := map[string]bool{} // extension features the sequences exercised
 	for seq := range sequences {
 		var engines [2]*Engine
