@@ -222,23 +222,31 @@ func (e *Engine) deletePush2User(ctx context.Context, user string, removed []reg
 }
 
 // countPush2Error counts an error answer to a notification and removes
-// the registration at the limit of its kind of failure, as countError does
-// for XEP-0357 (the failure span is not tracked for Push 2.0 yet). A
-// notification left unanswered is no failure.
-func (e *Engine) countPush2Error(ctx context.Context, p pendingPublish, client string, kind FailureKind) ([]registry.Registration, int, error) {
+// the registration when the run of errors reaches the limit of its kind or
+// has lasted ErrorPolicy.FailureSpan, as countError does for XEP-0357. A
+// Push 2.0 service answers errors only, so a notification left unanswered
+// (a FailTimeout, seen when the policy counts timeouts) is a success: it
+// ends the run.
+func (e *Engine) countPush2Error(ctx context.Context, p pendingPublish, client string, now time.Time, kind FailureKind) ([]registry.Registration, int, error) {
 	store, ok := e.cfg.Store.(registry.Push2Store)
-	if !ok || kind == FailTimeout {
-		// A Push 2.0 service answers errors only: no answer is success.
+	if !ok {
 		return nil, 0, nil
 	}
-	n, err := store.AddPush2Error(ctx, p.user, client, p.gen)
+	if kind == FailTimeout {
+		if err := store.ResetPush2Errors(ctx, p.user, client, p.gen); err != nil && !errors.Is(err, registry.ErrNotFound) {
+			return nil, 0, e.storeError(ctx, "push2: reset errors", p.user, err)
+		}
+		return nil, 0, nil
+	}
+	reg, err := store.AddPush2Error(ctx, p.user, client, p.gen, now)
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, 0, nil
 	}
 	if err != nil {
 		return nil, 0, e.storeError(ctx, "push2: count error", p.user, err)
 	}
-	if n < e.cfg.Errors.limit(kind, e.cfg.MaxErrors) {
+	n, span := reg.Errors, e.cfg.Errors.FailureSpan
+	if n < e.cfg.Errors.limit(kind, e.cfg.MaxErrors) && (span == 0 || reg.FailingSince.IsZero() || now.Sub(reg.FailingSince) < span) {
 		return nil, n, nil
 	}
 	regs, err := store.DeletePush2(ctx, p.user, client)

@@ -148,3 +148,56 @@ func TestPush2Driver(t *testing.T) {
 		t.Errorf("Notify got %+v", got)
 	}
 }
+
+// TestPush2FailureSpan: a run of errors that lasts ErrorPolicy.FailureSpan
+// removes the registration; a notification left unanswered (a success
+// for Push 2.0) ends the run.
+func TestPush2FailureSpan(t *testing.T) {
+	ctx := context.Background()
+	fail := &events.StanzaError{Type: "cancel", Condition: "item-not-found"}
+	newEngine := func() (*Engine, *registry.Memory) {
+		store := registry.NewMemory()
+		e, err := New(Config{Store: store, MaxErrors: 100,
+			Errors: ErrorPolicy{MaxPermanent: 100, FailureSpan: time.Hour, MaxTimeouts: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		enabled2(t, e, phone, enable2(t, nil, push2.Match{Profile: push2.MatchAll}))
+		mustHandle(t, e, events.SessionClosed{Now: at(1), Session: phone})
+		return e, store
+	}
+	failAt := func(e *Engine, sec float64, key events.Key) {
+		d := mustHandle(t, e, events.OfflineMessage{Now: at(sec), User: juliet, Stanza: chat("x", key)})
+		if len(d.Notifications) != 1 {
+			t.Fatalf("at %v: %d notifications", sec, len(d.Notifications))
+		}
+		mustHandle(t, e, events.PublishResult{Now: at(sec), ID: d.Notifications[0].ID, From: service2, Error: fail})
+	}
+	stored := func(store *registry.Memory) []registry.Push2Registration {
+		regs, _ := store.LoadPush2(ctx, juliet)
+		return regs
+	}
+
+	e, store := newEngine()
+	failAt(e, 2, 1)
+	failAt(e, 3000, 2)
+	if regs := stored(store); len(regs) != 1 || regs[0].Errors != 2 || !regs[0].FailingSince.Equal(at(2)) {
+		t.Fatalf("within the span: %+v", regs)
+	}
+	failAt(e, 3602, 3)
+	if regs := stored(store); len(regs) != 0 {
+		t.Fatalf("after an hour of errors: %+v", regs)
+	}
+
+	e, store = newEngine()
+	failAt(e, 2, 1)
+	mustHandle(t, e, events.OfflineMessage{Now: at(10), User: juliet, Stanza: chat("y", 2)}) // never answered
+	e.Wake(ctx, at(1000))
+	if regs := stored(store); len(regs) != 1 || regs[0].Errors != 0 || !regs[0].FailingSince.IsZero() {
+		t.Fatalf("after an unanswered notification: %+v", regs)
+	}
+	failAt(e, 3602, 3)
+	if regs := stored(store); len(regs) != 1 || regs[0].Errors != 1 {
+		t.Fatalf("a new run: %+v", regs)
+	}
+}

@@ -34,8 +34,11 @@ type Push2Registration struct {
 	// Registration: chosen at creation, kept when enabled again. Never 0 in
 	// a stored registration.
 	Generation uint64
-	// Errors counts the notification errors since the last success.
-	Errors int
+	// Errors counts the notification errors since the last success;
+	// FailingSince is when the first of them came (zero while Errors is
+	// 0).
+	Errors       int
+	FailingSince time.Time
 }
 
 // Push2Store is an optional Store capability: a Store that has it keeps
@@ -67,12 +70,14 @@ type Push2Store interface {
 	// returns them.
 	DeleteUserPush2(ctx context.Context, user string) (removed []Push2Registration, err error)
 
-	// AddPush2Error counts one notification error for (user, client) of
-	// the given generation and returns the new count.
-	AddPush2Error(ctx context.Context, user, client string, generation uint64) (int, error)
+	// AddPush2Error counts one notification error, at time at, for
+	// (user, client) of the given generation and returns the registration
+	// as now stored: Errors one more, FailingSince at when it was the
+	// first error of a run (kept otherwise).
+	AddPush2Error(ctx context.Context, user, client string, generation uint64, at time.Time) (Push2Registration, error)
 
-	// ResetPush2Errors sets the error count of (user, client) of the given
-	// generation to zero.
+	// ResetPush2Errors ends the run of errors of (user, client) of the
+	// given generation: Errors 0, FailingSince zero.
 	ResetPush2Errors(ctx context.Context, user, client string, generation uint64) error
 }
 
@@ -110,7 +115,7 @@ func (m *Memory) SavePush2(ctx context.Context, reg Push2Registration, maxDevice
 	regs := make([]Push2Registration, 0, len(old)+1)
 	for _, o := range old {
 		if o.Client == reg.Client {
-			reg.Generation, reg.Errors = o.Generation, o.Errors
+			reg.Generation, reg.Errors, reg.FailingSince = o.Generation, o.Errors, o.FailingSince
 			continue
 		}
 		regs = append(regs, o)
@@ -171,21 +176,24 @@ func (m *Memory) DeleteUserPush2(ctx context.Context, user string) ([]Push2Regis
 }
 
 // AddPush2Error implements Push2Store.
-func (m *Memory) AddPush2Error(ctx context.Context, user, client string, generation uint64) (int, error) {
+func (m *Memory) AddPush2Error(ctx context.Context, user, client string, generation uint64, at time.Time) (Push2Registration, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return Push2Registration{}, err
 	}
 	s := m.push2Shard(user)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := findPush2(s.users[user], client, generation)
 	if r == nil {
-		return 0, ErrNotFound
+		return Push2Registration{}, ErrNotFound
+	}
+	if r.Errors == 0 {
+		r.FailingSince = at.UTC()
 	}
 	if r.Errors < math.MaxInt32 {
 		r.Errors++
 	}
-	return r.Errors, nil
+	return *r, nil
 }
 
 // ResetPush2Errors implements Push2Store.
@@ -200,7 +208,7 @@ func (m *Memory) ResetPush2Errors(ctx context.Context, user, client string, gene
 	if r == nil {
 		return ErrNotFound
 	}
-	r.Errors = 0
+	r.Errors, r.FailingSince = 0, time.Time{}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package registrytest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/pushrules/pushrules/registry"
 )
@@ -63,14 +64,14 @@ func (f *Faulty) DeleteUserPush2(ctx context.Context, user string) ([]registry.P
 }
 
 // AddPush2Error implements registry.Push2Store; it is a write.
-func (f *Faulty) AddPush2Error(ctx context.Context, user, client string, generation uint64) (int, error) {
+func (f *Faulty) AddPush2Error(ctx context.Context, user, client string, generation uint64, at time.Time) (registry.Push2Registration, error) {
 	if err := f.fail("AddPush2Error", true); err != nil {
-		return 0, err
+		return registry.Push2Registration{}, err
 	}
 	if s := f.push2(); s != nil {
-		return s.AddPush2Error(ctx, user, client, generation)
+		return s.AddPush2Error(ctx, user, client, generation, at)
 	}
-	return 0, registry.ErrNotFound
+	return registry.Push2Registration{}, registry.ErrNotFound
 }
 
 // ResetPush2Errors implements registry.Push2Store; it is a write.

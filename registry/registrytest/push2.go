@@ -55,7 +55,7 @@ func p2(user, client string, gen uint64, sec int) registry.Push2Registration {
 }
 
 func samePush2(a, b registry.Push2Registration) bool {
-	return a.User == b.User && a.Client == b.Client && a.Enabled.Equal(b.Enabled) &&
+	return a.User == b.User && a.Client == b.Client && a.Enabled.Equal(b.Enabled) && a.FailingSince.Equal(b.FailingSince) &&
 		a.Generation == b.Generation && a.Errors == b.Errors && reflect.DeepEqual(a.Request, b.Request)
 }
 
@@ -118,14 +118,15 @@ func testPush2Upsert(t *testing.T, s registry.Push2Store) {
 	a, b := p2(alice, "phone", 1, 0), p2(alice, "laptop", 2, 1)
 	savePush2(t, s, a, 0)
 	savePush2(t, s, b, 0)
-	if _, err := s.AddPush2Error(context.Background(), alice, "phone", 1); err != nil {
+	failed := time.Date(2026, 12, 4, 11, 0, 0, 5, time.UTC)
+	if _, err := s.AddPush2Error(context.Background(), alice, "phone", 1, failed); err != nil {
 		t.Fatal(err)
 	}
 	again := p2(alice, "phone", 99, 5)
 	again.Request = push2Req("other.example.net", "new-device", push2.MatchAll)
 	saved, evicted := savePush2(t, s, again, 0)
 	want := again
-	want.Generation, want.Errors = 1, 1
+	want.Generation, want.Errors, want.FailingSince = 1, 1, failed
 	if !samePush2(saved, want) || len(evicted) != 0 {
 		t.Errorf("re-enable returned %+v, evicted %v; want %+v", saved, clients(evicted), want)
 	}
@@ -175,30 +176,36 @@ func testPush2DeleteUser(t *testing.T, s registry.Push2Store) {
 func testPush2Errors(t *testing.T, s registry.Push2Store) {
 	ctx := context.Background()
 	savePush2(t, s, p2(alice, "a", 7, 0), 0)
+	first := time.Date(2026, 12, 4, 12, 0, 0, 7, time.UTC)
 	for want := 1; want <= 3; want++ {
-		if n, err := s.AddPush2Error(ctx, alice, "a", 7); n != want || err != nil {
-			t.Fatalf("AddPush2Error = %d, %v; want %d", n, err, want)
+		reg, err := s.AddPush2Error(ctx, alice, "a", 7, first.Add(time.Duration(want-1)*time.Hour))
+		if reg.Errors != want || !reg.FailingSince.Equal(first) || err != nil {
+			t.Fatalf("AddPush2Error = %d errors since %v, %v; want %d since %v", reg.Errors, reg.FailingSince, err, want, first)
 		}
 	}
 	for _, c := range []struct {
 		user, client string
 		gen          uint64
 	}{{alice, "a", 8}, {alice, "b", 7}, {bob, "a", 7}} {
-		if _, err := s.AddPush2Error(ctx, c.user, c.client, c.gen); !errors.Is(err, registry.ErrNotFound) {
+		if _, err := s.AddPush2Error(ctx, c.user, c.client, c.gen, first); !errors.Is(err, registry.ErrNotFound) {
 			t.Errorf("AddPush2Error(%s, %s, %d): %v, want ErrNotFound", c.user, c.client, c.gen, err)
 		}
 		if err := s.ResetPush2Errors(ctx, c.user, c.client, c.gen); !errors.Is(err, registry.ErrNotFound) {
 			t.Errorf("ResetPush2Errors(%s, %s, %d): %v, want ErrNotFound", c.user, c.client, c.gen, err)
 		}
 	}
-	if got := loadPush2(t, s, alice)[0].Errors; got != 3 {
-		t.Errorf("Errors after three errors = %d", got)
+	if got := loadPush2(t, s, alice)[0]; got.Errors != 3 || !got.FailingSince.Equal(first) {
+		t.Errorf("after three errors: %d since %v", got.Errors, got.FailingSince)
 	}
 	if err := s.ResetPush2Errors(ctx, alice, "a", 7); err != nil {
 		t.Fatal(err)
 	}
-	if got := loadPush2(t, s, alice)[0].Errors; got != 0 {
-		t.Errorf("Errors after reset = %d", got)
+	if got := loadPush2(t, s, alice)[0]; got.Errors != 0 || !got.FailingSince.IsZero() {
+		t.Errorf("after reset: %d since %v", got.Errors, got.FailingSince)
+	}
+	// A new run starts at its own first error.
+	if reg, err := s.AddPush2Error(ctx, alice, "a", 7, first.Add(24*time.Hour)); err != nil || !reg.FailingSince.Equal(first.Add(24*time.Hour)) {
+		t.Errorf("new run: since %v, %v", reg.FailingSince, err)
 	}
 }
 
@@ -215,7 +222,7 @@ func testPush2DoneContext(t *testing.T, s registry.Push2Store) {
 			return err
 		},
 		"DeleteUserPush2": func() error { _, err := s.DeleteUserPush2(ctx, alice); return err },
-		"AddPush2Error":   func() error { _, err := s.AddPush2Error(ctx, alice, "a", 1); return err },
+		"AddPush2Error":   func() error { _, err := s.AddPush2Error(ctx, alice, "a", 1, time.Time{}); return err },
 		"ResetPush2Errors": func() error {
 			return s.ResetPush2Errors(ctx, alice, "a", 1)
 		},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -23,7 +22,7 @@ import (
 
 var _ registry.Push2Store = (*Store)(nil)
 
-const push2Columns = `username, client, request, enabled, generation, errors, position`
+const push2Columns = `username, client, request, enabled, generation, errors, position, failing_since`
 
 type push2Row struct {
 	reg registry.Push2Registration
@@ -113,7 +112,7 @@ WHERE username = $1 AND client = $2 RETURNING `+push2Columns, reg.User, reg.Clie
 		if reg.Generation == 0 {
 			return registry.Push2Registration{}, nil, fmt.Errorf("%w: a new Push 2.0 registration needs a Generation other than 0", ErrInvalid)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO push2_registrations (`+push2Columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO push2_registrations (`+push2Columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)`,
 			reg.User, reg.Client, request, enabled, int64(reg.Generation), int64(reg.Errors), pos); err != nil {
 			return registry.Push2Registration{}, nil, err
 		}
@@ -218,23 +217,27 @@ func deletePush2Clients(ctx context.Context, tx *sql.Tx, user string, clients []
 }
 
 // AddPush2Error implements registry.Push2Store, in one atomic statement.
-func (s *Store) AddPush2Error(ctx context.Context, user, client string, generation uint64) (int, error) {
+func (s *Store) AddPush2Error(ctx context.Context, user, client string, generation uint64, at time.Time) (registry.Push2Registration, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return registry.Push2Registration{}, err
 	}
 	if generation == 0 {
-		return 0, registry.ErrNotFound
+		return registry.Push2Registration{}, registry.ErrNotFound
 	}
-	var n int64
-	err := s.db.QueryRowContext(ctx, `UPDATE push2_registrations SET errors = errors + 1
-WHERE username = $1 AND client = $2 AND generation = $3 RETURNING errors`, user, client, int64(generation)).Scan(&n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, registry.ErrNotFound
+	since, err := encodeTime(at)
+	if err != nil || since == nil {
+		return registry.Push2Registration{}, fmt.Errorf("%w: AddPush2Error at %v", ErrInvalid, at)
 	}
+	rows, err := queryPush2(ctx, s.db, `UPDATE push2_registrations SET errors = errors + 1,
+failing_since = CASE WHEN errors = 0 THEN $4 ELSE failing_since END
+WHERE username = $1 AND client = $2 AND generation = $3 RETURNING `+push2Columns, user, client, int64(generation), since)
 	if err != nil {
-		return 0, fail(ctx, "AddPush2Error", err)
+		return registry.Push2Registration{}, fail(ctx, "AddPush2Error", err)
 	}
-	return int(n), nil
+	if len(rows) == 0 {
+		return registry.Push2Registration{}, registry.ErrNotFound
+	}
+	return rows[0].reg, nil
 }
 
 // ResetPush2Errors implements registry.Push2Store, in one atomic statement.
@@ -245,7 +248,7 @@ func (s *Store) ResetPush2Errors(ctx context.Context, user, client string, gener
 	if generation == 0 {
 		return registry.ErrNotFound
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE push2_registrations SET errors = 0
+	res, err := s.db.ExecContext(ctx, `UPDATE push2_registrations SET errors = 0, failing_since = NULL
 WHERE username = $1 AND client = $2 AND generation = $3`, user, client, int64(generation))
 	if err != nil {
 		return fail(ctx, "ResetPush2Errors", err)
@@ -270,9 +273,9 @@ func queryPush2(ctx context.Context, q querier, query string, args ...any) ([]pu
 	for rs.Next() {
 		var r push2Row
 		var request string
-		var enabled sql.NullInt64
+		var enabled, since sql.NullInt64
 		var gen, errs int64
-		if err := rs.Scan(&r.reg.User, &r.reg.Client, &request, &enabled, &gen, &errs, &r.pos); err != nil {
+		if err := rs.Scan(&r.reg.User, &r.reg.Client, &request, &enabled, &gen, &errs, &r.pos, &since); err != nil {
 			return nil, fmt.Errorf("%w: push2_registrations row: %v", ErrCorrupt, err)
 		}
 		if err := r.reg.Request.UnmarshalJSON([]byte(request)); err != nil || gen == 0 || errs < 0 || errs > math.MaxInt32 {
@@ -280,6 +283,9 @@ func queryPush2(ctx context.Context, q querier, query string, args ...any) ([]pu
 		}
 		if enabled.Valid {
 			r.reg.Enabled = decodeTime(enabled.Int64)
+		}
+		if since.Valid {
+			r.reg.FailingSince = decodeTime(since.Int64)
 		}
 		r.reg.Generation, r.reg.Errors = uint64(gen), int(errs)
 		out = append(out, r)

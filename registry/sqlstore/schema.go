@@ -94,6 +94,7 @@ var migrations = []migration{
 	generation BIGINT NOT NULL,
 	errors INTEGER NOT NULL,
 	position BIGINT NOT NULL,
+	failing_since BIGINT,
 	PRIMARY KEY (username, client)
 )`,
 		`CREATE INDEX IF NOT EXISTS push2_registrations_position
