@@ -148,6 +148,19 @@ type Stanza struct {
 	Retraction bool
 	// Reaction is set for a XEP-0444 <reactions/>.
 	Reaction bool
+	// SenderUnknown is set when the sender is not in the user's roster:
+	// the push engine sets it, from its Roster, on the stanzas that reach
+	// a registration with the ignore-unknown filter, which drops them. A
+	// host may set it itself; the parsers never do.
+	SenderUnknown bool
+	// Raw is the stanza's own XML (one <message/>), which a Push 2.0
+	// notification forwards, encrypted, to the device. ParseStanza and
+	// DecodeStanza leave it empty (they copy nothing): a host with Push 2.0
+	// devices sets it (Raw = string(data)) on the stanzas it hands to the
+	// engine, which keeps it as long as it keeps the Stanza. A Push 2.0
+	// device with an encrypted send gets no notification for a stanza
+	// without Raw (rendering it fails with push2.ErrStanza).
+	Raw string
 }
 
 // Mentioned reports whether addr is one of s.Mentions, compared exactly

@@ -91,6 +91,17 @@ type Config struct {
 	// engine (the right choice in production). Set IDPrefix and IDSecret
 	// only for reproducible output (tests, transcripts).
 	IDSecret string
+	// NoNickMentions stops a room nick standing as a whole word in a
+	// groupchat body from counting as a mention for the groupchat filter's
+	// allow='mentioned' (XEP-0372 references, XEP-0461 replies and MUC
+	// mention notifications always count).
+	NoNickMentions bool
+	// Roster answers the ignore-unknown filter's question, whether a sender
+	// is in the user's roster; nil means everyone is (the filter drops
+	// nothing). It is asked only for users with a registration that asked
+	// for the filter, with no engine lock held but in the user's turn (the
+	// same rule as for Store applies).
+	Roster Roster
 	// Store keeps the registrations; nil means a new registry.Memory. The
 	// engine calls it with no lock held, but while the user's turn is
 	// taken: a Store must not, from inside a call, hand the engine an

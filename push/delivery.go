@@ -15,7 +15,7 @@ func (e *Engine) SessionActive(ctx context.Context, ev events.SessionActive) (De
 }
 
 func (e *Engine) sessionActive(ctx context.Context, ev events.SessionActive, d *Decisions) error {
-	return e.local(ctx, "SessionActive", ev.Session, ev.Now, false, d, func(u *core.User, _ *core.Out) (bool, error) {
+	return e.local(ctx, "SessionActive", ev.Session, ev.Now, false, nil, d, func(u *core.User, _ *core.Out, _ []events.Stanza) (bool, error) {
 		return e.rules.Active(ev.Now, u, ev.Session), nil
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/push2"
 	"github.com/pushrules/pushrules/registry"
 )
 
@@ -21,6 +22,7 @@ type eventGen struct {
 	now  time.Time
 	key  events.Key
 	subj []string // user names
+	p2   [][]byte // Push 2.0 enables to choose from
 }
 
 func (g *eventGen) user() string { return g.subj[g.rng.IntN(len(g.subj))] }
@@ -32,16 +34,27 @@ func (g *eventGen) session() string {
 func (g *eventGen) stanza(user string) events.Stanza {
 	g.key++
 	st := events.Stanza{Key: g.key, Kind: events.KindMessage, Type: "chat", From: "romeo@montague.example/orchard", To: user}
-	switch g.rng.IntN(6) {
+	switch g.rng.IntN(9) {
 	case 0:
 		st.Kind, st.Type = events.KindPresence, ""
 	case 1: // a chat state: unimportant
 	case 2:
-		st.CallProposal = true
+		st.CallProposal, st.CallID, st.CallMedia = true, fmt.Sprint("call", g.rng.IntN(3)), "audio"
 	case 3:
 		st.Encrypted = true
+	case 4: // the end of a call, perhaps one pushed
+		st.CallEnd, st.CallID = true, fmt.Sprint("call", g.rng.IntN(3))
+	case 5: // from a stranger
+		st.From, st.Body, st.HasBody = "paris@verona.example/x", "hello", true
+	case 6: // a groupchat message, perhaps mentioning the user
+		st.Type, st.From, st.Body, st.HasBody = "groupchat", "room@muc.example/Nurse", "Juliet, supper", true
+		st.Mentions = []string{"", user, "room@muc.example/Juliet"}[g.rng.IntN(3)]
 	default:
 		st.Body, st.HasBody = fmt.Sprintf("message %d", g.key), true
+	}
+	st.StanzaID = g.rng.IntN(2) == 0
+	if st.Kind == events.KindMessage && g.rng.IntN(4) != 0 {
+		st.Raw = fmt.Sprintf("<message to='%s' id='m%d'><body>%s</body></message>", user, g.key, st.Body)
 	}
 	if g.rng.IntN(5) == 0 {
 		g.key-- // the same stanza again, by another path
@@ -51,11 +64,20 @@ func (g *eventGen) stanza(user string) events.Stanza {
 	return st
 }
 
+// genExtensions are the extension children an enable may carry: none,
+// each extension alone, and several at once.
+var genExtensions = []string{"", "", extPriority, extJingle, extEncrypt + extPriority,
+	"<muted xmlns='tigase:push:filter:muted:0'><item jid='romeo@montague.example'/></muted>",
+	"<ignore-unknown xmlns='tigase:push:filter:ignore-unknown:0'/>" + extJingle,
+	"<groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='room@muc.example' allow='mentioned' nick='Juliet'/></groupchat>" + extEncrypt,
+	"<groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='room@muc.example' allow='never'/></groupchat>",
+}
+
 // next returns the next event; nil means "answer a publish" or "wake".
 func (g *eventGen) next() (ev events.Event, answer, wake bool) {
 	g.now = g.now.Add(time.Duration(g.rng.IntN(1500)) * time.Millisecond)
 	now := g.now
-	switch g.rng.IntN(17) {
+	switch g.rng.IntN(20) {
 	case 0:
 		ev := events.SessionOpened{Now: now, Session: g.session()}
 		if g.rng.IntN(2) == 0 {
@@ -66,8 +88,9 @@ func (g *eventGen) next() (ev events.Event, answer, wake bool) {
 		return events.SessionClosed{Now: now, Session: g.session()}, false, false
 	case 2, 3:
 		node := string(rune('A' + g.rng.IntN(4)))
+		ext := genExtensions[g.rng.IntN(len(genExtensions))]
 		return events.IQ{Now: now, Session: g.session(), ID: "e",
-			Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + node + "'/>")}, false, false
+			Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + node + "'>" + ext + "</enable>")}, false, false
 	case 4:
 		return events.IQ{Now: now, Session: g.session(), ID: "d",
 			Payload: []byte("<disable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + string(rune('A'+g.rng.IntN(4))) + "'/>")}, false, false
@@ -105,9 +128,11 @@ func (g *eventGen) next() (ev events.Event, answer, wake bool) {
 	case 15:
 		return nil, true, false
 	case 16:
-		if g.rng.IntN(2) == 0 {
-			return events.SessionActive{Now: now, Session: g.session()}, false, false
-		}
+		return events.IQ{Now: now, Session: g.session(), ID: "e2", Payload: g.p2[g.rng.IntN(len(g.p2))]}, false, false
+	case 17:
+		return events.IQ{Now: now, Session: g.session(), ID: "d2", Payload: []byte("<disable xmlns='urn:xmpp:push2:0'/>")}, false, false
+	case 18:
+		return events.SessionActive{Now: now, Session: g.session()}, false, false
 	}
 	return nil, false, true
 }
@@ -124,12 +149,34 @@ func render(b *strings.Builder, d Decisions, err error) {
 	}
 	for _, p := range d.Publishes {
 		fmt.Fprintf(b, "important=%v ", p.Important)
+		if p.Extensions.Encrypted() { // its bytes hold a random IV: render what they say
+			fmt.Fprintf(b, "encrypted voip=%v payload=%+v %s ", p.VoIP, p.Payload, p.Extensions)
+			p.Extensions = registry.Extensions{}
+		}
 		b.Write(p.AppendXML(nil))
+		b.WriteByte('\n')
+	}
+	for _, n := range d.Notifications {
+		x, err := n.AppendXML(nil, rand.NewChaCha8([32]byte{1}))
+		fmt.Fprintf(b, "notification %s %s %d err=%v ", n.User, n.Client, n.Match, err)
+		b.Write(x)
 		b.WriteByte('\n')
 	}
 	for _, c := range d.Changes {
 		fmt.Fprintf(b, "change %+v\n", c)
 	}
+}
+
+// push2Enables are the Push 2.0 enables of the generator: every match
+// profile, with and without filters, grace and encryption.
+func push2Enables(t *testing.T) [][]byte {
+	dev := newDevice(t, 5)
+	var out [][]byte
+	for p := push2.MatchAll; p.String() != ""; p++ {
+		out = append(out, enable2(t, &dev, push2.Match{Profile: p}), enable2(t, nil, push2.Match{Profile: p, Grace: 20 * time.Second,
+			Filters: []push2.Filter{{JID: "romeo@montague.example", Mention: true}}}))
+	}
+	return out
 }
 
 // TestDeterminism feeds the same random event sequences, of every kind and
@@ -141,12 +188,16 @@ func TestDeterminism(t *testing.T) {
 		sequences = 100
 	}
 	ctx := context.Background()
+	enables := push2Enables(t)
+	notes := 0                // Push 2.0 notifications decided: the generator must make some
+	seen := map[string]bool{} // extension features the sequences exercised
 	for seq := range sequences {
 		var engines [2]*Engine
 		for i := range engines {
 			cfg := Config{IDPrefix: "p-", IDSecret: "s", MaxDevices: 3, MaxErrors: 2, Store: registry.NewMemory(),
 				PublishTimeout: 20 * time.Second, Expiry: time.Minute,
-				Errors: ErrorPolicy{MaxTimeouts: 2, FailureSpan: 30 * time.Second, Retry: RetryPolicy{Attempts: 2, Base: time.Second}}}
+				Errors: ErrorPolicy{MaxTimeouts: 2, FailureSpan: 30 * time.Second, Retry: RetryPolicy{Attempts: 2, Base: time.Second}},
+				Roster: rosterFunc(func(_, contact string) (bool, error) { return contact != "paris@verona.example", nil })}
 			if seq%2 == 1 { // every other sequence under a delivery policy
 				cfg.DebounceWindow, cfg.MaxPushesPerMinute, cfg.MaxUserPushesPerMinute = 5*time.Second, 3, 5
 				cfg.GracePeriod = 4 * time.Second
@@ -157,15 +208,16 @@ func TestDeterminism(t *testing.T) {
 			}
 			engines[i] = e
 		}
-		g := &eventGen{rng: rand.New(rand.NewPCG(uint64(seq), 7)), now: epoch}
+		g := &eventGen{rng: rand.New(rand.NewPCG(uint64(seq), 7)), now: epoch, p2: enables}
 		for u := range 20 {
 			g.subj = append(g.subj, fmt.Sprintf("u%d@example.org", u))
 		}
 		var outs [2]strings.Builder
-		var sent []Publish // the first engine's publishes, answered at random
+		type sentPush struct{ id, to string }
+		var sent []sentPush // the first engine's publishes and notifications, answered at random
 		for range 60 {
 			ev, answer, wake := g.next()
-			var answered Publish
+			var answered sentPush
 			if answer {
 				if len(sent) == 0 {
 					continue
@@ -184,13 +236,13 @@ func TestDeterminism(t *testing.T) {
 					}
 				case answer:
 					var se *events.StanzaError
-					switch answered.ID[len(answered.ID)-1] % 3 {
+					switch answered.id[len(answered.id)-1] % 3 {
 					case 0:
 						se = &events.StanzaError{Type: "cancel", Condition: "item-not-found"}
 					case 1:
 						se = &events.StanzaError{Type: "wait", Condition: "resource-constraint"}
 					}
-					d, err = e.PublishResult(ctx, events.PublishResult{Now: g.now, ID: answered.ID, From: answered.To(), Error: se})
+					d, err = e.PublishResult(ctx, events.PublishResult{Now: g.now, ID: answered.id, From: answered.to, Error: se})
 				default:
 					d, err = e.Handle(ctx, ev)
 				}
@@ -199,16 +251,33 @@ func TestDeterminism(t *testing.T) {
 				}
 				render(&outs[i], d, err)
 				if i == 0 {
-					sent = append(sent, d.Publishes...)
+					for _, p := range d.Publishes {
+						sent = append(sent, sentPush{p.ID, p.To()})
+					}
+					for _, n := range d.Notifications {
+						sent = append(sent, sentPush{n.ID, n.To()})
+					}
 				}
 			}
 		}
 		for i, e := range engines {
 			fmt.Fprintf(&outs[i], "metrics %v\n", e.Metrics().Counts)
 		}
+		notes += strings.Count(outs[0].String(), "notification ")
 		if a, b := outs[0].String(), outs[1].String(); a != b {
 			t.Fatalf("sequence %d: the engines decided differently:\n%s", seq, firstDifference(a, b))
 		}
+		for _, f := range []string{"voip=true", "action='retract'", ">high</priority>", ">low</priority>", "<jingle ", "Nickname:Nurse"} {
+			seen[f] = seen[f] || strings.Contains(outs[0].String(), f)
+		}
+	}
+	for f, ok := range seen {
+		if !ok && !testing.Short() { // 100 sequences may miss the rarest
+			t.Errorf("no sequence produced %q: the generator misses an extension", f)
+		}
+	}
+	if notes == 0 {
+		t.Error("no sequence gave a Push 2.0 notification")
 	}
 }
 

@@ -47,6 +47,18 @@
 // publish IQ, Reply.AppendXML the answers, and ParseResult reads a push
 // service's answer to a publish.
 //
+// # Extensions
+//
+// A client may switch on, per registration, the Tigase extensions of
+// <enable/> (registry.Extensions, kept by every Store): filters (muted
+// JIDs; senders not in the roster, asked of Config.Roster; groupchat rooms
+// with always, mentioned or never), a <priority/>, an encrypted payload
+// (AES-128-GCM under the client's key, written by AppendXML) and Jingle
+// call pushes. Filters apply per registration and never to pings; a call
+// proposal rings at once, and its end stops it, on the registrations that
+// asked for Jingle or encryption. Engine.Features lists the disco#info
+// features the host advertises on each account.
+//
 // # Limits
 //
 // Everything a remote party or a host controls is bounded:

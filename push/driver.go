@@ -21,6 +21,11 @@ type DriverConfig struct {
 	// Change receives every change to a registration (the audit trail);
 	// nil drops them.
 	Change func(Change)
+	// Notify receives every Push 2.0 notification, to render
+	// (Notification.AppendXML) and send; nil drops them. Set it when the
+	// engine's Store offers Push 2.0 (registry.Push2Store). A notification
+	// that cannot be sent is best forgotten with Engine.ForgetPublish.
+	Notify func(Notification)
 	// SendError is told about publishes the Sender could not send; nil
 	// logs them through the engine's Logger.
 	SendError func(Publish, error)
@@ -129,6 +134,11 @@ func (d *Driver) Execute(ctx context.Context, dec Decisions) {
 	for _, t := range dec.Timeouts {
 		if d.cfg.Timeout != nil {
 			d.cfg.Timeout(t)
+		}
+	}
+	for _, n := range dec.Notifications {
+		if d.cfg.Notify != nil {
+			d.cfg.Notify(n)
 		}
 	}
 	for _, p := range dec.Publishes {

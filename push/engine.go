@@ -26,9 +26,12 @@ import (
 //     one for the same session replaces an earlier one).
 //  3. Publishes: send each publish through the push service (a Sender),
 //     and feed every answer back as an events.PublishResult.
-//  4. Wake: when not zero, call Engine.Wake at (or soon after) that time,
+//  4. Notifications: render each Push 2.0 push with its AppendXML and
+//     send it to the push service; feed every error answer back as an
+//     events.PublishResult.
+//  5. Wake: when not zero, call Engine.Wake at (or soon after) that time,
 //     unless a wake-up at an earlier time is already planned.
-//  5. Changes: record each change to a registration in the account's
+//  6. Changes: record each change to a registration in the account's
 //     history (an audit trail), if the host keeps one; nothing else
 //     depends on them.
 //
@@ -39,6 +42,8 @@ type Decisions struct {
 	Replies   []Reply
 	Timeouts  []Timeout
 	Publishes []Publish
+	// Notifications are the Push 2.0 pushes (see Notification).
+	Notifications []Notification
 	// Wake is when a batch opened by this event falls due; from Engine.Wake,
 	// the next time any batch falls due. Zero: nothing new to wake for.
 	Wake time.Time
@@ -49,7 +54,8 @@ type Decisions struct {
 
 // Empty reports whether there is nothing to do.
 func (d *Decisions) Empty() bool {
-	return len(d.Replies) == 0 && len(d.Timeouts) == 0 && len(d.Publishes) == 0 && d.Wake.IsZero() && len(d.Changes) == 0
+	return len(d.Replies) == 0 && len(d.Timeouts) == 0 && len(d.Publishes) == 0 && len(d.Notifications) == 0 &&
+		d.Wake.IsZero() && len(d.Changes) == 0
 }
 
 // Reset empties d for reuse with HandleInto, keeping its capacity. The
@@ -62,8 +68,10 @@ func (d *Decisions) Reset() {
 	clear(d.Replies)
 	clear(d.Timeouts)
 	clear(d.Publishes)
+	clear(d.Notifications)
 	clear(d.Changes)
-	*d = Decisions{Replies: d.Replies[:0], Timeouts: d.Timeouts[:0], Publishes: d.Publishes[:0], Changes: d.Changes[:0]}
+	*d = Decisions{Replies: d.Replies[:0], Timeouts: d.Timeouts[:0], Publishes: d.Publishes[:0],
+		Notifications: d.Notifications[:0], Changes: d.Changes[:0]}
 }
 
 // wakeAt sets Wake to t unless it is already earlier.
@@ -118,7 +126,8 @@ func New(cfg Config) (*Engine, error) {
 		MaxSessions:           cfg.MaxSessionsPerUser,
 		Policy: core.Policy{Debounce: cfg.DebounceWindow, PerRegistration: cfg.MaxPushesPerMinute,
 			PerUser: cfg.MaxUserPushesPerMinute, Grace: cfg.GracePeriod},
-		Filters: core.Filters{Default: core.Filter(cfg.PushPolicy), Field: cfg.PushPolicyField, Names: pushPolicies},
+		Filters:      core.Filters{Default: core.Filter(cfg.PushPolicy), Field: cfg.PushPolicyField, Names: pushPolicies},
+		NickMentions: !cfg.NoNickMentions,
 	}}
 	if e.idPrefix == "" {
 		var prefix [6]byte
@@ -234,8 +243,13 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 	}
 	for i := range out.Publishes {
 		p := &out.Publishes[i]
+		if p.Push2 != nil {
+			d.Notifications = append(d.Notifications, e.notification(p, now))
+			continue
+		}
 		d.Publishes = append(d.Publishes, Publish{User: p.User, Options: p.Options, Sender: p.Sender, Body: p.Body,
-			Important: p.Important, Registration: p.Registration, gen: p.Generation})
+			Important: p.Important, Registration: p.Registration, gen: p.Generation,
+			Extensions: p.Extensions, VoIP: p.VoIP, Payload: (*Payload)(p.Payload)})
 	}
 	for _, due := range out.Due {
 		if due.Arm {

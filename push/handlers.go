@@ -24,9 +24,12 @@ import (
 // its decisions to d. run reports whether the session was known (an event
 // for a session never opened is counted and logged) and the core's
 // refusal, if any (a session over MaxSessionsPerUser). With create, a user
-// the engine does not know yet is added.
-func (e *Engine) local(ctx context.Context, event, full string, now time.Time, create bool, d *Decisions,
-	run func(u *core.User, out *core.Out) (known bool, err error)) error {
+// the engine does not know yet is added. queue is the stanzas the event
+// brings (nil for none): when the session's registration asked for
+// ignore-unknown, run gets a copy marked with the Roster's answers as
+// marked, and should use it instead (rosterQueue); else marked is nil.
+func (e *Engine) local(ctx context.Context, event, full string, now time.Time, create bool, queue []events.Stanza, d *Decisions,
+	run func(u *core.User, out *core.Out, marked []events.Stanza) (known bool, err error)) error {
 	user, err := sessionUser(full, now)
 	if err != nil {
 		return err
@@ -35,10 +38,11 @@ func (e *Engine) local(ctx context.Context, event, full string, now time.Time, c
 	if err != nil {
 		return err
 	}
+	marked, owned := e.rosterQueue(ctx, sh, user, u, owned, full, queue)
 	start := len(d.Publishes)
 	known := false
 	if u != nil {
-		known, err = run(&u.User, &sh.out)
+		known, err = run(&u.User, &sh.out, marked)
 		e.emit(sh, user, now, d)
 	}
 	e.done(sh, user, u, owned)
@@ -64,13 +68,13 @@ func (e *Engine) sessionOpened(ctx context.Context, ev events.SessionOpened, d *
 		}
 		return e.sessionOpenedAs(ctx, user, ev)
 	}
-	return e.local(ctx, "SessionOpened", ev.Session, ev.Now, true, d, func(u *core.User, out *core.Out) (bool, error) {
+	return e.local(ctx, "SessionOpened", ev.Session, ev.Now, true, nil, d, func(u *core.User, out *core.Out, _ []events.Stanza) (bool, error) {
 		return true, e.rules.Open(u, ev.Session, out)
 	})
 }
 
 func (e *Engine) sessionClosed(ctx context.Context, ev events.SessionClosed, d *Decisions) error {
-	return e.local(ctx, "SessionClosed", ev.Session, ev.Now, false, d, func(u *core.User, out *core.Out) (bool, error) {
+	return e.local(ctx, "SessionClosed", ev.Session, ev.Now, false, nil, d, func(u *core.User, out *core.Out, _ []events.Stanza) (bool, error) {
 		return e.rules.Close(u, ev.Session, out), nil
 	})
 }
@@ -87,19 +91,25 @@ func (e *Engine) stanzaQueued(ctx context.Context, ev *events.StanzaQueued, d *D
 }
 
 func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas []events.Stanza, d *Decisions) error {
-	return e.local(ctx, "queue", full, now, false, d, func(u *core.User, out *core.Out) (bool, error) {
+	return e.local(ctx, "queue", full, now, false, stanzas, d, func(u *core.User, out *core.Out, marked []events.Stanza) (bool, error) {
+		if marked != nil {
+			stanzas = marked
+		}
 		return e.rules.Queue(now, u, full, stanzas, out), nil
 	})
 }
 
 func (e *Engine) hibernationStarted(ctx context.Context, ev events.HibernationStarted, d *Decisions) error {
-	return e.local(ctx, "HibernationStarted", ev.Session, ev.Now, true, d, func(u *core.User, out *core.Out) (bool, error) {
+	return e.local(ctx, "HibernationStarted", ev.Session, ev.Now, true, ev.Queue, d, func(u *core.User, out *core.Out, marked []events.Stanza) (bool, error) {
+		if marked != nil {
+			ev.Queue = marked
+		}
 		return true, e.rules.Hibernate(ev.Now, u, ev.Session, ev.Queue, out)
 	})
 }
 
 func (e *Engine) hibernationEnded(ctx context.Context, ev events.HibernationEnded, d *Decisions) error {
-	return e.local(ctx, "HibernationEnded", ev.Session, ev.Now, false, d, func(u *core.User, out *core.Out) (bool, error) {
+	return e.local(ctx, "HibernationEnded", ev.Session, ev.Now, false, nil, d, func(u *core.User, out *core.Out, _ []events.Stanza) (bool, error) {
 		return e.rules.Resume(u, ev.Session, out), nil
 	})
 }
@@ -114,6 +124,9 @@ func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 		ev.ID = req.IQID
 	}
 	if perr != nil {
+		if ok, err := e.push2IQ(ctx, ev, user, d); ok {
+			return err
+		}
 		var se *events.StanzaError
 		if !errors.As(perr, &se) {
 			se = ErrMalformedRequest
@@ -193,7 +206,7 @@ func (e *Engine) storeEnable(ctx context.Context, now time.Time, user, client st
 		return enableResult{err: e.storeError(ctx, "enable: load", user, err)}
 	}
 	reg := registry.Registration{User: user, ID: registry.NewIdentifier(req.JID, req.Node), Options: req.Options,
-		Enabled: now, Generation: newGeneration(), Client: client}
+		Enabled: now, Generation: newGeneration(), Client: client, Extensions: req.Extensions}
 	superseded, err := e.supersede(ctx, reg, stored)
 	if err != nil {
 		return enableResult{err: err}
@@ -290,6 +303,9 @@ func (e *Engine) fanoutIf(ctx context.Context, now time.Time, user string, st *e
 	sh.mu.Unlock()
 	buf := e.regBufs.Get().(*[]registry.Registration)
 	regs, lerr := e.load(ctx, user, (*buf)[:0])
+	if lerr == nil && e.cfg.Roster != nil && askRoster(st, user, regs) {
+		e.markUnknown(ctx, user, st)
+	}
 	start := len(d.Publishes)
 	sh.finish()
 	if lerr == nil && len(regs) > 0 {
@@ -317,10 +333,16 @@ func (e *Engine) loadFresh(ctx context.Context, user string) ([]registry.Registr
 
 // load reads the user's registrations, into dst when the Store can.
 func (e *Engine) load(ctx context.Context, user string, dst []registry.Registration) ([]registry.Registration, error) {
+	var err error
 	if a, ok := e.cfg.Store.(registry.Appender); ok {
-		return a.LoadAppend(ctx, user, dst)
+		dst, err = a.LoadAppend(ctx, user, dst)
+	} else {
+		dst, err = e.cfg.Store.Load(ctx, user)
 	}
-	return e.cfg.Store.Load(ctx, user)
+	if err != nil {
+		return dst, err
+	}
+	return e.loadPush2(ctx, user, dst)
 }
 
 func (e *Engine) ping(ctx context.Context, ev events.Ping, d *Decisions) error {
@@ -355,6 +377,9 @@ func (e *Engine) userDeleted(ctx context.Context, ev events.UserDeleted, d *Deci
 		return err
 	}
 	removed, serr := e.cfg.Store.DeleteUser(ctx, ev.User)
+	if serr == nil {
+		removed, serr = e.deletePush2User(ctx, ev.User, removed)
+	}
 	sh.finish()
 	if serr == nil {
 		e.rules.Removed(ev.Now, &u.User, removed, &sh.out)
@@ -420,7 +445,7 @@ func (e *Engine) resync(ctx context.Context, ev events.RegistrationsChanged, d *
 	}
 	u.busy = true
 	sh.mu.Unlock()
-	regs, lerr := e.cfg.Store.Load(ctx, ev.User)
+	regs, lerr := e.load(ctx, ev.User, nil)
 	sh.finish()
 	if lerr == nil {
 		e.rules.Sync(ev.Now, &u.User, regs, &sh.out)

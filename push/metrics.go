@@ -55,6 +55,10 @@ const (
 	// SuppressedPolicy counts stanzas a registration's PushPolicy does not
 	// want pushed.
 	SuppressedPolicy = Reason(core.SuppressedPolicy)
+	// SuppressedFilter counts stanzas a registration's own filters stop
+	// (Tigase's muted, groupchat and ignore-unknown filters; Push 2.0
+	// matches that take nothing).
+	SuppressedFilter = Reason(core.SuppressedFilter)
 )
 
 // The other reasons: answers and expiries, one per publish. Changes to
@@ -78,7 +82,7 @@ const (
 var metricNames = [NumReasons]string{
 	"published_important", "published_unimportant", "published_ping",
 	"suppressed_dedup", "suppressed_batch", "suppressed_unbound", "suppressed_bound", "suppressed_withdrawn",
-	"suppressed_debounce", "suppressed_rate_limit", "suppressed_grace", "suppressed_policy",
+	"suppressed_debounce", "suppressed_rate_limit", "suppressed_grace", "suppressed_policy", "suppressed_filter",
 	"result_success", "result_wait", "result_error",
 	"publish_expired",
 }

@@ -261,6 +261,9 @@ const pendingTries = 4
 // pendingOf opens one of the engine's publish ids.
 func (e *Engine) pendingOf(id string) (ps *pendingShard, seq uint64, ok bool) {
 	rest, found := strings.CutPrefix(id, e.idPrefix)
+	if !found && len(id) == 36 {
+		return e.pendingOfUUID(id) // a Push 2.0 notification's
+	}
 	if !found || len(rest) < 24 || rest[22] != '.' {
 		return nil, 0, false
 	}

@@ -17,6 +17,7 @@ import (
 // its laterItem points to it, one at a time.
 type retryState struct {
 	pub     Publish
+	note    *Notification // a Push 2.0 notification's instead of pub
 	first   time.Time
 	attempt int
 }
@@ -189,15 +190,22 @@ const TimeoutCondition = "timeout"
 // life; a Store failure drops it (logged and counted).
 func (e *Engine) resend(ctx context.Context, now time.Time, rs *retryState, d *Decisions) {
 	user := rs.pub.User
+	if rs.note != nil {
+		user = rs.note.User
+	}
 	sh, u, err := e.begin(ctx, user, now)
 	if err != nil {
 		return
 	}
-	regs, lerr := e.cfg.Store.Load(ctx, user)
+	regs, lerr := e.load(ctx, user, nil)
 	sh.finish()
 	e.end(sh, user, u)
 	if lerr != nil {
 		_ = e.storeError(ctx, "retry: load", user, lerr)
+		return
+	}
+	if rs.note != nil {
+		e.resendNote(now, rs, regs, d)
 		return
 	}
 	for i := range regs {

@@ -43,6 +43,9 @@ type Stats struct {
 	RemoteDisablesIgnored uint64
 	// PublishesRetried counts the retries sent (ErrorPolicy.Retry).
 	PublishesRetried uint64
+	// RosterErrors counts failed Config.Roster lookups (logged at warning
+	// level); each stanza concerned was pushed as if the sender were known.
+	RosterErrors uint64
 }
 
 type counters struct {
@@ -50,6 +53,7 @@ type counters struct {
 	answersWithoutFrom, answersForeign, answersUnknown atomic.Uint64
 	publishesExpired, publishesForgotten               atomic.Uint64
 	remoteDisablesIgnored, publishesRetried            atomic.Uint64
+	rosterErrors                                       atomic.Uint64
 }
 
 // Stats counts what the engine holds now and reads its counters. It locks
@@ -65,6 +69,7 @@ func (e *Engine) Stats() Stats {
 		PublishesForgotten:    e.stats.publishesForgotten.Load(),
 		RemoteDisablesIgnored: e.stats.remoteDisablesIgnored.Load(),
 		PublishesRetried:      e.stats.publishesRetried.Load(),
+		RosterErrors:          e.stats.rosterErrors.Load(),
 	}
 	for i := range e.users {
 		sh := &e.users[i]

@@ -31,6 +31,19 @@ type Publish struct {
 	// Registration identifies the registration (push service JID and node)
 	// the publish is for; To and Node read it.
 	Registration registry.Identifier
+	// Extensions are what the registration asked for in its <enable/>:
+	// AppendXML adds a <priority/>, replaces the summary form by an
+	// <encrypted/> payload (holding Payload) and adds a <jingle/> to call
+	// pushes accordingly. It holds the encryption key: never log it.
+	Extensions registry.Extensions
+	// VoIP marks a push that rings a call (a XEP-0353 proposal) or stops
+	// it ringing (its retract or reject, to the registrations the proposal
+	// was pushed to); nothing else is marked.
+	VoIP bool
+	// Payload is what an encrypted or Jingle push says about the stanza;
+	// nil but for a registration that asked for encryption or Jingle. It is
+	// the engine's: do not change it.
+	Payload *Payload
 
 	gen   uint64      // the registration's Generation when the publish was made
 	retry *retryState // for a retry: the push's history; nil otherwise
@@ -50,6 +63,9 @@ func (p *Publish) Node() string { return p.Registration.Node() }
 func (p *Publish) From() string { return jid.Domain(p.User) }
 
 // AppendXML appends the publish IQ to b and returns the extended buffer.
+// For a registration that asked for encryption it draws a fresh IV from
+// crypto/rand on each call: the bytes differ from call to call, what they
+// say does not.
 func (p *Publish) AppendXML(b []byte) []byte {
 	b = append(b, "<iq type='set' from='"...)
 	b = appendEscaped(b, p.From())
@@ -65,20 +81,32 @@ func (p *Publish) AppendXML(b []byte) []byte {
 	} else {
 		b = append(b, "<publish>"...)
 	}
-	b = append(b, "<item><notification xmlns='"+NSPush+"'><x xmlns='"+NSDataForms+"' type='form'>"+
-		"<field type='hidden' var='FORM_TYPE'><value>"+NSPushSummary+"</value></field>"+
-		"<field type='text-single' var='message-count'><value>"...)
-	b = strconv.AppendInt(b, MessageCount, 10)
-	b = append(b, "</value></field><field type='text-single' var='pending-subscription-count'/>"...)
-	b = appendField(b, "jid-single", "last-message-sender", p.Sender, false)
-	b = appendField(b, "text-single", "last-message-body", p.Body, p.Important)
-	b = append(b, "</x></notification></item></publish>"...)
+	b = append(b, "<item><notification xmlns='"+NSPush+"'>"...)
+	if enc, ok := p.Extensions.Encryption(); ok {
+		b = p.appendEncrypted(b, enc)
+	} else {
+		b = p.appendSummary(b)
+	}
+	b = p.appendExtensions(b)
+	b = append(b, "</notification></item></publish>"...)
 	if !p.Options.IsZero() {
 		b = append(b, "<publish-options>"...)
 		b = AppendForm(b, p.Options)
 		b = append(b, "</publish-options>"...)
 	}
 	return append(b, "</pubsub></iq>"...)
+}
+
+// appendSummary appends the XEP-0357 summary form.
+func (p *Publish) appendSummary(b []byte) []byte {
+	b = append(b, "<x xmlns='"+NSDataForms+"' type='form'>"+
+		"<field type='hidden' var='FORM_TYPE'><value>"+NSPushSummary+"</value></field>"+
+		"<field type='text-single' var='message-count'><value>"...)
+	b = strconv.AppendInt(b, MessageCount, 10)
+	b = append(b, "</value></field><field type='text-single' var='pending-subscription-count'/>"...)
+	b = appendField(b, "jid-single", "last-message-sender", p.Sender, false)
+	b = appendField(b, "text-single", "last-message-body", p.Body, p.Important)
+	return append(b, "</x>"...)
 }
 
 func appendField(b []byte, typ, name, value string, always bool) []byte {

@@ -56,8 +56,10 @@ func notImplemented(text string) *events.StanzaError {
 }
 
 // ParseRequest parses data, one <enable/> or <disable/> element of
-// urn:xmpp:push2:0 (white space, comments and processing instructions may
-// surround it), into a Request. Unknown elements and attributes are
+// urn:xmpp:push2:0, or an <iq/> (in no namespace, jabber:client or
+// jabber:server) around one, of which only the first child element is
+// read (white space, comments and processing instructions may surround
+// it), into a Request. Unknown elements and attributes are
 // ignored; text values are trimmed of XML white space; base64 is standard,
 // padded or not.
 //
@@ -88,6 +90,9 @@ func ParseRequest(data []byte) (Request, error) {
 	root, ok := scanTree(data)
 	if !ok {
 		return Request{}, badRequest("Malformed request")
+	}
+	if root.local == "iq" && stanzaNS(root.space) && len(root.kids) > 0 {
+		root = root.kids[0]
 	}
 	req, err := interpret(root)
 	if err != nil {

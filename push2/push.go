@@ -20,20 +20,27 @@ type Push struct {
 	Important bool
 	// Cap is the envelope's size limit, 0 for DefaultCap.
 	Cap int
+	// ID is the notification's id; "" makes a fresh UUID with NewID. An
+	// engine that matches the service's error answers by id sets its own.
+	ID string
+	// Call marks a Jingle Message propose or retract when no stanza is
+	// given (a notify-only send needs none): high priority with <voip/>.
+	Call bool
 	// Rand is the random source of the id, the padding, the salt and the
 	// ephemeral key; nil means crypto/rand.Reader.
 	Rand io.Reader
 }
 
 // AppendPush appends the notification of stanza (the raw XML of one
-// <message/>) for the registration req under its match m: a fresh id
-// (returned, to match the service's error answer), the priority (high with
-// <voip/> for a Jingle Message propose or retract, normal when
-// p.Important, low otherwise), for SendEncrypted the envelope encrypted
-// for the device, and for a VAPID send a token signed with the client's
-// key. It reads no clock and keeps nothing. On error dst is returned
-// unchanged; the error wraps ErrRequest (a disable, or an unknown send
-// profile), ErrStanza, ErrTooLarge, ErrKey or ErrRandom.
+// <message/>) for the registration req under its match m: its id (p.ID,
+// or a fresh UUID; returned, to match the service's error answer), the
+// priority (high with <voip/> for a Jingle Message propose or retract, in
+// the stanza or by p.Call; normal when p.Important; low otherwise), for
+// SendEncrypted the envelope encrypted for the device, and for a VAPID
+// send a token signed with the client's key. A notify-only send needs no
+// stanza (nil is accepted). It reads no clock and keeps nothing. On error
+// dst is returned unchanged; the error wraps ErrRequest (a disable, or an
+// unknown send profile), ErrStanza, ErrTooLarge, ErrKey or ErrRandom.
 func AppendPush(dst []byte, req *Request, m *Match, stanza []byte, p *Push) ([]byte, string, error) {
 	if req == nil || m == nil || p == nil {
 		return dst, "", fmt.Errorf("%w: nil request, match or push", ErrRequest)
@@ -44,21 +51,27 @@ func AppendPush(dst []byte, req *Request, m *Match, stanza []byte, p *Push) ([]b
 	if m.Send.Profile.String() == "" {
 		return dst, "", fmt.Errorf("%w: unknown send profile", ErrRequest)
 	}
-	msg, err := parseMessage(stanza)
-	if err != nil {
-		return dst, "", err
+	s := &m.Send
+	msg := &message{call: p.Call}
+	if len(stanza) > 0 || s.Profile == SendEncrypted {
+		var err error
+		if msg, err = parseMessage(stanza); err != nil {
+			return dst, "", err
+		}
 	}
-	n := Notification{To: req.Service, From: p.Domain, Client: req.Client}
-	if n.ID, err = NewID(p.Rand); err != nil {
-		return dst, "", err
+	n := Notification{ID: p.ID, To: req.Service, From: p.Domain, Client: req.Client}
+	var err error
+	if n.ID == "" {
+		if n.ID, err = NewID(p.Rand); err != nil {
+			return dst, "", err
+		}
 	}
 	switch {
-	case msg.call:
+	case msg.call || p.Call:
 		n.Priority, n.VoIP = PriorityHigh, true
 	case p.Important:
 		n.Priority = PriorityNormal
 	}
-	s := &m.Send
 	if s.Profile == SendEncrypted {
 		plain, err := msg.appendEnvelope(make([]byte, 0, len(stanza)+512), p.Cap, p.Rand)
 		if err != nil {

@@ -268,28 +268,9 @@ func (e Extensions) Priority() bool { return e.has(extPriority) }
 // Jingle reports whether the registration asked for call pushes.
 func (e Extensions) Jingle() bool { return e.has(extJingle) }
 
-// Muted reports whether the bare JID of addr is muted (compared
-// case-insensitively). It does not allocate for a lower-case bare JID.
-func (e Extensions) Muted(addr string) bool {
-	bare := jid.Bare(addr)
-	found := false
-	e.walk(func(m string) { found = found || strings.EqualFold(m, bare) }, nil)
-	return found
-}
-
-// Room returns the rule of the room whose bare JID is that of addr
-// (compared case-insensitively), and false when the room is not listed.
-func (e Extensions) Room(addr string) (Room, bool) {
-	bare := jid.Bare(addr)
-	var room Room
-	found := false
-	e.walk(nil, func(r Room) {
-		if !found && strings.EqualFold(r.JID, bare) {
-			room, found = r, true
-		}
-	})
-	return room, found
-}
+// Encrypted reports whether the registration asked for encryption (see
+// Encryption for its settings).
+func (e Extensions) Encrypted() bool { return e.has(extEncrypt) }
 
 // Encryption returns the encryption the registration asked for, and false
 // when it asked for none.

@@ -20,6 +20,7 @@ const memoryShards = 64
 type Memory struct {
 	seed   maphash.Seed
 	shards [memoryShards]memoryShard
+	push2  [memoryShards]push2Shard // Push 2.0 registrations (push2.go)
 }
 
 type memoryShard struct {
@@ -34,6 +35,7 @@ type memoryShard struct {
 type memoryEntry struct {
 	id         Identifier
 	options    Form
+	ext        Extensions
 	sec        int64 // Enabled, unix seconds
 	generation uint64
 	nsec       int32 // and nanoseconds
@@ -48,13 +50,13 @@ type memoryEntry struct {
 const maxErrorCount = math.MaxInt32
 
 func entryOf(r Registration) memoryEntry {
-	return memoryEntry{id: r.ID, options: r.Options, sec: r.Enabled.Unix(), nsec: int32(r.Enabled.Nanosecond()),
+	return memoryEntry{id: r.ID, options: r.Options, ext: r.Extensions, sec: r.Enabled.Unix(), nsec: int32(r.Enabled.Nanosecond()),
 		generation: r.Generation, errors: int32(min(r.Errors, maxErrorCount)),
 		success: unixNano(r.LastSuccess), failing: unixNano(r.FailingSince), lastError: r.LastError, client: r.Client}
 }
 
 func (e *memoryEntry) registration(user string) Registration {
-	return Registration{User: user, ID: e.id, Options: e.options, Enabled: time.Unix(e.sec, int64(e.nsec)).UTC(),
+	return Registration{User: user, ID: e.id, Options: e.options, Extensions: e.ext, Enabled: time.Unix(e.sec, int64(e.nsec)).UTC(),
 		Generation: e.generation, Errors: int(e.errors),
 		LastSuccess: timeOf(e.success), FailingSince: timeOf(e.failing), LastError: e.lastError, Client: e.client}
 }
@@ -69,8 +71,10 @@ func NewMemory() *Memory {
 }
 
 func (m *Memory) shard(user string) *memoryShard {
-	return &m.shards[maphash.String(m.seed, user)%memoryShards]
+	return &m.shards[m.shardIndex(user)]
 }
+
+func (m *Memory) shardIndex(user string) uint64 { return maphash.String(m.seed, user) % memoryShards }
 
 func registrations(user string, entries []memoryEntry) []Registration {
 	out := make([]Registration, len(entries))

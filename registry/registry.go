@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/pushrules/pushrules/push2"
 )
 
 // Identifier names one registration of a user: the push service JID, "<",
@@ -151,6 +153,15 @@ type Registration struct {
 	// registration, "" when it gave none; a Save replacing a registration
 	// takes the new Client.
 	Client string
+	// Extensions are the extension children of the <enable/> (filters,
+	// priority, encryption, Jingle); the zero Extensions for none. Like
+	// Options it is replaced by each enable. It holds the encryption key:
+	// a Store keeps it as a secret.
+	Extensions Extensions
+	// Push2 is set only on the views the push engine makes of a
+	// Push2Registration (see Push2Registration.View); a Store neither
+	// keeps nor returns it.
+	Push2 *push2.Request
 }
 
 // ErrNotFound is returned by Store methods that name a registration which is

@@ -1,26 +1,25 @@
-// Command push2 plays both ends of a Push 2.0 (urn:xmpp:push2:0) push: a
-// device registers its keys with an <enable/>, the server (the push2
-// package) builds the notification of a chat message, and the device
-// checks the VAPID token, decrypts the payload and prints the stanza it
-// carries. Keys are fresh on every run, so the payload differs; the rest of
-// the transcript does not.
+// Command push2 plays a Push 2.0 (urn:xmpp:push2:0) push end to end
+// through the push engine: a phone registers its keys with an <enable/>,
+// hibernates, a chat message is queued for it, the engine's batch falls
+// due and gives a notification, which the server renders and the phone
+// (the device) checks: it verifies the VAPID token, decrypts the payload
+// and prints the stanza it carries. The push service then answers with an
+// error, which the engine counts. Keys are fresh on every run, so the
+// payload differs; the rest of the transcript does not.
 //
 //	go run ./examples/push2
 package main
 
 import (
 	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
+	"context"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -32,7 +31,9 @@ import (
 	"time"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/push"
 	"github.com/pushrules/pushrules/push2"
+	"github.com/pushrules/pushrules/registry"
 )
 
 func main() {
@@ -86,7 +87,10 @@ const stanza = `<message xmlns='jabber:client' from='romeo@montague.example/orch
 	`<stanza-id xmlns='urn:xmpp:sid:0' id='arch-1' by='juliet@example.org'/>` +
 	`<x xmlns='urn:example:client-private'>state only the sender's client reads</x></message>`
 
+const phoneJID = "juliet@example.org/phone"
+
 func run(w io.Writer) error {
+	ctx := context.Background()
 	phone, err := newDevice()
 	if err != nil {
 		return err
@@ -95,40 +99,58 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-
-	// The server parses the enable and stores it (as JSON) ...
-	req, err := push2.ParseRequest(enable)
+	store := registry.NewMemory()
+	engine, err := push.New(push.Config{Store: store})
 	if err != nil {
 		return err
 	}
-	stored, err := json.Marshal(req)
+	fmt.Fprintf(w, "disco features: %s\n", strings.Join(engine.Push2Features(), " "))
+
+	// The phone connects and enables Push 2.0; the engine stores the
+	// registration under the phone's client.
+	now := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+	if _, err := engine.SessionOpened(ctx, events.SessionOpened{Now: now, Session: phoneJID}); err != nil {
+		return err
+	}
+	d, err := engine.IQ(ctx, events.IQ{Now: now, Session: phoneJID, ID: "en1", Payload: enable})
 	if err != nil {
 		return err
 	}
-	var reg push2.Request
-	if err := json.Unmarshal(stored, &reg); err != nil {
+	for _, r := range d.Replies {
+		fmt.Fprintf(w, "server answers: %s\n", r.AppendXML(nil))
+	}
+	regs, err := store.LoadPush2(ctx, "juliet@example.org")
+	if err != nil || len(regs) != 1 {
+		return fmt.Errorf("stored %d registrations: %v", len(regs), err)
+	}
+	m := &regs[0].Request.Matches[0]
+	fmt.Fprintf(w, "registered: client key %s, service %s, %s, grace %v, auth secret %v\n",
+		regs[0].Client, regs[0].Request.Service, m.Profile, m.Grace, m.Send.AuthSecret)
+
+	// The phone's connection drops; a message is queued for it. The host
+	// hands the engine the stanza's XML too (Raw), for the envelope.
+	if _, err := engine.HibernationStart(ctx, events.HibernationStarted{Now: now.Add(time.Second), Session: phoneJID}); err != nil {
 		return err
 	}
-	m := &reg.Matches[0]
-	fmt.Fprintf(w, "registered: service %s, client %s, %s, grace %v, auth secret %v\n",
-		reg.Service, reg.Client, m.Profile, m.Grace, m.Send.AuthSecret)
-
-	// ... and later pushes a message that matches.
 	st, err := events.ParseStanza([]byte(stanza))
 	if err != nil {
 		return err
 	}
-	if !m.Matches(&st, push2.Facts{Archived: true}) {
-		return errors.New("the message does not match")
-	}
-	now := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
-	out, id, err := push2.AppendPush(nil, &reg, m, []byte(stanza), &push2.Push{
-		Domain: "example.org", Now: now, Important: st.Important(), Rand: rand.Reader,
-	})
+	st.Raw = stanza
+	d, err = engine.StanzaQueued(ctx, events.StanzaQueued{Now: now.Add(2 * time.Second), Session: phoneJID, Stanza: st})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "notification: %d bytes, id is a UUID: %v\n", len(out), len(id) == 36)
+	d = engine.Wake(ctx, d.Wake)
+	if len(d.Notifications) != 1 {
+		return fmt.Errorf("%d notifications when the batch fell due", len(d.Notifications))
+	}
+	note := d.Notifications[0]
+	out, err := note.AppendXML(nil, rand.Reader)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "notification after the batch window: %d bytes, id is a UUID: %v\n", len(out), len(note.ID) == 36)
 
 	// The push service passes the payload and the token to the device.
 	var n struct {
@@ -154,7 +176,7 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	envelope, err := phone.decrypt(body)
+	envelope, err := push2.Decrypt(body, phone.key, phone.secret)
 	if err != nil {
 		return err
 	}
@@ -169,13 +191,20 @@ func run(w io.Writer) error {
 	fmt.Fprintf(w, "decrypted message content: %s\n", env.Message.Inner)
 	fmt.Fprintf(w, "padded: %v\n", bytes.Contains(envelope, []byte("<rpad>")))
 
-	// Had the push service failed, it would have answered with an error.
-	reply, err := push2.ParseErrorReply([]byte("<message type='error' from='push.example.org' id='" + id + "'>" +
-		"<error type='wait'><resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"))
+	// The push service fails and answers with an error, matched by id and
+	// sender: the engine counts it against the registration.
+	reply, err := push2.ParseErrorReply([]byte("<message type='error' from='push.example.org' id='" + note.ID + "'>" +
+		"<error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "an error answer to this push: same id %v, %v\n", reply.ID == id, &reply.Error)
+	if _, err := engine.PublishResult(ctx, events.PublishResult{Now: now.Add(4 * time.Second), ID: reply.ID, From: reply.From, Error: &reply.Error}); err != nil {
+		return err
+	}
+	if regs, err = store.LoadPush2(ctx, "juliet@example.org"); err != nil || len(regs) != 1 {
+		return fmt.Errorf("after the error: %d registrations, %v", len(regs), err)
+	}
+	fmt.Fprintf(w, "the service answered %v: errors counted %d\n", &reply.Error, regs[0].Errors)
 	return nil
 }
 
@@ -208,50 +237,4 @@ func (d *device) verify(key, token string) (map[string]any, error) {
 	}
 	var claims map[string]any
 	return claims, json.Unmarshal(payload, &claims)
-}
-
-// decrypt opens an aes128gcm body of one record (RFC 8188, RFC 8291).
-func (d *device) decrypt(body []byte) ([]byte, error) {
-	if len(body) < 21+65 || body[20] != 65 || binary.BigEndian.Uint32(body[16:20]) != 4096 {
-		return nil, errors.New("unexpected aes128gcm header")
-	}
-	salt := body[:16]
-	server, err := ecdh.P256().NewPublicKey(body[21:86])
-	if err != nil {
-		return nil, err
-	}
-	shared, err := d.key.ECDH(server)
-	if err != nil {
-		return nil, err
-	}
-	info := "WebPush: info\x00" + string(d.key.PublicKey().Bytes()) + string(server.Bytes())
-	ikm, err := hkdf.Key(sha256.New, shared, d.secret, info, 32)
-	if err != nil {
-		return nil, err
-	}
-	cek, err := hkdf.Key(sha256.New, ikm, salt, "Content-Encoding: aes128gcm\x00", 16)
-	if err != nil {
-		return nil, err
-	}
-	nonce, err := hkdf.Key(sha256.New, ikm, salt, "Content-Encoding: nonce\x00", 12)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	plain, err := gcm.Open(nil, nonce, body[86:], nil)
-	if err != nil {
-		return nil, err
-	}
-	plain = bytes.TrimRight(plain, "\x00")
-	if len(plain) == 0 || plain[len(plain)-1] != 2 {
-		return nil, errors.New("missing last-record delimiter")
-	}
-	return plain[:len(plain)-1], nil
 }

@@ -8,15 +8,21 @@
 // The story: Juliet's phone enables push with a secret; its connection
 // drops and the session hibernates; messages arrive (one push, then a batch);
 // the phone resumes, then goes away for good; an offline message wakes it;
-// her desktop is online while an archived message arrives; finally the push
-// service starts failing until the registration is dropped.
+// her desktop is online while an archived message arrives; the push service
+// starts failing until the registration is dropped; finally her tablet asks
+// for encrypted, prioritised pushes, and the transcript shows one as the
+// tablet decrypts it.
 package main
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"time"
 
 	"github.com/pushrules/pushrules/events"
@@ -25,6 +31,7 @@ import (
 
 const (
 	phone   = "juliet@example.org/phone"
+	tablet  = "juliet@example.org/tablet"
 	desktop = "juliet@example.org/desktop"
 	user    = "juliet@example.org"
 	romeo   = "romeo@montague.example/orchard"
@@ -112,7 +119,61 @@ func run(out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(s.out, "  stored   %d registrations for %s\n", len(regs), user)
+
+	s.at(120, "Juliet's tablet enables encrypted pushes (AES-128-GCM, its own key) with a priority, then leaves.")
+	s.handle(ctx, events.SessionOpened{Session: tablet})
+	s.handle(ctx, events.IQ{Session: tablet, ID: "e2", Payload: []byte(
+		`<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='tablet-node'>` +
+			`<encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>` + tabletKey + `</encrypt>` +
+			`<priority xmlns='tigase:push:priority:0'/></enable>`)})
+	s.handle(ctx, events.SessionClosed{Session: tablet})
+	s.at(130, "An offline message: the push service sees only ciphertext; the tablet decrypts it.")
+	s.handle(ctx, events.OfflineMessage{User: user, Stanza: s.stanza(`<message from='` + romeo + `' to='` + user + `' type='chat' id='m8'><body>Meet me at the balcony</body></message>`)})
+	s.answer(ctx, "")
 	return s.err
+}
+
+// tabletKey is the key the tablet sends in its <encrypt/>: base64 of 16
+// random bytes (fixed here so that the transcript is the same every run).
+const tabletKey = "q83vEjRWeJCrze8SNFZ4kA=="
+
+// encryptedRe finds the random parts of an <encrypted/>: its IV and its
+// ciphertext.
+var encryptedRe = regexp.MustCompile(`(<encrypted [^>]*iv=')([^']*)('[^>]*>)([^<]*)(</encrypted>)`)
+
+// showEncrypted returns the publish XML with its IV and ciphertext (random
+// on every run) elided, and the payload as the device decrypts it with its
+// key, using only the standard library.
+func showEncrypted(x []byte) (shown string, payload []byte, err error) {
+	m := encryptedRe.FindSubmatch(x)
+	if m == nil {
+		return string(x), nil, nil
+	}
+	key, err := base64.StdEncoding.DecodeString(tabletKey)
+	if err != nil {
+		return "", nil, err
+	}
+	iv, err := base64.StdEncoding.DecodeString(string(m[2]))
+	if err != nil {
+		return "", nil, err
+	}
+	sealed, err := base64.StdEncoding.DecodeString(string(m[4]))
+	if err != nil {
+		return "", nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return "", nil, err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return "", nil, err
+	}
+	if payload, err = gcm.Open(nil, iv, sealed, nil); err != nil {
+		return "", nil, err
+	}
+	shown = encryptedRe.ReplaceAllString(string(x), "${1}…12 random bytes…${3}…ciphertext and tag…${5}")
+	return shown, payload, nil
 }
 
 func (s *server) say(text string) {
@@ -162,7 +223,14 @@ func (s *server) execute(d push.Decisions) {
 		if p.Important {
 			kind = "alerting"
 		}
-		fmt.Fprintf(s.out, "  publish  %s push to %s (node %s)\n           %s\n", kind, p.To(), p.Node(), p.AppendXML(nil))
+		x, payload, err := showEncrypted(p.AppendXML(nil))
+		if err != nil && s.err == nil {
+			s.err = err
+		}
+		fmt.Fprintf(s.out, "  publish  %s push to %s (node %s)\n           %s\n", kind, p.To(), p.Node(), x)
+		if payload != nil {
+			fmt.Fprintf(s.out, "  decrypt  the tablet reads %s\n", payload)
+		}
 		s.sent = append(s.sent, p)
 	}
 	if !d.Wake.IsZero() {

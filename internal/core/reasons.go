@@ -41,6 +41,10 @@ const (
 	// SuppressedPolicy counts stanzas a registration's filter does not
 	// want pushed (Filter).
 	SuppressedPolicy
+	// SuppressedFilter counts stanzas the registration's own filters stop
+	// (Tigase's muted, groupchat and ignore-unknown filters; Push 2.0
+	// matches that take nothing).
+	SuppressedFilter
 	// NumReasons is the number of reasons.
 	NumReasons
 )

@@ -85,7 +85,7 @@ func TestSelect(t *testing.T) {
 				m.Add(k, regA, t0)
 			}
 			var counts [NumReasons]uint32
-			picks, n := Select(tc.queue, m, regA, t0, FilterAll, &counts)
+			picks, n := Select(tc.queue, m, &registry.Registration{ID: regA}, t0, nil, FilterAll, &counts)
 			var got []events.Key
 			for _, p := range picks[:n] {
 				got = append(got, p.Stanza.Key)

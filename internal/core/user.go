@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/push2"
 	"github.com/pushrules/pushrules/registry"
 )
 
@@ -25,6 +26,10 @@ type Rules struct {
 	Policy Policy
 	// Filters chooses what each registration wants pushed (all when zero).
 	Filters Filters
+	// NickMentions makes a room nick standing as a whole word in a
+	// groupchat body count as a mention (the groupchat filter's
+	// "mentioned").
+	NickMentions bool
 }
 
 // Publish is one push the rules decided: to which registration, and what
@@ -39,6 +44,20 @@ type Publish struct {
 	// Since is when the oldest stanza the push covers reached the engine
 	// (the event's time for a push made at once).
 	Since time.Time
+	// Extensions are the registration's; VoIP marks a push that rings or
+	// stops a call; Payload is set (nil otherwise) for a registration that
+	// asked for encryption or Jingle.
+	Extensions registry.Extensions
+	VoIP       bool
+	Payload    *Payload
+	// Push2, for a Push 2.0 registration, is its request; Match is then
+	// the index of the match that took the stanza and Raw the stanza's XML
+	// (events.Stanza.Raw) to forward, Call set for a call's proposal or
+	// end. Options, Body, Sender, Extensions and Payload are empty.
+	Push2 *push2.Request
+	Match int
+	Raw   string
+	Call  bool
 }
 
 // Timeout tells the host to set a session's hibernation timeout to
@@ -244,6 +263,10 @@ func (r *Rules) Queue(now time.Time, u *User, full string, stanzas []events.Stan
 		}
 	}
 	for i := range stanzas {
+		if u.voip(&stanzas[i], &s.Binding, now) {
+			r.process(now, now, u, s, stanzas[i:i+1], out) // a call rings (or stops) now
+			continue
+		}
 		opened, kept := s.Batch.Add(now, r.BatchWindow, stanzas[i])
 		if opened {
 			r.arm(s, out)
@@ -298,7 +321,7 @@ func (r *Rules) Hibernate(now time.Time, u *User, full string, queue []events.St
 	if err != nil {
 		return err
 	}
-	s.Hibernating = true
+	s.Hibernating, s.hibernated = true, now
 	s.Batch.Discard()
 	if !s.Bound {
 		out.count(SuppressedUnbound, len(queue))
@@ -317,11 +340,17 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 	if !s.Bound || len(queue) == 0 {
 		return
 	}
-	picks, n := Select(queue, &u.marks, s.Binding.ID, now, r.Filters.of(&s.Binding), &out.Counts)
+	reg := &s.Binding
+	filter := r
+	if reg.Extensions.IsZero() {
+		filter = nil
+	}
+	picks, n := Select(queue, &u.marks, reg, now, filter, r.Filters.of(reg), &out.Counts)
 	for _, pk := range picks[:n] {
-		p := r.publish(&s.Binding, pk.Stanza, pk.Important)
-		p.Since = since
-		r.gate(now, u, &p, pk.Stanza.CallProposal, out)
+		if !r.push(now, since, u, reg, pk.Stanza, pk.Important, u.voip(pk.Stanza, reg, now), out) {
+			continue
+		}
+		u.markCall(pk.Stanza, reg, now)
 		if pk.Important && s.Hibernating && s.Extended {
 			s.Extended = false
 			out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.HibernationTimeout})
@@ -330,8 +359,13 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 }
 
 // publish builds the push for one registration; st is nil for a ping.
-func (r *Rules) publish(reg *registry.Registration, st *events.Stanza, important bool) Publish {
-	p := Publish{User: reg.User, Registration: reg.ID, Options: reg.Options, Generation: reg.Generation, Important: important}
+// voip marks a push that rings or stops a call.
+func (r *Rules) publish(reg *registry.Registration, st *events.Stanza, important, voip bool) Publish {
+	p := Publish{User: reg.User, Registration: reg.ID, Options: reg.Options, Generation: reg.Generation, Important: important,
+		Extensions: reg.Extensions, VoIP: voip}
+	if reg.Extensions.Encrypted() || reg.Extensions.Jingle() {
+		p.Payload = r.payload(st, voip)
+	}
 	if st == nil {
 		return p
 	}
@@ -439,9 +473,10 @@ func (r *Rules) Sync(now time.Time, u *User, stored []registry.Registration, out
 	}
 }
 
-// Fanout pushes st to every registration in regs that has not had it yet,
-// newest registration (last in regs) first, skipping those bound to a
-// session of u when skipBound is set.
+// Fanout pushes st to every registration in regs that has not had it yet
+// and whose filters let it pass, newest registration (last in regs) first,
+// skipping those bound to a session of u when skipBound is set (but for
+// the end of a call pushed to them).
 func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st *events.Stanza, skipBound bool, out *Out) {
 	important := st.Important()
 	var pushed, marked uint64 // registrations (bits of the marks) pushed before, and now
@@ -450,28 +485,34 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 	}
 	for i := len(regs) - 1; i >= 0; i-- {
 		reg := &regs[i]
-		if skipBound && u.bound(reg.ID) {
+		voip := u.voip(st, reg, now)
+		if skipBound && !(st.CallEnd && voip) && u.bound(reg.ID) {
 			out.count(SuppressedBound, 1)
+			continue
+		}
+		if !r.Passes(reg, st) {
+			out.count(SuppressedFilter, 1)
 			continue
 		}
 		if !r.Filters.of(reg).allows(st) {
 			out.count(SuppressedPolicy, 1)
 			continue
 		}
+		var b uint64
 		if st.Key != 0 {
-			b := u.marks.Bit(reg.ID)
+			b = u.marks.Bit(reg.ID)
 			if pushed&b != 0 {
 				out.count(SuppressedDedup, 1)
 				continue
 			}
-			marked |= b
 		}
 		if len(out.Publishes) == cap(out.Publishes) {
 			out.Publishes = slices.Grow(out.Publishes, i+1)
 		}
-		p := r.publish(reg, st, important)
-		p.Since = now
-		r.gate(now, u, &p, st.CallProposal, out)
+		if r.push(now, now, u, reg, st, important, voip, out) {
+			marked |= b
+			u.markCall(st, reg, now)
+		}
 	}
 	if st.Key != 0 {
 		u.marks.Mark(st.Key, marked, now)
@@ -482,10 +523,10 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 // nodes when nodes is not empty, newest first, without stanza data.
 func (r *Rules) Ping(now time.Time, regs []registry.Registration, nodes []string, out *Out) {
 	for i := len(regs) - 1; i >= 0; i-- {
-		if len(nodes) > 0 && !slices.Contains(nodes, regs[i].ID.Node()) {
-			continue
+		if regs[i].Push2 != nil || len(nodes) > 0 && !slices.Contains(nodes, regs[i].ID.Node()) {
+			continue // Push 2.0 has no pings
 		}
-		p := r.publish(&regs[i], nil, false)
+		p := r.publish(&regs[i], nil, false, false)
 		p.Since = now
 		out.Publishes = append(out.Publishes, p)
 		out.count(PublishedPing, 1)

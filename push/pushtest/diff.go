@@ -126,6 +126,8 @@ func decisions(entries []Entry) map[string]any {
 			key, d = fmt.Sprintf("reply to %s, id %s", e.Reply.Session, e.Reply.ID), e.Reply
 		case e.Timeout != nil:
 			key, d = "timeout of "+e.Timeout.Session, e.Timeout
+		case e.Notification != nil:
+			key, d = fmt.Sprintf("notification to %s, client %s", e.Notification.To, e.Notification.Client), e.Notification
 		default:
 			key, d = fmt.Sprintf("push to %s, node %s", e.Push.To, e.Push.Node), e.Push
 		}

@@ -81,6 +81,8 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 	cfg := s.config
 	cfg.Store = store
 	cfg.IDSecret = "pushtest" // reproducible retry delays
+	rost := &roster{}
+	cfg.Roster = rost
 	eng, err := push.New(cfg)
 	if err != nil {
 		return nil, s.errorf("config: %w", err)
@@ -89,6 +91,7 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 		sc:     s,
 		eng:    eng,
 		store:  store,
+		roster: rost,
 		into:   into,
 		result: &Result{Scenario: s},
 	}
@@ -121,15 +124,18 @@ func (s *Scenario) errorf(format string, args ...any) error {
 
 // run is the state of one run of a scenario.
 type run struct {
-	sc       *Scenario
-	eng      *push.Engine
-	store    *registrytest.Faulty
-	clock    Clock
-	sent     Recorder
-	answered []bool // parallel to sent.Publishes()
-	result   *Result
-	into     bool           // feed events through HandleInto and reuse
-	reused   push.Decisions // the Decisions it reuses
+	sc            *Scenario
+	eng           *push.Engine
+	store         *registrytest.Faulty
+	roster        *roster
+	clock         Clock
+	sent          Recorder
+	answered      []bool              // parallel to sent.Publishes()
+	notes         []push.Notification // Push 2.0 notifications sent
+	notesAnswered []bool              // parallel to notes
+	result        *Result
+	into          bool           // feed events through HandleInto and reuse
+	reused        push.Decisions // the Decisions it reuses
 }
 
 // fire wakes the engine for every timer due at or before until, in time
@@ -172,11 +178,18 @@ func (r *run) record(ctx context.Context, step int, d push.Decisions) error {
 	}
 	for i := range d.Publishes {
 		p := &d.Publishes[i]
-		*tr = append(*tr, Entry{At: at, Step: step, Push: pushEntry(p)})
+		tp, err := pushEntry(p)
+		if err != nil {
+			return err
+		}
+		*tr = append(*tr, Entry{At: at, Step: step, Push: tp})
 		if err := r.sent.Send(ctx, *p); err != nil {
 			return err
 		}
 		r.answered = append(r.answered, false)
+	}
+	if err := r.recordNotifications(ctx, at, step, d.Notifications); err != nil {
+		return err
 	}
 	if r.sc.audit {
 		for _, c := range d.Changes {
@@ -233,6 +246,9 @@ func (r *run) step(ctx context.Context, i int, st *step) error {
 		return nil
 	case actCheck:
 		return r.check(ctx, i, st)
+	case actRoster:
+		r.roster.set(st.user, rosterAnswer{contacts: st.contacts, fails: st.fails})
+		return nil
 	default:
 		var d push.Decisions
 		var handled bool
@@ -272,6 +288,9 @@ func storeFault(err error) bool {
 // answer finds the oldest unanswered publish a respond step answers, marks
 // it answered and returns the answer.
 func (r *run) answer(now time.Time, st *step) (events.PublishResult, error) {
+	if st.client != "" {
+		return r.answerNotification(now, st)
+	}
 	for j, p := range r.sent.Publishes() {
 		if r.answered[j] || p.To() != st.to || p.Node() != st.node || st.user != "" && p.User != st.user {
 			continue
@@ -310,6 +329,11 @@ func (r *run) check(ctx context.Context, i int, st *step) error {
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
 			fail("registrations of %s: got %s, want %s", c.user, idList(got), idList(want))
+		}
+	}
+	if st.features != nil {
+		if got, ok := checkFeatures(r.eng, st.features); !ok {
+			fail("features: got %q, want %q (in any order)", got, st.features)
 		}
 	}
 	for _, c := range st.bound {

@@ -2,6 +2,7 @@ package pushtest
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,11 +40,12 @@ type Scenario struct {
 	// Expect is the whole trace the scenario expects, in order.
 	Expect []Entry
 
-	source string        // the file name, for messages
-	config push.Config   // without Store
-	steps  []step        // the input
-	end    time.Duration // when the clock stops, since Epoch
-	audit  bool          // record registration changes in the trace
+	source  string             // the file name, for messages
+	config  push.Config        // without Store
+	steps   []step             // the input
+	end     time.Duration      // when the clock stops, since Epoch
+	audit   bool               // record registration changes in the trace
+	devices []*ecdh.PrivateKey // Push 2.0 devices' keys, to decrypt notifications
 }
 
 // The actions a step can take, by their key in the file.
@@ -64,12 +66,13 @@ const (
 	actStoreFault = "store-fault"
 	actCheck      = "check"
 	actActive     = "active"
+	actRoster     = "roster"
 )
 
 var actions = []string{
 	actOpen, actClose, actIQ, actAckDelayed, actHibernate, actQueued, actResume,
 	actArchived, actOffline, actGroupchat, actRespond, actPing, actDeleteUser,
-	actStoreFault, actCheck, actRemoteDisable, actExpire, actRemove, actActive,
+	actStoreFault, actCheck, actRemoteDisable, actExpire, actRemove, actRoster, actActive,
 }
 
 // step is one parsed step. Which fields are used depends on action.
@@ -90,10 +93,15 @@ type step struct {
 	writes  *bool // store-fault
 	regs    []checkRegs
 	bound   []checkBound
-	metrics map[push.Reason]uint64 // check: nil when not checked
-	client  string                 // open
-	by      string                 // remove
-	ids     []registry.Identifier  // remove
+	client  string                // open; respond to a notification ("" for a publish)
+	by      string                // remove
+	ids     []registry.Identifier // remove
+
+	// The extensions' keys.
+	features []string               // check; nil when not checked
+	contacts []string               // roster
+	fails    bool                   // roster
+	metrics  map[push.Reason]uint64 // check: nil when not checked
 }
 
 type checkRegs struct {
@@ -165,7 +173,7 @@ func (p *parser) scenario(name string, data []byte) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := top.allow("", "format", "name", "summary", "rules", "prosody", "config", "steps", "end", "expect"); err != nil {
+	if err := top.allow("", "format", "name", "summary", "rules", "prosody", "config", "devices", "steps", "end", "expect"); err != nil {
 		return nil, err
 	}
 	for _, k := range []string{"format", "name", "steps", "expect"} {
@@ -210,6 +218,11 @@ func (p *parser) scenario(name string, data []byte) (*Scenario, error) {
 	}
 	if v, ok := top.vals["config"]; ok {
 		if err := sc.parseConfig(v); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := top.vals["devices"]; ok {
+		if sc.devices, err = parseDevices(v); err != nil {
 			return nil, err
 		}
 	}
@@ -292,7 +305,7 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 		return err
 	}
 	if err := o.allow("config", append([]string{"host", "with_body", "with_sender", "important_body", "max_errors",
-		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window"}, append(lifecycleConfigKeys, deliveryConfigKeys...)...)...); err != nil {
+		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window", "mention_nick_fallback"}, append(lifecycleConfigKeys, deliveryConfigKeys...)...)...); err != nil {
 		return err
 	}
 	c := &sc.config
@@ -320,6 +333,10 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 			c.MaxHibernationTimeout, err = asPeriod(v, what)
 		case "batch_window":
 			c.BatchWindow, err = asPeriod(v, what)
+		case "mention_nick_fallback":
+			var on bool
+			on, err = asBool(v, what)
+			c.NoNickMentions = !on
 		default:
 			if isDeliveryKey(k) {
 				err = sc.parseDeliveryConfig(k, v, what)
@@ -347,11 +364,12 @@ var fields = map[string]struct{ required, optional []string }{
 	actArchived:   {required: []string{"user", "stanza"}},
 	actOffline:    {required: []string{"user", "stanza"}},
 	actGroupchat:  {required: []string{"user", "stanza"}},
-	actRespond:    {required: []string{"to", "type"}, optional: []string{"node", "error_type", "condition", "from", "user"}},
+	actRespond:    {required: []string{"to", "type"}, optional: []string{"node", "client", "error_type", "condition", "from", "user"}},
 	actPing:       {required: []string{"user"}, optional: []string{"nodes"}},
 	actDeleteUser: {required: []string{"user"}},
 	actStoreFault: {optional: []string{"reads", "writes"}},
-	actCheck:      {optional: []string{"registrations", "bound", "metrics"}},
+	actCheck:      {optional: []string{"registrations", "bound", "features", "metrics"}},
+	actRoster:     {required: []string{"user"}, optional: []string{"contacts", "fails"}},
 	actActive:     {required: []string{"session"}},
 }
 
@@ -451,6 +469,14 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 			st.bound, err = parseCheckBound(v)
 		case "metrics":
 			st.metrics, err = parseCheckMetrics(v)
+		case "features":
+			if st.features, err = asStrings(v, what); err == nil && st.features == nil {
+				st.features = []string{}
+			}
+		case "contacts":
+			st.contacts, err = asStrings(v, what)
+		case "fails":
+			st.fails, err = asBool(v, what)
 		case "by", "ids", "client":
 			err = lifecycleStep(&st, k, v, what)
 		}
@@ -467,7 +493,12 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 		}
 	case actCheck:
 		if len(args.keys) == 0 {
-			err = errors.New(`"check" needs "registrations", "bound", "metrics" or several`)
+			err = errors.New(`"check" needs "registrations", "bound", "metrics" or several (or "features")`)
+		}
+	case actRoster:
+		_, hasContacts := args.vals["contacts"]
+		if hasContacts == st.fails {
+			err = errors.New(`"roster" needs either "contacts" or "fails": true`)
 		}
 	}
 	return st, err
@@ -622,6 +653,7 @@ func (p *parser) parseXML(x, what string) (events.Stanza, error) {
 	}
 	p.lastKey++
 	st.Key = p.lastKey
+	st.Raw = x // for Push 2.0 notifications
 	return st, nil
 }
 

@@ -17,8 +17,9 @@ import (
 // "timer" in a scenario file) rather than by a step.
 const TimerStep = -1
 
-// Entry is one decision in a trace: a reply, a hibernation timeout or a
-// publish (exactly one of Reply, Timeout and Push is set), when it was made
+// Entry is one decision in a trace: a reply, a hibernation timeout, a
+// publish or a Push 2.0 notification (exactly one of Reply, Timeout, Push
+// and Notification is set), when it was made
 // and what caused it. It marshals to JSON in the shape of a scenario's
 // "expect" entries.
 type Entry struct {
@@ -30,10 +31,11 @@ type Entry struct {
 	Step int
 
 	// Exactly one of these is set: the decision.
-	Reply   *TraceReply
-	Timeout *TraceTimeout
-	Push    *TracePush
-	Change  *TraceChange
+	Reply        *TraceReply
+	Timeout      *TraceTimeout
+	Push         *TracePush
+	Notification *TraceNotification
+	Change       *TraceChange
 }
 
 // TraceReply is a reply to a session's <enable/> or <disable/>.
@@ -66,11 +68,21 @@ type TracePush struct {
 	// Options maps each publish-options field to its first value; nil when
 	// the registration has no publish-options form.
 	Options map[string]string
+	// Priority is the text of the <priority/> ("high", "low"), "" when
+	// the registration did not ask for one.
+	Priority string
+	// Encrypted is the decrypted <encrypted/> of a registration that asked
+	// for encryption; Count, Sender and Body are then "" (the summary form
+	// is replaced) and left out of the JSON.
+	Encrypted *TraceEncrypted
+	// Jingle is the <jingle/> of a call push to a registration that asked
+	// for one.
+	Jingle *TraceJingle
 }
 
 // pushEntry builds the push entry of a publish.
-func pushEntry(p *push.Publish) *TracePush {
-	return &TracePush{
+func pushEntry(p *push.Publish) (*TracePush, error) {
+	tp := &TracePush{
 		To:        p.To(),
 		Node:      p.Node(),
 		Count:     strconv.Itoa(push.MessageCount),
@@ -79,6 +91,11 @@ func pushEntry(p *push.Publish) *TracePush {
 		Important: p.Important,
 		Options:   formMap(p.Options),
 	}
+	err := extendedEntry(tp, p)
+	if tp.Encrypted != nil {
+		tp.Count, tp.Sender, tp.Body = "", "", ""
+	}
+	return tp, err
 }
 
 func formMap(f registry.Form) map[string]string {
@@ -101,8 +118,8 @@ func (e Entry) String() string {
 
 // MarshalJSON renders e in the shape of a scenario's "expect" entries.
 func (e Entry) MarshalJSON() ([]byte, error) {
-	if e.Reply == nil && e.Timeout == nil && e.Push == nil && e.Change == nil {
-		return nil, errors.New("pushtest: an Entry needs a Reply, a Timeout, a Push or a Change")
+	if e.Reply == nil && e.Timeout == nil && e.Push == nil && e.Notification == nil && e.Change == nil {
+		return nil, errors.New("pushtest: an Entry needs a Reply, a Timeout, a Push, a Notification or a Change")
 	}
 	return e.appendJSON(nil), nil
 }
@@ -117,6 +134,8 @@ func (e Entry) appendJSON(b []byte) []byte {
 		b = strconv.AppendInt(b, int64(e.Step), 10)
 	}
 	switch {
+	case e.Notification != nil:
+		b = appendNotification(b, e.Notification)
 	case e.Reply != nil:
 		r := e.Reply
 		b = append(b, `, "reply": {"session": `...)
@@ -148,12 +167,14 @@ func (e Entry) appendJSON(b []byte) []byte {
 		b = appendString(b, p.To)
 		b = append(b, `, "node": `...)
 		b = appendString(b, p.Node)
-		b = append(b, `, "count": `...)
-		b = appendString(b, p.Count)
-		b = append(b, `, "sender": `...)
-		b = appendString(b, p.Sender)
-		b = append(b, `, "body": `...)
-		b = appendString(b, p.Body)
+		if p.Encrypted == nil {
+			b = append(b, `, "count": `...)
+			b = appendString(b, p.Count)
+			b = append(b, `, "sender": `...)
+			b = appendString(b, p.Sender)
+			b = append(b, `, "body": `...)
+			b = appendString(b, p.Body)
+		}
 		b = append(b, `, "important": `...)
 		b = strconv.AppendBool(b, p.Important)
 		b = append(b, `, "options": `...)
@@ -176,6 +197,7 @@ func (e Entry) appendJSON(b []byte) []byte {
 			}
 			b = append(b, '}')
 		}
+		b = appendExtendedJSON(b, p)
 		b = append(b, '}')
 	case e.Change != nil:
 		b = e.Change.appendJSON(b)
@@ -222,7 +244,7 @@ func parseEntry(raw json.RawMessage) (Entry, error) {
 	if err != nil {
 		return e, err
 	}
-	if err := o.allow("", "at", "step", "reply", "timeout", "push", "change"); err != nil {
+	if err := o.allow("", "at", "step", "reply", "timeout", "push", "notification", "change"); err != nil {
 		return e, err
 	}
 	for _, k := range []string{"at", "step"} {
@@ -262,10 +284,12 @@ func parseEntry(raw json.RawMessage) (Entry, error) {
 		e.Timeout, err = parseTimeout(o.vals[kind])
 	case "push":
 		e.Push, err = parsePush(o.vals[kind])
+	case "notification":
+		e.Notification, err = parseNotification(o.vals[kind])
 	case "change":
 		e.Change, err = parseChange(o.vals[kind])
 	default:
-		err = errors.New(`an entry needs one of "reply", "timeout" or "push"`)
+		err = errors.New(`an entry needs one of "reply", "timeout", "push", "notification" or "change"`)
 	}
 	return e, err
 }
@@ -335,12 +359,22 @@ func parseTimeout(raw json.RawMessage) (*TraceTimeout, error) {
 }
 
 func parsePush(raw json.RawMessage) (*TracePush, error) {
-	o, err := fieldsOf(raw, "push", []string{"to", "node", "count", "sender", "body", "important", "options"}, nil)
+	required := []string{"to", "node", "count", "sender", "body", "important", "options"}
+	if probe, err := parseObject(raw, `"push"`); err == nil && probe.vals["encrypted"] != nil {
+		required = []string{"to", "node", "important", "options"} // the summary form is replaced
+	}
+	o, err := fieldsOf(raw, "push", required, []string{"priority", "encrypted", "jingle"})
 	if err != nil {
 		return nil, err
 	}
 	p := &TracePush{}
-	dst := map[string]*string{"to": &p.To, "node": &p.Node, "count": &p.Count, "sender": &p.Sender, "body": &p.Body}
+	if err := parseExtendedPush(o, p); err != nil {
+		return nil, err
+	}
+	dst := map[string]*string{"to": &p.To, "node": &p.Node}
+	if p.Encrypted == nil {
+		dst["count"], dst["sender"], dst["body"] = &p.Count, &p.Sender, &p.Body
+	}
 	for k, d := range dst {
 		if *d, err = asString(o.vals[k], `"push.`+k+`"`); err != nil {
 			return nil, err

@@ -135,7 +135,7 @@ func TestNotifyFailure(t *testing.T) {
 // what they must and call the callbacks.
 func TestRemoteChanges(t *testing.T) {
 	var r recorder
-	under := &counting{Store: registry.NewMemory()}
+	under := &counting{capable: registry.NewMemory()}
 	s := newCache(t, under, r.options())
 	bob := "bob@example.org"
 	for _, u := range []string{alice, bob} {
@@ -238,7 +238,7 @@ func TestBounds(t *testing.T) {
 // TestTooBigToCache: a user whose forms exceed the byte bound is served,
 // from the store every time.
 func TestTooBigToCache(t *testing.T) {
-	under := &counting{Store: registry.NewMemory()}
+	under := &counting{capable: registry.NewMemory()}
 	r := reg(alice, "a", 1)
 	s := newCache(t, under, cache.Options{MaxFormBytes: cache.FormSize(r.Options) - 1})
 	if _, _, err := s.Save(t.Context(), r, 0); err != nil {

@@ -29,6 +29,8 @@
 //     the nanosecond, including the zero time; its location may change.
 //   - Options come back equal (==) to what was saved, and
 //     nil when nil was saved; a form with no fields stays a non-nil form.
+//   - Extensions come back equal (==) to what was saved, and are replaced
+//     (not merged) by a Save of the same identifier.
 //   - A method called with a context that is already done returns an error
 //     for which errors.Is(err, ctx.Err()) holds, and changes nothing.
 //
@@ -82,6 +84,7 @@ func Run(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		{"ErrorCounts", testErrorCounts},
 		{"ErrorCountsNotFound", testErrorCountsNotFound},
 		{"OptionsStoredLosslessly", testFormsLossless},
+		{"ExtensionsStoredLosslessly", testExtensionsLossless},
 		{"LoadAppendMatchesLoad", testLoadAppend},
 		{"IdentifierWithoutNode", testIdentifierWithoutNode},
 		{"IdentifiersAroundLessThan", testIdentifiersAroundLessThan},
@@ -173,7 +176,8 @@ func sameForm(a, b registry.Form) bool {
 
 func sameReg(a, b registry.Registration) bool {
 	return a.User == b.User && a.ID == b.ID && a.Generation == b.Generation &&
-		a.Errors == b.Errors && a.Enabled.Equal(b.Enabled) && sameForm(a.Options, b.Options)
+		a.Errors == b.Errors && a.Enabled.Equal(b.Enabled) && sameForm(a.Options, b.Options) &&
+		a.Extensions == b.Extensions
 }
 
 func formString(f registry.Form) string {
@@ -181,8 +185,8 @@ func formString(f registry.Form) string {
 }
 
 func regString(r registry.Registration) string {
-	return fmt.Sprintf("{%s %s gen=%d errors=%d enabled=%s options=%s}",
-		r.User, r.ID, r.Generation, r.Errors, r.Enabled.UTC().Format(time.RFC3339Nano), formString(r.Options))
+	return fmt.Sprintf("{%s %s gen=%d errors=%d enabled=%s options=%s ext=%s}",
+		r.User, r.ID, r.Generation, r.Errors, r.Enabled.UTC().Format(time.RFC3339Nano), formString(r.Options), r.Extensions)
 }
 
 func regsString(regs []registry.Registration) string {

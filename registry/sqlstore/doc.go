@@ -59,7 +59,16 @@
 //     kept; NULL for no form); enabled is Unix nanoseconds in UTC (NULL
 //     for the zero time); generation is the uint64 stored bit for bit in a
 //     BIGINT; errors is the error count; position is a per-user sequence
-//     number giving the enable order (least recently enabled first).
+//     number giving the enable order (least recently enabled first);
+//     extensions (schema version 4) holds registry.Extensions as JSON,
+//     NULL for none: it holds the client's encryption key, so treat the
+//     column as a secret.
+//   - push2_registrations (schema version 5): the Push 2.0 registrations
+//     (registry.Push2Store), one row per (username, client); request is
+//     the JSON of the push2.Request, which holds the device's auth secret
+//     and VAPID key, so the database needs the protection of a secret
+//     store; the other columns are those of push_registrations. Its
+//     writers take the same push_users lock row.
 //
 // Every write is one transaction: a crash or a failure mid-write leaves the
 // old state or the new one, never a mix. A row that does not decode (bad

@@ -14,7 +14,7 @@ import (
 )
 
 // SchemaVersion is the version of the schema this package reads and writes.
-const SchemaVersion = 3
+const SchemaVersion = 5
 
 // ErrSchemaVersion is wrapped by the error Migrate and New return when the
 // database holds a schema this package cannot use: a newer version than
@@ -79,6 +79,26 @@ var migrations = []migration{
 	cond TEXT NOT NULL,
 	PRIMARY KEY (username, seq)
 )`,
+	}},
+	// Version 4: the extensions of <enable/> (registry.Extensions as JSON,
+	// NULL for none).
+	{stmts: []string{`ALTER TABLE push_registrations ADD COLUMN extensions TEXT`}},
+	// Version 5: Push 2.0 registrations (registry.Push2Store), one per
+	// user and client, the request as JSON.
+	{stmts: []string{
+		`CREATE TABLE IF NOT EXISTS push2_registrations (
+	username TEXT NOT NULL,
+	client TEXT NOT NULL,
+	request TEXT NOT NULL,
+	enabled BIGINT,
+	generation BIGINT NOT NULL,
+	errors INTEGER NOT NULL,
+	position BIGINT NOT NULL,
+	failing_since BIGINT,
+	PRIMARY KEY (username, client)
+)`,
+		`CREATE INDEX IF NOT EXISTS push2_registrations_position
+	ON push2_registrations (username, position)`,
 	}},
 }
 

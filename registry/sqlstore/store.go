@@ -80,7 +80,7 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-const columns = `username, identifier, options, enabled, generation, errors, position, last_success, failing_since, last_error, last_used, client`
+const columns = `username, identifier, options, enabled, generation, errors, position, last_success, failing_since, last_error, last_used, client, extensions`
 
 // row is a decoded registration with its position.
 type row struct {
@@ -161,14 +161,18 @@ func (s *Store) Save(ctx context.Context, reg registry.Registration, maxDevices 
 	if err != nil {
 		return registry.Registration{}, nil, invalid(reg, err.Error())
 	}
-	saved, evicted, err := s.save(ctx, reg, enabled, options, maxDevices)
+	extensions, err := encodeExtensions(reg.Extensions)
+	if err != nil {
+		return registry.Registration{}, nil, invalid(reg, err.Error())
+	}
+	saved, evicted, err := s.save(ctx, reg, enabled, options, extensions, maxDevices)
 	if err != nil {
 		return registry.Registration{}, nil, fail(ctx, "Save", err)
 	}
 	return saved, evicted, nil
 }
 
-func (s *Store) save(ctx context.Context, reg registry.Registration, enabled, options any, maxDevices int) (registry.Registration, []registry.Registration, error) {
+func (s *Store) save(ctx context.Context, reg registry.Registration, enabled, options, extensions any, maxDevices int) (registry.Registration, []registry.Registration, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return registry.Registration{}, nil, err
@@ -190,9 +194,9 @@ func (s *Store) save(ctx context.Context, reg registry.Registration, enabled, op
 	if i >= 0 {
 		// Replace: keep Generation, Errors and the history as they are now
 		// (an AddError may have run since the SELECT, so read them back).
-		rows, err := queryRows(ctx, tx, `UPDATE push_registrations SET options = $3, enabled = $4, position = $5, last_used = $4, client = $6
+		rows, err := queryRows(ctx, tx, `UPDATE push_registrations SET options = $3, enabled = $4, position = $5, last_used = $4, client = $6, extensions = $7
 WHERE username = $1 AND identifier = $2 RETURNING `+columns,
-			reg.User, string(reg.ID), options, enabled, pos, nullable(reg.Client))
+			reg.User, string(reg.ID), options, enabled, pos, nullable(reg.Client), extensions)
 		if err != nil {
 			return registry.Registration{}, nil, err
 		}
@@ -205,8 +209,8 @@ WHERE username = $1 AND identifier = $2 RETURNING `+columns,
 		if reg.Generation == 0 {
 			return registry.Registration{}, nil, invalid(reg, "a new registration needs a Generation other than 0")
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO push_registrations (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, NULL, $4, $8)`,
-			reg.User, string(reg.ID), options, enabled, int64(reg.Generation), int64(reg.Errors), pos, nullable(reg.Client)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO push_registrations (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, NULL, $4, $8, $9)`,
+			reg.User, string(reg.ID), options, enabled, int64(reg.Generation), int64(reg.Errors), pos, nullable(reg.Client), extensions); err != nil {
 			return registry.Registration{}, nil, err
 		}
 	}
@@ -440,8 +444,8 @@ func scanRow(rs *sql.Rows) (row, error) {
 	// Scanning into *any cannot fail on the data (no conversion): an error
 	// here is the query's (a done context, a closed connection), not a
 	// corrupt row. The values are converted below.
-	var v [12]any
-	if err := rs.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11]); err != nil {
+	var v [13]any
+	if err := rs.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12]); err != nil {
 		return row{}, err
 	}
 	user, userOK := asString(v[0])
@@ -495,6 +499,11 @@ func scanRow(rs *sql.Rows) (row, error) {
 		}
 		r.reg.Options = f
 	}
+	ext, err := decodeExtensions(v[12])
+	if err != nil {
+		return corruption("extensions: " + err.Error())
+	}
+	r.reg.Extensions = ext
 	return r, nil
 }
 
