@@ -252,25 +252,24 @@ func known(names []string, s string) (int, string) {
 // delays to the shard's metrics and to the host's, and logs them at debug
 // level. The caller holds sh.mu.
 func (e *Engine) record(sh *userShard, user string, now time.Time, out *core.Out) {
+	if out.Counts == ([core.NumReasons]uint32{}) {
+		return // nothing decided (every publish counts a reason)
+	}
 	m := &e.metrics.shards[sh.self]
-	counted := false
 	for r, n := range out.Counts {
 		if n != 0 {
-			counted = true
 			m.counts[r] += uint64(n)
 			if e.cfg.Metrics != nil {
 				e.cfg.Metrics.Count(Reason(r), uint64(n))
 			}
 		}
 	}
-	if !counted {
-		return // every publish counts a reason
-	}
 	if e.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
 		e.logDecisions(user, now, out)
 	}
+	t := now.UnixNano()
 	for i := range out.Publishes {
-		d := now.Sub(out.Publishes[i].Since)
+		d := time.Duration(t - out.Publishes[i].Since)
 		d = max(d, 0)
 		m.toPush[bucket(d)]++
 		m.toPushSum += d
@@ -402,6 +401,6 @@ func (e *Engine) logDecisions(user string, now time.Time, out *core.Out) {
 			r = PublishedImportant
 		}
 		log.Debug("push: publish", "user", user, "service", p.Registration.JID(), "node", p.Registration.Node(),
-			"reason", r.String(), "delay", now.Sub(p.Since))
+			"reason", r.String(), "delay", time.Duration(now.UnixNano()-p.Since))
 	}
 }

@@ -24,9 +24,15 @@ import (
 func (r *Rules) push(now, since time.Time, u *User, reg *registry.Registration, st *events.Stanza, important, voip bool, out *Out) bool {
 	call := st.CallProposal || st.CallEnd
 	if reg.Push2 == nil {
+		if !r.Policy.on() { // built in place: a Publish is large
+			out.Publishes = append(out.Publishes, r.publish(reg, st, important, voip))
+			out.Publishes[len(out.Publishes)-1].Since = since.UnixNano()
+			out.count(published(important), 1)
+			return true
+		}
 		p := r.publish(reg, st, important, voip)
-		p.Since = since
-		r.gate(now, u, &p, call, out)
+		p.Since = since.UnixNano()
+		r.hold(now, u, &p, call, out)
 		return true
 	}
 	m := r.match(now, u, reg, st)
@@ -35,7 +41,7 @@ func (r *Rules) push(now, since time.Time, u *User, reg *registry.Registration, 
 		return false
 	}
 	p := Publish{User: reg.User, Registration: reg.ID, Generation: reg.Generation,
-		Important: important, Push2: reg.Push2, Match: m, Raw: st.Raw, Call: call, Since: since}
+		Important: important, Push2: reg.Push2, Match: m, Raw: st.Raw, Call: call, Since: since.UnixNano()}
 	r.gate(now, u, &p, call, out)
 	return true
 }

@@ -42,8 +42,8 @@ type Publish struct {
 	Important    bool
 	Body, Sender string
 	// Since is when the oldest stanza the push covers reached the engine
-	// (the event's time for a push made at once).
-	Since time.Time
+	// (the event's time for a push made at once), in Unix nanoseconds.
+	Since int64
 	// Extensions are the registration's; VoIP marks a push that rings or
 	// stops a call; Payload is set (nil otherwise) for a registration that
 	// asked for encryption or Jingle.
@@ -527,7 +527,7 @@ func (r *Rules) Ping(now time.Time, regs []registry.Registration, nodes []string
 			continue // Push 2.0 has no pings
 		}
 		p := r.publish(&regs[i], nil, false, false)
-		p.Since = now
+		p.Since = now.UnixNano()
 		out.Publishes = append(out.Publishes, p)
 		out.count(PublishedPing, 1)
 	}
