@@ -63,6 +63,10 @@ func TestConformance(t *testing.T) {
 			})
 		})
 	}
+	// Push 2.0 registrations pass through to the underlying store.
+	registrytest.RunPush2(t, func(t *testing.T) registry.Push2Store {
+		return newCache(t, registry.NewMemory(), cache.Options{})
+	})
 }
 
 var (
