@@ -7,3 +7,8 @@ require (
 	golang.org/x/net v0.58.0
 	golang.org/x/text v0.41.0
 )
+
+require (
+	github.com/stretchr/testify v1.12.1
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)

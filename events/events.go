@@ -195,6 +195,13 @@ type StanzaError struct {
 	Text string
 }
 
+// Is reports whether target is a *StanzaError with the same type,
+// condition and text, so that errors.Is matches a copy of a known error.
+func (e *StanzaError) Is(target error) bool {
+	t, ok := target.(*StanzaError)
+	return ok && e != nil && t != nil && *e == *t
+}
+
 // Error returns "type/condition" and the text when there is one.
 func (e *StanzaError) Error() string {
 	if e.Text != "" {

@@ -129,35 +129,35 @@ func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 		}
 		var se *events.StanzaError
 		if !errors.As(perr, &se) {
-			se = ErrMalformedRequest
+			se = errMalformedRequest
 		}
-		d.Replies = append(d.Replies, Reply{Session: ev.Session, ID: ev.ID, Error: se})
+		d.Replies = append(d.Replies, Reply{Session: ev.Session, ID: ev.ID, Error: fresh(se)})
 		return nil
 	}
 	var rerr *events.StanzaError
 	switch {
 	case req.JID == "":
-		rerr = ErrMissingJID
+		rerr = errMissingJID
 	case req.Disable:
 		rerr, err = e.disable(ctx, ev.Now, user, ev.Session, req, d)
 	default:
 		rerr, err = e.enable(ctx, ev.Now, user, ev.Session, req, d)
 	}
-	d.Replies = append(d.Replies, Reply{Session: ev.Session, ID: ev.ID, Error: rerr})
+	d.Replies = append(d.Replies, Reply{Session: ev.Session, ID: ev.ID, Error: fresh(rerr)})
 	return err
 }
 
 func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {
 	service, err := jid.Prepare(req.JID)
 	if err != nil || len(req.Node) > MaxNodeLen {
-		return ErrJIDMalformed, nil
+		return errJIDMalformed, nil
 	}
 	if jid.SameAccount(user, service) {
-		return ErrOwnJID, nil
+		return errOwnJID, nil
 	}
 	sh, u, err := e.begin(ctx, user, now)
 	if err != nil {
-		return ErrStorage, err
+		return errStorage, err
 	}
 	sh.mu.Lock()
 	client := clientOf(&u.User, full)
@@ -179,7 +179,7 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 	}
 	e.end(sh, user, u)
 	if serr.err != nil {
-		return ErrStorage, serr.err
+		return errStorage, serr.err
 	}
 	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
 		e.cfg.Logger.Debug("push enabled", "user", user, "service", req.JID, "evicted", len(serr.evicted))
@@ -222,7 +222,7 @@ func (e *Engine) storeEnable(ctx context.Context, now time.Time, user, client st
 func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {
 	sh, u, err := e.begin(ctx, user, now)
 	if err != nil {
-		return ErrStorage, err
+		return errStorage, err
 	}
 	removed, serr := e.storeDisable(ctx, user, req)
 	sh.finish()
@@ -233,7 +233,7 @@ func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, 
 	}
 	e.end(sh, user, u)
 	if serr != nil {
-		return ErrStorage, serr
+		return errStorage, serr
 	}
 	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
 		e.cfg.Logger.Debug("push disabled", "user", user, "service", req.JID, "removed", len(removed))

@@ -216,3 +216,13 @@ func timeouts(d Decisions) []time.Duration {
 	}
 	return out
 }
+
+// sameStanzaError reports whether err is a stanza error equal to want
+// (the engine hands out copies of its stanza errors).
+func sameStanzaError(err error, want *events.StanzaError) bool {
+	var se *events.StanzaError
+	if !errors.As(err, &se) || se == nil || want == nil {
+		return se == nil && want == nil
+	}
+	return *se == *want
+}

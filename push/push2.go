@@ -85,9 +85,9 @@ func (e *Engine) Push2Features() []string {
 	return push2.Features()
 }
 
-// ErrPush2Unsupported answers a Push 2.0 <enable/> or <disable/> when the
+// errPush2Unsupported answers a Push 2.0 <enable/> or <disable/> when the
 // Store does not keep Push 2.0 registrations.
-var ErrPush2Unsupported = &events.StanzaError{Type: "cancel", Condition: "feature-not-implemented", Text: "Push 2.0 is not offered"}
+var errPush2Unsupported = &events.StanzaError{Type: "cancel", Condition: "feature-not-implemented", Text: "Push 2.0 is not offered"}
 
 // notPush2 is push2.ParseRequest's text for an element that is no enable
 // or disable of its namespace.
@@ -109,10 +109,10 @@ func (e *Engine) push2IQ(ctx context.Context, ev events.IQ, user string, d *Deci
 	switch store, ok := e.cfg.Store.(registry.Push2Store); {
 	case perr != nil:
 		if se == nil {
-			se = ErrMalformedRequest
+			se = errMalformedRequest
 		}
 	case !ok:
-		se = ErrPush2Unsupported
+		se = errPush2Unsupported
 	case req.Disable:
 		se, err = e.push2Change(ctx, ev, user, d, func(client string) ([]registry.Push2Registration, []registry.Push2Registration, bool, error) {
 			removed, err := store.DeletePush2(ctx, user, client)
@@ -121,7 +121,7 @@ func (e *Engine) push2IQ(ctx context.Context, ev events.IQ, user string, d *Deci
 	default:
 		service, _ := jid.Prepare(req.Service) // ParseRequest checked it
 		if jid.SameAccount(user, service) {
-			se = ErrOwnJID
+			se = errOwnJID
 			break
 		}
 		se, err = e.push2Change(ctx, ev, user, d, func(client string) ([]registry.Push2Registration, []registry.Push2Registration, bool, error) {
@@ -130,7 +130,7 @@ func (e *Engine) push2IQ(ctx context.Context, ev events.IQ, user string, d *Deci
 			return []registry.Push2Registration{saved}, evicted, saved.Generation != reg.Generation, err
 		})
 	}
-	d.Replies = append(d.Replies, Reply{Session: ev.Session, ID: ev.ID, Error: se})
+	d.Replies = append(d.Replies, Reply{Session: ev.Session, ID: ev.ID, Error: fresh(se)})
 	return true, err
 }
 
@@ -154,7 +154,7 @@ func (e *Engine) push2Change(ctx context.Context, ev events.IQ, user string, d *
 	write func(client string) (saved, removed []registry.Push2Registration, replaced bool, err error)) (*events.StanzaError, error) {
 	sh, u, err := e.begin(ctx, user, ev.Now)
 	if err != nil {
-		return ErrStorage, err
+		return errStorage, err
 	}
 	sh.mu.Lock()
 	client := push2Key(&u.User, ev.Session)
@@ -185,7 +185,7 @@ func (e *Engine) push2Change(ctx context.Context, ev events.IQ, user string, d *
 	}
 	e.end(sh, user, u)
 	if werr != nil {
-		return ErrStorage, e.storeError(ctx, "push2: write", user, werr)
+		return errStorage, e.storeError(ctx, "push2: write", user, werr)
 	}
 	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
 		e.cfg.Logger.Debug("push2: registration changed", "user", user, "enabled", len(saved), "removed", len(removed))

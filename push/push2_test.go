@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ecdh"
 	"encoding/base64"
-	"errors"
 	"regexp"
 	"slices"
 	"testing"
@@ -331,7 +330,7 @@ func TestPush2Requests(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := mustHandle(t, e2, events.IQ{Now: at(1), Session: phone, ID: "x", Payload: enable2(t, nil, push2.Match{Profile: push2.MatchAll})})
-	if len(d.Replies) != 1 || !errors.Is(d.Replies[0].Error, ErrPush2Unsupported) {
+	if len(d.Replies) != 1 || !sameStanzaError(d.Replies[0].Error, errPush2Unsupported) {
 		t.Errorf("without Push2Store: %+v", d.Replies)
 	}
 	if e2.Push2Features() != nil {

@@ -53,30 +53,31 @@ type Request struct {
 	// <jingle/> in their tigase:push:* namespaces; the first of each
 	// counts), the zero Extensions when it has none. ParseRequest refuses
 	// a bad one: a muted or room JID that is not valid with
-	// ErrJIDMalformed; more than registry.MaxMuted items or
-	// registry.MaxRooms rooms with ErrTooManyExtItems; an allow other than
+	// errJIDMalformed; more than registry.MaxMuted items or
+	// registry.MaxRooms rooms with errTooManyExtItems; an allow other than
 	// always, mentioned or never (a room without one pushes always), a
 	// nick beyond registry.MaxNickLen bytes or a max-size that is not an
-	// integer from 1 to registry.MaxEncryptMax with ErrExtensionValue; an
-	// algorithm other than aes-128-gcm with ErrEncryptAlg; a key that is
+	// integer from 1 to registry.MaxEncryptMax with errExtensionValue; an
+	// algorithm other than aes-128-gcm with errEncryptAlg; a key that is
 	// not standard base64 (padded or not, white space around it ignored)
-	// of 16 bytes with ErrEncryptKey. It holds the key: see
+	// of 16 bytes with errEncryptKey. It holds the key: see
 	// registry.Extensions.
 	Extensions registry.Extensions
 }
 
-// Errors a request can be refused with. They are *events.StanzaError
-// values: answer them as they are; compare with errors.Is or inspect with
-// errors.As.
+// The errors a request is refused with, the engine's answers to requests
+// it cannot carry out. ParseRequest and the engine's replies hand out
+// copies of them (fresh), so that no caller can change the next one: a
+// host tells them apart with errors.As and the Condition and Text.
 var (
-	ErrMissingJID       = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Missing jid"}
-	ErrOwnJID           = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "JID must be different from ours"}
-	ErrJIDMalformed     = &events.StanzaError{Type: "modify", Condition: "jid-malformed"}
-	ErrRequestTooLarge  = &events.StanzaError{Type: "modify", Condition: "not-acceptable", Text: "Request too large"}
-	ErrNotPushRequest   = &events.StanzaError{Type: "cancel", Condition: "feature-not-implemented"}
-	ErrNotSet           = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Push requests are IQ sets"}
-	ErrMalformedRequest = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Malformed request"}
-	ErrStorage          = &events.StanzaError{Type: "wait", Condition: "internal-server-error"}
+	errMissingJID       = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Missing jid"}
+	errOwnJID           = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "JID must be different from ours"}
+	errJIDMalformed     = &events.StanzaError{Type: "modify", Condition: "jid-malformed"}
+	errRequestTooLarge  = &events.StanzaError{Type: "modify", Condition: "not-acceptable", Text: "Request too large"}
+	errNotPushRequest   = &events.StanzaError{Type: "cancel", Condition: "feature-not-implemented"}
+	errNotSet           = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Push requests are IQ sets"}
+	errMalformedRequest = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Malformed request"}
+	errStorage          = &events.StanzaError{Type: "wait", Condition: "internal-server-error"}
 )
 
 // ParseRequest parses an <enable/> or <disable/> element, or an <iq/>
@@ -84,14 +85,15 @@ var (
 // namespace. It makes no assumption about the stream's namespace. Every
 // error it returns is one of the *events.StanzaError values above, to be
 // sent back to the client as is: malformed XML, and XML the library's
-// scanner refuses (see events.ParseStanza), give ErrMalformedRequest.
+// scanner refuses (see events.ParseStanza), give errMalformedRequest.
 // Like a streaming parser, it reads no further than the end of the
 // request: what follows is not looked at.
 func ParseRequest(data []byte) (Request, error) {
 	if len(data) > MaxRequestSize {
-		return Request{}, ErrRequestTooLarge
+		return Request{}, fresh(errRequestTooLarge)
 	}
-	return parseRequest(data)
+	req, err := parseRequest(data)
+	return req, freshError(err)
 }
 
 // DecodeRequest is ParseRequest for the element tr is positioned before
@@ -99,21 +101,22 @@ func ParseRequest(data []byte) (Request, error) {
 // skipped), typically the child of an <iq/> read from a host's encoding/xml
 // stream, whose default namespace then applies. It reads that element to
 // its end, and at most about MaxRequestSize bytes of it, then parses it as
-// ParseRequest does; a token reader's error gives ErrMalformedRequest.
+// ParseRequest does; a token reader's error gives errMalformedRequest.
 func DecodeRequest(tr xml.TokenReader) (Request, error) {
 	var buf [512]byte
 	data, err := xmlscan.AppendElement(buf[:0], xml.NewTokenDecoder(tr), MaxRequestSize)
 	if errors.Is(err, xmlscan.BudgetError{}) {
-		return Request{}, ErrRequestTooLarge
+		return Request{}, fresh(errRequestTooLarge)
 	}
 	if err != nil {
-		return Request{}, ErrMalformedRequest
+		return Request{}, fresh(errMalformedRequest)
 	}
-	return parseRequest(data)
+	req, err := parseRequest(data)
+	return req, freshError(err)
 }
 
 // errLimit is a limit of the request reached; ParseRequest answers it
-// with ErrRequestTooLarge.
+// with errRequestTooLarge.
 var errLimit = errors.New("limit")
 
 // decoder reads requests and push service answers with xmlscan, one token
@@ -137,9 +140,9 @@ func parseRequest(data []byte) (Request, error) {
 	}
 	if _, ok := err.(*events.StanzaError); !ok {
 		if err == errLimit {
-			err = ErrRequestTooLarge
+			err = errRequestTooLarge
 		} else {
-			err = ErrMalformedRequest
+			err = errMalformedRequest
 		}
 	}
 	return Request{IQID: iqID}, err // an error reply still needs the iq's id
@@ -318,23 +321,23 @@ func (d *decoder) request(iqID *string) (Request, error) {
 		return Request{}, err
 	}
 	if !ok {
-		return Request{}, ErrMalformedRequest
+		return Request{}, fresh(errMalformedRequest)
 	}
 	if string(d.s.Local()) == "iq" {
 		*iqID = d.attr("id")
 		req.IQID = *iqID
 		if t := d.attr("type"); t != "set" {
-			return Request{}, ErrNotSet
+			return Request{}, errNotSet
 		}
 		if ok, err = d.next(); err != nil {
 			return Request{}, err
 		}
 		if !ok {
-			return Request{}, ErrNotPushRequest
+			return Request{}, errNotPushRequest
 		}
 	}
 	if !d.is(NSPush, "enable") && !d.is(NSPush, "disable") {
-		return Request{}, ErrNotPushRequest
+		return Request{}, errNotPushRequest
 	}
 	req.Disable = string(d.s.Local()) == "disable"
 	// The jid and the node, in one string.
@@ -343,16 +346,16 @@ func (d *decoder) request(iqID *string) (Request, error) {
 	n := len(b)
 	b = d.appendAttr(b, "node")
 	if n == 0 {
-		return Request{}, ErrMissingJID
+		return Request{}, errMissingJID
 	}
 	if len(b)-n > MaxNodeLen {
-		return Request{}, ErrRequestTooLarge
+		return Request{}, fresh(errRequestTooLarge)
 	}
 	both := string(b)
 	req.JID, req.Node = both[:n], both[n:]
 	if !req.Disable {
 		if _, err := jid.Prepare(req.JID); err != nil {
-			return Request{}, ErrJIDMalformed
+			return Request{}, errJIDMalformed
 		}
 	}
 	var ext extBuilder
@@ -416,4 +419,22 @@ func (r *Request) AppendXML(b []byte) []byte {
 		return append(b, "</disable>"...)
 	}
 	return append(b, "</enable>"...)
+}
+
+// fresh returns a copy of one of the package's stanza errors (nil for
+// nil), which the caller owns.
+func fresh(se *events.StanzaError) *events.StanzaError {
+	if se == nil {
+		return nil
+	}
+	c := *se
+	return &c
+}
+
+// freshError is fresh for an error that may be a *events.StanzaError.
+func freshError(err error) error {
+	if se, ok := err.(*events.StanzaError); ok {
+		return fresh(se)
+	}
+	return err
 }

@@ -11,18 +11,18 @@ import (
 )
 
 // Errors an <enable/> can be refused with for its extension children (see
-// Request.Extensions), besides ErrJIDMalformed for a muted or room JID
+// Request.Extensions), besides errJIDMalformed for a muted or room JID
 // that is not valid. Like the errors of ParseRequest, they are
 // *events.StanzaError values to answer as they are; their texts never hold
 // the encryption key.
 var (
-	ErrEncryptAlg      = &events.StanzaError{Type: "modify", Condition: "feature-not-implemented", Text: "Unknown encryption algorithm"}
-	ErrEncryptKey      = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Invalid encryption key"}
-	ErrExtensionValue  = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Invalid push extension"}
-	ErrTooManyExtItems = &events.StanzaError{Type: "modify", Condition: "not-acceptable", Text: "Too many filter items"}
+	errEncryptAlg      = &events.StanzaError{Type: "modify", Condition: "feature-not-implemented", Text: "Unknown encryption algorithm"}
+	errEncryptKey      = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Invalid encryption key"}
+	errExtensionValue  = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Invalid push extension"}
+	errTooManyExtItems = &events.StanzaError{Type: "modify", Condition: "not-acceptable", Text: "Too many filter items"}
 )
 
-// maxKeyText bounds the text of <encrypt/>: beyond, ErrRequestTooLarge.
+// maxKeyText bounds the text of <encrypt/>: beyond, errRequestTooLarge.
 const maxKeyText = 1024
 
 // extBuilder collects the extension children of an <enable/>.
@@ -74,11 +74,11 @@ func (d *decoder) extension(b *extBuilder) (bool, error) {
 	case seenMuted:
 		return true, d.items(registry.NSFilterMuted, "item", func() error {
 			if len(b.s.Muted) == registry.MaxMuted {
-				return ErrTooManyExtItems
+				return errTooManyExtItems
 			}
 			j := d.attr("jid")
 			if _, err := jid.Prepare(j); err != nil {
-				return ErrJIDMalformed
+				return errJIDMalformed
 			}
 			b.s.Muted = append(b.s.Muted, j)
 			return nil
@@ -87,33 +87,33 @@ func (d *decoder) extension(b *extBuilder) (bool, error) {
 		b.s.Groupchat = true
 		return true, d.items(registry.NSFilterGroupchat, "room", func() error {
 			if len(b.s.Rooms) == registry.MaxRooms {
-				return ErrTooManyExtItems
+				return errTooManyExtItems
 			}
 			r := registry.Room{JID: d.attr("jid"), Nick: d.attr("nick")}
 			if _, err := jid.Prepare(r.JID); err != nil {
-				return ErrJIDMalformed
+				return errJIDMalformed
 			}
 			if a := d.attr("allow"); a != "" {
 				var ok bool
 				if r.Allow, ok = registry.ParseAllow(a); !ok {
-					return ErrExtensionValue
+					return errExtensionValue
 				}
 			}
 			if len(r.Nick) > registry.MaxNickLen {
-				return ErrExtensionValue
+				return errExtensionValue
 			}
 			b.s.Rooms = append(b.s.Rooms, r)
 			return nil
 		})
 	case seenEncrypt:
 		if d.attr("alg") != registry.AlgAES128GCM {
-			return true, ErrEncryptAlg
+			return true, errEncryptAlg
 		}
 		enc := &registry.Encryption{Alg: registry.AlgAES128GCM}
 		if ms := d.attr("max-size"); ms != "" {
 			n, err := strconv.Atoi(ms)
 			if err != nil || n <= 0 || n > registry.MaxEncryptMax {
-				return true, ErrExtensionValue
+				return true, errExtensionValue
 			}
 			enc.MaxSize = n
 		}
@@ -164,11 +164,11 @@ func decodeKey(text []byte) (key [registry.KeySize]byte, err error) {
 	if len(text) == base64.RawStdEncoding.EncodedLen(registry.KeySize) {
 		enc = base64.RawStdEncoding
 	} else if len(text) != enc.EncodedLen(registry.KeySize) {
-		return key, ErrEncryptKey
+		return key, errEncryptKey
 	}
 	var raw [registry.KeySize + 2]byte
 	if n, err := enc.Decode(raw[:], text); err != nil || n != registry.KeySize {
-		return key, ErrEncryptKey
+		return key, errEncryptKey
 	}
 	copy(key[:], raw[:])
 	return key, nil
@@ -192,7 +192,7 @@ func (b *extBuilder) extensions() (registry.Extensions, error) {
 	}
 	e, err := registry.NewExtensions(b.s)
 	if err != nil {
-		return registry.Extensions{}, ErrExtensionValue // not reached: every part was checked
+		return registry.Extensions{}, errExtensionValue // not reached: every part was checked
 	}
 	return e, nil
 }

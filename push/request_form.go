@@ -27,7 +27,7 @@ func (d *decoder) form() (registry.Form, error) {
 			continue
 		}
 		if nf == MaxFormFields {
-			return registry.Form{}, ErrRequestTooLarge
+			return registry.Form{}, errRequestTooLarge
 		}
 		fd := registry.Field{Var: d.attr("var"), Type: d.attr("type")}
 		budget -= len(fd.Var) + len(fd.Type)
@@ -47,7 +47,7 @@ func (d *decoder) form() (registry.Form, error) {
 				continue
 			}
 			if len(values)-first == MaxFieldValues {
-				return registry.Form{}, ErrRequestTooLarge
+				return registry.Form{}, errRequestTooLarge
 			}
 			s, err := d.text(max(budget, 0))
 			if err != nil {
@@ -58,7 +58,7 @@ func (d *decoder) form() (registry.Form, error) {
 		}
 		fd.Values = values[first:len(values):len(values)]
 		if budget < 0 {
-			return registry.Form{}, ErrRequestTooLarge
+			return registry.Form{}, errRequestTooLarge
 		}
 		fields[nf] = fd
 		nf++

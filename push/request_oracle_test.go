@@ -24,7 +24,7 @@ import (
 // parseRequestOracle is ParseRequest on encoding/xml.
 func parseRequestOracle(data []byte) (Request, error) {
 	if len(data) > MaxRequestSize {
-		return Request{}, ErrRequestTooLarge
+		return Request{}, errRequestTooLarge
 	}
 	d := &requestDecoder{tr: corpus.NewStrict(data)}
 	return d.request()
@@ -128,9 +128,9 @@ func (d *requestDecoder) request() (req Request, err error) {
 		switch {
 		case errors.As(err, &se):
 		case errors.Is(err, errLimit):
-			err = ErrRequestTooLarge
+			err = errRequestTooLarge
 		default:
-			err = ErrMalformedRequest
+			err = errMalformedRequest
 		}
 	}()
 	root, err := d.next()
@@ -138,37 +138,37 @@ func (d *requestDecoder) request() (req Request, err error) {
 		return Request{}, err
 	}
 	if root == nil {
-		return Request{}, ErrMalformedRequest
+		return Request{}, errMalformedRequest
 	}
 	el := root
 	if root.Name.Local == "iq" {
 		iqID = attr(root, "id")
 		req.IQID = iqID
 		if t := attr(root, "type"); t != "set" {
-			return Request{}, ErrNotSet
+			return Request{}, errNotSet
 		}
 		if el, err = d.next(); err != nil {
 			return Request{}, err
 		}
 		if el == nil {
-			return Request{}, ErrNotPushRequest
+			return Request{}, errNotPushRequest
 		}
 	}
 	if el.Name.Space != NSPush || (el.Name.Local != "enable" && el.Name.Local != "disable") {
-		return Request{}, ErrNotPushRequest
+		return Request{}, errNotPushRequest
 	}
 	req.Disable = el.Name.Local == "disable"
 	req.JID = attr(el, "jid")
 	req.Node = attr(el, "node")
 	if req.JID == "" {
-		return Request{}, ErrMissingJID
+		return Request{}, errMissingJID
 	}
 	if len(req.Node) > MaxNodeLen {
-		return Request{}, ErrRequestTooLarge
+		return Request{}, errRequestTooLarge
 	}
 	if !req.Disable {
 		if _, err := jid.Prepare(req.JID); err != nil {
-			return Request{}, ErrJIDMalformed
+			return Request{}, errJIDMalformed
 		}
 	}
 	var ext registry.ExtensionSettings
@@ -230,10 +230,10 @@ func (d *requestDecoder) extension(el *xml.StartElement, ext *registry.Extension
 			}
 			if item.Name.Space == el.Name.Space && (item.Name.Local == "item" && el.Name.Local == "muted" || item.Name.Local == "room" && el.Name.Local == "groupchat") {
 				if len(ext.Muted) == registry.MaxMuted && el.Name.Local == "muted" || len(ext.Rooms) == registry.MaxRooms && el.Name.Local == "groupchat" {
-					return true, ErrTooManyExtItems
+					return true, errTooManyExtItems
 				}
 				if _, err := jid.Prepare(attr(item, "jid")); err != nil {
-					return true, ErrJIDMalformed
+					return true, errJIDMalformed
 				}
 				if el.Name.Local == "muted" {
 					ext.Muted = append(ext.Muted, attr(item, "jid"))
@@ -247,11 +247,11 @@ func (d *requestDecoder) extension(el *xml.StartElement, ext *registry.Extension
 							allow = registry.AllowNever
 						case "always":
 						default:
-							return true, ErrExtensionValue
+							return true, errExtensionValue
 						}
 					}
 					if len(attr(item, "nick")) > registry.MaxNickLen {
-						return true, ErrExtensionValue
+						return true, errExtensionValue
 					}
 					ext.Rooms = append(ext.Rooms, registry.Room{JID: attr(item, "jid"), Allow: allow, Nick: attr(item, "nick")})
 				}
@@ -262,13 +262,13 @@ func (d *requestDecoder) extension(el *xml.StartElement, ext *registry.Extension
 		}
 	case "encrypt":
 		if attr(el, "alg") != "aes-128-gcm" {
-			return true, ErrEncryptAlg
+			return true, errEncryptAlg
 		}
 		enc := &registry.Encryption{Alg: "aes-128-gcm"}
 		if ms := attr(el, "max-size"); ms != "" {
 			n, err := strconv.Atoi(ms)
 			if err != nil || n < 1 || n > registry.MaxEncryptMax {
-				return true, ErrExtensionValue
+				return true, errExtensionValue
 			}
 			enc.MaxSize = n
 		}
@@ -282,7 +282,7 @@ func (d *requestDecoder) extension(el *xml.StartElement, ext *registry.Extension
 			raw, err = base64.RawStdEncoding.DecodeString(text)
 		}
 		if err != nil || len(raw) != 16 || strings.ContainsAny(text, "\r\n") {
-			return true, ErrEncryptKey
+			return true, errEncryptKey
 		}
 		copy(enc.Key[:], raw)
 		ext.Encrypt = enc
@@ -316,7 +316,7 @@ func (d *requestDecoder) form(x *xml.StartElement) (registry.Form, error) {
 			continue
 		}
 		if len(fields) == MaxFormFields {
-			return registry.Form{}, ErrRequestTooLarge
+			return registry.Form{}, errRequestTooLarge
 		}
 		fd := registry.Field{Var: attr(el, "var"), Type: attr(el, "type")}
 		budget -= len(fd.Var) + len(fd.Type)
@@ -335,7 +335,7 @@ func (d *requestDecoder) form(x *xml.StartElement) (registry.Form, error) {
 				continue
 			}
 			if len(fd.Values) == MaxFieldValues {
-				return registry.Form{}, ErrRequestTooLarge
+				return registry.Form{}, errRequestTooLarge
 			}
 			s, err := d.text(max(budget, 0))
 			if err != nil {
@@ -345,7 +345,7 @@ func (d *requestDecoder) form(x *xml.StartElement) (registry.Form, error) {
 			fd.Values = append(fd.Values, s)
 		}
 		if budget < 0 {
-			return registry.Form{}, ErrRequestTooLarge
+			return registry.Form{}, errRequestTooLarge
 		}
 		fields = append(fields, fd)
 	}

@@ -59,20 +59,20 @@ var requestCases = func() []requestCase {
 				registry.Field{Var: "secret", Values: []string{"a&b", ""}},
 				registry.Field{Var: "empty"},
 			)}},
-		{name: "error keeps the iq id", xml: "<iq type='set' id='e9'><enable xmlns='urn:xmpp:push:0'/></iq>", want: Request{IQID: "e9"}, err: ErrMissingJID},
-		{name: "malformed jid", xml: "<enable xmlns='urn:xmpp:push:0' jid='a@'/>", err: ErrJIDMalformed},
+		{name: "error keeps the iq id", xml: "<iq type='set' id='e9'><enable xmlns='urn:xmpp:push:0'/></iq>", want: Request{IQID: "e9"}, err: errMissingJID},
+		{name: "malformed jid", xml: "<enable xmlns='urn:xmpp:push:0' jid='a@'/>", err: errJIDMalformed},
 		{name: "disable does not validate the jid", xml: "<disable xmlns='urn:xmpp:push:0' jid='a@'/>", want: Request{Disable: true, JID: "a@"}},
 		{name: "too many fields", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x xmlns='jabber:x:data'>" +
-			strings.Repeat("<field var='v'/>", MaxFormFields+1) + "</x></enable>", err: ErrRequestTooLarge},
+			strings.Repeat("<field var='v'/>", MaxFormFields+1) + "</x></enable>", err: errRequestTooLarge},
 		{name: "too many values", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x xmlns='jabber:x:data'><field var='v'>" +
-			strings.Repeat("<value>v</value>", MaxFieldValues+1) + "</field></x></enable>", err: ErrRequestTooLarge},
+			strings.Repeat("<value>v</value>", MaxFieldValues+1) + "</field></x></enable>", err: errRequestTooLarge},
 		{name: "form too large", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x xmlns='jabber:x:data'><field var='v'><value>" +
-			strings.Repeat("v", MaxFormBytes) + "</value></field></x></enable>", err: ErrRequestTooLarge},
+			strings.Repeat("v", MaxFormBytes) + "</value></field></x></enable>", err: errRequestTooLarge},
 		{name: "too deep", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat("<a>", MaxRequestDepth) +
-			strings.Repeat("</a>", MaxRequestDepth) + "</enable>", err: ErrRequestTooLarge},
-		{name: "too big", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat(" ", MaxRequestSize) + "</enable>", err: ErrRequestTooLarge},
-		{name: "empty iq", xml: "<iq type='set' id='x'/>", want: Request{IQID: "x"}, err: ErrNotPushRequest},
-		{name: "empty input", xml: "", err: ErrMalformedRequest},
+			strings.Repeat("</a>", MaxRequestDepth) + "</enable>", err: errRequestTooLarge},
+		{name: "too big", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat(" ", MaxRequestSize) + "</enable>", err: errRequestTooLarge},
+		{name: "empty iq", xml: "<iq type='set' id='x'/>", want: Request{IQID: "x"}, err: errNotPushRequest},
+		{name: "empty input", xml: "", err: errMalformedRequest},
 		{name: "every extension", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + form + extAll + "</enable>",
 			want: Request{JID: "p.example", Options: registry.NewForm("submit",
 				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{NSPublishOptions}},
@@ -96,18 +96,18 @@ var requestCases = func() []requestCase {
 		{name: "disable ignores extensions", xml: "<disable xmlns='urn:xmpp:push:0' jid='p.example'>" + extAll + "</disable>",
 			want: Request{Disable: true, JID: "p.example"}},
 		{name: "unknown algorithm", xml: "<iq type='set' id='x'><enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-256-gcm'>c2VjcmV0LWtleS0xMjM0NQ==</encrypt></enable></iq>",
-			want: Request{IQID: "x"}, err: ErrEncryptAlg},
-		{name: "missing algorithm", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0'>c2VjcmV0LWtleS0xMjM0NQ==</encrypt></enable>", err: ErrEncryptAlg},
-		{name: "short key", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2hvcnQ=</encrypt></enable>", err: ErrEncryptKey},
-		{name: "key not base64", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2VjcmV0LWtleS0xMjM0!!==</encrypt></enable>", err: ErrEncryptKey},
-		{name: "bad max-size", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size='-3'>c2VjcmV0LWtleS0xMjM0NQ==</encrypt></enable>", err: ErrExtensionValue},
-		{name: "bad muted JID", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><muted xmlns='tigase:push:filter:muted:0'><item jid='a@'/></muted></enable>", err: ErrJIDMalformed},
-		{name: "bad room JID", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><groupchat xmlns='tigase:push:filter:groupchat:0'><room/></groupchat></enable>", err: ErrJIDMalformed},
-		{name: "unknown allow", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='r@m' allow='sometimes'/></groupchat></enable>", err: ErrExtensionValue},
-		{name: "long nick", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='r@m' nick='" + strings.Repeat("n", registry.MaxNickLen+1) + "'/></groupchat></enable>", err: ErrExtensionValue},
-		{name: "too many muted", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><muted xmlns='tigase:push:filter:muted:0'>" + strings.Repeat("<item jid='a@b'/>", registry.MaxMuted+1) + "</muted></enable>", err: ErrTooManyExtItems},
-		{name: "too many rooms", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><groupchat xmlns='tigase:push:filter:groupchat:0'>" + strings.Repeat("<room jid='r@m'/>", registry.MaxRooms+1) + "</groupchat></enable>", err: ErrTooManyExtItems},
-		{name: "truncated", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x", err: ErrMalformedRequest},
+			want: Request{IQID: "x"}, err: errEncryptAlg},
+		{name: "missing algorithm", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0'>c2VjcmV0LWtleS0xMjM0NQ==</encrypt></enable>", err: errEncryptAlg},
+		{name: "short key", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2hvcnQ=</encrypt></enable>", err: errEncryptKey},
+		{name: "key not base64", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2VjcmV0LWtleS0xMjM0!!==</encrypt></enable>", err: errEncryptKey},
+		{name: "bad max-size", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size='-3'>c2VjcmV0LWtleS0xMjM0NQ==</encrypt></enable>", err: errExtensionValue},
+		{name: "bad muted JID", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><muted xmlns='tigase:push:filter:muted:0'><item jid='a@'/></muted></enable>", err: errJIDMalformed},
+		{name: "bad room JID", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><groupchat xmlns='tigase:push:filter:groupchat:0'><room/></groupchat></enable>", err: errJIDMalformed},
+		{name: "unknown allow", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='r@m' allow='sometimes'/></groupchat></enable>", err: errExtensionValue},
+		{name: "long nick", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='r@m' nick='" + strings.Repeat("n", registry.MaxNickLen+1) + "'/></groupchat></enable>", err: errExtensionValue},
+		{name: "too many muted", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><muted xmlns='tigase:push:filter:muted:0'>" + strings.Repeat("<item jid='a@b'/>", registry.MaxMuted+1) + "</muted></enable>", err: errTooManyExtItems},
+		{name: "too many rooms", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><groupchat xmlns='tigase:push:filter:groupchat:0'>" + strings.Repeat("<room jid='r@m'/>", registry.MaxRooms+1) + "</groupchat></enable>", err: errTooManyExtItems},
+		{name: "truncated", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x", err: errMalformedRequest},
 	}
 }()
 
@@ -156,12 +156,12 @@ func TestDecodeRequestFromStream(t *testing.T) {
 	if req, err := DecodeRequest(d); err != nil || req.JID != "p.example" {
 		t.Fatalf("first request in the stream: %+v, %v", req, err)
 	}
-	if _, err := DecodeRequest(d); err != ErrMalformedRequest {
-		t.Fatalf("truncated request: %v, want ErrMalformedRequest", err)
+	if _, err := DecodeRequest(d); !sameStanzaError(err, errMalformedRequest) {
+		t.Fatalf("truncated request: %v, want errMalformedRequest", err)
 	}
 	long := "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat("<a/>", MaxRequestSize/2) + "</enable>"
-	if _, err := DecodeRequest(xml.NewDecoder(strings.NewReader(long))); err != ErrRequestTooLarge {
-		t.Fatalf("long request: %v, want ErrRequestTooLarge", err)
+	if _, err := DecodeRequest(xml.NewDecoder(strings.NewReader(long))); !sameStanzaError(err, errRequestTooLarge) {
+		t.Fatalf("long request: %v, want errRequestTooLarge", err)
 	}
 }
 
@@ -322,7 +322,7 @@ func checkRequestOracle(t testing.TB, data []byte) bool {
 	t.Helper()
 	want, wantErr := parseRequestOracle(data)
 	got, err := ParseRequest(data)
-	if got != want || err != wantErr {
+	if got != want || (err != nil) != (wantErr != nil) || (err != nil && !errors.Is(err, wantErr)) {
 		t.Fatalf("%q:\nParseRequest %+v, %v\noracle       %+v, %v", data, got, err, want, wantErr)
 	}
 	return err == nil

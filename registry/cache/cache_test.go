@@ -12,6 +12,7 @@ import (
 	"github.com/pushrules/pushrules/registry"
 	"github.com/pushrules/pushrules/registry/cache"
 	"github.com/pushrules/pushrules/registry/registrytest"
+	"github.com/stretchr/testify/require"
 )
 
 // counting wraps a Store and counts the Loads that reach it. It hides the
@@ -63,6 +64,10 @@ func TestConformance(t *testing.T) {
 			})
 		})
 	}
+	// Push 2.0 registrations pass through to the underlying store.
+	registrytest.RunPush2(t, func(t *testing.T) registry.Push2Store {
+		return newCache(t, registry.NewMemory(), cache.Options{})
+	})
 }
 
 var (
@@ -350,57 +355,53 @@ func TestFailedLoadNotCached(t *testing.T) {
 // TestCapabilitiesPassThrough checks that the engine's optional Store
 // capabilities reach the underlying store through the cache, keep the
 // cache coherent, and fail clearly where the underlying store lacks them.
+// (testify's require keeps this long sequence of steps readable.)
 func TestCapabilitiesPassThrough(t *testing.T) {
 	ctx := context.Background()
 	mem := registry.NewMemory()
 	c, err := cache.New(mem, cache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	reg := registry.Registration{User: "u@example.org", ID: registry.NewIdentifier("push.example.net", "A"), Enabled: t0, Generation: 7}
-	if _, _, err := c.Save(ctx, reg, 5); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Load(ctx, reg.User); err != nil { // cached now
-		t.Fatal(err)
-	}
+	_, _, err = c.Save(ctx, reg, 5)
+	require.NoError(t, err)
+	_, err = c.Load(ctx, reg.User) // cached now
+	require.NoError(t, err)
+
 	got, err := c.Fail(ctx, reg.User, reg.ID, 7, t0.Add(time.Minute), "item-not-found")
-	if err != nil || got.Errors != 1 || got.LastError != "item-not-found" {
-		t.Fatalf("Fail: %+v %v", got, err)
-	}
-	regs, _ := c.Load(ctx, reg.User)
-	if len(regs) != 1 || regs[0].Errors != 1 {
-		t.Fatalf("cached count after Fail: %+v", regs)
-	}
-	if err := c.Succeed(ctx, reg.User, reg.ID, 7, t0.Add(2*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if regs, _ := c.Load(ctx, reg.User); len(regs) != 1 || regs[0].Errors != 0 {
-		t.Fatalf("cached count after Succeed: %+v", regs)
-	}
+	require.NoError(t, err)
+	require.Equal(t, 1, got.Errors)
+	require.Equal(t, "item-not-found", got.LastError)
+	regs, err := c.Load(ctx, reg.User)
+	require.NoError(t, err)
+	require.Len(t, regs, 1)
+	require.Equal(t, 1, regs[0].Errors, "the cached count follows Fail")
+
+	require.NoError(t, c.Succeed(ctx, reg.User, reg.ID, 7, t0.Add(2*time.Minute)))
+	regs, err = c.Load(ctx, reg.User)
+	require.NoError(t, err)
+	require.Equal(t, 0, regs[0].Errors, "the cached count follows Succeed")
+
 	removed, err := c.Expire(ctx, t0.Add(time.Hour))
-	if err != nil || len(removed) != 1 {
-		t.Fatalf("Expire: %v %v", removed, err)
-	}
-	if regs, _ := c.Load(ctx, reg.User); len(regs) != 0 {
-		t.Fatalf("an expired registration is still served from the cache: %+v", regs)
-	}
-	if err := c.Record(ctx, 10, registry.AuditEntry{User: reg.User, At: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if h, err := c.History(ctx, reg.User); err != nil || len(h) != 1 {
-		t.Fatalf("History: %v %v", h, err)
-	}
+	require.NoError(t, err)
+	require.Len(t, removed, 1)
+	regs, err = c.Load(ctx, reg.User)
+	require.NoError(t, err)
+	require.Empty(t, regs, "an expired registration is still served from the cache")
+
+	require.NoError(t, c.Record(ctx, 10, registry.AuditEntry{User: reg.User, At: t0}))
+	h, err := c.History(ctx, reg.User)
+	require.NoError(t, err)
+	require.Len(t, h, 1)
 
 	bare, err := cache.New(struct{ registry.Store }{mem}, cache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bare.Expire(ctx, t0); !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("Expire over a store that cannot: %v", err)
-	}
-	if err := bare.Record(ctx, 1); !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("Record over a store that cannot: %v", err)
-	}
+	require.NoError(t, err)
+	_, err = bare.Expire(ctx, t0)
+	require.ErrorIs(t, err, errors.ErrUnsupported)
+	require.ErrorIs(t, bare.Record(ctx, 1), errors.ErrUnsupported)
+	_, _, err = bare.SavePush2(ctx, registry.Push2Registration{User: reg.User}, 5)
+	require.ErrorIs(t, err, errors.ErrUnsupported)
+	p2, err := bare.LoadPush2(ctx, reg.User)
+	require.NoError(t, err)
+	require.Empty(t, p2)
 }
