@@ -299,3 +299,16 @@ func (h *holds) expire(now time.Time, debounce time.Duration) bool {
 	h.regs = kept
 	return len(h.regs) == 0 && len(h.sent) == 0
 }
+
+// Held returns the number of pushes the delivery policy holds.
+func (u *User) Held() int {
+	n := 0
+	if u.holds != nil {
+		for i := range u.holds.regs {
+			if u.holds.regs[i].holding {
+				n++
+			}
+		}
+	}
+	return n
+}

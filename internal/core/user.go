@@ -153,19 +153,6 @@ func (u *User) Expire(now time.Time, debounce time.Duration) {
 	}
 }
 
-// Held returns the number of pushes the delivery policy holds.
-func (u *User) Held() int {
-	n := 0
-	if u.holds != nil {
-		for i := range u.holds.regs {
-			if u.holds.regs[i].holding {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 func (r *Rules) add(u *User, full string) (*Session, error) {
 	if r.MaxSessions > 0 && len(u.sessions) >= r.MaxSessions {
 		return nil, ErrTooManySessions
