@@ -257,6 +257,8 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 		}
 		d.wakeAt(due.At)
 	}
-	e.record(sh, user, now, out)
+	if out.Counted { // else nothing was decided: every publish counts a reason
+		e.record(sh, user, now, out)
+	}
 	out.Reset()
 }

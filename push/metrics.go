@@ -252,9 +252,6 @@ func known(names []string, s string) (int, string) {
 // delays to the shard's metrics and to the host's, and logs them at debug
 // level. The caller holds sh.mu.
 func (e *Engine) record(sh *userShard, user string, now time.Time, out *core.Out) {
-	if out.Counts == ([core.NumReasons]uint32{}) {
-		return // nothing decided (every publish counts a reason)
-	}
 	m := &e.metrics.shards[sh.self]
 	for r, n := range out.Counts {
 		if n != 0 {

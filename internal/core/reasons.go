@@ -50,7 +50,10 @@ const (
 )
 
 // count adds n to the count of r.
-func (o *Out) count(r Reason, n int) { o.Counts[r] += uint32(n) }
+func (o *Out) count(r Reason, n int) {
+	o.Counts[r] += uint32(n)
+	o.Counted = true
+}
 
 // withdraw discards s's batch, counting what it held as withdrawn.
 func (o *Out) withdraw(s *Session) {

@@ -83,8 +83,10 @@ type Out struct {
 	Publishes []Publish
 	Timeouts  []Timeout
 	Due       []Due
-	// Counts holds, per Reason, how many outcomes had it.
-	Counts [NumReasons]uint32
+	// Counts holds, per Reason, how many outcomes had it; Counted is set
+	// when any count may be non-zero.
+	Counts  [NumReasons]uint32
+	Counted bool
 }
 
 // Reset empties o, keeping its capacity.
@@ -93,7 +95,9 @@ func (o *Out) Reset() {
 	clear(o.Due)
 	clear(o.Timeouts)
 	o.Publishes, o.Timeouts, o.Due = o.Publishes[:0], o.Timeouts[:0], o.Due[:0]
-	o.Counts = [NumReasons]uint32{}
+	if o.Counted {
+		o.Counts, o.Counted = [NumReasons]uint32{}, false
+	}
 }
 
 // ErrTooManySessions is returned by Open when the user already has
@@ -332,6 +336,7 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 	if reg.Extensions.IsZero() {
 		filter = nil
 	}
+	out.Counted = true // every stanza of the queue counts a reason
 	picks, n := Select(queue, &u.marks, reg, now, filter, r.Filters.of(reg), &out.Counts)
 	for _, pk := range picks[:n] {
 		if !r.push(now, since, u, reg, pk.Stanza, pk.Important, u.voip(pk.Stanza, reg, now), out) {
