@@ -60,9 +60,7 @@ A> enable juliet@example.org/phone phone2
 A< result
 A> disable juliet@example.org/phone tablet
 A< result
-B heard A's notices: it pushes only to phone2
-B> bound juliet@example.org/tablet
-B< unbound
+B heard A's notices: it pushes only to phone2, and its tablet session is no longer bound
 `
 	if out.String() != want {
 		t.Errorf("transcript:\n%s\nwant:\n%s", out.String(), want)
