@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/pushrules/pushrules/registry"
 )
@@ -231,6 +232,26 @@ func (s *Store) DeleteUser(ctx context.Context, user string) ([]registry.Registr
 // error from a database may hide a write that was committed; dropping an
 // entry only costs a read), and notifies the other nodes when the write
 // changed something.
+// notifyTries is how many times a notice is sent before it is given up:
+// a write committed on one pooled connection may meet a broken one for its
+// notice (a database restart), and a lost notice leaves other nodes with
+// the old registrations until their entry is dropped for another reason.
+const notifyTries = 4
+
+// notify sends the user's notice, trying again after 10, 40 and 160 ms.
+func (s *Store) notify(ctx context.Context, user string) error {
+	var err error
+	for i := range notifyTries {
+		if err = s.opts.Notifier.Notify(ctx, user); err == nil {
+			return nil
+		}
+		if i < notifyTries-1 {
+			time.Sleep(10 * time.Millisecond << (2 * i))
+		}
+	}
+	return err
+}
+
 func (s *Store) wrote(ctx context.Context, user string, changed bool) {
 	sh := s.shard(user)
 	sh.mu.Lock()
@@ -239,7 +260,7 @@ func (s *Store) wrote(ctx context.Context, user string, changed bool) {
 	if !changed || s.opts.Notifier == nil {
 		return
 	}
-	if err := s.opts.Notifier.Notify(context.WithoutCancel(ctx), user); err != nil {
+	if err := s.notify(context.WithoutCancel(ctx), user); err != nil {
 		s.notifyErrors.Add(1)
 		if s.opts.Logger != nil {
 			s.opts.Logger.Warn("registry cache: notifying the other nodes failed; they may serve the old registrations of the user until their entry is dropped",

@@ -43,7 +43,9 @@
 //
 //   - Options.Notifier publishes the user of every successful change
 //     (Save, and Delete or DeleteUser that removed something) after the
-//     write has returned; a failed Notify is logged and counted, and the
+//     write has returned; a failed Notify is tried three more times (10,
+//     40 and 160 ms apart, for a pool that meets a broken connection after
+//     a database restart), then logged and counted, and the
 //     write still succeeds.
 //   - A listener (registry/pgnotify for PostgreSQL) receives the notices of
 //     the other nodes and calls Invalidate(user), which drops the entry and
