@@ -277,7 +277,12 @@ func TestPushClientForgetsUnansweredPublishes(t *testing.T) {
 	if err := c.Send(ctx, publish("a")); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the publish to expire", func() bool { s := c.Stats(); return s.Expired == 1 && s.Pending == 0 })
+	// Stats count the expiry before OnExpire runs (outside the client's
+	// lock), so wait for the callback itself.
+	waitUntil(t, "OnExpire to run", func() bool { mu.Lock(); defer mu.Unlock(); return len(expired) > 0 })
+	if s := c.Stats(); s.Expired != 1 || s.Pending != 0 {
+		t.Errorf("Stats after expiry: Expired %d, Pending %d; want 1, 0", s.Expired, s.Pending)
+	}
 	mu.Lock()
 	if len(expired) != 1 || expired[0] != "a" {
 		t.Errorf("OnExpire got %q, want [a]", expired)
