@@ -432,7 +432,10 @@ func (c *classifier) result() Stanza {
 	for i, end := range ends {
 		strs[i], start = all[start:end], end
 	}
-	s.From, s.To, s.Body, s.CallID, s.ReplyTo, s.Mentions, s.CallMedia = strs[0], strs[1], strs[2], strs[3], strs[4], strs[5], strs[6]
+	s.From, s.To, s.Body = strs[0], strs[1], strs[2]
+	if x := (Extra{CallID: strs[3], ReplyTo: strs[4], Mentions: strs[5], CallMedia: strs[6]}); x != (Extra{}) {
+		s.Extra = &x
+	}
 	s.Type = typ
 	if !interned {
 		s.Type = strs[7]

@@ -80,23 +80,23 @@ var classificationCases = []parseCase{
 		chatWant, false},
 	{"jmi:0 propose",
 		chat("<propose xmlns='urn:xmpp:jingle-message:0' id='call1'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose>"),
-		with(chatWant, func(s *Stanza) { s.CallProposal, s.CallID, s.CallMedia = true, "call1", "audio" }), true},
+		with(chatWant, func(s *Stanza) { s.CallProposal, extra(s).CallID, extra(s).CallMedia = true, "call1", "audio" }), true},
 	{"jmi:0 retract", chat("<retract xmlns='urn:xmpp:jingle-message:0' id='call1'/>"),
-		with(chatWant, func(s *Stanza) { s.CallEnd, s.CallID = true, "call1" }), false},
+		with(chatWant, func(s *Stanza) { s.CallEnd, extra(s).CallID = true, "call1" }), false},
 	{"jmi:1 propose",
 		chat("<propose xmlns='urn:xmpp:jingle-message:1' id='call1'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'/></propose>"),
-		with(chatWant, func(s *Stanza) { s.CallProposal, s.CallID, s.CallMedia = true, "call1", "video" }), true},
+		with(chatWant, func(s *Stanza) { s.CallProposal, extra(s).CallID, extra(s).CallMedia = true, "call1", "video" }), true},
 	{"jmi:1 propose with audio, video and odd media",
 		chat("<propose xmlns='urn:xmpp:jingle-message:1' id='c&amp;2'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/>" +
 			"<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'/><description media='screen'/><x media='no'/><description/>" +
 			"<description media='a b'/><description media=''/><description media='6'/><description media='7'/></propose>"),
 		with(chatWant, func(s *Stanza) {
-			s.CallProposal, s.CallID, s.CallMedia = true, "c&2", "audio video screen 6"
+			s.CallProposal, extra(s).CallID, extra(s).CallMedia = true, "c&2", "audio video screen 6"
 		}), true},
 	{"jmi:1 reject", chat("<reject xmlns='urn:xmpp:jingle-message:1' id='call1'/>"),
-		with(chatWant, func(s *Stanza) { s.CallEnd, s.CallID = true, "call1" }), false},
+		with(chatWant, func(s *Stanza) { s.CallEnd, extra(s).CallID = true, "call1" }), false},
 	{"jmi:1 accept and proceed are no end", chat("<accept xmlns='urn:xmpp:jingle-message:1' id='a1'/><proceed xmlns='urn:xmpp:jingle-message:1' id='p1'/>"),
-		with(chatWant, func(s *Stanza) { s.CallID = "a1" }), false},
+		with(chatWant, func(s *Stanza) { extra(s).CallID = "a1" }), false},
 	{"jmi in another namespace", chat("<propose xmlns='urn:xmpp:jingle-message:2' id='c'/><reject xmlns='urn:example' id='d'/>"),
 		chatWant, false},
 	{"jmi propose without id, media on a deeper element",
@@ -121,12 +121,12 @@ var classificationCases = []parseCase{
 			"<reference type='mention' uri='xmpp:nons@example.org'/>" +
 			"<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:room@muc.example#frag'/></message>",
 		Stanza{Kind: KindMessage, Type: "groupchat", From: "room@muc.example/romeo", Body: "juliet, nurse: hi", HasBody: true,
-			Mentions: "juliet@capulet.example\nnurse@capulet.example/küche\nroom@muc.example"}, true},
+			Extra: &Extra{Mentions: "juliet@capulet.example\nnurse@capulet.example/küche\nroom@muc.example"}}, true},
 	{"at most MaxMentions mentions",
 		chat(strings.Repeat("<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:a@b'/>", MaxMentions+2)),
-		with(chatWant, func(s *Stanza) { s.Mentions = strings.TrimSuffix(strings.Repeat("a@b\n", MaxMentions), "\n") }), false},
+		with(chatWant, func(s *Stanza) { extra(s).Mentions = strings.TrimSuffix(strings.Repeat("a@b\n", MaxMentions), "\n") }), false},
 	{"reply", chat("<reply xmlns='urn:xmpp:reply:0' to='romeo@montague.example/orchard' id='m0'/><body>Yes</body>"),
-		with(chatWant, func(s *Stanza) { s.Body, s.HasBody, s.ReplyTo = "Yes", true, romeo }), true},
+		with(chatWant, func(s *Stanza) { s.Body, s.HasBody, extra(s).ReplyTo = "Yes", true, romeo }), true},
 	{"reply in another namespace", chat("<reply xmlns='urn:example' to='x'/>"), chatWant, false},
 	{"the first of repeated attributes counts",
 		chat("<reference xmlns='urn:xmpp:reference:0' type='' type='mention' uri='xmpp:a@b'/><reference xmlns='urn:xmpp:reference:0' type='mention' uri='' uri='xmpp:c@d'/>" +
@@ -138,7 +138,7 @@ var classificationCases = []parseCase{
 			"<body>juliet?</body><stanza-id xmlns='urn:xmpp:sid:0' id='s1' by='room@muc.example'/>" +
 			"<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:room@muc.example/juliet'/></message></forwarded></mentions></message>",
 		Stanza{Kind: KindMessage, Type: "groupchat", From: "room@muc.example/romeo", To: "room@muc.example", Body: "juliet?", HasBody: true,
-			MUCMention: true, StanzaID: true, Mentions: "room@muc.example/juliet"}, true},
+			MUCMention: true, StanzaID: true, Extra: &Extra{Mentions: "room@muc.example/juliet"}}, true},
 	{"muc mention of a correction",
 		"<message from='room@muc.example'><mentions xmlns='urn:xmpp:mmn:0'><forwarded xmlns='urn:xmpp:forward:0'>" +
 			"<message type='groupchat' from='room@muc.example/romeo'><body>juliet!</body><replace xmlns='urn:xmpp:message-correct:0' id='g1'/></message></forwarded></mentions></message>",
@@ -310,4 +310,23 @@ var classificationCases = []parseCase{
 		Stanza{Kind: KindMessage, From: "jülïet@exämple.org", Body: "Grüße, 世界 \U0001F600 \uFFFD", HasBody: true}, true},
 	{"depth 32 is fine", "<message>" + strings.Repeat("<a>", MaxDepth-2) + "<b/>" + strings.Repeat("</a>", MaxDepth-2) + "<body>x</body></message>",
 		Stanza{Kind: KindMessage, Body: "x", HasBody: true}, true},
+}
+
+// extra returns s.Extra, allocating it first when nil.
+func extra(s *Stanza) *Extra {
+	if s.Extra == nil {
+		s.Extra = &Extra{}
+	}
+	return s.Extra
+}
+
+// sameStanza reports whether a and b hold the same facts, Extra compared
+// by value; a parsed Stanza must have no Extra when it has none of them.
+func sameStanza(a, b Stanza) bool {
+	if a.Extra != nil && *a.Extra == (Extra{}) || b.Extra != nil && *b.Extra == (Extra{}) {
+		return false
+	}
+	ax, bx := a.Extras(), b.Extras()
+	a.Extra, b.Extra = nil, nil
+	return a == b && ax == bx
 }

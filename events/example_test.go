@@ -61,9 +61,9 @@ func ExampleStanza_Mentioned() {
 
 	// A call that stops ringing, and the proposal it ends.
 	s, _ = events.ParseStanza([]byte(`<message type='chat'><propose xmlns='urn:xmpp:jingle-message:0' id='c1'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'/></propose></message>`))
-	fmt.Printf("%s %q %v\n", s.CallID, s.CallMedia, s.Important())
+	fmt.Printf("%s %q %v\n", s.Extras().CallID, s.Extras().CallMedia, s.Important())
 	s, _ = events.ParseStanza([]byte(`<message type='chat'><retract xmlns='urn:xmpp:jingle-message:0' id='c1'/></message>`))
-	fmt.Println(s.CallID, s.CallEnd, s.Important())
+	fmt.Println(s.Extras().CallID, s.CallEnd, s.Important())
 
 	// Output:
 	// true groupchat coven@chat.shakespeare.lit/romeo true true

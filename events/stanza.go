@@ -70,8 +70,8 @@ func KeyOf(id string) Key {
 
 // Bounds of the lists of a Stanza: what is beyond them is left out.
 const (
-	MaxMentions  = 8 // entries of Stanza.Mentions
-	MaxCallMedia = 4 // entries of Stanza.CallMedia
+	MaxMentions  = 8 // entries of Extra.Mentions
+	MaxCallMedia = 4 // entries of Extra.CallMedia
 )
 
 // Stanza holds the facts the rules need about one stanza. Parse it from XML
@@ -79,11 +79,13 @@ const (
 // own stanza representation. Strings are referenced, not copied: a Stanza
 // handed to the engine may be kept (in a pending batch) until it is pushed or
 // discarded, so it must not point into buffers the host reuses.
+//
+// A Stanza is copied into every batch it joins, so it holds only what
+// every stanza has (96 bytes); the facts few stanzas carry (mentions,
+// replies, calls, the raw XML) are in Extra, nil when there are none.
 type Stanza struct {
 	// Key identifies the stanza across paths; 0 means none.
 	Key Key
-	// Kind is message, presence, iq or other.
-	Kind Kind
 	// Type is the type attribute ("chat", "groupchat", "headline", "error",
 	// ...; "" when absent). For a carbon, that of the forwarded message.
 	Type string
@@ -92,12 +94,14 @@ type Stanza struct {
 	From, To string
 	// Body is the text of the first <body/>; HasBody says whether there is
 	// one at all (an empty <body/> gives HasBody true and Body "").
-	Body    string
+	Body string
+	// Kind is message, presence, iq or other.
+	Kind Kind
+	// Carbon is the carbon direction; NotCarbon for an ordinary stanza.
+	Carbon  Carbon
 	HasBody bool
 	// HasSubject is set when the message carries a <subject/> (even empty).
 	HasSubject bool
-	// Carbon is the carbon direction; NotCarbon for an ordinary stanza.
-	Carbon Carbon
 	// MUCMention is set for a MUC mention notification (urn:xmpp:mmn:0): a
 	// message a room sends to a member it mentions, holding a <mentions/>
 	// whose <forwarded/> (urn:xmpp:forward:0) holds the groupchat message.
@@ -110,16 +114,6 @@ type Stanza struct {
 	// StanzaID is set when the message carries a XEP-0359 <stanza-id/>
 	// (urn:xmpp:sid:0): an archive has stored it.
 	StanzaID bool
-	// Mentions lists the JIDs of the message's first MaxMentions XEP-0372
-	// mentions (<reference type='mention' uri='xmpp:JID'/> in
-	// urn:xmpp:reference:0), in order, separated by "\n" (which no JID
-	// holds); "" when there is none. A URI counts when it is an xmpp: URI
-	// without authority whose path, percent-decoded (query and fragment
-	// dropped), is a valid JID. Mentioned tests for one JID.
-	Mentions string
-	// ReplyTo is the to attribute of a XEP-0461 <reply/>
-	// (urn:xmpp:reply:0), the author of the message answered; "" when none.
-	ReplyTo string
 	// Encrypted is set when the message carries an encrypted payload a
 	// person will read: OMEMO (eu.siacs.conversations.axolotl or
 	// urn:xmpp:omemo:0) with a <payload/>, XEP-0027 jabber:x:encrypted, or
@@ -133,14 +127,6 @@ type Stanza struct {
 	// stops ringing. It is not Important, but it concerns whoever got the
 	// proposal.
 	CallEnd bool
-	// CallID is the id of the XEP-0353 <propose/>, <retract/>, <reject/>,
-	// <accept/> or <proceed/> (the first such element's); "" when none.
-	CallID string
-	// CallMedia lists the media of the <description/> children of a
-	// <propose/>, the first MaxCallMedia of them, in order, separated by
-	// spaces ("audio", "audio video"); a media attribute that is empty or
-	// holds white space is left out.
-	CallMedia string
 	// Correction is set for a XEP-0308 <replace/>.
 	Correction bool
 	// Retraction is set for a XEP-0424 <retract/> in
@@ -153,23 +139,62 @@ type Stanza struct {
 	// a registration with the ignore-unknown filter, which drops them. A
 	// host may set it itself; the parsers never do.
 	SenderUnknown bool
+	// Extra holds the facts few stanzas carry; nil when the stanza has
+	// none of them. The parsers allocate it only for such a stanza. It is
+	// shared, not copied, by the copies of the Stanza the engine keeps:
+	// do not change it after handing the Stanza over.
+	Extra *Extra
+}
+
+// Extra holds the facts of a Stanza that few stanzas carry. A field that
+// does not apply is "".
+type Extra struct {
+	// Mentions lists the JIDs of the message's first MaxMentions XEP-0372
+	// mentions (<reference type='mention' uri='xmpp:JID'/> in
+	// urn:xmpp:reference:0), in order, separated by "\n" (which no JID
+	// holds). A URI counts when it is an xmpp: URI without authority whose
+	// path, percent-decoded (query and fragment dropped), is a valid JID.
+	// Stanza.Mentioned tests for one JID.
+	Mentions string
+	// ReplyTo is the to attribute of a XEP-0461 <reply/>
+	// (urn:xmpp:reply:0), the author of the message answered.
+	ReplyTo string
+	// CallID is the id of the XEP-0353 <propose/>, <retract/>, <reject/>,
+	// <accept/> or <proceed/> (the first such element's).
+	CallID string
+	// CallMedia lists the media of the <description/> children of a
+	// <propose/>, the first MaxCallMedia of them, in order, separated by
+	// spaces ("audio", "audio video"); a media attribute that is empty or
+	// holds white space is left out.
+	CallMedia string
 	// Raw is the stanza's own XML (one <message/>), which a Push 2.0
 	// notification forwards, encrypted, to the device. ParseStanza and
 	// DecodeStanza leave it empty (they copy nothing): a host with Push 2.0
-	// devices sets it (Raw = string(data)) on the stanzas it hands to the
-	// engine, which keeps it as long as it keeps the Stanza. A Push 2.0
+	// devices sets it (Extra.Raw = string(data)) on the stanzas it hands to
+	// the engine, which keeps it as long as it keeps the Stanza. A Push 2.0
 	// device with an encrypted send gets no notification for a stanza
 	// without Raw (rendering it fails with push2.ErrStanza).
 	Raw string
 }
 
-// Mentioned reports whether addr is one of s.Mentions, compared exactly
+// Extras returns s.Extra's facts, all "" when s.Extra is nil.
+func (s *Stanza) Extras() Extra {
+	if s.Extra == nil {
+		return Extra{}
+	}
+	return *s.Extra
+}
+
+// Mentioned reports whether addr is one of s.Extra.Mentions, compared exactly
 // (normalise both sides first if you need to).
 func (s *Stanza) Mentioned(addr string) bool {
 	if addr == "" {
 		return false
 	}
-	for m := range strings.SplitSeq(s.Mentions, "\n") {
+	if s.Extra == nil {
+		return false
+	}
+	for m := range strings.SplitSeq(s.Extra.Mentions, "\n") {
 		if m == addr {
 			return true
 		}

@@ -39,22 +39,22 @@ func (g *eventGen) stanza(user string) events.Stanza {
 		st.Kind, st.Type = events.KindPresence, ""
 	case 1: // a chat state: unimportant
 	case 2:
-		st.CallProposal, st.CallID, st.CallMedia = true, fmt.Sprint("call", g.rng.IntN(3)), "audio"
+		st.CallProposal, extra(&st).CallID, extra(&st).CallMedia = true, fmt.Sprint("call", g.rng.IntN(3)), "audio"
 	case 3:
 		st.Encrypted = true
 	case 4: // the end of a call, perhaps one pushed
-		st.CallEnd, st.CallID = true, fmt.Sprint("call", g.rng.IntN(3))
+		st.CallEnd, extra(&st).CallID = true, fmt.Sprint("call", g.rng.IntN(3))
 	case 5: // from a stranger
 		st.From, st.Body, st.HasBody = "paris@verona.example/x", "hello", true
 	case 6: // a groupchat message, perhaps mentioning the user
 		st.Type, st.From, st.Body, st.HasBody = "groupchat", "room@muc.example/Nurse", "Juliet, supper", true
-		st.Mentions = []string{"", user, "room@muc.example/Juliet"}[g.rng.IntN(3)]
+		extra(&st).Mentions = []string{"", user, "room@muc.example/Juliet"}[g.rng.IntN(3)]
 	default:
 		st.Body, st.HasBody = fmt.Sprintf("message %d", g.key), true
 	}
 	st.StanzaID = g.rng.IntN(2) == 0
 	if st.Kind == events.KindMessage && g.rng.IntN(4) != 0 {
-		st.Raw = fmt.Sprintf("<message to='%s' id='m%d'><body>%s</body></message>", user, g.key, st.Body)
+		extra(&st).Raw = fmt.Sprintf("<message to='%s' id='m%d'><body>%s</body></message>", user, g.key, st.Body)
 	}
 	if g.rng.IntN(5) == 0 {
 		g.key-- // the same stanza again, by another path

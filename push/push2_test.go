@@ -74,7 +74,7 @@ func enabled2(t *testing.T, e *Engine, full string, payload []byte) {
 func chat(body string, key events.Key) events.Stanza {
 	raw := "<message from='romeo@montague.example/orchard' to='juliet@example.org' type='chat' id='m1'><body>" + body + "</body></message>"
 	return events.Stanza{Key: key, Kind: events.KindMessage, Type: "chat", From: "romeo@montague.example/orchard",
-		To: juliet, Body: body, HasBody: body != "", Raw: raw}
+		To: juliet, Body: body, HasBody: body != "", Extra: &events.Extra{Raw: raw}}
 }
 
 var payloadRE = regexp.MustCompile(`<payload>([^<]*)</payload>`)
@@ -122,7 +122,7 @@ func TestPush2EndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	fwd, err := push2.Forwarded(plain)
-	want := "<message xmlns='jabber:client'" + st.Raw[len("<message"):]
+	want := "<message xmlns='jabber:client'" + st.Extra.Raw[len("<message"):]
 	if err != nil || string(fwd) != want {
 		t.Fatalf("forwarded stanza %q, %v; want %q", fwd, err, want)
 	}
@@ -155,9 +155,9 @@ func TestPush2Profiles(t *testing.T) {
 		{"important takes a chat", push2.Match{Profile: push2.MatchImportant}, chat("hi", 0), true, "normal"},
 		{"important drops an empty chat", push2.Match{Profile: push2.MatchImportant}, chat("", 0), false, ""},
 		{"important takes a call", push2.Match{Profile: push2.MatchImportant},
-			events.Stanza{Kind: events.KindMessage, CallProposal: true, CallID: "c1"}, true, "high"},
+			events.Stanza{Kind: events.KindMessage, CallProposal: true, Extra: &events.Extra{CallID: "c1"}}, true, "high"},
 		{"important takes a call's end", push2.Match{Profile: push2.MatchImportant},
-			events.Stanza{Kind: events.KindMessage, CallEnd: true, CallID: "c1"}, true, "high"},
+			events.Stanza{Kind: events.KindMessage, CallEnd: true, Extra: &events.Extra{CallID: "c1"}}, true, "high"},
 		{"archived needs a stanza-id", push2.Match{Profile: push2.MatchArchived}, chat("hi", 0), false, ""},
 		{"archived", push2.Match{Profile: push2.MatchArchived}, groupchat("", func(s *events.Stanza) { s.StanzaID = true }), true, "low"},
 		{"archived-with-body without body", push2.Match{Profile: push2.MatchArchivedWithBody},
@@ -168,11 +168,11 @@ func TestPush2Profiles(t *testing.T) {
 		{"filter: nick as a word", push2.Match{Profile: push2.MatchAll, Filters: muted}, groupchat("Juliet, come", nil), true, "normal"},
 		{"filter: nick inside a word", push2.Match{Profile: push2.MatchAll, Filters: muted}, groupchat("julietta", nil), false, ""},
 		{"filter: XEP-0372 mention", push2.Match{Profile: push2.MatchAll, Filters: muted},
-			groupchat("hey", func(s *events.Stanza) { s.Mentions = juliet }), true, "normal"},
+			groupchat("hey", func(s *events.Stanza) { extra(s).Mentions = juliet }), true, "normal"},
 		{"filter: reply to the user", push2.Match{Profile: push2.MatchAll, Filters: muted},
-			groupchat("yes", func(s *events.Stanza) { s.ReplyTo = juliet + "/balcony" }), true, "normal"},
+			groupchat("yes", func(s *events.Stanza) { extra(s).ReplyTo = juliet + "/balcony" }), true, "normal"},
 		{"filter: reply to another", push2.Match{Profile: push2.MatchAll, Filters: muted},
-			groupchat("yes", func(s *events.Stanza) { s.ReplyTo = "romeo@montague.example" }), false, ""},
+			groupchat("yes", func(s *events.Stanza) { extra(s).ReplyTo = "romeo@montague.example" }), false, ""},
 		{"filter of another chat", push2.Match{Profile: push2.MatchAll, Filters: []push2.Filter{{JID: "other@muc.example.org"}}},
 			groupchat("hello", nil), true, "normal"},
 	}
@@ -263,7 +263,7 @@ func TestPush2Grace(t *testing.T) {
 	enabled2(t, e, phone, enable2(t, nil, push2.Match{Profile: push2.MatchAll, Grace: 30 * time.Second}))
 	mustHandle(t, e, events.SessionClosed{Now: at(1), Session: phone})
 	mustHandle(t, e, events.SessionOpened{Now: at(1), Session: desktop})
-	call := events.Stanza{Key: 7, Kind: events.KindMessage, CallProposal: true, CallID: "c"}
+	call := events.Stanza{Key: 7, Kind: events.KindMessage, CallProposal: true, Extra: &events.Extra{CallID: "c"}}
 	steps := []struct {
 		name string
 		ev   events.Event
@@ -358,4 +358,12 @@ func TestPush2IQWrapped(t *testing.T) {
 	if len(d.Replies) != 1 || d.Replies[0].ID != "p2-2" || d.Replies[0].Error == nil || d.Replies[0].Error.Text != "Missing service" {
 		t.Fatalf("replies %+v", d.Replies[0].Error)
 	}
+}
+
+// extra returns s.Extra, allocating it first when nil.
+func extra(s *events.Stanza) *events.Extra {
+	if s.Extra == nil {
+		s.Extra = &events.Extra{}
+	}
+	return s.Extra
 }

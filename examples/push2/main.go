@@ -136,7 +136,9 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st.Raw = stanza
+	extra := st.Extras()
+	extra.Raw = stanza // the XML a Push 2.0 notification forwards
+	st.Extra = &extra
 	d, err = engine.StanzaQueued(ctx, events.StanzaQueued{Now: now.Add(2 * time.Second), Session: phoneJID, Stanza: st})
 	if err != nil {
 		return err

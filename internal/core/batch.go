@@ -82,7 +82,7 @@ func (b *Batch) Open() bool { return !b.Due.IsZero() }
 // Add appends st to the batch. When the batch was closed it opens it with
 // Due = now + window and reports opened = true; kept is false when st was
 // dropped (see MaxBatch).
-func (b *Batch) Add(now time.Time, window time.Duration, st events.Stanza) (opened, kept bool) {
+func (b *Batch) Add(now time.Time, window time.Duration, st *events.Stanza) (opened, kept bool) {
 	if b.Due.IsZero() {
 		b.Opened = now
 		b.Due = now.Add(window)
@@ -91,12 +91,12 @@ func (b *Batch) Add(now time.Time, window time.Duration, st events.Stanza) (open
 		}
 		opened = true
 	}
-	c := class(&st)
+	c := class(st)
 	if len(b.stanzas) >= MaxBatch && b.has[c] {
 		return opened, false
 	}
 	b.has[c] = true
-	b.stanzas = append(b.stanzas, st)
+	b.stanzas = append(b.stanzas, *st)
 	return opened, true
 }
 

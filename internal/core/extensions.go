@@ -65,16 +65,16 @@ func rings(reg *registry.Registration) bool {
 // voip reports whether st, pushed to reg, rings a call or stops one that
 // was pushed to reg ringing.
 func (u *User) voip(st *events.Stanza, reg *registry.Registration, now time.Time) bool {
-	if st == nil || st.CallID == "" || !rings(reg) {
+	if st == nil || st.Extras().CallID == "" || !rings(reg) {
 		return false
 	}
-	return st.CallProposal || st.CallEnd && u.marks.Has(callKey(st.CallID), reg.ID, now)
+	return st.CallProposal || st.CallEnd && u.marks.Has(callKey(st.Extras().CallID), reg.ID, now)
 }
 
 // markCall remembers that st, a call proposal, was pushed to reg.
 func (u *User) markCall(st *events.Stanza, reg *registry.Registration, now time.Time) {
-	if st.CallProposal && st.CallID != "" && rings(reg) {
-		u.marks.Add(callKey(st.CallID), reg.ID, now)
+	if st.CallProposal && st.Extras().CallID != "" && rings(reg) {
+		u.marks.Add(callKey(st.Extras().CallID), reg.ID, now)
 	}
 }
 
@@ -119,13 +119,15 @@ func (r *Rules) mentioned(user string, room registry.Room, st *events.Stanza) bo
 	if st.MUCMention {
 		return true
 	}
-	for m := range strings.SplitSeq(st.Mentions, "\n") {
-		if m != "" && isUser(m, user, room) {
+	if x := st.Extra; x != nil {
+		for m := range strings.SplitSeq(x.Mentions, "\n") {
+			if m != "" && isUser(m, user, room) {
+				return true
+			}
+		}
+		if x.ReplyTo != "" && isUser(x.ReplyTo, user, room) {
 			return true
 		}
-	}
-	if st.ReplyTo != "" && isUser(st.ReplyTo, user, room) {
-		return true
 	}
 	return r.NickMentions && room.Nick != "" && wholeWord(st.Body, room.Nick)
 }
@@ -185,9 +187,9 @@ func (r *Rules) payload(st *events.Stanza, voip bool) *Payload {
 	p := Payload{Type: "chat", Sender: jid.Bare(st.From)}
 	switch {
 	case st.CallProposal || voip:
-		p = Payload{Type: "call", Sender: st.From, CallID: st.CallID, CallEnd: st.CallEnd}
+		p = Payload{Type: "call", Sender: st.From, CallID: st.Extras().CallID, CallEnd: st.CallEnd}
 		if st.CallProposal {
-			p.CallMedia = st.CallMedia
+			p.CallMedia = st.Extras().CallMedia
 		}
 		return &p
 	case st.Type == "groupchat":

@@ -33,7 +33,7 @@ func TestPasses(t *testing.T) {
 	}{
 		{"contact", chat("romeo@montague.example/x"), true, true},
 		{"muted, any case", chat("tybalt@CAPULET.example/sword"), true, false},
-		{"muted call", with(chat("tybalt@capulet.example/s"), func(s *events.Stanza) { s.CallProposal, s.CallID = true, "c" }), true, false},
+		{"muted call", with(chat("tybalt@capulet.example/s"), func(s *events.Stanza) { s.CallProposal, extra(s).CallID = true, "c" }), true, false},
 		{"stranger", with(chat("paris@verona.example/x"), func(s *events.Stanza) { s.SenderUnknown = true }), true, false},
 		{"stranger's call", with(chat("paris@verona.example/x"), func(s *events.Stanza) { s.SenderUnknown, s.CallProposal = true, true }), true, true},
 		{"stranger's call end", with(chat("paris@verona.example/x"), func(s *events.Stanza) { s.SenderUnknown, s.CallEnd = true, true }), true, true},
@@ -43,18 +43,18 @@ func TestPasses(t *testing.T) {
 		{"room, nick inside a word", gc(room+"/Nurse", "Julietta and _Juliet and Juliet2"), true, false},
 		{"room, nick after a letter", gc(room+"/Nurse", "éJuliet"), true, false},
 		{"room, nick at the end", gc(room+"/Nurse", "where is juliet"), true, true},
-		{"room, occupant mention", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { s.Mentions = "a@b\n" + room + "/Juliet" }), false, true},
-		{"room, other occupant", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { s.Mentions = room + "/Julie" }), true, false},
-		{"room, bare JID mention", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { s.Mentions = "Juliet@Example.org" }), false, true},
-		{"room, full JID of the user", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { s.Mentions = user + "/phone" }), false, false},
-		{"room, reply to the user", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { s.ReplyTo = room + "/Juliet" }), false, true},
-		{"room, reply to another", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { s.ReplyTo = room + "/Romeo" }), false, false},
+		{"room, occupant mention", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { extra(s).Mentions = "a@b\n" + room + "/Juliet" }), false, true},
+		{"room, other occupant", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { extra(s).Mentions = room + "/Julie" }), true, false},
+		{"room, bare JID mention", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { extra(s).Mentions = "Juliet@Example.org" }), false, true},
+		{"room, full JID of the user", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { extra(s).Mentions = user + "/phone" }), false, false},
+		{"room, reply to the user", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { extra(s).ReplyTo = room + "/Juliet" }), false, true},
+		{"room, reply to another", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { extra(s).ReplyTo = room + "/Romeo" }), false, false},
 		{"room, MUC mention", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { s.MUCMention = true }), false, true},
 		{"room, call", with(gc(room+"/Nurse", "x"), func(s *events.Stanza) { s.CallProposal = true }), false, true},
 		{"never room, mentioned", with(gc("never@muc.example.org/Nurse", "x"), func(s *events.Stanza) { s.MUCMention = true }), true, false},
 		{"never room, private message", chat("never@muc.example.org/Nurse"), true, true},
 		{"room without nick, nick-like body", gc("nonick@muc.example.org/Nurse", "juliet"), true, false},
-		{"room without nick, bare JID mention", with(gc("nonick@muc.example.org/Nurse", "x"), func(s *events.Stanza) { s.Mentions = user }), true, true},
+		{"room without nick, bare JID mention", with(gc("nonick@muc.example.org/Nurse", "x"), func(s *events.Stanza) { extra(s).Mentions = user }), true, true},
 		{"room not listed", gc("market@muc.example.org/Seller", "fish"), true, true},
 		{"room not listed, stranger mark ignored", with(gc("market@muc.example.org/Seller", "fish"), func(s *events.Stanza) { s.SenderUnknown = true }), true, true},
 	}
@@ -93,4 +93,12 @@ func TestWholeWord(t *testing.T) {
 			t.Errorf("wholeWord(%q, %q) = %v, want %v", tc.text, tc.word, got, tc.want)
 		}
 	}
+}
+
+// extra returns s.Extra, allocating it first when nil.
+func extra(s *events.Stanza) *events.Extra {
+	if s.Extra == nil {
+		s.Extra = &events.Extra{}
+	}
+	return s.Extra
 }

@@ -41,7 +41,7 @@ func (r *Rules) push(now, since time.Time, u *User, reg *registry.Registration, 
 		return false
 	}
 	p := Publish{User: reg.User, Registration: reg.ID, Generation: reg.Generation,
-		Important: important, Push2: reg.Push2, Match: m, Raw: st.Raw, Call: call, Since: since.UnixNano()}
+		Important: important, Push2: reg.Push2, Match: m, Raw: st.Extras().Raw, Call: call, Since: since.UnixNano()}
 	r.gate(now, u, &p, call, out)
 	return true
 }
@@ -78,7 +78,7 @@ func Facts(user string, st *events.Stanza) push2.Facts {
 	return push2.Facts{
 		Archived:       st.StanzaID,
 		Mentioned:      st.MUCMention || st.Mentioned(user) || hasWord(st.Body, localPart(user)),
-		Reply:          st.ReplyTo != "" && jid.Equal(jid.Bare(st.ReplyTo), user),
+		Reply:          st.Extras().ReplyTo != "" && jid.Equal(jid.Bare(st.Extras().ReplyTo), user),
 		CallRetraction: st.CallEnd,
 	}
 }

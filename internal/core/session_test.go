@@ -114,23 +114,23 @@ func TestBatch(t *testing.T) {
 	if b.Open() {
 		t.Fatal("zero batch open")
 	}
-	if opened, kept := b.Add(t0, time.Second, msg(1, "a")); !opened || !kept || !b.Due.Equal(t0.Add(time.Second)) {
+	if opened, kept := b.Add(t0, time.Second, new(msg(1, "a"))); !opened || !kept || !b.Due.Equal(t0.Add(time.Second)) {
 		t.Fatal("first Add did not open the batch")
 	}
-	if opened, _ := b.Add(t0, time.Second, msg(2, "b")); opened {
+	if opened, _ := b.Add(t0, time.Second, new(msg(2, "b"))); opened {
 		t.Fatal("second Add reopened")
 	}
 	for i := range MaxBatch * 2 {
-		b.Add(t0, time.Second, msg(events.Key(10+i), "x"))
+		b.Add(t0, time.Second, new(msg(events.Key(10+i), "x")))
 	}
 	if b.Len() != MaxBatch {
 		t.Fatalf("batch grew to %d", b.Len())
 	}
-	b.Add(t0, time.Second, events.Stanza{Key: 5, Kind: events.KindPresence})
+	b.Add(t0, time.Second, new(events.Stanza{Key: 5, Kind: events.KindPresence}))
 	if b.Len() != MaxBatch+1 {
 		t.Fatal("a full batch dropped the first stanza of a new class")
 	}
-	if _, kept := b.Add(t0, time.Second, events.Stanza{Key: 6, Kind: events.KindPresence}); kept || b.Len() != MaxBatch+1 {
+	if _, kept := b.Add(t0, time.Second, new(events.Stanza{Key: 6, Kind: events.KindPresence})); kept || b.Len() != MaxBatch+1 {
 		t.Fatal("a full batch kept a second stanza of an overflowed class")
 	}
 	b.Discard()
@@ -142,7 +142,7 @@ func TestBatch(t *testing.T) {
 func TestUnbind(t *testing.T) {
 	s := &Session{JID: "j@example.org/p"}
 	s.Hibernating, s.Extended, s.Bound = true, true, true
-	s.Batch.Add(t0, time.Second, msg(1, "a"))
+	s.Batch.Add(t0, time.Second, new(msg(1, "a")))
 	if !s.Unbind() || s.Bound || s.Extended || s.Batch.Len() != 0 {
 		t.Fatalf("unbind of a hibernating extended session: %+v", s)
 	}

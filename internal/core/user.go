@@ -258,7 +258,7 @@ func (r *Rules) Queue(now time.Time, u *User, full string, stanzas []events.Stan
 			r.process(now, now, u, s, stanzas[i:i+1], out) // a call rings (or stops) now
 			continue
 		}
-		opened, kept := s.Batch.Add(now, r.BatchWindow, stanzas[i])
+		opened, kept := s.Batch.Add(now, r.BatchWindow, &stanzas[i])
 		if opened {
 			r.arm(s, out)
 		}

@@ -653,7 +653,9 @@ func (p *parser) parseXML(x, what string) (events.Stanza, error) {
 	}
 	p.lastKey++
 	st.Key = p.lastKey
-	st.Raw = x // for Push 2.0 notifications
+	extra := st.Extras()
+	extra.Raw = x // for Push 2.0 notifications
+	st.Extra = &extra
 	return st, nil
 }
 
