@@ -8,6 +8,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hkdf"
+	"crypto/hmac"
 	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -62,7 +63,8 @@ func TestEncryptRFC8291Vector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := encrypt([]byte(vecPlain), ua.PublicKey(), auth, as, b64url(t, vecSalt))
+	rec := append(append(b64url(t, vecSalt), make([]byte, headerLen-16)...), vecPlain...)
+	got, err := sealWith(rec, ua.PublicKey(), auth, as)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +199,34 @@ func TestEncryptErrors(t *testing.T) {
 	}
 	if _, err := Encrypt(nil, ua.PublicKey(), auth, failingReader{}); !errors.Is(err, ErrRandom) {
 		t.Errorf("failing reader: %v", err)
+	}
+}
+
+// TestHMACSHA256 checks hmacSHA256 against crypto/hmac, with keys and
+// messages around the block size and the stack buffer's size, and
+// messages in pieces.
+func TestHMACSHA256(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	bytesOf := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	for _, keyLen := range []int{0, 1, 16, 32, 63, 64, 65, 200} {
+		for _, msgLen := range []int{0, 1, 55, 56, 64, 145, 160, 161, 1000} {
+			key, msg := bytesOf(keyLen), bytesOf(msgLen)
+			h := hmac.New(sha256.New, key)
+			h.Write(msg)
+			want := h.Sum(nil)
+			cut := msgLen / 3
+			for _, parts := range [][][]byte{{msg}, {msg[:cut], nil, msg[cut:]}} {
+				if got := hmacSHA256(key, parts...); !bytes.Equal(got[:], want) {
+					t.Errorf("key %d, message %d in %d parts: %x, want %x", keyLen, msgLen, len(parts), got, want)
+				}
+			}
+		}
 	}
 }
 

@@ -36,11 +36,12 @@ func Decrypt(payload []byte, ua *ecdh.PrivateKey, authSecret []byte) ([]byte, er
 	if err != nil {
 		return nil, fmt.Errorf("%w: ECDH", ErrDecrypt)
 	}
-	gcm, nonce, err := contentKey(shared, authSecret, ua.PublicKey().Bytes(), asKey, salt)
+	cek, nonce := contentKey(shared, authSecret, ua.PublicKey().Bytes(), asKey, salt)
+	gcm, err := newGCM(cek)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := gcm.Open(nil, nonce, payload[headerLen:], nil)
+	plain, err := gcm.Open(nil, nonce[:], payload[headerLen:], nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: authentication failed", ErrDecrypt)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -37,28 +38,31 @@ type message struct {
 	raw   []byte
 	attrs []byte // the start tag's attributes, but its default namespace, as XML
 	kids  []child
-	body  string // the text of the first body
+	body  []byte // the text of the first body
 	call  bool   // a Jingle Message propose or retract
 }
 
 // parseMessage reads raw, one <message/> in no namespace, jabber:client or
-// jabber:server.
-func parseMessage(raw []byte) (*message, error) {
+// jabber:server. The message's attributes, children and body text are
+// appended to attrs[:0], kids[:0] and body[:0], so that a caller's arrays
+// on the stack spare the allocations.
+func parseMessage(raw, attrs []byte, kids []child, body []byte) (message, error) {
 	var s xmlscan.Scanner
 	s.Reset(raw)
-	m := &message{raw: raw, kids: make([]child, 0, 8)}
+	m := message{raw: raw, kids: kids[:0], body: body[:0]}
 	var bodies int
-	var scratch []byte
+	found := false
+	var scratch [128]byte
 	for {
 		prev := s.Offset()
 		switch s.Next() {
 		case xmlscan.StartElement:
 			switch s.Depth() {
 			case 1:
-				if m.attrs != nil || string(s.Local()) != "message" || !stanzaNS(string(s.Space())) {
-					return nil, fmt.Errorf("%w: not a single message", ErrStanza)
+				if found || string(s.Local()) != "message" || !stanzaNS(s.Space()) {
+					return message{}, fmt.Errorf("%w: not a single message", ErrStanza)
 				}
-				m.attrs = make([]byte, 0, s.Offset()-prev+16)
+				found, m.attrs = true, attrs[:0]
 				for i := range s.NumAttr() {
 					p, local := s.AttrName(i)
 					if len(p) == 0 && string(local) == "xmlns" {
@@ -69,17 +73,16 @@ func parseMessage(raw []byte) (*message, error) {
 						m.attrs = append(append(m.attrs, p...), ':')
 					}
 					m.attrs = append(append(m.attrs, local...), "='"...)
-					scratch = s.AppendAttrValue(scratch[:0], i)
-					m.attrs = appendEscaped(m.attrs, scratch)
+					m.attrs = appendEscaped(m.attrs, s.AppendAttrValue(scratch[:0], i))
 					m.attrs = append(m.attrs, '\'')
 				}
 			case 2:
-				c := child{start: prev, class: classOf(string(s.Space()), string(s.Local()))}
+				ns, local := s.Space(), s.Local()
+				c := child{start: prev, class: classOf(ns, local)}
 				if c.class&isBody != 0 {
 					bodies++
 				}
-				ns := string(s.Space())
-				if (ns == nsJMI0 || ns == nsJMI1) && (string(s.Local()) == "propose" || string(s.Local()) == "retract") {
+				if (string(ns) == nsJMI0 || string(ns) == nsJMI1) && (string(local) == "propose" || string(local) == "retract") {
 					m.call = true
 				}
 				m.kids = append(m.kids, c)
@@ -90,37 +93,39 @@ func parseMessage(raw []byte) (*message, error) {
 			}
 		case xmlscan.CharData:
 			if s.Depth() == 2 && bodies == 1 && m.kids[len(m.kids)-1].class&isBody != 0 {
-				m.body += string(s.AppendText(nil))
+				m.body = s.AppendText(m.body)
 			} else if s.Depth() == 0 && !isSpace(s.Text()) {
-				return nil, fmt.Errorf("%w: text around the message", ErrStanza)
+				return message{}, fmt.Errorf("%w: text around the message", ErrStanza)
 			}
 		case xmlscan.Comment, xmlscan.ProcInst:
 		case xmlscan.EOF:
-			if m.attrs == nil {
-				return nil, fmt.Errorf("%w: no message", ErrStanza)
+			if !found {
+				return message{}, fmt.Errorf("%w: no message", ErrStanza)
 			}
 			return m, nil
 		default:
-			return nil, fmt.Errorf("%w: malformed or beyond the scanner", ErrStanza)
+			return message{}, fmt.Errorf("%w: malformed or beyond the scanner", ErrStanza)
 		}
 	}
 }
 
-func stanzaNS(ns string) bool { return ns == "" || ns == NSClient || ns == nsServer }
+func stanzaNS[T string | []byte](ns T) bool {
+	return string(ns) == "" || string(ns) == NSClient || string(ns) == nsServer
+}
 
-func classOf(ns, local string) uint8 {
+func classOf(ns, local []byte) uint8 {
 	switch {
-	case stanzaNS(ns) && local == "body":
+	case stanzaNS(ns) && string(local) == "body":
 		return keepKnown | keepMinimal | isBody
-	case ns == nsSID:
-		if local == "stanza-id" {
+	case string(ns) == nsSID:
+		if string(local) == "stanza-id" {
 			return keepKnown | keepMinimal
 		}
 		return 0
-	case ns == nsJMI0 || ns == nsJMI1 || ns == nsConf:
+	case string(ns) == nsJMI0 || string(ns) == nsJMI1 || string(ns) == nsConf:
 		return keepKnown | keepMinimal
 	}
-	switch ns {
+	switch string(ns) {
 	case "", NSClient, nsServer, "jabber:x:oob", "eu.siacs.conversations.axolotl", "urn:xmpp:omemo:0",
 		"urn:xmpp:omemo:2", "jabber:x:encrypted", "urn:xmpp:openpgp:0", NSSCE:
 		return keepKnown
@@ -153,7 +158,9 @@ func classOf(ns, local string) uint8 {
 // ErrTooLarge for a limit over MaxPlaintext or an envelope still over limit
 // after step 3 (dst is then returned unchanged), ErrRandom when rand fails.
 func AppendEnvelope(dst, stanza []byte, limit int, rand io.Reader) ([]byte, error) {
-	m, err := parseMessage(stanza)
+	var attrs, body [256]byte
+	var kids [16]child
+	m, err := parseMessage(stanza, attrs[:0], kids[:0], body[:0])
 	if err != nil {
 		return dst, err
 	}
@@ -172,8 +179,8 @@ func (m *message) appendEnvelope(dst []byte, limit int, rand io.Reader) ([]byte,
 	for step := 0; ; step++ {
 		switch step {
 		case 2:
-			if utf8.RuneCountInString(m.body) > BodyCut {
-				body, cut = cutBody(m.body), true
+			if utf8.RuneCount(m.body) > BodyCut {
+				body, cut = cutBody(string(m.body)), true
 			}
 		case 4:
 			return orig, fmt.Errorf("%w: %d bytes after minimisation, limit %d", ErrTooLarge, len(dst)-start+len(envelopeEnd), limit)
@@ -188,12 +195,17 @@ func (m *message) appendEnvelope(dst []byte, limit int, rand io.Reader) ([]byte,
 	if n <= 0 || size+len("<rpad></rpad>")+base64.StdEncoding.EncodedLen(n) > limit {
 		return append(dst, envelopeEnd...), nil
 	}
-	var pad [150]byte
-	if _, err := io.ReadFull(source(rand), pad[:n]); err != nil {
+	// The random bytes are read into dst's spare capacity, past where
+	// their base64 goes, rather than into an array the reader would make
+	// escape.
+	dst = append(dst, "<rpad>"...)
+	enc := base64.StdEncoding.EncodedLen(n)
+	dst = slices.Grow(dst, enc+n)
+	pad := dst[len(dst)+enc : len(dst)+enc+n]
+	if _, err := io.ReadFull(source(rand), pad); err != nil {
 		return orig, fmt.Errorf("%w: %v", ErrRandom, err)
 	}
-	dst = append(dst, "<rpad>"...)
-	dst = base64.StdEncoding.AppendEncode(dst, pad[:n])
+	dst = base64.StdEncoding.AppendEncode(dst, pad)
 	dst = append(dst, "</rpad>"...)
 	return append(dst, envelopeEnd...), nil
 }

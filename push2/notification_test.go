@@ -194,8 +194,15 @@ func checkJWT(t *testing.T, key, token string, now time.Time) {
 	}
 	var claims map[string]any
 	if err := json.Unmarshal(b64url(t, parts[1]), &claims); err != nil || claims["sub"] != "xmpp:example.net" ||
-		claims["aud"] != "https://push.example" || claims["iat"] != float64(now.Unix()) {
+		claims["aud"] != "https://push.example" {
 		t.Errorf("claims %v, %v", claims, err)
+	}
+	// The token is valid at now with at least vapidMargin left, and was
+	// issued at most vapidWindow before.
+	iat, _ := claims["iat"].(float64)
+	exp, _ := claims["exp"].(float64)
+	if sent := float64(now.Unix()); iat > sent || sent >= iat+vapidWindow.Seconds() || exp != iat+VAPIDLifetime.Seconds() {
+		t.Errorf("iat %v, exp %v for a push at %v", iat, exp, sent)
 	}
 }
 

@@ -3,6 +3,7 @@ package push2
 import (
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -36,11 +37,23 @@ type Push struct {
 // or a fresh UUID; returned, to match the service's error answer), the
 // priority (high with <voip/> for a Jingle Message propose or retract, in
 // the stanza or by p.Call; normal when p.Important; low otherwise), for
-// SendEncrypted the envelope encrypted for the device, and for a VAPID
-// send a token signed with the client's key. A notify-only send needs no
-// stanza (nil is accepted). It reads no clock and keeps nothing. On error
-// dst is returned unchanged; the error wraps ErrRequest (a disable, or an
-// unknown send profile), ErrStanza, ErrTooLarge, ErrKey or ErrRandom.
+// SendEncrypted the envelope encrypted for the device (with a new key pair
+// every time, see Encrypt), and for a VAPID send a token signed with the
+// client's key. A notify-only send needs no stanza (nil is accepted). It
+// reads no clock and is safe for concurrent use.
+//
+// VAPID tokens are reused: AppendPush keeps, in a cache shared by all its
+// callers and bounded to a few thousand registrations, the last token of
+// each registration (its key, contact and claims) with the parsed key. A
+// token is sent for 50 minutes of its hour, from its iat, so it has at
+// least 10 minutes left when sent; the windows are fixed in time for each
+// registration, so iat is p.Now rounded down to the start of its window
+// and the claims depend on p.Now alone. A push in the same window signs
+// nothing; the first in a new window signs again.
+//
+// On error dst is returned unchanged; the error wraps ErrRequest (a
+// disable, or an unknown send profile), ErrStanza, ErrTooLarge, ErrKey or
+// ErrRandom.
 func AppendPush(dst []byte, req *Request, m *Match, stanza []byte, p *Push) ([]byte, string, error) {
 	if req == nil || m == nil || p == nil {
 		return dst, "", fmt.Errorf("%w: nil request, match or push", ErrRequest)
@@ -52,10 +65,12 @@ func AppendPush(dst []byte, req *Request, m *Match, stanza []byte, p *Push) ([]b
 		return dst, "", fmt.Errorf("%w: unknown send profile", ErrRequest)
 	}
 	s := &m.Send
-	msg := &message{call: p.Call}
+	var msg message
 	if len(stanza) > 0 || s.Profile == SendEncrypted {
+		var attrs, body [256]byte
+		var kids [16]child
 		var err error
-		if msg, err = parseMessage(stanza); err != nil {
+		if msg, err = parseMessage(stanza, attrs[:0], kids[:0], body[:0]); err != nil {
 			return dst, "", err
 		}
 	}
@@ -73,33 +88,42 @@ func AppendPush(dst []byte, req *Request, m *Match, stanza []byte, p *Push) ([]b
 		n.Priority = PriorityNormal
 	}
 	if s.Profile == SendEncrypted {
-		plain, err := msg.appendEnvelope(make([]byte, 0, len(stanza)+512), p.Cap, p.Rand)
-		if err != nil {
+		buf := scratch.Get().(*[]byte)
+		defer putScratch(buf)
+		if n.Payload, err = msg.seal((*buf)[:0], s, p); err != nil {
 			return dst, "", err
 		}
-		ua, err := s.UAKey()
-		if err != nil {
-			return dst, "", err
-		}
-		if n.Payload, err = Encrypt(plain, ua, s.AuthSecret[:], p.Rand); err != nil {
-			return dst, "", err
-		}
+		*buf = n.Payload[:0]
 	}
 	if s.VAPID {
-		key, err := s.JWTKey.PrivateKey()
-		if err != nil {
+		if n.JWT, n.JWTKey, err = vapidTokens.token(s, p); err != nil {
 			return dst, "", err
-		}
-		sub := p.Contact
-		if sub == "" {
-			sub = "xmpp:" + p.Domain
-		}
-		if n.JWT, err = SignVAPID(key, s.Claims, sub, p.Now); err != nil {
-			return dst, "", err
-		}
-		if n.JWTKey, err = key.PublicKey.Bytes(); err != nil {
-			return dst, "", fmt.Errorf("%w: JWT public key", ErrKey)
 		}
 	}
 	return AppendNotification(dst, n), n.ID, nil
+}
+
+// seal appends to buf the payload of an encrypted send: the envelope of
+// m, encrypted for s's device.
+func (m *message) seal(buf []byte, s *Send, p *Push) ([]byte, error) {
+	rec, err := m.appendEnvelope(append(buf, make([]byte, headerLen)...), p.Cap, p.Rand)
+	if err != nil {
+		return nil, err
+	}
+	ua, err := s.UAKey()
+	if err != nil {
+		return nil, err
+	}
+	return sealRecord(rec, ua, s.AuthSecret[:], p.Rand)
+}
+
+// scratch holds the buffers AppendPush builds and encrypts envelopes in
+// (*[]byte, so that Put does not allocate); putScratch drops those grown
+// past a few records, which a very large stanza can make.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 2*recordSize); return &b }}
+
+func putScratch(b *[]byte) {
+	if cap(*b) <= 4*recordSize {
+		scratch.Put(b)
+	}
 }
