@@ -35,6 +35,15 @@ const (
 // recorded payload stays secret even if a later key leaks. Its generation
 // and the key agreement are most of the cost of an encrypted push.
 func Encrypt(plaintext []byte, uaPublic *ecdh.PublicKey, authSecret []byte, rand io.Reader) ([]byte, error) {
+	if len(authSecret) != 16 {
+		return nil, fmt.Errorf("%w: auth secret is not 16 bytes", ErrKey)
+	}
+	if len(plaintext) > MaxPlaintext {
+		return nil, fmt.Errorf("%w: %d bytes of plaintext, at most %d", ErrTooLarge, len(plaintext), MaxPlaintext)
+	}
+	if uaPublic == nil || uaPublic.Curve() != ecdh.P256() {
+		return nil, fmt.Errorf("%w: ua public key is not a P-256 key", ErrKey)
+	}
 	rec := make([]byte, headerLen, headerLen+len(plaintext)+1+tagLen)
 	return sealRecord(append(rec, plaintext...), uaPublic, authSecret, rand)
 }
@@ -43,14 +52,13 @@ func Encrypt(plaintext []byte, uaPublic *ecdh.PublicKey, authSecret []byte, rand
 const tagLen = 16
 
 // sealRecord encrypts a record in place: rec holds headerLen bytes to
-// overwrite with the header, then the plaintext. It draws the salt and
-// the ephemeral key from rand and returns rec with the header written and
-// the plaintext, its 0x02 delimiter and the tag sealed; the result shares
-// rec's array when its capacity has the 17 bytes more.
+// overwrite with the header, then at most MaxPlaintext bytes of
+// plaintext; uaPublic is a P-256 key and authSecret 16 bytes (Encrypt
+// checks them, AppendPush has them by construction). It draws the salt
+// and the ephemeral key from rand and returns rec with the header written
+// and the plaintext, its 0x02 delimiter and the tag sealed; the result
+// shares rec's array when its capacity has the 17 bytes more.
 func sealRecord(rec []byte, uaPublic *ecdh.PublicKey, authSecret []byte, rand io.Reader) ([]byte, error) {
-	if err := checkSeal(len(rec)-headerLen, uaPublic, authSecret); err != nil {
-		return nil, err
-	}
 	rand = source(rand)
 	if _, err := io.ReadFull(rand, rec[:16]); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRandom, err)
@@ -60,19 +68,6 @@ func sealRecord(rec []byte, uaPublic *ecdh.PublicKey, authSecret []byte, rand io
 		return nil, err
 	}
 	return sealWith(rec, uaPublic, authSecret, eph)
-}
-
-func checkSeal(plaintext int, uaPublic *ecdh.PublicKey, authSecret []byte) error {
-	if len(authSecret) != 16 {
-		return fmt.Errorf("%w: auth secret is not 16 bytes", ErrKey)
-	}
-	if plaintext > MaxPlaintext {
-		return fmt.Errorf("%w: %d bytes of plaintext, at most %d", ErrTooLarge, plaintext, MaxPlaintext)
-	}
-	if uaPublic == nil || uaPublic.Curve() != ecdh.P256() {
-		return fmt.Errorf("%w: ua public key is not a P-256 key", ErrKey)
-	}
-	return nil
 }
 
 // source returns r, or crypto/rand.Reader when r is nil.

@@ -10,7 +10,9 @@
 // The package decides nothing about when to push: triggers, batching,
 // deduplication and the grace period belong to the engine that calls it.
 // Every function is safe for concurrent use; no function reads a clock (the
-// time is always a parameter) or keeps state between calls.
+// time is always a parameter). The one state kept between calls is
+// AppendPush's bounded cache of VAPID tokens, which changes no result but
+// the signature bytes (see AppendPush).
 //
 // Secrets (the device's auth secret, the VAPID signing key, the ephemeral
 // ECDH keys) never appear in an error text or in the output of the fmt

@@ -14,7 +14,8 @@ type Push struct {
 	// Contact is the VAPID sub claim, a contact URI for the server's
 	// operator; "" gives "xmpp:" + Domain.
 	Contact string
-	// Now is the VAPID token's issue time.
+	// Now is the time of the push, the event's: a VAPID token's iat is
+	// Now rounded down to the start of its window (see AppendPush).
 	Now time.Time
 	// Important is the engine's verdict on the stanza (events.Stanza's
 	// Important): it makes the priority normal rather than low.
@@ -42,14 +43,20 @@ type Push struct {
 // client's key. A notify-only send needs no stanza (nil is accepted). It
 // reads no clock and is safe for concurrent use.
 //
-// VAPID tokens are reused: AppendPush keeps, in a cache shared by all its
-// callers and bounded to a few thousand registrations, the last token of
-// each registration (its key, contact and claims) with the parsed key. A
-// token is sent for 50 minutes of its hour, from its iat, so it has at
-// least 10 minutes left when sent; the windows are fixed in time for each
-// registration, so iat is p.Now rounded down to the start of its window
-// and the claims depend on p.Now alone. A push in the same window signs
-// nothing; the first in a new window signs again.
+// VAPID tokens are reused, as RFC 8292 allows until they expire:
+// AppendPush keeps, in one cache shared by all its callers (safe for
+// concurrent use) and bounded to 4096 registrations, the last token of
+// each registration (its signing key, contact and claims) with the parsed
+// key. A token (valid VAPIDLifetime, an hour) is sent for its first 50
+// minutes, so it has at least 10 minutes left when sent. The 50-minute
+// windows are fixed in time for each registration (shifted by a hash of
+// its key and claims, so that registrations renew at different moments):
+// iat is p.Now rounded down to the start of its window, and the claims
+// depend on p.Now and the registration alone, not on earlier calls. A
+// push in the same window signs nothing; the first in a later window
+// signs again; a registration the cache does not hold (new, or forgotten
+// when the cache was full) also has its key parsed. A deleted
+// registration's key stays in the cache until it is forgotten.
 //
 // On error dst is returned unchanged; the error wraps ErrRequest (a
 // disable, or an unknown send profile), ErrStanza, ErrTooLarge, ErrKey or

@@ -55,7 +55,7 @@ func signVAPID(key *ecdsa.PrivateKey, claims []Claim, sub string, iat int64) (st
 	return string(enc.AppendEncode(b, sig[:])), nil
 }
 
-// AppendPush reuses a VAPID token, as RFC 8292 §2 allows, for
+// AppendPush reuses a VAPID token, valid until its exp, for
 // vapidWindow: a token is never sent with less than vapidMargin of its
 // VAPIDLifetime left, which covers clocks that differ and a notification
 // that waits in a queue. The windows are fixed in time for each

@@ -4,7 +4,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"math/big"
 	"strings"
@@ -243,5 +245,39 @@ func TestWindowStart(t *testing.T) {
 	}
 	if windowStart(1_800_000_000, sha256.Sum256([]byte("a"))) == windowStart(1_800_000_000, sha256.Sum256([]byte("b"))) {
 		t.Error("the registrations of two keys share their windows")
+	}
+}
+
+// TestAppendPushReusesToken: two pushes in one window carry the same
+// token, a push in the next window a new one; each verifies.
+func TestAppendPushReusesToken(t *testing.T) {
+	s := testVAPIDSend()
+	s.Claims = []Claim{{"aud", "https://reuse.example"}}
+	req := testRequest(Match{Profile: MatchAll, Send: s})
+	stanza := []byte("<message to='romeo@example.net'><body>hi</body></message>")
+	push := func(now time.Time) (string, map[string]any) {
+		out, _, err := AppendPush(nil, &req, &req.Matches[0], stanza, &Push{Domain: "example.net", Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n notificationXML
+		if err := xml.Unmarshal(out, &n); err != nil || n.N.JWT == nil {
+			t.Fatalf("%s: %v", out, err)
+		}
+		pub, err := base64.StdEncoding.DecodeString(n.N.JWT.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.N.JWT.Token, verifyToken(t, pub, n.N.JWT.Token)
+	}
+	now := time.Unix(1_900_000_000, 0)
+	first, claims := push(now)
+	iat := time.Unix(unixClaim(t, claims, "iat"), 0)
+	if again, _ := push(iat.Add(vapidWindow - time.Second)); again != first {
+		t.Error("a push in the same window signed a new token")
+	}
+	next, claims := push(iat.Add(vapidWindow))
+	if next == first || unixClaim(t, claims, "iat") != iat.Add(vapidWindow).Unix() {
+		t.Errorf("next window: same token %v, claims %v", next == first, claims)
 	}
 }
