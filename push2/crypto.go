@@ -6,6 +6,7 @@ import (
 	"crypto/ecdh"
 	crand "crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -152,28 +153,34 @@ func newGCM(key [16]byte) (cipher.AEAD, error) {
 // hmacSHA256 returns HMAC-SHA256 (RFC 2104) under key of the
 // concatenation of msg. It is what crypto/hmac computes, built on
 // sha256.Sum256 so that its buffers stay on the stack: crypto/hkdf made
-// contentKey cost about 10 µs and 45 allocations per push, this about
-// 4 µs and none. TestHMACSHA256 checks it against crypto/hmac.
+// contentKey cost about 10 µs and 45 allocations per push, this 2.4 µs
+// and none, most of it SHA-256's 22 blocks. TestHMACSHA256 checks it
+// against crypto/hmac.
 func hmacSHA256(key []byte, msg ...[]byte) [32]byte {
-	if len(key) > sha256.BlockSize {
-		k := sha256.Sum256(key)
-		key = k[:]
+	var k [sha256.BlockSize]byte
+	if len(key) > len(k) {
+		sum := sha256.Sum256(key)
+		key = sum[:]
 	}
+	copy(k[:], key)
 	var buf [sha256.BlockSize + 160]byte // grows onto the heap for longer messages
 	b := buf[:sha256.BlockSize]
-	for i := range b {
-		b[i] = 0x36
-	}
-	for i, k := range key {
-		b[i] ^= k
-	}
+	subtle.XORBytes(b, k[:], ipad[:])
 	for _, m := range msg {
 		b = append(b, m...)
 	}
 	inner := sha256.Sum256(b)
 	b = append(b[:sha256.BlockSize], inner[:]...)
-	for i := range sha256.BlockSize {
-		b[i] ^= 0x36 ^ 0x5c
-	}
+	subtle.XORBytes(b, k[:], opad[:])
 	return sha256.Sum256(b)
+}
+
+// The HMAC pads, read only.
+var ipad, opad = pad(0x36), pad(0x5c)
+
+func pad(c byte) (p [sha256.BlockSize]byte) {
+	for i := range p {
+		p[i] = c
+	}
+	return p
 }
