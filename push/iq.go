@@ -50,7 +50,7 @@ func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 
 func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {
 	service, err := jid.Prepare(req.JID)
-	if err != nil || len(req.Node) > MaxNodeLen {
+	if err != nil || len(req.Node) > maxNodeLen {
 		return errJIDMalformed, nil
 	}
 	if jid.SameAccount(user, service) {

@@ -14,22 +14,22 @@ import (
 // Namespaces the wire format uses.
 const (
 	NSPush           = "urn:xmpp:push:0"
-	NSPushSummary    = "urn:xmpp:push:summary"
-	NSDataForms      = "jabber:x:data"
-	NSPubSub         = "http://jabber.org/protocol/pubsub"
-	NSPublishOptions = "http://jabber.org/protocol/pubsub#publish-options"
-	NSStanzas        = "urn:ietf:params:xml:ns:xmpp-stanzas"
+	nsPushSummary    = "urn:xmpp:push:summary"
+	nsDataForms      = "jabber:x:data"
+	nsPubSub         = "http://jabber.org/protocol/pubsub"
+	nsPublishOptions = "http://jabber.org/protocol/pubsub#publish-options"
+	nsStanzas        = "urn:ietf:params:xml:ns:xmpp-stanzas"
 )
 
 // Limits on an <enable/> or <disable/> request, which a remote client
 // controls. A request beyond them is refused with modify/not-acceptable.
 const (
-	MaxRequestSize  = 16 << 10 // bytes of XML, or tokens read from an xml.TokenReader
-	MaxRequestDepth = 16       // element nesting
-	MaxNodeLen      = 1024     // bytes of the node attribute
-	MaxFormFields   = 32       // fields of the publish-options form
-	MaxFieldValues  = 16       // values of one field
-	MaxFormBytes    = 4096     // bytes of all vars, types and values of the form
+	maxRequestSize  = 16 << 10 // bytes of XML, or tokens read from an xml.TokenReader
+	maxRequestDepth = 16       // element nesting
+	maxNodeLen      = 1024     // bytes of the node attribute
+	maxFormFields   = 32       // fields of the publish-options form
+	maxFieldValues  = 16       // values of one field
+	maxFormBytes    = 4096     // bytes of all vars, types and values of the form
 )
 
 // Request is a parsed urn:xmpp:push:0 <enable/> or <disable/>.
@@ -89,7 +89,7 @@ var (
 // Like a streaming parser, it reads no further than the end of the
 // request: what follows is not looked at.
 func ParseRequest(data []byte) (Request, error) {
-	if len(data) > MaxRequestSize {
+	if len(data) > maxRequestSize {
 		return Request{}, fresh(errRequestTooLarge)
 	}
 	req, err := parseRequest(data)
@@ -100,11 +100,11 @@ func ParseRequest(data []byte) (Request, error) {
 // (white space, comments and processing instructions before it are
 // skipped), typically the child of an <iq/> read from a host's encoding/xml
 // stream, whose default namespace then applies. It reads that element to
-// its end, and at most about MaxRequestSize bytes of it, then parses it as
+// its end, and at most about 16 KiB of it, then parses it as
 // ParseRequest does; a token reader's error gives errMalformedRequest.
 func DecodeRequest(tr xml.TokenReader) (Request, error) {
 	var buf [512]byte
-	data, err := xmlscan.AppendElement(buf[:0], xml.NewTokenDecoder(tr), MaxRequestSize)
+	data, err := xmlscan.AppendElement(buf[:0], xml.NewTokenDecoder(tr), maxRequestSize)
 	if errors.Is(err, xmlscan.BudgetError{}) {
 		return Request{}, fresh(errRequestTooLarge)
 	}
@@ -150,14 +150,14 @@ func parseRequest(data []byte) (Request, error) {
 
 func (d *decoder) token() (xmlscan.Kind, error) {
 	d.tokens++
-	if d.tokens > MaxRequestSize {
+	if d.tokens > maxRequestSize {
 		return 0, errLimit
 	}
 	k := d.s.Next()
 	switch k {
 	case xmlscan.StartElement:
 		d.depth++
-		if d.depth > MaxRequestDepth {
+		if d.depth > maxRequestDepth {
 			return 0, errLimit
 		}
 	case xmlscan.EndElement:
@@ -278,8 +278,8 @@ func intern(b []byte) string {
 	switch string(b) {
 	case "":
 		return ""
-	case NSPublishOptions:
-		return NSPublishOptions
+	case nsPublishOptions:
+		return nsPublishOptions
 	case "FORM_TYPE":
 		return "FORM_TYPE"
 	case "submit":
@@ -348,7 +348,7 @@ func (d *decoder) request(iqID *string) (Request, error) {
 	if n == 0 {
 		return Request{}, errMissingJID
 	}
-	if len(b)-n > MaxNodeLen {
+	if len(b)-n > maxNodeLen {
 		return Request{}, fresh(errRequestTooLarge)
 	}
 	both := string(b)
@@ -367,7 +367,7 @@ func (d *decoder) request(iqID *string) (Request, error) {
 		if !ok {
 			break
 		}
-		if !req.Disable && req.Options.IsZero() && d.is(NSDataForms, "x") {
+		if !req.Disable && req.Options.IsZero() && d.is(nsDataForms, "x") {
 			if req.Options, err = d.form(); err != nil {
 				return Request{}, err
 			}
@@ -410,7 +410,7 @@ func (r *Request) AppendXML(b []byte) []byte {
 	}
 	b = append(b, '>')
 	if !r.Options.IsZero() {
-		b = AppendForm(b, r.Options)
+		b = appendForm(b, r.Options)
 	}
 	if !r.Disable {
 		b = appendExtensions(b, r.Extensions)

@@ -23,7 +23,7 @@ import (
 
 // parseRequestOracle is ParseRequest on encoding/xml.
 func parseRequestOracle(data []byte) (Request, error) {
-	if len(data) > MaxRequestSize {
+	if len(data) > maxRequestSize {
 		return Request{}, errRequestTooLarge
 	}
 	d := &requestDecoder{tr: corpus.NewStrict(data)}
@@ -38,7 +38,7 @@ type requestDecoder struct {
 
 func (d *requestDecoder) token() (xml.Token, error) {
 	d.tokens++
-	if d.tokens > MaxRequestSize {
+	if d.tokens > maxRequestSize {
 		return nil, errLimit
 	}
 	t, err := d.tr.Token()
@@ -48,7 +48,7 @@ func (d *requestDecoder) token() (xml.Token, error) {
 	switch t.(type) {
 	case xml.StartElement:
 		d.depth++
-		if d.depth > MaxRequestDepth {
+		if d.depth > maxRequestDepth {
 			return nil, errLimit
 		}
 	case xml.EndElement:
@@ -163,7 +163,7 @@ func (d *requestDecoder) request() (req Request, err error) {
 	if req.JID == "" {
 		return Request{}, errMissingJID
 	}
-	if len(req.Node) > MaxNodeLen {
+	if len(req.Node) > maxNodeLen {
 		return Request{}, errRequestTooLarge
 	}
 	if !req.Disable {
@@ -181,7 +181,7 @@ func (d *requestDecoder) request() (req Request, err error) {
 		if child == nil {
 			break
 		}
-		if !req.Disable && req.Options.IsZero() && child.Name.Space == NSDataForms && child.Name.Local == "x" {
+		if !req.Disable && req.Options.IsZero() && child.Name.Space == nsDataForms && child.Name.Local == "x" {
 			if req.Options, err = d.form(child); err != nil {
 				return Request{}, err
 			}
@@ -300,7 +300,7 @@ func (d *requestDecoder) extension(el *xml.StartElement, ext *registry.Extension
 func (d *requestDecoder) form(x *xml.StartElement) (registry.Form, error) {
 	typ := attr(x, "type")
 	var fields []registry.Field
-	budget := MaxFormBytes
+	budget := maxFormBytes
 	for {
 		el, err := d.next()
 		if err != nil {
@@ -309,13 +309,13 @@ func (d *requestDecoder) form(x *xml.StartElement) (registry.Form, error) {
 		if el == nil {
 			return registry.NewForm(typ, fields...), nil
 		}
-		if el.Name.Space != NSDataForms || el.Name.Local != "field" {
+		if el.Name.Space != nsDataForms || el.Name.Local != "field" {
 			if err := d.skip(); err != nil {
 				return registry.Form{}, err
 			}
 			continue
 		}
-		if len(fields) == MaxFormFields {
+		if len(fields) == maxFormFields {
 			return registry.Form{}, errRequestTooLarge
 		}
 		fd := registry.Field{Var: attr(el, "var"), Type: attr(el, "type")}
@@ -328,13 +328,13 @@ func (d *requestDecoder) form(x *xml.StartElement) (registry.Form, error) {
 			if v == nil {
 				break
 			}
-			if v.Name.Space != NSDataForms || v.Name.Local != "value" {
+			if v.Name.Space != nsDataForms || v.Name.Local != "value" {
 				if err := d.skip(); err != nil {
 					return registry.Form{}, err
 				}
 				continue
 			}
-			if len(fd.Values) == MaxFieldValues {
+			if len(fd.Values) == maxFieldValues {
 				return registry.Form{}, errRequestTooLarge
 			}
 			s, err := d.text(max(budget, 0))
@@ -410,13 +410,13 @@ func parseResultOracle(data []byte) (events.PublishResult, error) {
 				break
 			}
 			switch {
-			case c.Name.Space == NSStanzas && c.Name.Local == "text":
+			case c.Name.Space == nsStanzas && c.Name.Local == "text":
 				text, err := d.text(MaxResultSize)
 				if err != nil {
 					return events.PublishResult{}, fmt.Errorf("%w: %v", ErrNotResult, err)
 				}
 				res.Error.Text = cutOracle(text)
-			case c.Name.Space == NSStanzas && !seen:
+			case c.Name.Space == nsStanzas && !seen:
 				seen = true
 				res.Error.Condition = c.Name.Local
 				if err := d.skip(); err != nil {
@@ -434,10 +434,10 @@ func parseResultOracle(data []byte) (events.PublishResult, error) {
 // cutOracle cuts s to MaxErrorText bytes, dropping what is left of a
 // character cut in two.
 func cutOracle(s string) string {
-	if len(s) <= MaxErrorText {
+	if len(s) <= maxErrorText {
 		return s
 	}
-	s = s[:MaxErrorText]
+	s = s[:maxErrorText]
 	for len(s) > 0 {
 		if r, n := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || n != 1 {
 			break

@@ -32,7 +32,7 @@ func mustExtensions(s registry.ExtensionSettings) registry.Extensions {
 }
 
 // requestForm is a publish-options form of the table tests.
-const requestForm = "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>" + NSPublishOptions +
+const requestForm = "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>" + nsPublishOptions +
 	"</value></field><field var='secret'><value>a&amp;b</value><value></value></field><field var='empty'/></x>"
 
 // requestCases are the table tests of ParseRequest, also inputs of its
@@ -49,13 +49,13 @@ var requestCases = func() []requestCase {
 		{name: "prefixed push namespace", xml: "<p:enable xmlns:p='urn:xmpp:push:0' jid='p.example'/>", want: Request{JID: "p.example"}},
 		{name: "form kept field by field", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + form + "</enable>",
 			want: Request{JID: "p.example", Options: registry.NewForm("submit",
-				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{NSPublishOptions}},
+				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{nsPublishOptions}},
 				registry.Field{Var: "secret", Values: []string{"a&b", ""}},
 				registry.Field{Var: "empty"},
 			)}},
 		{name: "only the first form", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><foo/>" + form + "<x xmlns='jabber:x:data'/></enable>",
 			want: Request{JID: "p.example", Options: registry.NewForm("submit",
-				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{NSPublishOptions}},
+				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{nsPublishOptions}},
 				registry.Field{Var: "secret", Values: []string{"a&b", ""}},
 				registry.Field{Var: "empty"},
 			)}},
@@ -63,19 +63,19 @@ var requestCases = func() []requestCase {
 		{name: "malformed jid", xml: "<enable xmlns='urn:xmpp:push:0' jid='a@'/>", err: errJIDMalformed},
 		{name: "disable does not validate the jid", xml: "<disable xmlns='urn:xmpp:push:0' jid='a@'/>", want: Request{Disable: true, JID: "a@"}},
 		{name: "too many fields", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x xmlns='jabber:x:data'>" +
-			strings.Repeat("<field var='v'/>", MaxFormFields+1) + "</x></enable>", err: errRequestTooLarge},
+			strings.Repeat("<field var='v'/>", maxFormFields+1) + "</x></enable>", err: errRequestTooLarge},
 		{name: "too many values", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x xmlns='jabber:x:data'><field var='v'>" +
-			strings.Repeat("<value>v</value>", MaxFieldValues+1) + "</field></x></enable>", err: errRequestTooLarge},
+			strings.Repeat("<value>v</value>", maxFieldValues+1) + "</field></x></enable>", err: errRequestTooLarge},
 		{name: "form too large", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x xmlns='jabber:x:data'><field var='v'><value>" +
-			strings.Repeat("v", MaxFormBytes) + "</value></field></x></enable>", err: errRequestTooLarge},
-		{name: "too deep", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat("<a>", MaxRequestDepth) +
-			strings.Repeat("</a>", MaxRequestDepth) + "</enable>", err: errRequestTooLarge},
-		{name: "too big", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat(" ", MaxRequestSize) + "</enable>", err: errRequestTooLarge},
+			strings.Repeat("v", maxFormBytes) + "</value></field></x></enable>", err: errRequestTooLarge},
+		{name: "too deep", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat("<a>", maxRequestDepth) +
+			strings.Repeat("</a>", maxRequestDepth) + "</enable>", err: errRequestTooLarge},
+		{name: "too big", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat(" ", maxRequestSize) + "</enable>", err: errRequestTooLarge},
 		{name: "empty iq", xml: "<iq type='set' id='x'/>", want: Request{IQID: "x"}, err: errNotPushRequest},
 		{name: "empty input", xml: "", err: errMalformedRequest},
 		{name: "every extension", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + form + extAll + "</enable>",
 			want: Request{JID: "p.example", Options: registry.NewForm("submit",
-				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{NSPublishOptions}},
+				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{nsPublishOptions}},
 				registry.Field{Var: "secret", Values: []string{"a&b", ""}},
 				registry.Field{Var: "empty"},
 			), Extensions: mustExtensions(registry.ExtensionSettings{
@@ -159,7 +159,7 @@ func TestDecodeRequestFromStream(t *testing.T) {
 	if _, err := DecodeRequest(d); !sameStanzaError(err, errMalformedRequest) {
 		t.Fatalf("truncated request: %v, want errMalformedRequest", err)
 	}
-	long := "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat("<a/>", MaxRequestSize/2) + "</enable>"
+	long := "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat("<a/>", maxRequestSize/2) + "</enable>"
 	if _, err := DecodeRequest(xml.NewDecoder(strings.NewReader(long))); !sameStanzaError(err, errRequestTooLarge) {
 		t.Fatalf("long request: %v, want errRequestTooLarge", err)
 	}
@@ -275,24 +275,24 @@ var trickyRequests = func() []string {
 		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='a<b'/>", "<enable xmlns='urn:xmpp:push:0' jid='p.example' node='a]]>b'/>",
 		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node=\"it's\"/>", "<enable xmlns='urn:xmpp:push:0' jid='p\x00.example'/>",
 		"<enable xmlns='urn:xmpp:push:0' jid='user@p.example/r\xc3\xa9'/>", "<enable xmlns='urn:xmpp:push:0' jid='p .example'/>",
-		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("n", MaxNodeLen) + "'/>",
-		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("n", MaxNodeLen+1) + "'/>",
-		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("&amp;", MaxNodeLen) + "'/>",
-		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("&amp;", MaxNodeLen+1) + "'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("n", maxNodeLen) + "'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("n", maxNodeLen+1) + "'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("&amp;", maxNodeLen) + "'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("&amp;", maxNodeLen+1) + "'/>",
 		field("a&amp;b&lt;&#65;&#x42;"), field("<![CDATA[<x>&amp;]]>"), field("a<![CDATA[b]]>c<!--d--><?e f?>g"), field("a<sub>hidden</sub>b"),
 		field("line\r\nend\r"), field("<![CDATA[\r\n]]>"), field("]]>"), field("]]&gt;"), field("\xc3"), field("&#xD800;"), field(""),
-		field(strings.Repeat("v", MaxFormBytes-1)), field(strings.Repeat("v", MaxFormBytes-2)), field(strings.Repeat("v", MaxFormBytes)),
-		field(strings.Repeat("&amp;", MaxFormBytes-1)), field(strings.Repeat("&amp;", MaxFormBytes)),
-		field(strings.Repeat("v", MaxFormBytes-1) + "<![CDATA[x]]>"), field(strings.Repeat("v", MaxFormBytes-1) + "<bad"),
-		field(strings.Repeat("v", MaxFormBytes) + "<bad"), field(strings.Repeat("v", MaxFormBytes-1) + "</value><value>x"),
-		en + "><x xmlns='jabber:x:data'>" + strings.Repeat("<field var='v'/>", MaxFormFields) + "</x></enable>",
-		en + "><x xmlns='jabber:x:data'>" + strings.Repeat("<field var='v'/>", MaxFormFields+1) + "<bad",
-		en + "><x xmlns='jabber:x:data'><field var='v'>" + strings.Repeat("<value>v</value>", MaxFieldValues) + "</field></x></enable>",
-		en + "><x xmlns='jabber:x:data'><field var='v'>" + strings.Repeat("<value>v</value>", MaxFieldValues+1) + "<bad",
-		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'/></x></enable>",
-		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'/><bad",
-		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'><value/></field></x></enable>",
-		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'><value>x</value></field></x></enable>",
+		field(strings.Repeat("v", maxFormBytes-1)), field(strings.Repeat("v", maxFormBytes-2)), field(strings.Repeat("v", maxFormBytes)),
+		field(strings.Repeat("&amp;", maxFormBytes-1)), field(strings.Repeat("&amp;", maxFormBytes)),
+		field(strings.Repeat("v", maxFormBytes-1) + "<![CDATA[x]]>"), field(strings.Repeat("v", maxFormBytes-1) + "<bad"),
+		field(strings.Repeat("v", maxFormBytes) + "<bad"), field(strings.Repeat("v", maxFormBytes-1) + "</value><value>x"),
+		en + "><x xmlns='jabber:x:data'>" + strings.Repeat("<field var='v'/>", maxFormFields) + "</x></enable>",
+		en + "><x xmlns='jabber:x:data'>" + strings.Repeat("<field var='v'/>", maxFormFields+1) + "<bad",
+		en + "><x xmlns='jabber:x:data'><field var='v'>" + strings.Repeat("<value>v</value>", maxFieldValues) + "</field></x></enable>",
+		en + "><x xmlns='jabber:x:data'><field var='v'>" + strings.Repeat("<value>v</value>", maxFieldValues+1) + "<bad",
+		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", maxFormBytes+1) + "'/></x></enable>",
+		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", maxFormBytes+1) + "'/><bad",
+		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", maxFormBytes+1) + "'><value/></field></x></enable>",
+		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", maxFormBytes+1) + "'><value>x</value></field></x></enable>",
 		// Extensions.
 		en + ">" + extAll + "</enable>", en + ">" + extAll + extAll + "</enable>",
 		en + "><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2VjcmV0LWtleS0x\nMjM0NQ==</encrypt></enable>",
@@ -306,8 +306,8 @@ var trickyRequests = func() []string {
 		en + "><muted xmlns='tigase:push:filter:muted:0'>" + strings.Repeat("<item jid='a@b'/>", 64) + "</muted></enable>",
 		en + "><muted xmlns='tigase:push:filter:muted:0'>" + strings.Repeat("<item jid='a@b'/>", 65) + "<bad",
 		// Depth.
-		nest(MaxRequestDepth - 1), nest(MaxRequestDepth), nest(31), nest(40),
-		"<iq type='set'>" + nest(MaxRequestDepth-2) + "</iq>", "<iq type='set'>" + nest(MaxRequestDepth-1) + "</iq>",
+		nest(maxRequestDepth - 1), nest(maxRequestDepth), nest(31), nest(40),
+		"<iq type='set'>" + nest(maxRequestDepth-2) + "</iq>", "<iq type='set'>" + nest(maxRequestDepth-1) + "</iq>",
 		strings.Repeat("<a>", 40) + "<enable xmlns='urn:xmpp:push:0' jid='p.example'/>",
 		"<iq type='set'><enable xmlns='urn:xmpp:push:0' jid='p.example'/>" + strings.Repeat("<a>", 40),
 		en + ">" + strings.Repeat("<a xmlns:p='x'>", 15) + strings.Repeat("</a>", 15) + "</enable>",
