@@ -43,9 +43,9 @@
 //
 // # Wire format
 //
-// ParseRequest reads <enable/> and <disable/>, Publish.AppendXML writes the
-// publish IQ, Reply.AppendXML the answers, and ParseResult reads a push
-// service's answer to a publish.
+// The engine reads <enable/> and <disable/> itself (events.IQ.Payload);
+// Publish.AppendXML writes the publish IQ, Reply.AppendXML the answers,
+// and ParseResult reads a push service's answer to a publish.
 //
 // # Extensions
 //

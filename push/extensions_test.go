@@ -279,7 +279,7 @@ func FuzzEnableExtensions(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, children string) {
-		req, err := ParseRequest(enableExt("A", children))
+		req, err := readRequest(enableExt("A", children))
 		if err != nil {
 			var se *events.StanzaError
 			if !errors.As(err, &se) {
@@ -290,7 +290,7 @@ func FuzzEnableExtensions(f *testing.F) {
 			}
 			return
 		}
-		back, err := ParseRequest(req.AppendXML(nil))
+		back, err := readRequest(req.AppendXML(nil))
 		if err != nil || back.Extensions != req.Extensions {
 			t.Fatalf("written back: %s, %v; want %s", back.Extensions, err, req.Extensions)
 		}

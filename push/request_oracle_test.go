@@ -15,16 +15,16 @@ import (
 	"github.com/pushrules/pushrules/registry"
 )
 
-// The oracles of ParseRequest and ParseResult: their semantics on
+// The oracles of readRequest and ParseResult: their semantics on
 // encoding/xml (through corpus.Strict, which also refuses what xmlscan
 // refuses although XML allows it), as the library parsed before it read
 // XML with xmlscan alone. The differential tests and the fuzz targets
 // compare the parsers with them.
 
-// parseRequestOracle is ParseRequest on encoding/xml.
-func parseRequestOracle(data []byte) (Request, error) {
+// parseRequestOracle is readRequest on encoding/xml.
+func parseRequestOracle(data []byte) (pushRequest, error) {
 	if len(data) > maxRequestSize {
-		return Request{}, errRequestTooLarge
+		return pushRequest{}, errRequestTooLarge
 	}
 	d := &requestDecoder{tr: corpus.NewStrict(data)}
 	return d.request()
@@ -117,13 +117,13 @@ func (d *requestDecoder) text(limit int) (string, error) {
 	return b.String(), nil
 }
 
-func (d *requestDecoder) request() (req Request, err error) {
+func (d *requestDecoder) request() (req pushRequest, err error) {
 	var iqID string
 	defer func() {
 		if err == nil {
 			return
 		}
-		req = Request{IQID: iqID} // an error reply still needs the iq's id
+		req = pushRequest{IQID: iqID} // an error reply still needs the iq's id
 		var se *events.StanzaError
 		switch {
 		case errors.As(err, &se):
@@ -135,40 +135,40 @@ func (d *requestDecoder) request() (req Request, err error) {
 	}()
 	root, err := d.next()
 	if err != nil {
-		return Request{}, err
+		return pushRequest{}, err
 	}
 	if root == nil {
-		return Request{}, errMalformedRequest
+		return pushRequest{}, errMalformedRequest
 	}
 	el := root
 	if root.Name.Local == "iq" {
 		iqID = attr(root, "id")
 		req.IQID = iqID
 		if t := attr(root, "type"); t != "set" {
-			return Request{}, errNotSet
+			return pushRequest{}, errNotSet
 		}
 		if el, err = d.next(); err != nil {
-			return Request{}, err
+			return pushRequest{}, err
 		}
 		if el == nil {
-			return Request{}, errNotPushRequest
+			return pushRequest{}, errNotPushRequest
 		}
 	}
 	if el.Name.Space != NSPush || (el.Name.Local != "enable" && el.Name.Local != "disable") {
-		return Request{}, errNotPushRequest
+		return pushRequest{}, errNotPushRequest
 	}
 	req.Disable = el.Name.Local == "disable"
 	req.JID = attr(el, "jid")
 	req.Node = attr(el, "node")
 	if req.JID == "" {
-		return Request{}, errMissingJID
+		return pushRequest{}, errMissingJID
 	}
 	if len(req.Node) > maxNodeLen {
-		return Request{}, errRequestTooLarge
+		return pushRequest{}, errRequestTooLarge
 	}
 	if !req.Disable {
 		if _, err := jid.Prepare(req.JID); err != nil {
-			return Request{}, errJIDMalformed
+			return pushRequest{}, errJIDMalformed
 		}
 	}
 	var ext registry.ExtensionSettings
@@ -176,38 +176,38 @@ func (d *requestDecoder) request() (req Request, err error) {
 	for {
 		child, err := d.next()
 		if err != nil {
-			return Request{}, err
+			return pushRequest{}, err
 		}
 		if child == nil {
 			break
 		}
 		if !req.Disable && req.Options.IsZero() && child.Name.Space == nsDataForms && child.Name.Local == "x" {
 			if req.Options, err = d.form(child); err != nil {
-				return Request{}, err
+				return pushRequest{}, err
 			}
 			continue
 		}
 		if !req.Disable {
 			if done, err := d.extension(child, &ext, seen); err != nil {
-				return Request{}, err
+				return pushRequest{}, err
 			} else if done {
 				continue
 			}
 		}
 		if err := d.skip(); err != nil {
-			return Request{}, err
+			return pushRequest{}, err
 		}
 	}
 	if len(seen) > 0 {
 		if req.Extensions, err = registry.NewExtensions(ext); err != nil {
-			return Request{}, err
+			return pushRequest{}, err
 		}
 	}
 	return req, nil
 }
 
 // extension is the oracle's reading of an <enable/> child in a
-// tigase:push:* namespace, as Request.Extensions documents it.
+// tigase:push:* namespace, as pushRequest.Extensions documents it.
 func (d *requestDecoder) extension(el *xml.StartElement, ext *registry.ExtensionSettings, seen map[string]bool) (bool, error) {
 	key := el.Name.Space + " " + el.Name.Local
 	switch key {
