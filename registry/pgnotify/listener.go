@@ -94,7 +94,8 @@ func (l *Listener) Listening() bool { return l.listening.Load() }
 // terminate it).
 func (l *Listener) PID() uint32 { return l.pid.Load() }
 
-// Reconnects counts the connections the Listener lost.
+// Reconnects counts the connections the Listener lost; each is counted
+// after the Target was suspended.
 func (l *Listener) Reconnects() uint64 { return l.reconnects.Load() }
 
 // Err returns the error that ended the last connection or connection
@@ -153,17 +154,19 @@ func (l *Listener) session(ctx context.Context) (listened bool, err error) {
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{l.opts.Channel}.Sanitize()); err != nil {
 		return false, err
 	}
+	// The cache first, then what Listening, PID and Reconnects report: a
+	// caller that waits on those may rely on the cache having followed.
+	l.target.Resume()
 	l.pid.Store(conn.PgConn().PID())
 	l.listening.Store(true)
-	l.target.Resume()
 	if l.opts.Logger != nil {
 		l.opts.Logger.Info("pgnotify: listening", "channel", l.opts.Channel, "pid", conn.PgConn().PID())
 	}
 	defer func() {
+		l.target.Suspend()
 		l.listening.Store(false)
 		l.pid.Store(0)
 		l.reconnects.Add(1)
-		l.target.Suspend()
 	}()
 	for {
 		wctx, cancel := context.WithTimeout(ctx, l.opts.HealthInterval)
