@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-
 )
 
 // TestDeliveryKeys checks the delivery policy's configuration keys and the

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // base is a valid scenario; the tests below break it one way at a time.
