@@ -89,11 +89,6 @@ func (l *Listener) Done() <-chan struct{} { return l.done }
 // is whether its Target is not suspended by it.
 func (l *Listener) Listening() bool { return l.listening.Load() }
 
-// PID returns the PostgreSQL backend process id of the listening
-// connection, 0 when not connected (for monitoring, and for tests that
-// terminate it).
-func (l *Listener) PID() uint32 { return l.pid.Load() }
-
 // Reconnects counts the connections the Listener lost; each is counted
 // after the Target was suspended.
 func (l *Listener) Reconnects() uint64 { return l.reconnects.Load() }
@@ -154,7 +149,7 @@ func (l *Listener) session(ctx context.Context) (listened bool, err error) {
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{l.opts.Channel}.Sanitize()); err != nil {
 		return false, err
 	}
-	// The cache first, then what Listening, PID and Reconnects report: a
+	// The cache first, then what Listening and Reconnects report: a
 	// caller that waits on those may rely on the cache having followed.
 	l.target.Resume()
 	l.pid.Store(conn.PgConn().PID())

@@ -87,7 +87,7 @@ func (r *recorder) take() []string {
 
 func TestDeliver(t *testing.T) {
 	var r recorder
-	l := &Listener{target: &r, opts: Options{Node: "me", Channel: DefaultChannel}}
+	l := &Listener{target: &r, opts: Options{Node: "me", Channel: defaultChannel}}
 	cases := []struct {
 		payload string
 		want    string
@@ -130,7 +130,7 @@ func TestOptions(t *testing.T) {
 			t.Errorf("%s: Listen: %v; want an *OptionsError for %s", c.name, err, c.field)
 		}
 	}
-	if o, err := (Options{Node: NewNode()}).withDefaults(); err != nil || o.Channel != DefaultChannel || o.Timeout <= 0 {
+	if o, err := (Options{Node: "node-1"}).withDefaults(); err != nil || o.Channel != defaultChannel || o.Timeout <= 0 {
 		t.Errorf("defaults: %+v, %v", o, err)
 	}
 }

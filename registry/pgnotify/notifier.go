@@ -2,9 +2,7 @@ package pgnotify
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -14,11 +12,12 @@ import (
 // Options configures a Notifier and a Listener. A node gives both the same
 // Options: the Listener ignores the notices of its own Node.
 type Options struct {
-	// Node identifies this server node among those sharing the database;
-	// required: up to 64 bytes of UTF-8 without '|'. NewNode makes one.
+	// Node identifies this server node among those sharing the database
+	// (its host name, or a random id made at start-up); required: up to
+	// 64 bytes of UTF-8 without '|'.
 	Node string
 	// Channel is the PostgreSQL notification channel, the same on every
-	// node; DefaultChannel when empty. At most 63 bytes.
+	// node; "pushrules_registrations" when empty. At most 63 bytes.
 	Channel string
 	// Timeout bounds one Notify and one health check; 5 s when 0.
 	Timeout time.Duration
@@ -46,19 +45,12 @@ func (e *OptionsError) Error() string {
 	return "pgnotify: Options." + e.Field + ": " + e.Reason
 }
 
-// NewNode returns a random node id, for a node that has no name of its own.
-func NewNode() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 func (o Options) withDefaults() (Options, error) {
 	if err := checkNode(o.Node); err != nil {
 		return o, &OptionsError{Field: "Node", Reason: err.Error()}
 	}
 	if o.Channel == "" {
-		o.Channel = DefaultChannel
+		o.Channel = defaultChannel
 	}
 	if len(o.Channel) > 63 || !utf8.ValidString(o.Channel) {
 		return o, &OptionsError{Field: "Channel", Reason: "not a PostgreSQL identifier (at most 63 bytes of UTF-8)"}

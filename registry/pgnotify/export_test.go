@@ -1,0 +1,5 @@
+package pgnotify
+
+// ListenerPID returns the PostgreSQL backend process id of l's listening
+// connection, 0 when not connected, for the tests that terminate it.
+func ListenerPID(l *Listener) uint32 { return l.pid.Load() }
