@@ -79,7 +79,8 @@ func (s *Scenario) RunInto(ctx context.Context) (*Result, error) {
 }
 
 func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
-	store := registrytest.NewFaulty(registry.NewMemory())
+	mem := registry.NewMemory()
+	store := registrytest.NewFaulty(mem)
 	cfg := s.config
 	cfg.Store = store
 	cfg.IDSecret = "pushtest" // reproducible retry delays
@@ -93,6 +94,7 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 		sc:     s,
 		eng:    eng,
 		store:  store,
+		stored: mem,
 		roster: rost,
 		into:   into,
 		result: &Result{scenario: s},
@@ -129,6 +131,7 @@ type run struct {
 	sc            *Scenario
 	eng           *push.Engine
 	store         *registrytest.Faulty
+	stored        *registry.Memory // what store wraps: read past its faults
 	roster        *roster
 	clock         clock
 	sent          recorder
@@ -318,7 +321,7 @@ func (r *run) check(ctx context.Context, i int, st *step) error {
 			fmt.Sprintf("step %d (at %s): ", i, seconds(st.at))+fmt.Sprintf(format, args...))
 	}
 	for _, c := range st.regs {
-		regs, err := r.store.Unwrap().Load(ctx, c.user)
+		regs, err := r.stored.Load(ctx, c.user)
 		if err != nil {
 			return fmt.Errorf("reading the registrations of %s: %w", c.user, err)
 		}
