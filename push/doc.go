@@ -11,11 +11,11 @@
 //	// execute d.Replies, d.Timeouts, d.Publishes; call engine.Wake(ctx, d.Wake) then
 //	d, err = engine.Handle(ctx, events.PublishResult{Now: now, ID: id, From: from})
 //
-// Handle is the one way in; the typed methods (SessionOpened, IQ,
-// AckDelayed, HibernationStart, StanzaQueued, HibernationEnd, ArchiveAdded,
-// OfflineMessage, GroupchatToBare, Ping, UserDeleted, RegistrationsChanged,
-// PublishResult, RemoteDisabled, SessionActive) are shorthand for it, and HandleInto is it appending to a
-// Decisions the host reuses. Driver runs an engine with a real timer and a
+// Handle is the one way in (its doc says what each event does); the
+// typed methods for the events of every message (AckDelayed,
+// HibernationStart, StanzaQueued, HibernationEnd, ArchiveAdded,
+// OfflineMessage) are shorthand for it, and HandleInto is it appending to
+// a Decisions the host reuses. Driver runs an engine with a real timer and a
 // Sender for hosts that prefer not to manage time.
 //
 // # How it runs

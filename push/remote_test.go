@@ -92,7 +92,7 @@ func TestRemoteDisable(t *testing.T) {
 	}
 	e, _ := New(Config{})
 	for _, ev := range []events.RemoteDisabled{{Now: at(1), User: juliet}, {Now: at(1), From: service}, {User: juliet, From: service}} {
-		if _, err := e.RemoteDisabled(context.Background(), ev); !errors.Is(err, ErrInvalidEvent) {
+		if _, err := e.Handle(context.Background(), ev); !errors.Is(err, ErrInvalidEvent) {
 			t.Errorf("%+v: %v, want ErrInvalidEvent", ev, err)
 		}
 	}

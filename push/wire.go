@@ -13,7 +13,7 @@ import (
 // Publish is one notification to send: a XEP-0357 publish IQ to a push
 // service on behalf of one of a user's registrations. The host sends it as
 // is (AppendXML gives the bytes) and feeds the service's answer back with
-// Engine.PublishResult, matching it by ID.
+// Engine.Handle as an events.PublishResult, matching it by ID.
 type Publish struct {
 	// ID is the publish IQ's id, unique per engine.
 	ID string
