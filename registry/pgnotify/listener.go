@@ -28,7 +28,8 @@ type Target interface {
 // Listener receives the notices of the other nodes on a dedicated
 // connection (not from the host's pool: LISTEN belongs to one session)
 // and passes them to its Target. Create it with Listen; stop it with Close
-// or by ending Listen's context.
+// or by ending Listen's context (Close, called then, waits until it has
+// stopped).
 //
 // It calls Target.Suspend before it first connects and whenever its
 // connection fails (an error while waiting, or a health check that does
@@ -81,9 +82,6 @@ func (l *Listener) Close() error {
 	<-l.done
 	return nil
 }
-
-// Done is closed when the Listener has stopped.
-func (l *Listener) Done() <-chan struct{} { return l.done }
 
 // Listening reports whether the Listener is connected and listening, that
 // is whether its Target is not suspended by it.
