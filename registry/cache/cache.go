@@ -67,16 +67,16 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// OptionsError is New's error for Options it cannot use.
-type OptionsError struct {
-	Field  string
-	Reason string
-}
+// Error is the type of the package's sentinel errors. They are constants:
+// compare with errors.Is.
+type Error string
 
-// Error implements error.
-func (e *OptionsError) Error() string {
-	return "cache: Options." + e.Field + ": " + e.Reason
-}
+// Error returns the message.
+func (e Error) Error() string { return string(e) }
+
+// ErrInvalidOptions is wrapped by New's error for a nil store or Options it
+// cannot use; the message names the field.
+const ErrInvalidOptions Error = "cache: invalid options"
 
 // Store is a registry.Store (and registry.Appender) that serves Load from
 // memory and writes through to an underlying Store. It is safe for
@@ -101,16 +101,16 @@ var (
 	_ registry.Appender = (*Store)(nil)
 )
 
-// New returns an empty cache over store. It returns an *OptionsError for a
-// nil store or negative bounds.
+// New returns an empty cache over store. For a nil store or negative
+// bounds it returns an error wrapping ErrInvalidOptions.
 func New(store registry.Store, opts Options) (*Store, error) {
 	switch {
 	case store == nil:
-		return nil, &OptionsError{Field: "store", Reason: "nil"}
+		return nil, fmt.Errorf("%w: nil store", ErrInvalidOptions)
 	case opts.MaxUsers < 0:
-		return nil, &OptionsError{Field: "MaxUsers", Reason: fmt.Sprintf("%d is negative", opts.MaxUsers)}
+		return nil, fmt.Errorf("%w: Options.MaxUsers: %d is negative", ErrInvalidOptions, opts.MaxUsers)
 	case opts.MaxFormBytes < 0:
-		return nil, &OptionsError{Field: "MaxFormBytes", Reason: fmt.Sprintf("%d is negative", opts.MaxFormBytes)}
+		return nil, fmt.Errorf("%w: Options.MaxFormBytes: %d is negative", ErrInvalidOptions, opts.MaxFormBytes)
 	}
 	if opts.MaxUsers == 0 {
 		opts.MaxUsers = defaultMaxUsers

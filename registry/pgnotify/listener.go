@@ -53,12 +53,12 @@ type Listener struct {
 
 // Listen starts a Listener connecting with connString (a pgx connection
 // string: URL or key=value) and returns at once; the Listener works in a
-// goroutine of its own until ctx ends or Close is called. It returns an
-// *OptionsError for Options it cannot use, or the parse error of
-// connString.
+// goroutine of its own until ctx ends or Close is called. For a nil target
+// or Options it cannot use it returns an error wrapping ErrInvalidOptions;
+// for a bad connString, the parse error.
 func Listen(ctx context.Context, connString string, target Target, opts Options) (*Listener, error) {
 	if target == nil {
-		return nil, &OptionsError{Field: "target", Reason: "nil"}
+		return nil, invalid("target", "nil")
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
