@@ -25,10 +25,11 @@ import (
 var benchEpoch = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
 const (
-	benchService = "push.example.net"
-	benchContact = "romeo@montague.example/orchard"
-	benchSecret  = "eruio234vzxc2kla-91x"                     // 20 characters
-	benchNode    = "yxs32uqsflafdk3iuqo0c5b8e9f7a6d4c3b2a1f0" // 40 characters
+	publishOptionsNS = "http://jabber.org/protocol/pubsub#publish-options"
+	benchService     = "push.example.net"
+	benchContact     = "romeo@montague.example/orchard"
+	benchSecret      = "eruio234vzxc2kla-91x"                     // 20 characters
+	benchNode        = "yxs32uqsflafdk3iuqo0c5b8e9f7a6d4c3b2a1f0" // 40 characters
 )
 
 // benchEnable is a typical client's <enable/>: a 40-byte node and a
@@ -181,7 +182,7 @@ func benchRegistry(b *testing.B, n int) *benchStore {
 	}
 	ctx := context.Background()
 	form := registry.NewForm("submit",
-		registry.Field{Var: "FORM_TYPE", Values: []string{push.NSPublishOptions}},
+		registry.Field{Var: "FORM_TYPE", Values: []string{publishOptionsNS}},
 		registry.Field{Var: "secret", Values: []string{benchSecret}},
 	)
 	s := &benchStore{store: registry.NewMemory(), users: make([]string, n)}
@@ -193,7 +194,7 @@ func benchRegistry(b *testing.B, n int) *benchStore {
 				User: u, ID: registry.NewIdentifier(benchService, benchNodeN(3*i+j)),
 				Options: form, Enabled: benchEpoch, Generation: uint64(3*i + j + 1),
 			}
-			if _, _, err := s.store.Save(ctx, reg, push.DefaultMaxDevices); err != nil {
+			if _, _, err := s.store.Save(ctx, reg, 0); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -329,10 +330,10 @@ func BenchmarkPublishEncode(b *testing.B) {
 		ID: "push-3f2a9c1b7d4e-1a2b3c", User: "juliet@example.org",
 		Registration: registry.NewIdentifier(benchService, benchNode),
 		Options: registry.NewForm("submit",
-			registry.Field{Var: "FORM_TYPE", Values: []string{push.NSPublishOptions}},
+			registry.Field{Var: "FORM_TYPE", Values: []string{publishOptionsNS}},
 			registry.Field{Var: "secret", Values: []string{benchSecret}},
 		),
-		Important: true, Body: push.DefaultImportantBody,
+		Important: true, Body: "New Message!",
 	}
 	buf := p.AppendXML(nil)
 	b.SetBytes(int64(len(buf)))

@@ -53,7 +53,7 @@ func TestEnableValidation(t *testing.T) {
 		{"server domain", "<enable xmlns='urn:xmpp:push:0' jid='example.org' node='A'/>", errOwnJID},
 		{"empty localpart", "<enable xmlns='urn:xmpp:push:0' jid='@push.example.net' node='A'/>", errJIDMalformed},
 		{"empty resource", "<enable xmlns='urn:xmpp:push:0' jid='push.example.net/' node='A'/>", errJIDMalformed},
-		{"node too long", "<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + strings.Repeat("n", MaxNodeLen+1) + "'/>", errRequestTooLarge},
+		{"node too long", "<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + strings.Repeat("n", maxNodeLen+1) + "'/>", errRequestTooLarge},
 		{"not push", "<enable xmlns='urn:xmpp:other' jid='push.example.net'/>", errNotPushRequest},
 		{"iq get", "<iq type='get' id='x'><enable xmlns='urn:xmpp:push:0' jid='push.example.net'/></iq>", errNotSet},
 		{"malformed xml", "<enable xmlns='urn:xmpp:push:0' jid='push.example.net'", errMalformedRequest},
@@ -81,7 +81,7 @@ func TestEnableStoresAndBinds(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.open(at(0), phone)
 	d := h.iq(at(0), phone, "<iq type='set' id='e1'><enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='N'>"+
-		"<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"+NSPublishOptions+"</value></field>"+
+		"<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"+nsPublishOptions+"</value></field>"+
 		"<field var='secret'><value>s3cr&amp;t</value></field></x></enable></iq>")
 	if len(d.Replies) != 1 || d.Replies[0].Error != nil || d.Replies[0].ID != "i" {
 		t.Fatalf("replies %+v", d.Replies)

@@ -77,7 +77,7 @@ func TestRegistrationsAndRemove(t *testing.T) {
 	if !slices.Equal(d.Changes, want) {
 		t.Errorf("changes %+v", d.Changes)
 	}
-	if got := timeouts(d); !slices.Equal(got, []time.Duration{DefaultHibernationTimeout}) {
+	if got := timeouts(d); !slices.Equal(got, []time.Duration{defaultHibernationTimeout}) {
 		t.Errorf("timeouts %v", got)
 	}
 	if _, ok := e.Binding(phone); ok {

@@ -80,7 +80,7 @@ func TestRemoteDisable(t *testing.T) {
 				if !slices.Equal(d.Changes, want) || bound || ignored != 0 {
 					t.Errorf("changes %+v, bound %v, ignored %d", d.Changes, bound, ignored)
 				}
-				if len(d.Timeouts) != 1 || d.Timeouts[0].Duration != DefaultHibernationTimeout {
+				if len(d.Timeouts) != 1 || d.Timeouts[0].Duration != defaultHibernationTimeout {
 					t.Errorf("timeouts %+v: the hibernating session keeps the extended timeout", d.Timeouts)
 				}
 				return

@@ -451,7 +451,7 @@ func TestMillionStanzasFlatMemory(t *testing.T) {
 		}
 	}
 	s := h.e.Stats()
-	if s.BatchedStanzas > 1025 || s.Marks > DefaultMarksPerUser {
+	if s.BatchedStanzas > 1025 || s.Marks > defaultMarksPerUser {
 		t.Errorf("unbounded: %+v", s)
 	}
 	if grew := int64(heap()) - int64(base); grew > 1<<20 {
