@@ -269,6 +269,9 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 // the publishes get their ids afterwards, from track.
 func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 	out := &sh.out
+	if len(out.Timeouts) == 0 && len(out.Publishes) == 0 && len(out.Due) == 0 && !out.Counted {
+		return // most queued stanzas: nothing decided, nothing to reset
+	}
 	for _, t := range out.Timeouts {
 		d.Timeouts = append(d.Timeouts, Timeout{Session: t.Session, Duration: t.Duration, At: now})
 	}
