@@ -244,7 +244,7 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 	for i := range out.Publishes {
 		p := &out.Publishes[i]
 		if p.Push2 != nil {
-			d.Notifications = append(d.Notifications, e.notification(p, now))
+			e.notify(d, p, now)
 			continue
 		}
 		d.Publishes = append(d.Publishes, Publish{User: p.User, Options: p.Options, Sender: p.Sender, Body: p.Body,
