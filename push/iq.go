@@ -57,17 +57,17 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 	if jid.SameAccount(user, service) {
 		return errOwnJID, nil
 	}
-	return e.save(ctx, now, user, full, func(u *core.User) registry.Registration {
+	return e.enableWith(ctx, now, user, full, func(u *core.User) registry.Registration {
 		return registry.Registration{User: user, ID: registry.NewIdentifier(req.JID, req.Node), Options: req.Options,
 			Enabled: now, Generation: newGeneration(), Client: clientOf(u, full), Extensions: req.Extensions}
 	}, d)
 }
 
-// save stores the registration of an enable, which build makes from the
+// enableWith stores the registration of an enable, which build makes from the
 // user's state (in the user's turn, under its lock), binds the enabling
 // session full to it and records the changes; XEP-0357 and Push 2.0
 // enables share it.
-func (e *Engine) save(ctx context.Context, now time.Time, user, full string, build func(u *core.User) registry.Registration, d *Decisions) (*events.StanzaError, error) {
+func (e *Engine) enableWith(ctx context.Context, now time.Time, user, full string, build func(u *core.User) registry.Registration, d *Decisions) (*events.StanzaError, error) {
 	sh, u, err := e.begin(ctx, user, now)
 	if err != nil {
 		return errStorage, err
@@ -132,18 +132,18 @@ func (e *Engine) storeEnable(ctx context.Context, reg registry.Registration) ena
 }
 
 func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {
-	return e.remove(ctx, now, user, full, func(*core.User) func(r *registry.Registration) bool {
+	return e.disableWith(ctx, now, user, full, func(*core.User) func(r *registry.Registration) bool {
 		return func(r *registry.Registration) bool {
 			return r.Push2 == nil && jid.Equal(r.ID.JID(), req.JID) && (req.Node == "" || r.ID.Node() == req.Node)
 		}
 	}, d)
 }
 
-// remove deletes the registrations of a disable, those which picks
+// disableWith deletes the registrations of a disable, those which picks
 // (made from the user's state, in the user's turn, under its lock)
 // chooses, and records the changes; XEP-0357 and Push 2.0 disables share
 // it.
-func (e *Engine) remove(ctx context.Context, now time.Time, user, full string, picks func(u *core.User) func(r *registry.Registration) bool, d *Decisions) (*events.StanzaError, error) {
+func (e *Engine) disableWith(ctx context.Context, now time.Time, user, full string, picks func(u *core.User) func(r *registry.Registration) bool, d *Decisions) (*events.StanzaError, error) {
 	sh, u, err := e.begin(ctx, user, now)
 	if err != nil {
 		return errStorage, err

@@ -109,7 +109,7 @@ func (e *Engine) push2IQ(ctx context.Context, ev events.IQ, user string, d *Deci
 			se = errMalformedRequest
 		}
 	case req.Disable:
-		se, err = e.remove(ctx, ev.Now, user, ev.Session, func(u *core.User) func(r *registry.Registration) bool {
+		se, err = e.disableWith(ctx, ev.Now, user, ev.Session, func(u *core.User) func(r *registry.Registration) bool {
 			key := push2Key(u, ev.Session)
 			return func(r *registry.Registration) bool {
 				client, ok := r.ID.Push2Client()
@@ -122,7 +122,7 @@ func (e *Engine) push2IQ(ctx context.Context, ev events.IQ, user string, d *Deci
 			se = errOwnJID
 			break
 		}
-		se, err = e.save(ctx, ev.Now, user, ev.Session, func(u *core.User) registry.Registration {
+		se, err = e.enableWith(ctx, ev.Now, user, ev.Session, func(u *core.User) registry.Registration {
 			key := push2Key(u, ev.Session)
 			return registry.Registration{User: user, ID: registry.Push2Identifier(req.Service, key), Client: key,
 				Enabled: ev.Now, Generation: newGeneration(), Push2: &req}

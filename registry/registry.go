@@ -183,6 +183,10 @@ const ErrNotFound Error = "registry: registration not found"
 // as it was; the error it returns is the caller's to log, and a context error
 // is returned as is (errors.Is(err, context.Canceled) holds).
 //
+// A Store keeps both kinds of registration, XEP-0357 and Push 2.0
+// (Registration.Push2 set), with the same methods, in one enable order
+// per user; the push engine offers Push 2.0 over every Store.
+//
 // The push engine calls a Store without holding any lock of its own, and
 // reads a user's registrations each time it needs them: a Store may cache.
 type Store interface {

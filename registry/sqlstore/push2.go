@@ -35,7 +35,7 @@ func encodePush2(reg registry.Registration) (any, error) {
 		err = back.UnmarshalJSON(b)
 	}
 	if err != nil {
-		return nil, errors.New("Push 2.0 request does not round-trip through JSON")
+		return nil, errors.New("the Push 2.0 request does not round-trip through JSON")
 	}
 	return string(b), nil
 }
