@@ -402,3 +402,29 @@ func extra(s *events.Stanza) *events.Extra {
 	}
 	return s.Extra
 }
+
+// TestPush2SupersedesSameClient: a client (by its XEP-0388 id) that
+// enabled XEP-0357 and then enables Push 2.0 keeps one registration, the
+// Push 2.0 one, and the other way round.
+func TestPush2SupersedesSameClient(t *testing.T) {
+	store := registry.NewMemory()
+	e, err := New(Config{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustHandle(t, e, events.SessionOpened{Now: at(0), Session: phone, Client: "c1"})
+	legacy := []byte("<enable xmlns='urn:xmpp:push:0' jid='push.example.com' node='n'/>")
+	for i, step := range []struct {
+		payload []byte
+		push2   bool
+	}{{legacy, false}, {enable2(t, nil, push2.Match{Profile: push2.MatchAll}), true}, {legacy, false}} {
+		d := mustHandle(t, e, events.IQ{Now: at(float64(i + 1)), Session: phone, ID: "e", Payload: step.payload})
+		if d.Replies[0].Error != nil {
+			t.Fatalf("step %d: %+v", i, d.Replies[0].Error)
+		}
+		regs, _ := store.Load(context.Background(), juliet)
+		if len(regs) != 1 || (regs[0].Push2 != nil) != step.push2 || regs[0].Client != "c1" {
+			t.Fatalf("step %d: stored %+v", i, regs)
+		}
+	}
+}
