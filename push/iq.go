@@ -21,7 +21,7 @@ func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 	if err != nil {
 		return err
 	}
-	req, perr := ParseRequest(ev.Payload)
+	req, perr := readRequest(ev.Payload)
 	if ev.ID == "" {
 		ev.ID = req.IQID
 	}
@@ -49,9 +49,9 @@ func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 	return err
 }
 
-func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {
+func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, req pushRequest, d *Decisions) (*events.StanzaError, error) {
 	service, err := jid.Prepare(req.JID)
-	if err != nil || len(req.Node) > MaxNodeLen {
+	if err != nil || len(req.Node) > maxNodeLen {
 		return errJIDMalformed, nil
 	}
 	if jid.SameAccount(user, service) {
@@ -131,7 +131,7 @@ func (e *Engine) storeEnable(ctx context.Context, reg registry.Registration) ena
 	return enableResult{saved: saved, evicted: evicted, replaced: saved.Generation != reg.Generation, superseded: superseded}
 }
 
-func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {
+func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, req pushRequest, d *Decisions) (*events.StanzaError, error) {
 	return e.disableWith(ctx, now, user, full, func(*core.User) func(r *registry.Registration) bool {
 		return func(r *registry.Registration) bool {
 			return r.Push2 == nil && jid.Equal(r.ID.JID(), req.JID) && (req.Node == "" || r.ID.Node() == req.Node)

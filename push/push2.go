@@ -117,7 +117,7 @@ func (e *Engine) push2IQ(ctx context.Context, ev events.IQ, user string, d *Deci
 			}
 		}, d)
 	default:
-		service, _ := jid.Prepare(req.Service) // ParseRequest checked it
+		service, _ := jid.Prepare(req.Service) // push2.ParseRequest checked it
 		if jid.SameAccount(user, service) {
 			se = errOwnJID
 			break

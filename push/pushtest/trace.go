@@ -85,7 +85,7 @@ func pushEntry(p *push.Publish) (*TracePush, error) {
 	tp := &TracePush{
 		To:        p.To(),
 		Node:      p.Node(),
-		Count:     strconv.Itoa(push.MessageCount),
+		Count:     "1", // every push summarises one message
 		Sender:    p.Sender,
 		Body:      p.Body,
 		Important: p.Important,
