@@ -11,11 +11,11 @@
 //	// execute d.Replies, d.Timeouts, d.Publishes; call engine.Wake(ctx, d.Wake) then
 //	d, err = engine.Handle(ctx, events.PublishResult{Now: now, ID: id, From: from})
 //
-// Handle is the one way in; the typed methods (SessionOpened, IQ,
-// AckDelayed, HibernationStart, StanzaQueued, HibernationEnd, ArchiveAdded,
-// OfflineMessage, GroupchatToBare, Ping, UserDeleted, RegistrationsChanged,
-// PublishResult, RemoteDisabled, SessionActive) are shorthand for it, and HandleInto is it appending to a
-// Decisions the host reuses. Driver runs an engine with a real timer and a
+// Handle is the one way in (its doc says what each event does); the
+// typed methods for the events of every message (AckDelayed,
+// HibernationStart, StanzaQueued, HibernationEnd, ArchiveAdded,
+// OfflineMessage) are shorthand for it, and HandleInto is it appending to
+// a Decisions the host reuses. Driver runs an engine with a real timer and a
 // Sender for hosts that prefer not to manage time.
 //
 // # How it runs
@@ -43,9 +43,9 @@
 //
 // # Wire format
 //
-// ParseRequest reads <enable/> and <disable/>, Publish.AppendXML writes the
-// publish IQ, Reply.AppendXML the answers, and ParseResult reads a push
-// service's answer to a publish.
+// The engine reads <enable/> and <disable/> itself (events.IQ.Payload);
+// Publish.AppendXML writes the publish IQ, Reply.AppendXML the answers,
+// and ParseResult reads a push service's answer to a publish.
 //
 // # Extensions
 //
@@ -59,14 +59,46 @@
 // asked for Jingle or encryption. Engine.Features lists the disco#info
 // features the host advertises on each account.
 //
+// # Registrations over time
+//
+// Config.Errors says which push service errors count toward removal and
+// which are retried with back-off (RetryPolicy), and at what limits a
+// registration is removed (consecutive failures, a span of nothing but
+// failures, unanswered publishes); a push service's remote disable
+// (events.RemoteDisabled) removes one at once. Expire removes those idle
+// for Config.Expiry; Registrations and Remove serve admin and user
+// commands. Every change to a registration comes back in
+// Decisions.Changes, for the host's audit trail (registry.Auditor keeps
+// one).
+//
+// # Delivery policy and metrics
+//
+// The delivery policy is off by default, keeping Prosody's behaviour:
+// DebounceWindow and
+// the per-minute caps coalesce bursts (calls are never held),
+// GracePeriod holds pushes while another session of the user is active
+// (events.SessionActive), and PushPolicy chooses what each registration
+// wants pushed. Every decision counts one Reason: Metrics returns the
+// counts and histograms (Expvar publishes them), Config.Metrics receives
+// them as they happen, and Stats counts the host's mistakes.
+//
+// # Push 2.0
+//
+// The engine also speaks urn:xmpp:push2:0 (package push2): a client
+// enables it with an IQ like any other, its registration is keyed by the
+// client id, and its pushes come back as Decisions.Notifications, the
+// whole stanza encrypted for the device. It shares the triggers, batches
+// and deduplication of XEP-0357, so a user may have devices of both
+// kinds.
+//
 // # Limits
 //
 // Everything a remote party or a host controls is bounded:
 //
-//   - requests: MaxRequestSize bytes, MaxRequestDepth levels, MaxNodeLen
-//     bytes of node, MaxFormFields fields of at most MaxFieldValues values
-//     and MaxFormBytes bytes in all (beyond them: modify/not-acceptable);
-//   - stanzas: events.MaxStanzaSize bytes and events.MaxDepth levels;
+//   - requests: 16 KiB of XML, 16 levels, a node of 1024 bytes, 32
+//     form fields of at most 16 values and 4096 bytes in all (beyond
+//     them: modify/not-acceptable);
+//   - stanzas: events.MaxStanzaSize bytes and 32 levels;
 //   - push service answers: MaxResultSize bytes;
 //   - registrations: Config.MaxDevices per user;
 //   - sessions: Config.MaxSessionsPerUser per user, found in constant time;

@@ -153,8 +153,45 @@ func New(cfg Config) (*Engine, error) {
 func (e *Engine) Config() Config { return e.cfg }
 
 // Handle applies one event and returns its decisions. Every event type of
-// package events is accepted; the typed methods (StanzaQueued, ...) are
-// shorthand for it.
+// package events is accepted; the typed methods (AckDelayed,
+// HibernationStart, StanzaQueued, HibernationEnd, ArchiveAdded,
+// OfflineMessage: the events of every message) are shorthand for it.
+//
+// What each event does:
+//   - SessionOpened records a session (every session counts for the
+//     archive rule); with Client set, a registration enabled from that
+//     client binds it at once.
+//   - SessionClosed forgets the session and its pending batch; the
+//     registration it was bound to stays stored.
+//   - SessionActive records that the session sent a message or a chat
+//     state (Config.GracePeriod); it decides nothing by itself.
+//   - IQ answers an <enable/> or <disable/> (XEP-0357 or Push 2.0); the
+//     reply is always in Replies.
+//   - AckDelayed, HibernationStarted and StanzaQueued collect a bound
+//     session's unacknowledged stanzas into its batch, pushed when the
+//     batch falls due (at most one important and one unimportant push);
+//     hibernation also gives a bound session the extended timeout.
+//   - HibernationEnded makes the session live again and drops its batch.
+//   - MessageArchived wakes the registrations not bound to a live session
+//     of the user (all of them for a call), when the user has a session
+//     and the message is addressed to the user.
+//   - OfflineMessage and GroupchatToBare wake every registration of the
+//     user.
+//   - Ping wakes every registration of the user (or the named ones) with
+//     a push carrying no stanza data.
+//   - PublishResult applies a push service's answer: a result resets the
+//     registration's error count; an error counts, or is retried, as
+//     Config.Errors says, and at the limit the registration is removed
+//     and its sessions unbound. Answers from anyone but the publish's
+//     service are ignored (Stats.AnswersForeign) and leave the publish
+//     pending.
+//   - RemoteDisabled removes the registration a push service says is gone
+//     (XEP-0357 §6), when it comes from that service.
+//   - UserDeleted removes every registration of the user and unbinds the
+//     sessions; on a Store failure nothing changes and the host retries.
+//   - RegistrationsChanged re-reads the user's registrations after another
+//     node changed them and unbinds the sessions whose registration is
+//     gone.
 //
 // The error is nil, or one of two kinds:
 //   - an invalid event (errors.Is(err, ErrInvalidEvent)): nothing changed
@@ -232,6 +269,9 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 // the publishes get their ids afterwards, from track.
 func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 	out := &sh.out
+	if len(out.Timeouts) == 0 && len(out.Publishes) == 0 && len(out.Due) == 0 && !out.Counted {
+		return // most queued stanzas: nothing decided, nothing to reset
+	}
 	for _, t := range out.Timeouts {
 		d.Timeouts = append(d.Timeouts, Timeout{Session: t.Session, Duration: t.Duration, At: now})
 	}
@@ -244,12 +284,17 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 	for i := range out.Publishes {
 		p := &out.Publishes[i]
 		if p.Push2 != nil {
-			d.Notifications = append(d.Notifications, e.notification(p, now))
+			e.notify(d, p, now)
 			continue
 		}
-		d.Publishes = append(d.Publishes, Publish{User: p.User, Options: p.Options, Sender: p.Sender, Body: p.Body,
-			Important: p.Important, Registration: p.Registration, gen: p.Generation,
-			Extensions: p.Extensions, VoIP: p.VoIP, Payload: (*Payload)(p.Payload)})
+		// Every field, one by one, into the next element (a host's reused
+		// slice may hold anything there): copying a whole Publish is a
+		// bulk move with write barriers.
+		d.Publishes = d.Publishes[:len(d.Publishes)+1]
+		q := &d.Publishes[len(d.Publishes)-1]
+		q.ID, q.User, q.Options, q.Sender, q.Body, q.Important = "", p.User, p.Options, p.Sender, p.Body, p.Important
+		q.Registration, q.Extensions, q.VoIP, q.Payload = p.Registration, p.Extensions, p.VoIP, (*Payload)(p.Payload)
+		q.gen, q.retry = p.Generation, nil
 	}
 	for _, due := range out.Due {
 		if due.Arm {

@@ -51,12 +51,17 @@ func (e *Engine) local(ctx context.Context, event, full string, now time.Time, c
 		e.stats.sessionsRefused.Add(1)
 		return &LimitError{Limit: "MaxSessionsPerUser", User: user}
 	case !known:
-		e.stats.unknownSessions.Add(1)
-		if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
-			e.cfg.Logger.Debug("push: event for a session never opened", "event", event, "session", full)
-		}
+		e.unknownSession(ctx, event, full)
 	}
 	return nil
+}
+
+// unknownSession counts and logs an event for a session never opened.
+func (e *Engine) unknownSession(ctx context.Context, event, full string) {
+	e.stats.unknownSessions.Add(1)
+	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+		e.cfg.Logger.Debug("push: event for a session never opened", "event", event, "session", full)
+	}
 }
 
 func (e *Engine) sessionOpened(ctx context.Context, ev events.SessionOpened, d *Decisions) error {
@@ -90,12 +95,37 @@ func (e *Engine) stanzaQueued(ctx context.Context, ev *events.StanzaQueued, d *D
 }
 
 func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas []events.Stanza, d *Decisions) error {
-	return e.local(ctx, "queue", full, now, false, stanzas, d, func(u *core.User, out *core.Out, marked []events.Stanza) (bool, error) {
-		if marked != nil {
-			stanzas = marked
-		}
-		return e.rules.Queue(now, u, full, stanzas, out), nil
-	})
+	if e.cfg.Roster != nil {
+		return e.local(ctx, "queue", full, now, false, stanzas, d, func(u *core.User, out *core.Out, marked []events.Stanza) (bool, error) {
+			if marked != nil {
+				stanzas = marked
+			}
+			return e.rules.Queue(now, u, full, stanzas, out), nil
+		})
+	}
+	// local without a Roster to ask, written out: the path of every
+	// message to a sleeping phone.
+	user, err := sessionUser(full, now)
+	if err != nil {
+		return err
+	}
+	sh, u, owned, err := e.enter(ctx, user, now, false)
+	if err != nil {
+		return err
+	}
+	start := len(d.Publishes)
+	known := u != nil && e.rules.Queue(now, &u.User, full, stanzas, &sh.out)
+	if u != nil {
+		e.emit(sh, user, now, d)
+	}
+	e.done(sh, user, u, owned)
+	if len(d.Publishes) > start {
+		e.track(now, d.Publishes[start:])
+	}
+	if !known {
+		e.unknownSession(ctx, "queue", full)
+	}
+	return nil
 }
 
 func (e *Engine) hibernationStarted(ctx context.Context, ev events.HibernationStarted, d *Decisions) error {
@@ -184,16 +214,10 @@ func (e *Engine) loadFresh(ctx context.Context, user string) ([]registry.Registr
 
 // load reads the user's registrations, into dst when the Store can.
 func (e *Engine) load(ctx context.Context, user string, dst []registry.Registration) ([]registry.Registration, error) {
-	var err error
 	if a, ok := e.cfg.Store.(registry.Appender); ok {
-		dst, err = a.LoadAppend(ctx, user, dst)
-	} else {
-		dst, err = e.cfg.Store.Load(ctx, user)
+		return a.LoadAppend(ctx, user, dst)
 	}
-	if err != nil {
-		return dst, err
-	}
-	return e.loadPush2(ctx, user, dst)
+	return e.cfg.Store.Load(ctx, user)
 }
 
 func (e *Engine) ping(ctx context.Context, ev events.Ping, d *Decisions) error {
@@ -228,9 +252,6 @@ func (e *Engine) userDeleted(ctx context.Context, ev events.UserDeleted, d *Deci
 		return err
 	}
 	removed, serr := e.cfg.Store.DeleteUser(ctx, ev.User)
-	if serr == nil {
-		removed, serr = e.deletePush2User(ctx, ev.User, removed)
-	}
 	sh.finish()
 	if serr == nil {
 		e.rules.Removed(ev.Now, &u.User, removed, &sh.out)
