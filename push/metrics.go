@@ -59,6 +59,13 @@ const (
 	// (Tigase's muted, groupchat and ignore-unknown filters; Push 2.0
 	// matches that take nothing).
 	SuppressedFilter = Reason(core.SuppressedFilter)
+	// PublishedWake counts pushes without stanza that wake a device whose
+	// session is about to be destroyed (Config.WakeBeforeTimeout) or was
+	// lost in a restart (events.Restarted).
+	PublishedWake = Reason(core.PublishedWake)
+	// PublishedCleared counts pushes with a message count of 0 and no body
+	// telling a device the user read elsewhere (Config.ClearOnRead).
+	PublishedCleared = Reason(core.PublishedCleared)
 )
 
 // The other reasons: answers and expiries, one per publish. Changes to
@@ -83,6 +90,7 @@ var metricNames = [NumReasons]string{
 	"published_important", "published_unimportant", "published_ping",
 	"suppressed_dedup", "suppressed_batch", "suppressed_unbound", "suppressed_bound", "suppressed_withdrawn",
 	"suppressed_debounce", "suppressed_rate_limit", "suppressed_grace", "suppressed_policy", "suppressed_filter",
+	"published_wake", "published_cleared",
 	"result_success", "result_wait", "result_error",
 	"publish_expired",
 }

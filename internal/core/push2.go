@@ -28,6 +28,9 @@ func (r *Rules) push(now, since time.Time, u *User, reg *registry.Registration, 
 			out.Publishes = append(out.Publishes, r.publish(reg, st, important, voip))
 			out.Publishes[len(out.Publishes)-1].Since = since.UnixNano()
 			out.count(published(important), 1)
+			if r.ClearOnRead {
+				r.notePushed(now, u, reg.ID)
+			}
 			return true
 		}
 		p := r.publish(reg, st, important, voip)
