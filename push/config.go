@@ -145,6 +145,26 @@ type Config struct {
 	// Metrics, when set, receives every count and duration as it happens,
 	// besides the engine's own counts (Engine.Metrics).
 	Metrics Metrics
+	// WakeBeforeTimeout, when set, sends a hibernating session bound to a
+	// registration one push without stanza data (counted PublishedWake)
+	// that long before the hibernation timeout the engine last gave it
+	// runs out, so that its client reconnects before the session is
+	// destroyed (ejabberd's wake_on_timeout). It must be below
+	// HibernationTimeout. 0 (the default, Prosody's behaviour) sends none.
+	WakeBeforeTimeout time.Duration
+	// ClearOnRead, when set, answers events.MessagesRead (the user read
+	// on one device) with a push of message-count 0 and no body (counted
+	// PublishedCleared) to each of the user's other registrations that got
+	// a push for a stanza since the user last read (at most the 32 latest,
+	// for DedupWindow), so that those devices clear their badges and
+	// notifications; pushes the delivery policy holds are then dropped.
+	// false (the default, Prosody's behaviour) ignores MessagesRead.
+	ClearOnRead bool
+	// Counter, when set, gives the message-count and
+	// pending-subscription-count of each push's summary (see Counter); nil
+	// (the default) sends message-count 1 and no pending-subscription-count,
+	// as Prosody does.
+	Counter Counter
 	// MeasureLatency times each Handle (and typed handler) call with the
 	// monotonic clock into the HandlerLatency histogram: two clock reads
 	// per event, the only clock the engine reads (decisions never depend
@@ -167,6 +187,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"DedupWindow", c.DedupWindow},
 		{"DebounceWindow", c.DebounceWindow},
 		{"GracePeriod", c.GracePeriod},
+		{"WakeBeforeTimeout", c.WakeBeforeTimeout},
 		{"Expiry", c.Expiry},
 	} {
 		if d.v < 0 {
@@ -210,6 +231,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxHibernationTimeout < c.HibernationTimeout {
 		return bad("MaxHibernationTimeout %v is below HibernationTimeout %v", c.MaxHibernationTimeout, c.HibernationTimeout)
+	}
+	if c.WakeBeforeTimeout >= c.HibernationTimeout {
+		return bad("WakeBeforeTimeout %v is not below HibernationTimeout %v", c.WakeBeforeTimeout, c.HibernationTimeout)
 	}
 	if c.BatchWindow == 0 {
 		c.BatchWindow = DefaultBatchWindow

@@ -128,6 +128,8 @@ func New(cfg Config) (*Engine, error) {
 			PerUser: cfg.MaxUserPushesPerMinute, Grace: cfg.GracePeriod},
 		Filters:      core.Filters{Default: core.Filter(cfg.PushPolicy), Field: cfg.PushPolicyField, Names: pushPolicies},
 		NickMentions: !cfg.NoNickMentions,
+		WakeBefore:   cfg.WakeBeforeTimeout,
+		ClearOnRead:  cfg.ClearOnRead,
 	}}
 	if e.idPrefix == "" {
 		var prefix [6]byte
@@ -223,6 +225,10 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 		return e.sessionActive(ctx, ev, d)
 	case events.RemoteDisabled:
 		return e.remoteDisabled(ctx, ev, d)
+	case events.MessagesRead:
+		return e.messagesRead(ctx, ev, d)
+	case events.Restarted:
+		return e.restarted(ctx, ev, d)
 	}
 	return fmt.Errorf("%w: unknown event type %v", ErrInvalidEvent, reflect.TypeOf(ev))
 }

@@ -402,6 +402,10 @@ func (e *Engine) logDecisions(user string, now time.Time, out *core.Out) {
 		switch {
 		case out.Counts[core.PublishedPing] > 0: // a Ping's publishes are all pings
 			r = PublishedPing
+		case out.Counts[core.PublishedCleared] > 0: // a read's publishes are all clearing ones
+			r = PublishedCleared
+		case out.Counts[core.PublishedWake] > 0: // so are a restart's and a wake timer's
+			r = PublishedWake
 		case p.Important:
 			r = PublishedImportant
 		}

@@ -113,6 +113,7 @@ func (e *Engine) Wake(ctx context.Context, now time.Time) Decisions {
 			e.emit(sh, bt.user, now, &d)
 		}
 		e.done(sh, bt.user, u, owned)
+		e.askCounts(ctx, d.Publishes[start:], false)
 		e.track(now, d.Publishes[start:])
 	}
 	clear(due)

@@ -142,6 +142,10 @@ func (r *Rules) notePushed(now time.Time, u *User, id registry.Identifier) {
 	w.pushed = append(w.pushed, pushedReg{id: id, at: now})
 }
 
+// Unread reports whether a registration of u got a push since the user
+// last read (Read would then send clearing pushes).
+func (u *User) Unread() bool { return u.wk != nil && len(u.wk.pushed) > 0 }
+
 // Read applies the user's reading on session full (a displayed marker, a
 // display synchronisation, an offline retrieval): with ClearOnRead, each
 // XEP-0357 registration of regs that got a push since the last read, but

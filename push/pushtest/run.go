@@ -83,6 +83,10 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 	cfg.IDSecret = "pushtest" // reproducible retry delays
 	rost := &roster{}
 	cfg.Roster = rost
+	count := &counter{}
+	if s.usesCounter() {
+		cfg.Counter = count
+	}
 	eng, err := push.New(cfg)
 	if err != nil {
 		return nil, s.errorf("config: %w", err)
@@ -92,6 +96,7 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 		eng:    eng,
 		store:  store,
 		roster: rost,
+		count:  count,
 		into:   into,
 		result: &Result{Scenario: s},
 	}
@@ -128,6 +133,7 @@ type run struct {
 	eng           *push.Engine
 	store         *registrytest.Faulty
 	roster        *roster
+	count         *counter
 	clock         Clock
 	sent          Recorder
 	answered      []bool              // parallel to sent.Publishes()
@@ -220,6 +226,13 @@ func (r *run) step(ctx context.Context, i int, st *step) error {
 		ev = events.HibernationEnded{Now: now, Session: st.session}
 	case actActive:
 		ev = events.SessionActive{Now: now, Session: st.session}
+	case actRead:
+		ev = events.MessagesRead{Now: now, Session: st.session}
+	case actRestarted:
+		ev = events.Restarted{Now: now, User: st.user, Nodes: slices.Clone(st.nodes)}
+	case actCounts:
+		r.count.set(st.user, countsAnswer{messages: st.messages, subscriptions: st.subscriptions, fails: st.fails})
+		return nil
 	case actArchived:
 		ev = events.MessageArchived{Now: now, User: st.user, Stanza: st.stanza}
 	case actOffline:
