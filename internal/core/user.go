@@ -152,7 +152,8 @@ func (u *User) Marks() int { return u.marks.Len() }
 
 // Empty reports whether u holds nothing worth keeping: no session and no
 // mark.
-func (u *User) Empty() bool { return len(u.sessions) == 0 && u.marks.Len() == 0 && u.holds == nil && u.wk == nil
+func (u *User) Empty() bool {
+	return len(u.sessions) == 0 && u.marks.Len() == 0 && u.holds == nil && u.wk == nil
 }
 
 // Expire forgets the marks past the deduplication window at now, and the

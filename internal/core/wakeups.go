@@ -15,8 +15,8 @@ import (
 // not a client session: it names the user's wake timer to the shell,
 // which hands it back to Flush.
 type wakes struct {
-	due    []wakeDue    // hibernating sessions to wake before they are destroyed
-	pushed []pushedReg  // registrations pushed since the user last read, oldest first
+	due    []wakeDue     // hibernating sessions to wake before they are destroyed
+	pushed []pushedReg   // registrations pushed since the user last read, oldest first
 	window time.Duration // how long a push is remembered in pushed
 	timer  Session
 }
