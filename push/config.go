@@ -20,6 +20,7 @@ const (
 	DefaultPublishTimeout        = 5 * time.Minute
 	DefaultMarksPerUser          = 256
 	DefaultMaxSessionsPerUser    = 1024
+	DefaultMaxRepeats            = 3 // with Config.RepeatAfter set
 )
 
 // Config configures an Engine. Its zero value gives Prosody's defaults and
@@ -160,6 +161,19 @@ type Config struct {
 	// notifications; pushes the delivery policy holds are then dropped.
 	// false (the default, Prosody's behaviour) ignores MessagesRead.
 	ClearOnRead bool
+	// RepeatAfter, when set, repeats a push for stanzas a device was woken
+	// for but never acknowledged: a session that resumes, acknowledges
+	// nothing and hibernates again with only stanzas it was pushed for
+	// gets the push of the first important one (else the first) again
+	// after RepeatAfter, counted PublishedRepeat, unless it resumes first.
+	// The back-off doubles with each repeat, up to MaxRepeats per episode
+	// (the episode ends when the session hibernates with a new stanza or
+	// with nothing queued). iOS gives an app about 30 s per push, which a
+	// slow resumption can use up. 0 (the default, Prosody's behaviour)
+	// repeats nothing.
+	RepeatAfter time.Duration
+	// MaxRepeats caps the repeats per episode; 0 means DefaultMaxRepeats.
+	MaxRepeats int
 	// Counter, when set, gives the message-count and
 	// pending-subscription-count of each push's summary (see Counter); nil
 	// (the default) sends message-count 1 and no pending-subscription-count,
@@ -188,14 +202,18 @@ func (c Config) withDefaults() (Config, error) {
 		{"DebounceWindow", c.DebounceWindow},
 		{"GracePeriod", c.GracePeriod},
 		{"WakeBeforeTimeout", c.WakeBeforeTimeout},
+		{"RepeatAfter", c.RepeatAfter},
 		{"Expiry", c.Expiry},
 	} {
 		if d.v < 0 {
 			return bad("%s is negative (%v)", d.name, d.v)
 		}
 	}
-	if c.MaxErrors < 0 || c.MaxDevices < 0 || c.MarksPerUser < 0 || c.MaxSessionsPerUser < 0 {
-		return bad("MaxErrors, MaxDevices, MarksPerUser and MaxSessionsPerUser must not be negative")
+	if c.MaxErrors < 0 || c.MaxDevices < 0 || c.MarksPerUser < 0 || c.MaxSessionsPerUser < 0 || c.MaxRepeats < 0 {
+		return bad("MaxErrors, MaxDevices, MarksPerUser, MaxSessionsPerUser and MaxRepeats must not be negative")
+	}
+	if c.MaxRepeats == 0 {
+		c.MaxRepeats = DefaultMaxRepeats
 	}
 	if c.PushPolicy > PushMessages {
 		return bad("PushPolicy %d is not PushAll, PushImportant or PushMessages", c.PushPolicy)

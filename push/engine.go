@@ -130,6 +130,8 @@ func New(cfg Config) (*Engine, error) {
 		NickMentions: !cfg.NoNickMentions,
 		WakeBefore:   cfg.WakeBeforeTimeout,
 		ClearOnRead:  cfg.ClearOnRead,
+		RepeatAfter:  cfg.RepeatAfter,
+		MaxRepeats:   cfg.MaxRepeats,
 	}}
 	if e.idPrefix == "" {
 		var prefix [6]byte

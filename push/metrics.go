@@ -66,6 +66,10 @@ const (
 	// PublishedCleared counts pushes with a message count of 0 and no body
 	// telling a device the user read elsewhere (Config.ClearOnRead).
 	PublishedCleared = Reason(core.PublishedCleared)
+	// PublishedRepeat counts pushes repeated, after a back-off, for
+	// stanzas a device was woken for but never acknowledged
+	// (Config.RepeatAfter).
+	PublishedRepeat = Reason(core.PublishedRepeat)
 )
 
 // The other reasons: answers and expiries, one per publish. Changes to
@@ -90,7 +94,7 @@ var metricNames = [NumReasons]string{
 	"published_important", "published_unimportant", "published_ping",
 	"suppressed_dedup", "suppressed_batch", "suppressed_unbound", "suppressed_bound", "suppressed_withdrawn",
 	"suppressed_debounce", "suppressed_rate_limit", "suppressed_grace", "suppressed_policy", "suppressed_filter",
-	"published_wake", "published_cleared",
+	"published_wake", "published_cleared", "published_repeat",
 	"result_success", "result_wait", "result_error",
 	"publish_expired",
 }
@@ -404,8 +408,10 @@ func (e *Engine) logDecisions(user string, now time.Time, out *core.Out) {
 			r = PublishedPing
 		case out.Counts[core.PublishedCleared] > 0: // a read's publishes are all clearing ones
 			r = PublishedCleared
-		case out.Counts[core.PublishedWake] > 0: // so are a restart's and a wake timer's
+		case out.Counts[core.PublishedWake] > 0 && out.Counts[core.PublishedRepeat] == 0: // a restart's and a wake timer's
 			r = PublishedWake
+		case out.Counts[core.PublishedRepeat] > 0 && out.Counts[core.PublishedWake] == 0:
+			r = PublishedRepeat
 		case p.Important:
 			r = PublishedImportant
 		}

@@ -33,7 +33,8 @@ import (
 //	flush S SEC                 the timer armed for S at SEC fires
 //	fanout [skipbound] STANZA REG...   the archive/offline path over REGs
 //	ping REG...
-//	config [wakebefore=SEC] [clear]   set Rules.WakeBefore, Rules.ClearOnRead
+//	config [wakebefore=SEC] [clear] [repeat=SEC] [max=N]   set Rules.WakeBefore,
+//	                            ClearOnRead, RepeatAfter, MaxRepeats
 //	wake SEC                    the user's wake timer armed for SEC fires
 //	read S REG...               the user read on S; REGs are stored
 //	restart REG...              the host restarted; REGs are stored
@@ -234,6 +235,11 @@ func (s *script) apply(cmd string) []string {
 				s.rules.WakeBefore = time.Duration(sec * float64(time.Second))
 			case "clear":
 				s.rules.ClearOnRead = true
+			case "repeat":
+				sec, _ := strconv.ParseFloat(v, 64)
+				s.rules.RepeatAfter = time.Duration(sec * float64(time.Second))
+			case "max":
+				s.rules.MaxRepeats, _ = strconv.Atoi(v)
 			}
 		}
 	case "wake":

@@ -53,6 +53,9 @@ const (
 	// to a device that got a push before the user read on another device
 	// (Rules.ClearOnRead).
 	PublishedCleared
+	// PublishedRepeat counts pushes repeated for stanzas a device was
+	// woken for but never acknowledged (Rules.RepeatAfter).
+	PublishedRepeat
 	// NumReasons is the number of reasons.
 	NumReasons
 )

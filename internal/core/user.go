@@ -36,6 +36,12 @@ type Rules struct {
 	// registrations pushed for a stanza, for Read.
 	WakeBefore  time.Duration
 	ClearOnRead bool
+	// RepeatAfter, when set, repeats the push of a session that hibernates
+	// again with only stanzas it was pushed for before (it was woken,
+	// resumed and acknowledged nothing): after RepeatAfter, doubling each
+	// time, at most MaxRepeats times until it acknowledges.
+	RepeatAfter time.Duration
+	MaxRepeats  int
 }
 
 // Publish is one push the rules decided: to which registration, and what
@@ -337,6 +343,7 @@ func (r *Rules) Hibernate(now time.Time, u *User, full string, queue []events.St
 	s.Extended = true
 	out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.MaxHibernationTimeout})
 	r.timedOut(now, u, s, r.MaxHibernationTimeout, out)
+	r.repeatLater(now, u, s, queue, out)
 	r.process(now, now, u, s, queue, out)
 	return nil
 }

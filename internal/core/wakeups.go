@@ -15,10 +15,11 @@ import (
 // not a client session: it names the user's wake timer to the shell,
 // which hands it back to Flush.
 type wakes struct {
-	due    []wakeDue     // hibernating sessions to wake before they are destroyed
-	pushed []pushedReg   // registrations pushed since the user last read, oldest first
-	window time.Duration // how long a push is remembered in pushed
-	timer  Session
+	due     []wakeDue     // hibernating sessions to wake before they are destroyed
+	pushed  []pushedReg   // registrations pushed since the user last read, oldest first
+	repeats []repeat      // sessions in an episode of unacknowledged stanzas
+	window  time.Duration // how long a push is remembered in pushed
+	timer   Session
 }
 
 // wakeDue is when a hibernating session gets its wake-up push: WakeBefore
@@ -63,17 +64,22 @@ func (r *Rules) timedOut(now time.Time, u *User, s *Session, timeout time.Durati
 	r.armWakes(w, out)
 }
 
-// armWakes asks for a wake-up at the earliest due wake-up, and for a new
-// timer unless one armed already falls due no later.
+// armWakes asks for a wake-up at the earliest due wake-up or repeated
+// push, and for a new timer unless one armed already falls due no later.
 func (r *Rules) armWakes(w *wakes, out *Out) {
-	if len(w.due) == 0 {
-		return
-	}
-	next := w.due[0].at
-	for _, d := range w.due[1:] {
-		if d.at.Before(next) {
+	var next time.Time
+	for _, d := range w.due {
+		if next.IsZero() || d.at.Before(next) {
 			next = d.at
 		}
+	}
+	for _, rp := range w.repeats {
+		if rp.pending && (next.IsZero() || rp.at.Before(next)) {
+			next = rp.at
+		}
+	}
+	if next.IsZero() {
+		return
 	}
 	s := &w.timer
 	arm := s.timer.IsZero() || next.Before(s.timer)
@@ -85,7 +91,8 @@ func (r *Rules) armWakes(w *wakes, out *Out) {
 
 // wake is the wake timer armed for due firing: each session whose wake-up
 // is due by now and that still hibernates, bound, gets one push without
-// stanza data to its registration; the timer is armed again for the rest.
+// stanza data to its registration, the repeated pushes due are sent, and
+// the timer is armed again for the rest.
 func (r *Rules) wake(now time.Time, u *User, due time.Time, out *Out) {
 	w := u.wk
 	if !w.timer.timer.Equal(due) {
@@ -104,6 +111,7 @@ func (r *Rules) wake(now time.Time, u *User, due time.Time, out *Out) {
 	}
 	clear(w.due[len(kept):])
 	w.due = kept
+	r.repeatDue(now, u, w, out)
 	r.armWakes(w, out)
 }
 
@@ -191,10 +199,12 @@ func (r *Rules) Read(now time.Time, u *User, full string, regs []registry.Regist
 	return true
 }
 
-// expire forgets the pushes older than the window and the wake-ups of
-// sessions that no longer hibernate; it reports whether nothing is left.
+// expire forgets the pushes older than the window, the wake-ups of
+// sessions that no longer hibernate and the episodes of closed sessions;
+// it reports whether nothing is left.
 func (w *wakes) expire(now time.Time) bool {
 	w.pushed = slices.DeleteFunc(w.pushed, func(p pushedReg) bool { return !p.at.Add(w.window).After(now) })
 	w.due = slices.DeleteFunc(w.due, func(d wakeDue) bool { return d.s.Closed || !d.s.Hibernating })
-	return len(w.pushed) == 0 && len(w.due) == 0
+	w.repeats = slices.DeleteFunc(w.repeats, func(rp repeat) bool { return rp.s.Closed })
+	return len(w.pushed) == 0 && len(w.due) == 0 && len(w.repeats) == 0
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // This file holds the scenario keys of the wake-ups and the counts: the
-// "wake_before_timeout" and "clear_on_read" config keys, the "read",
+// "wake_before_timeout", "clear_on_read", "repeat_after" and
+// "max_repeats" config keys, the "read",
 // "restarted" and "counts" steps, and the "subscriptions" key of a push
 // entry.
 
@@ -25,7 +26,7 @@ const (
 )
 
 // wakeupConfigKeys are the configuration keys of this file.
-var wakeupConfigKeys = []string{"wake_before_timeout", "clear_on_read"}
+var wakeupConfigKeys = []string{"wake_before_timeout", "clear_on_read", "repeat_after", "max_repeats"}
 
 // wakeupFields are the keys of this file's actions.
 var wakeupFields = map[string]struct{ required, optional []string }{
@@ -41,6 +42,10 @@ func (sc *Scenario) parseWakeupConfig(k string, v json.RawMessage, what string) 
 		sc.config.WakeBeforeTimeout, err = asPeriod(v, what)
 	case "clear_on_read":
 		sc.config.ClearOnRead, err = asBool(v, what)
+	case "repeat_after":
+		sc.config.RepeatAfter, err = asPeriod(v, what)
+	case "max_repeats":
+		sc.config.MaxRepeats, err = asCount(v, what)
 	}
 	return err
 }
