@@ -44,8 +44,9 @@ type Decisions struct {
 	Publishes []Publish
 	// Notifications are the Push 2.0 pushes (see Notification).
 	Notifications []Notification
-	// Wake is when a batch opened by this event falls due; from Engine.Wake,
-	// the next time any batch falls due. Zero: nothing new to wake for.
+	// Wake is when a batch opened by this event falls due (or a push it
+	// made held, a wake-up or a repeat it planned); from Engine.Wake, the
+	// next time any falls due. Zero: nothing new to wake for.
 	Wake time.Time
 	// Changes lists the changes made to registrations, in order, each
 	// with its reason.
