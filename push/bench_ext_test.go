@@ -25,10 +25,10 @@ func BenchmarkEncryptedPublish(b *testing.B) {
 		ID: "push-3f2a9c1b7d4e-1a2b3c", User: "juliet@example.org",
 		Registration: registry.NewIdentifier(benchService, benchNode),
 		Options: registry.NewForm("submit",
-			registry.Field{Var: "FORM_TYPE", Values: []string{push.NSPublishOptions}},
+			registry.Field{Var: "FORM_TYPE", Values: []string{publishOptionsNS}},
 			registry.Field{Var: "secret", Values: []string{benchSecret}},
 		),
-		Important: true, Body: push.DefaultImportantBody, Extensions: ext,
+		Important: true, Body: "New Message!", Extensions: ext,
 		Payload: &push.Payload{Type: "chat", Sender: "romeo@montague.example", Message: "Are you up? The lark is singing already."},
 	}
 	buf := p.AppendXML(nil)

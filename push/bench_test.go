@@ -25,10 +25,11 @@ import (
 var benchEpoch = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
 const (
-	benchService = "push.example.net"
-	benchContact = "romeo@montague.example/orchard"
-	benchSecret  = "eruio234vzxc2kla-91x"                     // 20 characters
-	benchNode    = "yxs32uqsflafdk3iuqo0c5b8e9f7a6d4c3b2a1f0" // 40 characters
+	publishOptionsNS = "http://jabber.org/protocol/pubsub#publish-options"
+	benchService     = "push.example.net"
+	benchContact     = "romeo@montague.example/orchard"
+	benchSecret      = "eruio234vzxc2kla-91x"                     // 20 characters
+	benchNode        = "yxs32uqsflafdk3iuqo0c5b8e9f7a6d4c3b2a1f0" // 40 characters
 )
 
 // benchEnable is a typical client's <enable/>: a 40-byte node and a
@@ -104,8 +105,8 @@ func BenchmarkStanzaQueued(b *testing.B) {
 		phone = user + "/phone"
 	)
 	now := benchEpoch
-	must(e.SessionOpened(context.Background(), events.SessionOpened{Now: now, Session: phone}))
-	must(e.IQ(ctx, events.IQ{Now: now, Session: phone, ID: "e1", Payload: benchEnable(benchNode, benchSecret)}))
+	must(e.Handle(context.Background(), events.SessionOpened{Now: now, Session: phone}))
+	must(e.Handle(ctx, events.IQ{Now: now, Session: phone, ID: "e1", Payload: benchEnable(benchNode, benchSecret)}))
 	must(e.HibernationStart(context.Background(), events.HibernationStarted{Now: now, Session: phone}))
 
 	st := benchChat(phone, 1)
@@ -181,7 +182,7 @@ func benchRegistry(b *testing.B, n int) *benchStore {
 	}
 	ctx := context.Background()
 	form := registry.NewForm("submit",
-		registry.Field{Var: "FORM_TYPE", Values: []string{push.NSPublishOptions}},
+		registry.Field{Var: "FORM_TYPE", Values: []string{publishOptionsNS}},
 		registry.Field{Var: "secret", Values: []string{benchSecret}},
 	)
 	s := &benchStore{store: registry.NewMemory(), users: make([]string, n)}
@@ -193,7 +194,7 @@ func benchRegistry(b *testing.B, n int) *benchStore {
 				User: u, ID: registry.NewIdentifier(benchService, benchNodeN(3*i+j)),
 				Options: form, Enabled: benchEpoch, Generation: uint64(3*i + j + 1),
 			}
-			if _, _, err := s.store.Save(ctx, reg, push.DefaultMaxDevices); err != nil {
+			if _, _, err := s.store.Save(ctx, reg, 0); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -329,10 +330,10 @@ func BenchmarkPublishEncode(b *testing.B) {
 		ID: "push-3f2a9c1b7d4e-1a2b3c", User: "juliet@example.org",
 		Registration: registry.NewIdentifier(benchService, benchNode),
 		Options: registry.NewForm("submit",
-			registry.Field{Var: "FORM_TYPE", Values: []string{push.NSPublishOptions}},
+			registry.Field{Var: "FORM_TYPE", Values: []string{publishOptionsNS}},
 			registry.Field{Var: "secret", Values: []string{benchSecret}},
 		),
-		Important: true, Body: push.DefaultImportantBody,
+		Important: true, Body: "New Message!",
 	}
 	buf := p.AppendXML(nil)
 	b.SetBytes(int64(len(buf)))
@@ -343,7 +344,7 @@ func BenchmarkPublishEncode(b *testing.B) {
 }
 
 // BenchmarkEnable measures an <enable/> with a publish-options form, as
-// XML, through Engine.IQ: parsing, validation, the store's read and write
+// XML, through Engine.Handle: parsing, validation, the store's read and write
 // (the in-memory store) and binding the session. 10,000 users with one
 // session each take turns; each user re-enables one of three nodes in
 // turn, so after the first round every enable replaces a stored
@@ -357,7 +358,7 @@ func BenchmarkEnable(b *testing.B) {
 	payloads := make([][]byte, 3*users)
 	for i := range users {
 		sessions[i] = "user" + strconv.Itoa(i) + "@example.org/phone"
-		must(e.SessionOpened(context.Background(), events.SessionOpened{Now: benchEpoch, Session: sessions[i]}))
+		must(e.Handle(context.Background(), events.SessionOpened{Now: benchEpoch, Session: sessions[i]}))
 		for j := range 3 {
 			payloads[3*i+j] = benchEnable(benchNodeN(3*i+j), fmt.Sprintf("%020d", 3*i+j))
 		}
@@ -366,7 +367,7 @@ func BenchmarkEnable(b *testing.B) {
 	i, round := 0, 0
 	step := func() {
 		now = now.Add(10 * time.Microsecond)
-		d, err := e.IQ(ctx, events.IQ{Now: now, Session: sessions[i], ID: "e1", Payload: payloads[3*i+round]})
+		d, err := e.Handle(ctx, events.IQ{Now: now, Session: sessions[i], ID: "e1", Payload: payloads[3*i+round]})
 		if err != nil || len(d.Replies) != 1 || d.Replies[0].Error != nil {
 			b.Fatalf("enable: %v %+v", err, d.Replies)
 		}
@@ -413,9 +414,9 @@ func BenchmarkParallelMixed(b *testing.B) {
 		u.bare = "user" + strconv.Itoa(i) + "@example.org"
 		u.phone = u.bare + "/phone"
 		desktop := u.bare + "/desktop"
-		must(e.SessionOpened(context.Background(), events.SessionOpened{Now: benchEpoch, Session: u.phone}))
-		must(e.SessionOpened(context.Background(), events.SessionOpened{Now: benchEpoch, Session: desktop}))
-		must(e.IQ(ctx, events.IQ{Now: benchEpoch, Session: u.phone, ID: "e1",
+		must(e.Handle(context.Background(), events.SessionOpened{Now: benchEpoch, Session: u.phone}))
+		must(e.Handle(context.Background(), events.SessionOpened{Now: benchEpoch, Session: desktop}))
+		must(e.Handle(ctx, events.IQ{Now: benchEpoch, Session: u.phone, ID: "e1",
 			Payload: benchEnable(benchNodeN(i), fmt.Sprintf("%020d", i))}))
 		must(e.HibernationStart(context.Background(), events.HibernationStarted{Now: benchEpoch, Session: u.phone}))
 	}

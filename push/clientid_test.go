@@ -76,7 +76,7 @@ func TestClientRebinding(t *testing.T) {
 	// it back: nothing stored is lost.
 	do(events.SessionOpened{Now: at(8), Session: phone, Client: "ios-1"})
 	store.FailNth(3) // Load, Delete (of B), Save
-	if _, err := e.IQ(ctx, events.IQ{Now: at(9), Session: phone, ID: "d", Payload: []byte(enableXML("D"))}); !errors.Is(err, ErrStore) {
+	if _, err := e.Handle(ctx, events.IQ{Now: at(9), Session: phone, ID: "d", Payload: []byte(enableXML("D"))}); !errors.Is(err, ErrStore) {
 		t.Fatalf("enable with a failing Save: %v", err)
 	}
 	regs, _ = e.Registrations(ctx, juliet)
@@ -86,7 +86,7 @@ func TestClientRebinding(t *testing.T) {
 
 	// A failing read while a session opens leaves it opened, unbound.
 	store.FailReads(true)
-	if _, err := e.SessionOpened(ctx, events.SessionOpened{Now: at(10), Session: juliet + "/phone4", Client: "ios-1"}); !errors.Is(err, ErrStore) {
+	if _, err := e.Handle(ctx, events.SessionOpened{Now: at(10), Session: juliet + "/phone4", Client: "ios-1"}); !errors.Is(err, ErrStore) {
 		t.Fatalf("open with failing reads: %v", err)
 	}
 	store.FailReads(false)

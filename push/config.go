@@ -11,16 +11,16 @@ import (
 
 // Defaults, the same as Prosody's mod_cloud_notify and mod_smacks.
 const (
-	DefaultImportantBody         = "New Message!"
-	DefaultMaxErrors             = 16
-	DefaultMaxDevices            = 5
-	DefaultHibernationTimeout    = 10 * time.Minute
-	DefaultMaxHibernationTimeout = 72 * time.Hour
-	DefaultBatchWindow           = time.Second
-	DefaultPublishTimeout        = 5 * time.Minute
-	DefaultMarksPerUser          = 256
-	DefaultMaxSessionsPerUser    = 1024
-	DefaultMaxRepeats            = 3 // with Config.RepeatAfter set
+	defaultImportantBody         = "New Message!"
+	defaultMaxErrors             = 16
+	defaultMaxDevices            = 5
+	defaultHibernationTimeout    = 10 * time.Minute
+	defaultMaxHibernationTimeout = 72 * time.Hour
+	defaultBatchWindow           = time.Second
+	defaultPublishTimeout        = 5 * time.Minute
+	defaultMarksPerUser          = 256
+	defaultMaxSessionsPerUser    = 1024
+	defaultMaxRepeats            = 3 // with Config.RepeatAfter set
 )
 
 // Config configures an Engine. Its zero value gives Prosody's defaults and
@@ -35,13 +35,13 @@ type Config struct {
 	WithSender bool
 	// ImportantBody is the last-message-body of important pushes without a
 	// real body (push_notification_important_body); "" means
-	// DefaultImportantBody unless EmptyImportantBody is set.
+	// "New Message!" unless EmptyImportantBody is set.
 	ImportantBody string
 	// EmptyImportantBody sends important pushes with an empty
 	// last-message-body (<value/>); they are still flagged Important.
 	EmptyImportantBody bool
 	// MaxErrors is how many publish errors in a row remove a registration
-	// (push_max_errors); 0 means DefaultMaxErrors.
+	// (push_max_errors); 0 means 16.
 	MaxErrors int
 	// Errors says how publish errors count toward removing a
 	// registration, and how transient ones are retried; see ErrorPolicy.
@@ -53,21 +53,21 @@ type Config struct {
 	// SQL store); New refuses another.
 	Expiry time.Duration
 	// MaxDevices is how many registrations a user keeps, least recently
-	// enabled evicted first (push_max_devices); 0 means DefaultMaxDevices.
+	// enabled evicted first (push_max_devices); 0 means 5.
 	MaxDevices int
 	// HibernationTimeout is the host's normal stream-management hibernation
-	// time (smacks_hibernation_time); 0 means DefaultHibernationTimeout.
+	// time (smacks_hibernation_time); 0 means 10 minutes.
 	HibernationTimeout time.Duration
 	// MaxHibernationTimeout is the hibernation time of a push-enabled session
 	// until its first important push (push_max_hibernation_timeout); 0 means
-	// DefaultMaxHibernationTimeout. Must not be below HibernationTimeout.
+	// 72 hours. Must not be below HibernationTimeout.
 	MaxHibernationTimeout time.Duration
 	// BatchWindow is how long stanzas queued to one session are collected
-	// before they are pushed; 0 means DefaultBatchWindow.
+	// before they are pushed; 0 means one second.
 	BatchWindow time.Duration
 	// PublishTimeout is how long the engine waits for a push service's
 	// answer to a publish; a later answer is ignored. 0 means
-	// DefaultPublishTimeout.
+	// 5 minutes.
 	PublishTimeout time.Duration
 	// DedupWindow is how long the engine remembers that a stanza was pushed
 	// to a registration; 0 means MaxHibernationTimeout + HibernationTimeout,
@@ -76,12 +76,12 @@ type Config struct {
 	DedupWindow time.Duration
 	// MarksPerUser bounds the stanzas remembered as pushed, per user (each
 	// with the registrations it was pushed to; the oldest is forgotten
-	// first); 0 means DefaultMarksPerUser, at most core.MaxMarks.
+	// first); 0 means 256, at most core.MaxMarks.
 	MarksPerUser int
 	// MaxSessionsPerUser bounds one user's sessions the engine keeps;
 	// SessionOpened (and HibernationStarted) for one more are refused with
 	// a *LimitError and counted in Stats.SessionsRefused. 0 means
-	// DefaultMaxSessionsPerUser.
+	// 1024.
 	MaxSessionsPerUser int
 	// IDPrefix starts every publish IQ id; "" means a random prefix per
 	// engine. Engines sharing push services must not share a prefix.
@@ -172,7 +172,7 @@ type Config struct {
 	// slow resumption can use up. 0 (the default, Prosody's behaviour)
 	// repeats nothing.
 	RepeatAfter time.Duration
-	// MaxRepeats caps the repeats per episode; 0 means DefaultMaxRepeats.
+	// MaxRepeats caps the repeats per episode; 0 means 3.
 	MaxRepeats int
 	// Counter, when set, gives the message-count and
 	// pending-subscription-count of each push's summary (see Counter); nil
@@ -213,7 +213,7 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("MaxErrors, MaxDevices, MarksPerUser, MaxSessionsPerUser and MaxRepeats must not be negative")
 	}
 	if c.MaxRepeats == 0 {
-		c.MaxRepeats = DefaultMaxRepeats
+		c.MaxRepeats = defaultMaxRepeats
 	}
 	if c.PushPolicy > PushMessages {
 		return bad("PushPolicy %d is not PushAll, PushImportant or PushMessages", c.PushPolicy)
@@ -228,10 +228,10 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("ImportantBody %q contradicts EmptyImportantBody", c.ImportantBody)
 	}
 	if c.ImportantBody == "" && !c.EmptyImportantBody {
-		c.ImportantBody = DefaultImportantBody
+		c.ImportantBody = defaultImportantBody
 	}
 	if c.MaxErrors == 0 {
-		c.MaxErrors = DefaultMaxErrors
+		c.MaxErrors = defaultMaxErrors
 	}
 	errs, err := c.Errors.withDefaults(c.MaxErrors)
 	if err != nil {
@@ -239,13 +239,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Errors = errs
 	if c.MaxDevices == 0 {
-		c.MaxDevices = DefaultMaxDevices
+		c.MaxDevices = defaultMaxDevices
 	}
 	if c.HibernationTimeout == 0 {
-		c.HibernationTimeout = DefaultHibernationTimeout
+		c.HibernationTimeout = defaultHibernationTimeout
 	}
 	if c.MaxHibernationTimeout == 0 {
-		c.MaxHibernationTimeout = DefaultMaxHibernationTimeout
+		c.MaxHibernationTimeout = defaultMaxHibernationTimeout
 	}
 	if c.MaxHibernationTimeout < c.HibernationTimeout {
 		return bad("MaxHibernationTimeout %v is below HibernationTimeout %v", c.MaxHibernationTimeout, c.HibernationTimeout)
@@ -254,19 +254,19 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("WakeBeforeTimeout %v is not below HibernationTimeout %v", c.WakeBeforeTimeout, c.HibernationTimeout)
 	}
 	if c.BatchWindow == 0 {
-		c.BatchWindow = DefaultBatchWindow
+		c.BatchWindow = defaultBatchWindow
 	}
 	if c.PublishTimeout == 0 {
-		c.PublishTimeout = DefaultPublishTimeout
+		c.PublishTimeout = defaultPublishTimeout
 	}
 	if c.DedupWindow == 0 {
 		c.DedupWindow = c.MaxHibernationTimeout + c.HibernationTimeout
 	}
 	if c.MarksPerUser == 0 {
-		c.MarksPerUser = DefaultMarksPerUser
+		c.MarksPerUser = defaultMarksPerUser
 	}
 	if c.MaxSessionsPerUser == 0 {
-		c.MaxSessionsPerUser = DefaultMaxSessionsPerUser
+		c.MaxSessionsPerUser = defaultMaxSessionsPerUser
 	}
 	if c.Store == nil {
 		c.Store = registry.NewMemory()

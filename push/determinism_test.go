@@ -263,7 +263,7 @@ func TestDeterminism(t *testing.T) {
 					case 1:
 						se = &events.StanzaError{Type: "wait", Condition: "resource-constraint"}
 					}
-					d, err = e.PublishResult(ctx, events.PublishResult{Now: g.now, ID: answered.id, From: answered.to, Error: se})
+					d, err = e.Handle(ctx, events.PublishResult{Now: g.now, ID: answered.id, From: answered.to, Error: se})
 				default:
 					d, err = e.Handle(ctx, ev)
 				}

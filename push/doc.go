@@ -11,11 +11,11 @@
 //	// execute d.Replies, d.Timeouts, d.Publishes; call engine.Wake(ctx, d.Wake) then
 //	d, err = engine.Handle(ctx, events.PublishResult{Now: now, ID: id, From: from})
 //
-// Handle is the one way in; the typed methods (SessionOpened, IQ,
-// AckDelayed, HibernationStart, StanzaQueued, HibernationEnd, ArchiveAdded,
-// OfflineMessage, GroupchatToBare, Ping, UserDeleted, RegistrationsChanged,
-// PublishResult, RemoteDisabled, SessionActive) are shorthand for it, and HandleInto is it appending to a
-// Decisions the host reuses. Driver runs an engine with a real timer and a
+// Handle is the one way in (its doc says what each event does); the
+// typed methods for the events of every message (AckDelayed,
+// HibernationStart, StanzaQueued, HibernationEnd, ArchiveAdded,
+// OfflineMessage) are shorthand for it, and HandleInto is it appending to
+// a Decisions the host reuses. Driver runs an engine with a real timer and a
 // Sender for hosts that prefer not to manage time.
 //
 // # How it runs
@@ -43,9 +43,9 @@
 //
 // # Wire format
 //
-// ParseRequest reads <enable/> and <disable/>, Publish.AppendXML writes the
-// publish IQ, Reply.AppendXML the answers, and ParseResult reads a push
-// service's answer to a publish.
+// The engine reads <enable/> and <disable/> itself (events.IQ.Payload);
+// Publish.AppendXML writes the publish IQ, Reply.AppendXML the answers,
+// and ParseResult reads a push service's answer to a publish.
 //
 // # Extensions
 //
@@ -63,9 +63,9 @@
 //
 // Everything a remote party or a host controls is bounded:
 //
-//   - requests: MaxRequestSize bytes, MaxRequestDepth levels, MaxNodeLen
-//     bytes of node, MaxFormFields fields of at most MaxFieldValues values
-//     and MaxFormBytes bytes in all (beyond them: modify/not-acceptable);
+//   - requests: 16 KiB of XML, 16 levels, a node of 1024 bytes, 32
+//     form fields of at most 16 values and 4096 bytes in all (beyond
+//     them: modify/not-acceptable);
 //   - stanzas: events.MaxStanzaSize bytes and events.MaxDepth levels;
 //   - push service answers: MaxResultSize bytes;
 //   - registrations: Config.MaxDevices per user;

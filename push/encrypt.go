@@ -12,24 +12,24 @@ import (
 	"github.com/pushrules/pushrules/registry"
 )
 
-// DefaultEncryptMaxSize is the size, in bytes, an encrypted payload's JSON
+// defaultEncryptMaxSize is the size, in bytes, an encrypted payload's JSON
 // is cut to fit when the client gave no max-size (Tigase's default).
-const DefaultEncryptMaxSize = 3000
+const defaultEncryptMaxSize = 3000
 
 // ivSize is the size of an AES-GCM nonce, sent as the iv attribute.
 const ivSize = 12
 
 // appendEncrypted appends the <encrypted/> element that replaces the
 // summary form: AES-128-GCM, under the client's key and a fresh random IV,
-// of the payload's JSON (AppendPayloadJSON), the tag appended.
+// of the payload's JSON (appendPayloadJSON), the tag appended.
 func (p *Publish) appendEncrypted(b []byte, enc registry.Encryption) []byte {
 	var iv [ivSize]byte
 	_, _ = rand.Read(iv[:]) // crypto/rand.Read never fails
 	size := enc.MaxSize
 	if size == 0 {
-		size = DefaultEncryptMaxSize
+		size = defaultEncryptMaxSize
 	}
-	plain := AppendPayloadJSON(make([]byte, 0, 256), p.Payload, MessageCount, size)
+	plain := appendPayloadJSON(make([]byte, 0, 256), p.Payload, messageCount, size)
 	block, _ := aes.NewCipher(enc.Key[:])            // a 16-byte key never fails
 	gcm, _ := cipher.NewGCM(block)                   // nor does GCM over AES
 	sealed := gcm.Seal(plain[:0], iv[:], plain, nil) // in place
@@ -44,7 +44,7 @@ func (p *Publish) appendEncrypted(b []byte, enc registry.Encryption) []byte {
 	return append(b, "</encrypted>"...)
 }
 
-// AppendPayloadJSON appends the JSON object an encrypted push carries:
+// appendPayloadJSON appends the JSON object an encrypted push carries:
 // "unread" (the message count), then, when not empty (p may be nil), "type", "sender",
 // "nickname", "message", "sid" and "media" (an array). The message is cut,
 // on a character boundary, so that the whole object takes at most maxSize
@@ -53,7 +53,7 @@ func (p *Publish) appendEncrypted(b []byte, enc registry.Encryption) []byte {
 // emoji goes whole or not at all), and a message with no room left is
 // left out. Only a maxSize too small for the object without its message
 // gives more than maxSize bytes.
-func AppendPayloadJSON(b []byte, p *Payload, unread, maxSize int) []byte {
+func appendPayloadJSON(b []byte, p *Payload, unread, maxSize int) []byte {
 	if p == nil {
 		p = &Payload{}
 	}

@@ -158,8 +158,49 @@ func New(cfg Config) (*Engine, error) {
 func (e *Engine) Config() Config { return e.cfg }
 
 // Handle applies one event and returns its decisions. Every event type of
-// package events is accepted; the typed methods (StanzaQueued, ...) are
-// shorthand for it.
+// package events is accepted; the typed methods (AckDelayed,
+// HibernationStart, StanzaQueued, HibernationEnd, ArchiveAdded,
+// OfflineMessage: the events of every message) are shorthand for it.
+//
+// What each event does:
+//   - SessionOpened records a session (every session counts for the
+//     archive rule); with Client set, a registration enabled from that
+//     client binds it at once.
+//   - SessionClosed forgets the session and its pending batch; the
+//     registration it was bound to stays stored.
+//   - SessionActive records that the session sent a message or a chat
+//     state (Config.GracePeriod); it decides nothing by itself.
+//   - IQ answers an <enable/> or <disable/> (XEP-0357 or Push 2.0); the
+//     reply is always in Replies.
+//   - AckDelayed, HibernationStarted and StanzaQueued collect a bound
+//     session's unacknowledged stanzas into its batch, pushed when the
+//     batch falls due (at most one important and one unimportant push);
+//     hibernation also gives a bound session the extended timeout.
+//   - HibernationEnded makes the session live again and drops its batch.
+//   - MessageArchived wakes the registrations not bound to a live session
+//     of the user (all of them for a call), when the user has a session
+//     and the message is addressed to the user.
+//   - OfflineMessage and GroupchatToBare wake every registration of the
+//     user.
+//   - Ping wakes every registration of the user (or the named ones) with
+//     a push carrying no stanza data; Restarted does the same after the
+//     host lost the user's hibernating sessions in a restart.
+//   - MessagesRead, with Config.ClearOnRead, sends a push of count 0 and
+//     no body to each other registration of the user pushed since the
+//     last read; without it, it does nothing.
+//   - PublishResult applies a push service's answer: a result resets the
+//     registration's error count; an error counts, or is retried, as
+//     Config.Errors says, and at the limit the registration is removed
+//     and its sessions unbound. Answers from anyone but the publish's
+//     service are ignored (Stats.AnswersForeign) and leave the publish
+//     pending.
+//   - RemoteDisabled removes the registration a push service says is gone
+//     (XEP-0357 §6), when it comes from that service.
+//   - UserDeleted removes every registration of the user and unbinds the
+//     sessions; on a Store failure nothing changes and the host retries.
+//   - RegistrationsChanged re-reads the user's registrations after another
+//     node changed them and unbinds the sessions whose registration is
+//     gone.
 //
 // The error is nil, or one of two kinds:
 //   - an invalid event (errors.Is(err, ErrInvalidEvent)): nothing changed

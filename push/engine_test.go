@@ -53,7 +53,7 @@ func TestEnableValidation(t *testing.T) {
 		{"server domain", "<enable xmlns='urn:xmpp:push:0' jid='example.org' node='A'/>", errOwnJID},
 		{"empty localpart", "<enable xmlns='urn:xmpp:push:0' jid='@push.example.net' node='A'/>", errJIDMalformed},
 		{"empty resource", "<enable xmlns='urn:xmpp:push:0' jid='push.example.net/' node='A'/>", errJIDMalformed},
-		{"node too long", "<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + strings.Repeat("n", MaxNodeLen+1) + "'/>", errRequestTooLarge},
+		{"node too long", "<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + strings.Repeat("n", maxNodeLen+1) + "'/>", errRequestTooLarge},
 		{"not push", "<enable xmlns='urn:xmpp:other' jid='push.example.net'/>", errNotPushRequest},
 		{"iq get", "<iq type='get' id='x'><enable xmlns='urn:xmpp:push:0' jid='push.example.net'/></iq>", errNotSet},
 		{"malformed xml", "<enable xmlns='urn:xmpp:push:0' jid='push.example.net'", errMalformedRequest},
@@ -81,7 +81,7 @@ func TestEnableStoresAndBinds(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.open(at(0), phone)
 	d := h.iq(at(0), phone, "<iq type='set' id='e1'><enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='N'>"+
-		"<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"+NSPublishOptions+"</value></field>"+
+		"<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"+nsPublishOptions+"</value></field>"+
 		"<field var='secret'><value>s3cr&amp;t</value></field></x></enable></iq>")
 	if len(d.Replies) != 1 || d.Replies[0].Error != nil || d.Replies[0].ID != "i" {
 		t.Fatalf("replies %+v", d.Replies)
@@ -189,7 +189,7 @@ func TestStoreFailures(t *testing.T) {
 	if d := h.iq(at(1), phone, "<disable xmlns='urn:xmpp:push:0' jid='push.example.net'/>"); !sameStanzaError(d.Replies[0].Error, errStorage) {
 		t.Fatalf("disable during write failure: %+v", d.Replies)
 	}
-	if _, err := h.e.UserDeleted(context.Background(), events.UserDeleted{Now: at(1), User: juliet}); !errors.Is(err, errFlaky) {
+	if _, err := h.e.Handle(context.Background(), events.UserDeleted{Now: at(1), User: juliet}); !errors.Is(err, errFlaky) {
 		t.Fatalf("UserDeleted during write failure: %v", err)
 	}
 	h.store.writes.Store(false)
@@ -352,11 +352,11 @@ func TestWakeEveryRegistration(t *testing.T) {
 	}
 	gc := h.chat("hail")
 	gc.Type = "groupchat"
-	d := h.must(h.e.GroupchatToBare(ctx, events.GroupchatToBare{Now: at(2), User: juliet, Stanza: gc}))
+	d := h.must(h.e.Handle(ctx, events.GroupchatToBare{Now: at(2), User: juliet, Stanza: gc}))
 	if got := pushes(d); !slices.Equal(got, []string{"B:New Message!", "A:New Message!"}) {
 		t.Errorf("groupchat %v", got)
 	}
-	d = h.must(h.e.Ping(ctx, events.Ping{Now: at(3), User: juliet, Nodes: []string{"A"}}))
+	d = h.must(h.e.Handle(ctx, events.Ping{Now: at(3), User: juliet, Nodes: []string{"A"}}))
 	if got := pushes(d); !slices.Equal(got, []string{"A:∅"}) || d.Publishes[0].Sender != "" {
 		t.Errorf("ping %v %+v", got, d.Publishes)
 	}
@@ -377,7 +377,7 @@ func TestPublishResults(t *testing.T) {
 	}
 	h.respond(at(1), next(1), "wait", "resource-constraint")
 	p := next(2)
-	h.must(h.e.PublishResult(context.Background(), events.PublishResult{Now: at(2), ID: p.ID, From: "evil.example", Error: &events.StanzaError{Type: "cancel", Condition: "x"}}))
+	h.must(h.e.Handle(context.Background(), events.PublishResult{Now: at(2), ID: p.ID, From: "evil.example", Error: &events.StanzaError{Type: "cancel", Condition: "x"}}))
 	late := next(3)
 	h.respond(at(3+61), late, "cancel", "item-not-found") // too late: forgotten
 	h.respond(at(70), next(70), "cancel", "item-not-found")
@@ -421,7 +421,7 @@ func TestErrorCountsPerUser(t *testing.T) {
 	h.open(at(0), romeoPhone)
 	h.enable(at(0), phone, "A")
 	h.enable(at(0), romeoPhone, "A")
-	d := h.must(h.e.Ping(context.Background(), events.Ping{Now: at(1), User: "romeo@example.org"}))
+	d := h.must(h.e.Handle(context.Background(), events.Ping{Now: at(1), User: "romeo@example.org"}))
 	h.respond(at(2), d.Publishes[0], "cancel", "item-not-found")
 	if got := h.registrations(); len(got) != 1 {
 		t.Fatalf("juliet's registration removed by romeo's failure: %v", got)
@@ -434,7 +434,7 @@ func TestUserDeleted(t *testing.T) {
 	h.open(at(0), phone)
 	h.enable(at(0), phone, "A")
 	h.hibernate(at(1), phone)
-	d := h.must(h.e.UserDeleted(context.Background(), events.UserDeleted{Now: at(2), User: juliet}))
+	d := h.must(h.e.Handle(context.Background(), events.UserDeleted{Now: at(2), User: juliet}))
 	if got := timeouts(d); !slices.Equal(got, []time.Duration{10 * time.Minute}) {
 		t.Errorf("timeouts %v", got)
 	}
@@ -515,8 +515,8 @@ func TestConcurrentUsers(t *testing.T) {
 				user := fmt.Sprintf("u%d-%d@example.org", g, i)
 				s := user + "/phone"
 				now := at(float64(i))
-				e.SessionOpened(context.Background(), events.SessionOpened{Now: now, Session: s})
-				d, _ := e.IQ(ctx, events.IQ{Now: now, Session: s, ID: "e", Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='n'/>")})
+				e.Handle(context.Background(), events.SessionOpened{Now: now, Session: s})
+				d, _ := e.Handle(ctx, events.IQ{Now: now, Session: s, ID: "e", Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='n'/>")})
 				if d.Replies[0].Error != nil {
 					errs <- d.Replies[0].Error
 					return
@@ -529,7 +529,7 @@ func TestConcurrentUsers(t *testing.T) {
 					return
 				}
 				e.Wake(context.Background(), now.Add(time.Second))
-				e.SessionClosed(context.Background(), events.SessionClosed{Now: now, Session: s})
+				e.Handle(context.Background(), events.SessionClosed{Now: now, Session: s})
 			}
 		}()
 	}

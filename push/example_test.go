@@ -20,8 +20,8 @@ func enabled(cfg push.Config) *push.Engine {
 	if err != nil {
 		panic(err)
 	}
-	engine.SessionOpened(context.Background(), events.SessionOpened{Now: t0, Session: "juliet@example.org/phone"})
-	engine.IQ(context.Background(), events.IQ{Now: t0, Session: "juliet@example.org/phone", ID: "e1",
+	engine.Handle(context.Background(), events.SessionOpened{Now: t0, Session: "juliet@example.org/phone"})
+	engine.Handle(context.Background(), events.IQ{Now: t0, Session: "juliet@example.org/phone", ID: "e1",
 		Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='A'/>`)})
 	return engine
 }
@@ -37,11 +37,11 @@ func message(key events.Key, body string) events.Stanza {
 
 // A client enables push: the host passes the IQ to the engine and sends the
 // reply it decides.
-func ExampleEngine_IQ() {
+func ExampleEngine_Handle_enable() {
 	engine, _ := push.New(push.Config{})
 	ctx := context.Background()
-	engine.SessionOpened(context.Background(), events.SessionOpened{Now: t0, Session: "juliet@example.org/phone"})
-	d, err := engine.IQ(ctx, events.IQ{Now: t0, Session: "juliet@example.org/phone", Payload: []byte(
+	engine.Handle(context.Background(), events.SessionOpened{Now: t0, Session: "juliet@example.org/phone"})
+	d, err := engine.Handle(ctx, events.IQ{Now: t0, Session: "juliet@example.org/phone", Payload: []byte(
 		`<iq type='set' id='e1'><enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='yxs32uqsflafdk3iuqo'>` +
 			`<x xmlns='jabber:x:data' type='submit'>` +
 			`<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>` +
@@ -51,7 +51,7 @@ func ExampleEngine_IQ() {
 	}
 	fmt.Printf("%s\n", d.Replies[0].AppendXML(nil))
 
-	d, _ = engine.IQ(ctx, events.IQ{Now: t0, Session: "juliet@example.org/phone", ID: "e2",
+	d, _ = engine.Handle(ctx, events.IQ{Now: t0, Session: "juliet@example.org/phone", ID: "e2",
 		Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='juliet@example.org' node='x'/>`)})
 	fmt.Printf("%s\n", d.Replies[0].AppendXML(nil))
 	// Output:
@@ -90,7 +90,7 @@ func ExampleEngine_StanzaQueued() {
 func ExampleEngine_OfflineMessage() {
 	engine := enabled(push.Config{WithBody: true, WithSender: true})
 	ctx := context.Background()
-	engine.SessionClosed(context.Background(), events.SessionClosed{Now: sec(1), Session: "juliet@example.org/phone"})
+	engine.Handle(context.Background(), events.SessionClosed{Now: sec(1), Session: "juliet@example.org/phone"})
 
 	msg := message(7, "Wherefore art thou?")
 	d, _ := engine.OfflineMessage(ctx, events.OfflineMessage{Now: sec(2), User: "juliet@example.org", Stanza: msg})
@@ -104,16 +104,16 @@ func ExampleEngine_OfflineMessage() {
 
 // A push service that keeps failing: each error counts, and at MaxErrors the
 // registration is removed, so nothing is pushed to it any more.
-func ExampleEngine_PublishResult() {
+func ExampleEngine_Handle_publishResult() {
 	engine := enabled(push.Config{MaxErrors: 2})
 	ctx := context.Background()
-	engine.SessionClosed(context.Background(), events.SessionClosed{Now: sec(1), Session: "juliet@example.org/phone"})
+	engine.Handle(context.Background(), events.SessionClosed{Now: sec(1), Session: "juliet@example.org/phone"})
 	for i := range 3 {
 		now := sec(float64(10 * (i + 1)))
 		d, _ := engine.OfflineMessage(ctx, events.OfflineMessage{Now: now, User: "juliet@example.org", Stanza: message(events.Key(i+1), "hi")})
 		fmt.Println("message", i+1, "->", len(d.Publishes), "publish")
 		for _, p := range d.Publishes {
-			engine.PublishResult(ctx, events.PublishResult{Now: now.Add(time.Second), ID: p.ID, From: p.To(),
+			engine.Handle(ctx, events.PublishResult{Now: now.Add(time.Second), ID: p.ID, From: p.To(),
 				Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found"}})
 		}
 	}

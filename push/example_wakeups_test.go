@@ -22,8 +22,8 @@ func ExampleCounter() {
 	ctx := context.Background()
 	counts := unread{"juliet@example.org": 2}
 	engine := enabled(push.Config{Counter: counts, ClearOnRead: true})
-	engine.SessionClosed(ctx, events.SessionClosed{Now: sec(1), Session: "juliet@example.org/phone"})
-	engine.SessionOpened(ctx, events.SessionOpened{Now: sec(1), Session: "juliet@example.org/desktop"})
+	engine.Handle(ctx, events.SessionClosed{Now: sec(1), Session: "juliet@example.org/phone"})
+	engine.Handle(ctx, events.SessionOpened{Now: sec(1), Session: "juliet@example.org/desktop"})
 
 	d, _ := engine.OfflineMessage(ctx, events.OfflineMessage{Now: sec(2), User: "juliet@example.org", Stanza: message(1, "Hi")})
 	messages, _ := d.Publishes[0].Counts()

@@ -19,8 +19,8 @@ func Example() {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	phone := "juliet@example.org/phone"
-	engine.SessionOpened(context.Background(), events.SessionOpened{Now: now, Session: phone})
-	engine.IQ(ctx, events.IQ{Now: now, Session: phone, ID: "e1",
+	engine.Handle(context.Background(), events.SessionOpened{Now: now, Session: phone})
+	engine.Handle(ctx, events.IQ{Now: now, Session: phone, ID: "e1",
 		Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='A'/>`)})
 	engine.HibernationStart(context.Background(), events.HibernationStarted{Now: now, Session: phone})
 
@@ -42,7 +42,7 @@ func Example() {
 			fmt.Printf("hibernation timeout of %s: %v from %s\n", t.Session, t.Duration, t.At.Format(time.TimeOnly))
 		}
 		for _, p := range d.Publishes {
-			fmt.Printf("publish to %s (important: %v, sender %s); answer with engine.PublishResult\n", p.To(), p.Important, p.Sender)
+			fmt.Printf("publish to %s (important: %v, sender %s); answer with an events.PublishResult\n", p.To(), p.Important, p.Sender)
 		}
 		if !d.Wake.IsZero() {
 			fmt.Printf("call engine.Wake at %s\n", d.Wake.Format(time.TimeOnly))
@@ -53,7 +53,7 @@ func Example() {
 	// Output:
 	// call engine.Wake at 09:00:01
 	// hibernation timeout of juliet@example.org/phone: 10m0s from 09:00:01
-	// publish to push.example.net (important: true, sender romeo@montague.example/orchard); answer with engine.PublishResult
+	// publish to push.example.net (important: true, sender romeo@montague.example/orchard); answer with an events.PublishResult
 }
 
 // A host's worker goroutine on the allocation-free path: one Decisions,

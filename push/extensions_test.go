@@ -107,7 +107,7 @@ func TestEncryptedPublishDecrypts(t *testing.T) {
 // at most max-size bytes, on a character boundary, for characters of 1, 2,
 // 3 and 4 bytes, escapes, and a skin-toned emoji at the cap.
 func TestPayloadTruncation(t *testing.T) {
-	base := AppendPayloadJSON(nil, &Payload{Type: "chat", Sender: "a@b"}, 1, 1000)
+	base := appendPayloadJSON(nil, &Payload{Type: "chat", Sender: "a@b"}, 1, 1000)
 	fixed := len(base) + len(`,"message":""`) // the object around the message
 	cases := []struct {
 		name, msg string
@@ -134,7 +134,7 @@ func TestPayloadTruncation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			maxSize := fixed + tc.room
-			got := AppendPayloadJSON(nil, &Payload{Type: "chat", Sender: "a@b", Message: tc.msg}, 1, maxSize)
+			got := appendPayloadJSON(nil, &Payload{Type: "chat", Sender: "a@b", Message: tc.msg}, 1, maxSize)
 			if len(got) > maxSize {
 				t.Errorf("%d bytes, cap %d: %s", len(got), maxSize, got)
 			}
@@ -279,7 +279,7 @@ func FuzzEnableExtensions(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, children string) {
-		req, err := ParseRequest(enableExt("A", children))
+		req, err := readRequest(enableExt("A", children))
 		if err != nil {
 			var se *events.StanzaError
 			if !errors.As(err, &se) {
@@ -290,7 +290,7 @@ func FuzzEnableExtensions(f *testing.F) {
 			}
 			return
 		}
-		back, err := ParseRequest(req.AppendXML(nil))
+		back, err := readRequest(req.AppendXML(nil))
 		if err != nil || back.Extensions != req.Extensions {
 			t.Fatalf("written back: %s, %v; want %s", back.Extensions, err, req.Extensions)
 		}
@@ -308,11 +308,11 @@ func FuzzPayloadJSON(f *testing.F) {
 		p := Payload{Type: "groupchat", Sender: "r@m", Nickname: nick, Message: msg}
 		empty := p
 		empty.Message = ""
-		got := AppendPayloadJSON(nil, &p, 1, maxSize)
+		got := appendPayloadJSON(nil, &p, 1, maxSize)
 		if !json.Valid(got) {
 			t.Fatalf("not JSON: %q", got)
 		}
-		if fixed := len(AppendPayloadJSON(nil, &empty, 1, maxSize)); len(got) > max(maxSize, fixed) {
+		if fixed := len(appendPayloadJSON(nil, &empty, 1, maxSize)); len(got) > max(maxSize, fixed) {
 			t.Fatalf("%d bytes over the cap %d: %q", len(got), maxSize, got)
 		}
 		var v struct{ Message string }
@@ -327,13 +327,21 @@ func FuzzPayloadJSON(f *testing.F) {
 // payload's JSON does.
 func validUTF8(s string) string { return strings.Map(func(r rune) rune { return r }, s) }
 
-func ExampleAppendPayloadJSON() {
+// TestPayloadJSONCutsSkinTone: the payload's message is cut on a character
+// boundary, and an emoji whose skin-tone modifier does not fit loses both.
+func TestPayloadJSONCutsSkinTone(t *testing.T) {
 	p := &Payload{Type: "groupchat", Sender: "capulets@muc.example.org", Nickname: "Nurse", Message: "Supper! 👍🏽"}
-	fmt.Printf("%s\n", AppendPayloadJSON(nil, p, 1, 3000))
-	fmt.Printf("%s\n", AppendPayloadJSON(nil, p, 1, 111)) // room for 👍, not for its skin tone: both go
-	// Output:
-	// {"unread":1,"type":"groupchat","sender":"capulets@muc.example.org","nickname":"Nurse","message":"Supper! 👍🏽"}
-	// {"unread":1,"type":"groupchat","sender":"capulets@muc.example.org","nickname":"Nurse","message":"Supper! "}
+	for _, tc := range []struct {
+		max  int
+		want string
+	}{
+		{3000, `{"unread":1,"type":"groupchat","sender":"capulets@muc.example.org","nickname":"Nurse","message":"Supper! 👍🏽"}`},
+		{111, `{"unread":1,"type":"groupchat","sender":"capulets@muc.example.org","nickname":"Nurse","message":"Supper! "}`}, // room for 👍, not for its skin tone
+	} {
+		if got := string(appendPayloadJSON(nil, p, 1, tc.max)); got != tc.want {
+			t.Errorf("max %d:\n got %s\nwant %s", tc.max, got, tc.want)
+		}
+	}
 }
 
 // TestKeyNeverLogged: with every log record on, an encrypted registration's

@@ -74,7 +74,7 @@ func TestGracePeriod(t *testing.T) {
 				runUntil(now)
 				switch {
 				case s.active != "":
-					collect(now, h.must(h.e.SessionActive(ctx, events.SessionActive{Now: now, Session: s.active})))
+					collect(now, h.must(h.e.Handle(ctx, events.SessionActive{Now: now, Session: s.active})))
 				case s.resume:
 					collect(now, h.must(h.e.HibernationEnd(ctx, events.HibernationEnded{Now: now, Session: phone})))
 				case s.queue == "call":

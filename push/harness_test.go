@@ -113,17 +113,17 @@ func (h *harness) must(d Decisions, err error) Decisions {
 
 func (h *harness) open(now time.Time, s string) {
 	h.t.Helper()
-	h.must(h.e.SessionOpened(context.Background(), events.SessionOpened{Now: now, Session: s}))
+	h.must(h.e.Handle(context.Background(), events.SessionOpened{Now: now, Session: s}))
 }
 
 func (h *harness) close(now time.Time, s string) {
 	h.t.Helper()
-	h.must(h.e.SessionClosed(context.Background(), events.SessionClosed{Now: now, Session: s}))
+	h.must(h.e.Handle(context.Background(), events.SessionClosed{Now: now, Session: s}))
 }
 
 func (h *harness) iq(now time.Time, s, xml string) Decisions {
 	h.t.Helper()
-	return h.must(h.e.IQ(context.Background(), events.IQ{Now: now, Session: s, ID: "i", Payload: []byte(xml)}))
+	return h.must(h.e.Handle(context.Background(), events.IQ{Now: now, Session: s, ID: "i", Payload: []byte(xml)}))
 }
 
 // enable enables service<node for s and fails unless the reply is a result.
@@ -162,7 +162,7 @@ func (h *harness) respond(now time.Time, p Publish, errType, cond string) Decisi
 	if errType != "" {
 		ev.Error = &events.StanzaError{Type: errType, Condition: cond}
 	}
-	return h.must(h.e.PublishResult(context.Background(), ev))
+	return h.must(h.e.Handle(context.Background(), ev))
 }
 
 func (h *harness) registrations() []registry.Identifier {

@@ -151,8 +151,8 @@ func TestConcurrentWakes(t *testing.T) {
 	sessions := make([]string, users)
 	for i := range users {
 		sessions[i] = fmt.Sprintf("u%d@example.org/phone", i)
-		e.SessionOpened(context.Background(), events.SessionOpened{Now: at(0), Session: sessions[i]})
-		d, _ := e.IQ(ctx, events.IQ{Now: at(0), Session: sessions[i], ID: "e",
+		e.Handle(context.Background(), events.SessionOpened{Now: at(0), Session: sessions[i]})
+		d, _ := e.Handle(ctx, events.IQ{Now: at(0), Session: sessions[i], ID: "e",
 			Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='" + service + "' node='n'/>")})
 		if len(d.Replies) != 1 || d.Replies[0].Error != nil {
 			t.Fatalf("enable: %+v", d.Replies)
@@ -192,7 +192,7 @@ func TestConcurrentWakes(t *testing.T) {
 				}
 				ids[p.ID] = true
 				perSession[p.User]++
-				if d, err := e.PublishResult(ctx, events.PublishResult{Now: due, ID: p.ID, From: p.To()}); err != nil || !d.Empty() {
+				if d, err := e.Handle(ctx, events.PublishResult{Now: due, ID: p.ID, From: p.To()}); err != nil || !d.Empty() {
 					t.Fatalf("answer to %s: %+v, %v", p.ID, d, err)
 				}
 			}
@@ -226,7 +226,7 @@ func TestWakeWaitsForTheUsersTurn(t *testing.T) {
 	h.e.cfg.Store = gate
 	enabled := make(chan error)
 	go func() {
-		_, err := h.e.IQ(context.Background(), events.IQ{Now: at(1), Session: tablet, ID: "e", Payload: []byte(enableXML("B"))})
+		_, err := h.e.Handle(context.Background(), events.IQ{Now: at(1), Session: tablet, ID: "e", Payload: []byte(enableXML("B"))})
 		enabled <- err
 	}()
 	<-inSave

@@ -20,7 +20,7 @@ func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 	if err != nil {
 		return err
 	}
-	req, perr := ParseRequest(ev.Payload)
+	req, perr := readRequest(ev.Payload)
 	if ev.ID == "" {
 		ev.ID = req.IQID
 	}
@@ -48,9 +48,9 @@ func (e *Engine) iq(ctx context.Context, ev events.IQ, d *Decisions) error {
 	return err
 }
 
-func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {
+func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, req pushRequest, d *Decisions) (*events.StanzaError, error) {
 	service, err := jid.Prepare(req.JID)
-	if err != nil || len(req.Node) > MaxNodeLen {
+	if err != nil || len(req.Node) > maxNodeLen {
 		return errJIDMalformed, nil
 	}
 	if jid.SameAccount(user, service) {
@@ -101,7 +101,7 @@ type enableResult struct {
 // storeEnable reads (to refuse an enable while reads fail rather than
 // overwrite what is stored) and saves the registration, replacing those
 // of the same client id (see supersede). No lock is held.
-func (e *Engine) storeEnable(ctx context.Context, now time.Time, user, client string, req Request) enableResult {
+func (e *Engine) storeEnable(ctx context.Context, now time.Time, user, client string, req pushRequest) enableResult {
 	stored, err := e.loadFresh(ctx, user)
 	if err != nil {
 		return enableResult{err: e.storeError(ctx, "enable: load", user, err)}
@@ -120,7 +120,7 @@ func (e *Engine) storeEnable(ctx context.Context, now time.Time, user, client st
 	return enableResult{saved: saved, evicted: evicted, replaced: saved.Generation != reg.Generation, superseded: superseded}
 }
 
-func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, req Request, d *Decisions) (*events.StanzaError, error) {
+func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, req pushRequest, d *Decisions) (*events.StanzaError, error) {
 	sh, u, err := e.begin(ctx, user, now)
 	if err != nil {
 		return errStorage, err
@@ -142,7 +142,7 @@ func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, 
 	return nil, nil
 }
 
-func (e *Engine) storeDisable(ctx context.Context, user string, req Request) ([]registry.Registration, error) {
+func (e *Engine) storeDisable(ctx context.Context, user string, req pushRequest) ([]registry.Registration, error) {
 	regs, err := e.loadFresh(ctx, user)
 	if err != nil {
 		return nil, e.storeError(ctx, "disable: load", user, err)

@@ -11,9 +11,9 @@ import (
 
 // Defaults of an ErrorPolicy whose Retry is enabled.
 const (
-	DefaultRetryBase   = 5 * time.Second
-	DefaultRetryMax    = 5 * time.Minute
-	DefaultRetryWithin = 30 * time.Minute
+	defaultRetryBase   = 5 * time.Second
+	defaultRetryMax    = 5 * time.Minute
+	defaultRetryWithin = 30 * time.Minute
 )
 
 // ErrorPolicy says how a push service's errors count toward removing a
@@ -58,12 +58,12 @@ type RetryPolicy struct {
 	// Attempts is how many times one publish is retried; 0 disables
 	// retries (Prosody's behaviour: a wait error is dropped).
 	Attempts int
-	// Base is the first delay; 0 means DefaultRetryBase.
+	// Base is the first delay; 0 means 5 s.
 	Base time.Duration
-	// Max caps each delay; 0 means DefaultRetryMax.
+	// Max caps each delay; 0 means 5 minutes.
 	Max time.Duration
 	// Within is the whole budget, from the first send: no retry is sent
-	// later; 0 means DefaultRetryWithin.
+	// later; 0 means 30 minutes.
 	Within time.Duration
 	// CountExhausted counts a publish whose budget ran out as a failure
 	// (of kind FailOther); by default it is dropped and counts nothing.
@@ -168,13 +168,13 @@ func (p ErrorPolicy) withDefaults(maxErrors int) (ErrorPolicy, error) {
 		p.MaxPermanent = maxErrors
 	}
 	if r.Base == 0 {
-		r.Base = DefaultRetryBase
+		r.Base = defaultRetryBase
 	}
 	if r.Max == 0 {
-		r.Max = DefaultRetryMax
+		r.Max = defaultRetryMax
 	}
 	if r.Within == 0 {
-		r.Within = DefaultRetryWithin
+		r.Within = defaultRetryWithin
 	}
 	if r.Max < r.Base {
 		return p, fmt.Errorf("%w: ErrorPolicy.Retry.Max %v is below Base %v", ErrInvalidConfig, r.Max, r.Base)

@@ -38,7 +38,7 @@ func ExampleRetryPolicy() {
 	ctx := context.Background()
 	d, _ := engine.OfflineMessage(ctx, events.OfflineMessage{Now: t0, User: "juliet@example.org", Stanza: message(1, "hi")})
 	p := d.Publishes[0]
-	d, _ = engine.PublishResult(ctx, events.PublishResult{Now: t0, ID: p.ID, From: p.To(),
+	d, _ = engine.Handle(ctx, events.PublishResult{Now: t0, ID: p.ID, From: p.To(),
 		Error: &events.StanzaError{Type: "wait", Condition: "resource-constraint"}})
 	delay := d.Wake.Sub(t0)
 	fmt.Println("retry within 5-10 s:", delay >= 5*time.Second && delay <= 10*time.Second)
@@ -61,10 +61,10 @@ func ExampleChange_Entry() {
 		}
 	}
 	phone := "juliet@example.org/phone"
-	d, _ := engine.IQ(ctx, events.IQ{Now: t0, Session: phone, ID: "e1",
+	d, _ := engine.Handle(ctx, events.IQ{Now: t0, Session: phone, ID: "e1",
 		Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='A'/>`)})
 	record(d)
-	d, _ = engine.IQ(ctx, events.IQ{Now: sec(5), Session: phone, ID: "d1",
+	d, _ = engine.Handle(ctx, events.IQ{Now: sec(5), Session: phone, ID: "d1",
 		Payload: []byte(`<disable xmlns='urn:xmpp:push:0' jid='push.example.net'/>`)})
 	record(d)
 	history, _ := store.History(ctx, "juliet@example.org")

@@ -67,7 +67,7 @@ func TestErrorPolicyConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := e.Config().Errors
-	if got.MaxPermanent != 7 || got.Retry.Base != DefaultRetryBase || got.Retry.Max != DefaultRetryMax || got.Retry.Within != DefaultRetryWithin {
+	if got.MaxPermanent != 7 || got.Retry.Base != defaultRetryBase || got.Retry.Max != defaultRetryMax || got.Retry.Within != defaultRetryWithin {
 		t.Errorf("defaults %+v", got)
 	}
 }

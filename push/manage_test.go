@@ -27,16 +27,16 @@ func TestRegistrationsAndRemove(t *testing.T) {
 		}
 		return d
 	}
-	must(e.SessionOpened(ctx, events.SessionOpened{Now: at(0), Session: phone}))
-	must(e.IQ(ctx, events.IQ{Now: at(1), Session: phone, ID: "1", Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='` + service + `' node='A'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field><field var='secret'><value>s3cr3t</value></field></x></enable>`)}))
-	must(e.IQ(ctx, events.IQ{Now: at(2), Session: tablet, ID: "2", Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='` + service + `' node='B'/>`)}))
+	must(e.Handle(ctx, events.SessionOpened{Now: at(0), Session: phone}))
+	must(e.Handle(ctx, events.IQ{Now: at(1), Session: phone, ID: "1", Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='` + service + `' node='A'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field><field var='secret'><value>s3cr3t</value></field></x></enable>`)}))
+	must(e.Handle(ctx, events.IQ{Now: at(2), Session: tablet, ID: "2", Payload: []byte(`<enable xmlns='urn:xmpp:push:0' jid='` + service + `' node='B'/>`)}))
 	must(e.HibernationStart(ctx, events.HibernationStarted{Now: at(3), Session: phone}))
 	d := must(e.OfflineMessage(ctx, events.OfflineMessage{Now: at(4), User: juliet, Stanza: events.Stanza{Key: 1, Kind: events.KindMessage, Type: "chat", Body: "x", HasBody: true}}))
 	for _, p := range d.Publishes {
 		if p.Node() == "B" {
-			must(e.PublishResult(ctx, events.PublishResult{Now: at(5), ID: p.ID, From: service, Error: &events.StanzaError{Type: "modify", Condition: "bad-request"}}))
+			must(e.Handle(ctx, events.PublishResult{Now: at(5), ID: p.ID, From: service, Error: &events.StanzaError{Type: "modify", Condition: "bad-request"}}))
 		} else {
-			must(e.PublishResult(ctx, events.PublishResult{Now: at(5), ID: p.ID, From: service}))
+			must(e.Handle(ctx, events.PublishResult{Now: at(5), ID: p.ID, From: service}))
 		}
 	}
 
@@ -77,7 +77,7 @@ func TestRegistrationsAndRemove(t *testing.T) {
 	if !slices.Equal(d.Changes, want) {
 		t.Errorf("changes %+v", d.Changes)
 	}
-	if got := timeouts(d); !slices.Equal(got, []time.Duration{DefaultHibernationTimeout}) {
+	if got := timeouts(d); !slices.Equal(got, []time.Duration{defaultHibernationTimeout}) {
 		t.Errorf("timeouts %v", got)
 	}
 	if _, ok := e.Binding(phone); ok {

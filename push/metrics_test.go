@@ -83,7 +83,7 @@ func TestMetricsReasons(t *testing.T) {
 		{"ping", func(h *harness) {
 			h.open(at(0), phone)
 			h.enable(at(0), phone, "A")
-			h.must(h.e.Ping(context.Background(), events.Ping{Now: at(1), User: juliet}))
+			h.must(h.e.Handle(context.Background(), events.Ping{Now: at(1), User: juliet}))
 		}, map[Reason]uint64{PublishedPing: 1}, nil},
 		{"answers: success, wait, cancel, unknown condition", func(h *harness) {
 			h.open(at(0), phone)
@@ -108,7 +108,7 @@ func TestMetricsReasons(t *testing.T) {
 			h.close(at(1), phone)
 			p := h.offline(at(2), h.chat("a")).Publishes       // to C, D, E, F
 			h.respond(at(3), p[0], "cancel", "item-not-found") // MaxErrors 1: removed
-			h.must(h.e.UserDeleted(context.Background(), events.UserDeleted{Now: at(4), User: juliet}))
+			h.must(h.e.Handle(context.Background(), events.UserDeleted{Now: at(4), User: juliet}))
 		}, map[Reason]uint64{PublishedImportant: 4, ResultError: 1},
 			map[string]uint64{"enabled": 6, "evicted": 1, "disabled": 1, "failed": 1, "user-deleted": 3}},
 		{"expired publish", func(h *harness) {

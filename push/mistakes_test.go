@@ -27,7 +27,7 @@ func TestForgedAnswerBeforeGenuine(t *testing.T) {
 		if errType != "" {
 			ev.Error = &events.StanzaError{Type: errType, Condition: "item-not-found"}
 		}
-		h.must(h.e.PublishResult(context.Background(), ev))
+		h.must(h.e.Handle(context.Background(), ev))
 	}
 	for i := range 3 {
 		p := h.offline(at(float64(1+i)), h.chat("x")).Publishes[0]
@@ -116,7 +116,7 @@ func TestAnswerWithoutFrom(t *testing.T) {
 	h.enable(at(0), phone, "A")
 	h.close(at(0), phone)
 	p := h.offline(at(1), h.chat("x")).Publishes[0]
-	h.must(h.e.PublishResult(context.Background(), events.PublishResult{Now: at(1), ID: p.ID,
+	h.must(h.e.Handle(context.Background(), events.PublishResult{Now: at(1), ID: p.ID,
 		Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found"}}))
 	if n := h.e.Stats().AnswersWithoutFrom; n != 1 {
 		t.Errorf("AnswersWithoutFrom = %d, want 1", n)
@@ -228,7 +228,7 @@ func TestSessionsBounded(t *testing.T) {
 	for i := range 100 {
 		h.open(at(0), fmt.Sprintf("%s/r%d", juliet, i))
 	}
-	_, err := h.e.SessionOpened(context.Background(), events.SessionOpened{Now: at(0), Session: juliet + "/one-too-many"})
+	_, err := h.e.Handle(context.Background(), events.SessionOpened{Now: at(0), Session: juliet + "/one-too-many"})
 	var le *LimitError
 	if !errors.Is(err, ErrLimit) || !errors.As(err, &le) || le.Limit != "MaxSessionsPerUser" {
 		t.Fatalf("session 101: %v", err)
@@ -271,7 +271,7 @@ func BenchmarkManySessions(b *testing.B) {
 	}
 	ctx := context.Background()
 	for i := range 1000 {
-		if _, err := e.SessionOpened(ctx, events.SessionOpened{Now: epoch, Session: fmt.Sprintf("%s/r%d", juliet, i)}); err != nil {
+		if _, err := e.Handle(ctx, events.SessionOpened{Now: epoch, Session: fmt.Sprintf("%s/r%d", juliet, i)}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -362,7 +362,7 @@ func TestRegistrationsChangedElsewhere(t *testing.T) {
 		if all {
 			ev = events.RegistrationsChanged{Now: at(2), All: true}
 		}
-		d := h.must(h.e.RegistrationsChanged(context.Background(), ev))
+		d := h.must(h.e.Handle(context.Background(), ev))
 		if got := timeouts(d); len(got) != 1 || got[0] != 10*time.Minute {
 			t.Errorf("all=%v: timeouts %v", all, got)
 		}

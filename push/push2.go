@@ -119,7 +119,7 @@ func (e *Engine) push2IQ(ctx context.Context, ev events.IQ, user string, d *Deci
 			return nil, removed, false, err
 		})
 	default:
-		service, _ := jid.Prepare(req.Service) // ParseRequest checked it
+		service, _ := jid.Prepare(req.Service) // push2.ParseRequest checked it
 		if jid.SameAccount(user, service) {
 			se = errOwnJID
 			break

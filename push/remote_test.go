@@ -80,7 +80,7 @@ func TestRemoteDisable(t *testing.T) {
 				if !slices.Equal(d.Changes, want) || bound || ignored != 0 {
 					t.Errorf("changes %+v, bound %v, ignored %d", d.Changes, bound, ignored)
 				}
-				if len(d.Timeouts) != 1 || d.Timeouts[0].Duration != DefaultHibernationTimeout {
+				if len(d.Timeouts) != 1 || d.Timeouts[0].Duration != defaultHibernationTimeout {
 					t.Errorf("timeouts %+v: the hibernating session keeps the extended timeout", d.Timeouts)
 				}
 				return
@@ -92,7 +92,7 @@ func TestRemoteDisable(t *testing.T) {
 	}
 	e, _ := New(Config{})
 	for _, ev := range []events.RemoteDisabled{{Now: at(1), User: juliet}, {Now: at(1), From: service}, {User: juliet, From: service}} {
-		if _, err := e.RemoteDisabled(context.Background(), ev); !errors.Is(err, ErrInvalidEvent) {
+		if _, err := e.Handle(context.Background(), ev); !errors.Is(err, ErrInvalidEvent) {
 			t.Errorf("%+v: %v, want ErrInvalidEvent", ev, err)
 		}
 	}

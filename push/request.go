@@ -1,7 +1,6 @@
 package push
 
 import (
-	"encoding/xml"
 	"errors"
 	"io"
 
@@ -14,26 +13,26 @@ import (
 // Namespaces the wire format uses.
 const (
 	NSPush           = "urn:xmpp:push:0"
-	NSPushSummary    = "urn:xmpp:push:summary"
-	NSDataForms      = "jabber:x:data"
-	NSPubSub         = "http://jabber.org/protocol/pubsub"
-	NSPublishOptions = "http://jabber.org/protocol/pubsub#publish-options"
-	NSStanzas        = "urn:ietf:params:xml:ns:xmpp-stanzas"
+	nsPushSummary    = "urn:xmpp:push:summary"
+	nsDataForms      = "jabber:x:data"
+	nsPubSub         = "http://jabber.org/protocol/pubsub"
+	nsPublishOptions = "http://jabber.org/protocol/pubsub#publish-options"
+	nsStanzas        = "urn:ietf:params:xml:ns:xmpp-stanzas"
 )
 
 // Limits on an <enable/> or <disable/> request, which a remote client
 // controls. A request beyond them is refused with modify/not-acceptable.
 const (
-	MaxRequestSize  = 16 << 10 // bytes of XML, or tokens read from an xml.TokenReader
-	MaxRequestDepth = 16       // element nesting
-	MaxNodeLen      = 1024     // bytes of the node attribute
-	MaxFormFields   = 32       // fields of the publish-options form
-	MaxFieldValues  = 16       // values of one field
-	MaxFormBytes    = 4096     // bytes of all vars, types and values of the form
+	maxRequestSize  = 16 << 10 // bytes of XML, or tokens read from an xml.TokenReader
+	maxRequestDepth = 16       // element nesting
+	maxNodeLen      = 1024     // bytes of the node attribute
+	maxFormFields   = 32       // fields of the publish-options form
+	maxFieldValues  = 16       // values of one field
+	maxFormBytes    = 4096     // bytes of all vars, types and values of the form
 )
 
-// Request is a parsed urn:xmpp:push:0 <enable/> or <disable/>.
-type Request struct {
+// pushRequest is a parsed urn:xmpp:push:0 <enable/> or <disable/>.
+type pushRequest struct {
 	// IQID is the id of the <iq/> around the request, when it was given
 	// one; "" otherwise.
 	IQID string
@@ -51,7 +50,7 @@ type Request struct {
 	// (the Tigase family, read beside the publish-options form: <muted/>,
 	// <ignore-unknown/>, <groupchat/>, <priority/>, <encrypt/> and
 	// <jingle/> in their tigase:push:* namespaces; the first of each
-	// counts), the zero Extensions when it has none. ParseRequest refuses
+	// counts), the zero Extensions when it has none. readRequest refuses
 	// a bad one: a muted or room JID that is not valid with
 	// errJIDMalformed; more than registry.MaxMuted items or
 	// registry.MaxRooms rooms with errTooManyExtItems; an allow other than
@@ -66,21 +65,21 @@ type Request struct {
 }
 
 // The errors a request is refused with, the engine's answers to requests
-// it cannot carry out. ParseRequest and the engine's replies hand out
+// it cannot carry out. readRequest and the engine's replies hand out
 // copies of them (fresh), so that no caller can change the next one: a
 // host tells them apart with errors.As and the Condition and Text.
 var (
 	errMissingJID       = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Missing jid"}
 	errOwnJID           = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "JID must be different from ours"}
 	errJIDMalformed     = &events.StanzaError{Type: "modify", Condition: "jid-malformed"}
-	errRequestTooLarge  = &events.StanzaError{Type: "modify", Condition: "not-acceptable", Text: "Request too large"}
+	errRequestTooLarge  = &events.StanzaError{Type: "modify", Condition: "not-acceptable", Text: "pushRequest too large"}
 	errNotPushRequest   = &events.StanzaError{Type: "cancel", Condition: "feature-not-implemented"}
 	errNotSet           = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Push requests are IQ sets"}
 	errMalformedRequest = &events.StanzaError{Type: "modify", Condition: "bad-request", Text: "Malformed request"}
 	errStorage          = &events.StanzaError{Type: "wait", Condition: "internal-server-error"}
 )
 
-// ParseRequest parses an <enable/> or <disable/> element, or an <iq/>
+// readRequest parses an <enable/> or <disable/> element, or an <iq/>
 // around one (only the iq's first child is read), in the urn:xmpp:push:0
 // namespace. It makes no assumption about the stream's namespace. Every
 // error it returns is one of the *events.StanzaError values above, to be
@@ -88,34 +87,15 @@ var (
 // scanner refuses (see events.ParseStanza), give errMalformedRequest.
 // Like a streaming parser, it reads no further than the end of the
 // request: what follows is not looked at.
-func ParseRequest(data []byte) (Request, error) {
-	if len(data) > MaxRequestSize {
-		return Request{}, fresh(errRequestTooLarge)
+func readRequest(data []byte) (pushRequest, error) {
+	if len(data) > maxRequestSize {
+		return pushRequest{}, fresh(errRequestTooLarge)
 	}
 	req, err := parseRequest(data)
 	return req, freshError(err)
 }
 
-// DecodeRequest is ParseRequest for the element tr is positioned before
-// (white space, comments and processing instructions before it are
-// skipped), typically the child of an <iq/> read from a host's encoding/xml
-// stream, whose default namespace then applies. It reads that element to
-// its end, and at most about MaxRequestSize bytes of it, then parses it as
-// ParseRequest does; a token reader's error gives errMalformedRequest.
-func DecodeRequest(tr xml.TokenReader) (Request, error) {
-	var buf [512]byte
-	data, err := xmlscan.AppendElement(buf[:0], xml.NewTokenDecoder(tr), MaxRequestSize)
-	if errors.Is(err, xmlscan.BudgetError{}) {
-		return Request{}, fresh(errRequestTooLarge)
-	}
-	if err != nil {
-		return Request{}, fresh(errMalformedRequest)
-	}
-	req, err := parseRequest(data)
-	return req, freshError(err)
-}
-
-// errLimit is a limit of the request reached; ParseRequest answers it
+// errLimit is a limit of the request reached; readRequest answers it
 // with errRequestTooLarge.
 var errLimit = errors.New("limit")
 
@@ -129,8 +109,8 @@ type decoder struct {
 	depth  int
 }
 
-// parseRequest is ParseRequest without the size limit.
-func parseRequest(data []byte) (Request, error) {
+// parseRequest is readRequest without the size limit.
+func parseRequest(data []byte) (pushRequest, error) {
 	var d decoder
 	d.s.Reset(data)
 	var iqID string
@@ -145,19 +125,19 @@ func parseRequest(data []byte) (Request, error) {
 			err = errMalformedRequest
 		}
 	}
-	return Request{IQID: iqID}, err // an error reply still needs the iq's id
+	return pushRequest{IQID: iqID}, err // an error reply still needs the iq's id
 }
 
 func (d *decoder) token() (xmlscan.Kind, error) {
 	d.tokens++
-	if d.tokens > MaxRequestSize {
+	if d.tokens > maxRequestSize {
 		return 0, errLimit
 	}
 	k := d.s.Next()
 	switch k {
 	case xmlscan.StartElement:
 		d.depth++
-		if d.depth > MaxRequestDepth {
+		if d.depth > maxRequestDepth {
 			return 0, errLimit
 		}
 	case xmlscan.EndElement:
@@ -278,8 +258,8 @@ func intern(b []byte) string {
 	switch string(b) {
 	case "":
 		return ""
-	case NSPublishOptions:
-		return NSPublishOptions
+	case nsPublishOptions:
+		return nsPublishOptions
 	case "FORM_TYPE":
 		return "FORM_TYPE"
 	case "submit":
@@ -314,30 +294,30 @@ func intern(b []byte) string {
 
 // request reads the request before parseRequest maps its errors; it sets
 // *iqID as soon as it knows the iq's id.
-func (d *decoder) request(iqID *string) (Request, error) {
-	var req Request
+func (d *decoder) request(iqID *string) (pushRequest, error) {
+	var req pushRequest
 	ok, err := d.next()
 	if err != nil {
-		return Request{}, err
+		return pushRequest{}, err
 	}
 	if !ok {
-		return Request{}, fresh(errMalformedRequest)
+		return pushRequest{}, fresh(errMalformedRequest)
 	}
 	if string(d.s.Local()) == "iq" {
 		*iqID = d.attr("id")
 		req.IQID = *iqID
 		if t := d.attr("type"); t != "set" {
-			return Request{}, errNotSet
+			return pushRequest{}, errNotSet
 		}
 		if ok, err = d.next(); err != nil {
-			return Request{}, err
+			return pushRequest{}, err
 		}
 		if !ok {
-			return Request{}, errNotPushRequest
+			return pushRequest{}, errNotPushRequest
 		}
 	}
 	if !d.is(NSPush, "enable") && !d.is(NSPush, "disable") {
-		return Request{}, errNotPushRequest
+		return pushRequest{}, errNotPushRequest
 	}
 	req.Disable = string(d.s.Local()) == "disable"
 	// The jid and the node, in one string.
@@ -346,42 +326,42 @@ func (d *decoder) request(iqID *string) (Request, error) {
 	n := len(b)
 	b = d.appendAttr(b, "node")
 	if n == 0 {
-		return Request{}, errMissingJID
+		return pushRequest{}, errMissingJID
 	}
-	if len(b)-n > MaxNodeLen {
-		return Request{}, fresh(errRequestTooLarge)
+	if len(b)-n > maxNodeLen {
+		return pushRequest{}, fresh(errRequestTooLarge)
 	}
 	both := string(b)
 	req.JID, req.Node = both[:n], both[n:]
 	if !req.Disable {
 		if _, err := jid.Prepare(req.JID); err != nil {
-			return Request{}, errJIDMalformed
+			return pushRequest{}, errJIDMalformed
 		}
 	}
 	var ext extBuilder
 	for {
 		ok, err := d.next()
 		if err != nil {
-			return Request{}, err
+			return pushRequest{}, err
 		}
 		if !ok {
 			break
 		}
-		if !req.Disable && req.Options.IsZero() && d.is(NSDataForms, "x") {
+		if !req.Disable && req.Options.IsZero() && d.is(nsDataForms, "x") {
 			if req.Options, err = d.form(); err != nil {
-				return Request{}, err
+				return pushRequest{}, err
 			}
 			continue
 		}
 		if !req.Disable {
 			if ok, err := d.extension(&ext); err != nil {
-				return Request{}, err
+				return pushRequest{}, err
 			} else if ok {
 				continue
 			}
 		}
 		if err := d.skip(); err != nil {
-			return Request{}, err
+			return pushRequest{}, err
 		}
 	}
 	req.Extensions, err = ext.extensions()
@@ -390,9 +370,9 @@ func (d *decoder) request(iqID *string) (Request, error) {
 
 // AppendXML appends the request as an <enable/> or <disable/> element (no
 // <iq/> around it) to b: what a client would send, with the encryption key
-// of its Extensions (keep it out of logs). ParseRequest of the result gives
+// of its Extensions (keep it out of logs). readRequest of the result gives
 // r back (without IQID; a disable's Extensions are not written).
-func (r *Request) AppendXML(b []byte) []byte {
+func (r *pushRequest) AppendXML(b []byte) []byte {
 	if r.Disable {
 		b = append(b, "<disable xmlns='"+NSPush+"' jid='"...)
 	} else {
@@ -410,7 +390,7 @@ func (r *Request) AppendXML(b []byte) []byte {
 	}
 	b = append(b, '>')
 	if !r.Options.IsZero() {
-		b = AppendForm(b, r.Options)
+		b = appendForm(b, r.Options)
 	}
 	if !r.Disable {
 		b = appendExtensions(b, r.Extensions)

@@ -11,8 +11,8 @@ import (
 )
 
 // Errors an <enable/> can be refused with for its extension children (see
-// Request.Extensions), besides errJIDMalformed for a muted or room JID
-// that is not valid. Like the errors of ParseRequest, they are
+// pushRequest.Extensions), besides errJIDMalformed for a muted or room JID
+// that is not valid. Like the errors of readRequest, they are
 // *events.StanzaError values to answer as they are; their texts never hold
 // the encryption key.
 var (

@@ -9,7 +9,7 @@ import (
 )
 
 func ExampleParseRequest_extensions() {
-	req, err := ParseRequest([]byte(`<iq type='set' id='e2'>
+	req, err := readRequest([]byte(`<iq type='set' id='e2'>
   <enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='n1'>
     <muted xmlns='tigase:push:filter:muted:0'><item jid='Tybalt@Capulet.Example'/></muted>
     <groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='coven@chat.example' allow='mentioned' nick='juliet'/></groupchat>
@@ -24,7 +24,7 @@ func ExampleParseRequest_extensions() {
 	fmt.Println(req.Extensions) // the key stays out
 	fmt.Println(req.Extensions.Muted("tybalt@capulet.example/sword"))
 
-	_, err = ParseRequest([]byte(`<enable xmlns='urn:xmpp:push:0' jid='push.example.net'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2hvcnQ=</encrypt></enable>`))
+	_, err = readRequest([]byte(`<enable xmlns='urn:xmpp:push:0' jid='push.example.net'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2hvcnQ=</encrypt></enable>`))
 	fmt.Println(err)
 	// Output:
 	// muted=tybalt@capulet.example groupchat=coven@chat.example:mentioned:juliet encrypt=aes-128-gcm max-size=0 key=<redacted> jingle
@@ -44,7 +44,7 @@ func TestAppendXMLExtensions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := Request{JID: "p.example", Extensions: ext}
+	r := pushRequest{JID: "p.example", Extensions: ext}
 	got := string(r.AppendXML(nil))
 	want := "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" +
 		"<muted xmlns='tigase:push:filter:muted:0'><item jid='tybalt@capulet.example'/></muted>" +
@@ -56,7 +56,7 @@ func TestAppendXMLExtensions(t *testing.T) {
 	if got != want {
 		t.Errorf("AppendXML =\n%s\nwant\n%s", got, want)
 	}
-	back, err := ParseRequest([]byte(got))
+	back, err := readRequest([]byte(got))
 	if err != nil || back != r {
 		t.Errorf("parsed back: %+v, %v", back, err)
 	}

@@ -8,10 +8,10 @@ import "github.com/pushrules/pushrules/registry"
 // does not escape).
 func (d *decoder) form() (registry.Form, error) {
 	typ := d.attr("type")
-	var fields [MaxFormFields]registry.Field
+	var fields [maxFormFields]registry.Field
 	var valueArray [16]string
 	nf, values := 0, valueArray[:0]
-	budget := MaxFormBytes
+	budget := maxFormBytes
 	for {
 		ok, err := d.next()
 		if err != nil {
@@ -20,13 +20,13 @@ func (d *decoder) form() (registry.Form, error) {
 		if !ok {
 			return registry.NewForm(typ, fields[:nf]...), nil
 		}
-		if !d.is(NSDataForms, "field") {
+		if !d.is(nsDataForms, "field") {
 			if err := d.skip(); err != nil {
 				return registry.Form{}, err
 			}
 			continue
 		}
-		if nf == MaxFormFields {
+		if nf == maxFormFields {
 			return registry.Form{}, errRequestTooLarge
 		}
 		fd := registry.Field{Var: d.attr("var"), Type: d.attr("type")}
@@ -40,13 +40,13 @@ func (d *decoder) form() (registry.Form, error) {
 			if !ok {
 				break
 			}
-			if !d.is(NSDataForms, "value") {
+			if !d.is(nsDataForms, "value") {
 				if err := d.skip(); err != nil {
 					return registry.Form{}, err
 				}
 				continue
 			}
-			if len(values)-first == MaxFieldValues {
+			if len(values)-first == maxFieldValues {
 				return registry.Form{}, errRequestTooLarge
 			}
 			s, err := d.text(max(budget, 0))

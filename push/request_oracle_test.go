@@ -15,16 +15,16 @@ import (
 	"github.com/pushrules/pushrules/registry"
 )
 
-// The oracles of ParseRequest and ParseResult: their semantics on
+// The oracles of readRequest and ParseResult: their semantics on
 // encoding/xml (through corpus.Strict, which also refuses what xmlscan
 // refuses although XML allows it), as the library parsed before it read
 // XML with xmlscan alone. The differential tests and the fuzz targets
 // compare the parsers with them.
 
-// parseRequestOracle is ParseRequest on encoding/xml.
-func parseRequestOracle(data []byte) (Request, error) {
-	if len(data) > MaxRequestSize {
-		return Request{}, errRequestTooLarge
+// parseRequestOracle is readRequest on encoding/xml.
+func parseRequestOracle(data []byte) (pushRequest, error) {
+	if len(data) > maxRequestSize {
+		return pushRequest{}, errRequestTooLarge
 	}
 	d := &requestDecoder{tr: corpus.NewStrict(data)}
 	return d.request()
@@ -38,7 +38,7 @@ type requestDecoder struct {
 
 func (d *requestDecoder) token() (xml.Token, error) {
 	d.tokens++
-	if d.tokens > MaxRequestSize {
+	if d.tokens > maxRequestSize {
 		return nil, errLimit
 	}
 	t, err := d.tr.Token()
@@ -48,7 +48,7 @@ func (d *requestDecoder) token() (xml.Token, error) {
 	switch t.(type) {
 	case xml.StartElement:
 		d.depth++
-		if d.depth > MaxRequestDepth {
+		if d.depth > maxRequestDepth {
 			return nil, errLimit
 		}
 	case xml.EndElement:
@@ -117,13 +117,13 @@ func (d *requestDecoder) text(limit int) (string, error) {
 	return b.String(), nil
 }
 
-func (d *requestDecoder) request() (req Request, err error) {
+func (d *requestDecoder) request() (req pushRequest, err error) {
 	var iqID string
 	defer func() {
 		if err == nil {
 			return
 		}
-		req = Request{IQID: iqID} // an error reply still needs the iq's id
+		req = pushRequest{IQID: iqID} // an error reply still needs the iq's id
 		var se *events.StanzaError
 		switch {
 		case errors.As(err, &se):
@@ -135,40 +135,40 @@ func (d *requestDecoder) request() (req Request, err error) {
 	}()
 	root, err := d.next()
 	if err != nil {
-		return Request{}, err
+		return pushRequest{}, err
 	}
 	if root == nil {
-		return Request{}, errMalformedRequest
+		return pushRequest{}, errMalformedRequest
 	}
 	el := root
 	if root.Name.Local == "iq" {
 		iqID = attr(root, "id")
 		req.IQID = iqID
 		if t := attr(root, "type"); t != "set" {
-			return Request{}, errNotSet
+			return pushRequest{}, errNotSet
 		}
 		if el, err = d.next(); err != nil {
-			return Request{}, err
+			return pushRequest{}, err
 		}
 		if el == nil {
-			return Request{}, errNotPushRequest
+			return pushRequest{}, errNotPushRequest
 		}
 	}
 	if el.Name.Space != NSPush || (el.Name.Local != "enable" && el.Name.Local != "disable") {
-		return Request{}, errNotPushRequest
+		return pushRequest{}, errNotPushRequest
 	}
 	req.Disable = el.Name.Local == "disable"
 	req.JID = attr(el, "jid")
 	req.Node = attr(el, "node")
 	if req.JID == "" {
-		return Request{}, errMissingJID
+		return pushRequest{}, errMissingJID
 	}
-	if len(req.Node) > MaxNodeLen {
-		return Request{}, errRequestTooLarge
+	if len(req.Node) > maxNodeLen {
+		return pushRequest{}, errRequestTooLarge
 	}
 	if !req.Disable {
 		if _, err := jid.Prepare(req.JID); err != nil {
-			return Request{}, errJIDMalformed
+			return pushRequest{}, errJIDMalformed
 		}
 	}
 	var ext registry.ExtensionSettings
@@ -176,38 +176,38 @@ func (d *requestDecoder) request() (req Request, err error) {
 	for {
 		child, err := d.next()
 		if err != nil {
-			return Request{}, err
+			return pushRequest{}, err
 		}
 		if child == nil {
 			break
 		}
-		if !req.Disable && req.Options.IsZero() && child.Name.Space == NSDataForms && child.Name.Local == "x" {
+		if !req.Disable && req.Options.IsZero() && child.Name.Space == nsDataForms && child.Name.Local == "x" {
 			if req.Options, err = d.form(child); err != nil {
-				return Request{}, err
+				return pushRequest{}, err
 			}
 			continue
 		}
 		if !req.Disable {
 			if done, err := d.extension(child, &ext, seen); err != nil {
-				return Request{}, err
+				return pushRequest{}, err
 			} else if done {
 				continue
 			}
 		}
 		if err := d.skip(); err != nil {
-			return Request{}, err
+			return pushRequest{}, err
 		}
 	}
 	if len(seen) > 0 {
 		if req.Extensions, err = registry.NewExtensions(ext); err != nil {
-			return Request{}, err
+			return pushRequest{}, err
 		}
 	}
 	return req, nil
 }
 
 // extension is the oracle's reading of an <enable/> child in a
-// tigase:push:* namespace, as Request.Extensions documents it.
+// tigase:push:* namespace, as pushRequest.Extensions documents it.
 func (d *requestDecoder) extension(el *xml.StartElement, ext *registry.ExtensionSettings, seen map[string]bool) (bool, error) {
 	key := el.Name.Space + " " + el.Name.Local
 	switch key {
@@ -300,7 +300,7 @@ func (d *requestDecoder) extension(el *xml.StartElement, ext *registry.Extension
 func (d *requestDecoder) form(x *xml.StartElement) (registry.Form, error) {
 	typ := attr(x, "type")
 	var fields []registry.Field
-	budget := MaxFormBytes
+	budget := maxFormBytes
 	for {
 		el, err := d.next()
 		if err != nil {
@@ -309,13 +309,13 @@ func (d *requestDecoder) form(x *xml.StartElement) (registry.Form, error) {
 		if el == nil {
 			return registry.NewForm(typ, fields...), nil
 		}
-		if el.Name.Space != NSDataForms || el.Name.Local != "field" {
+		if el.Name.Space != nsDataForms || el.Name.Local != "field" {
 			if err := d.skip(); err != nil {
 				return registry.Form{}, err
 			}
 			continue
 		}
-		if len(fields) == MaxFormFields {
+		if len(fields) == maxFormFields {
 			return registry.Form{}, errRequestTooLarge
 		}
 		fd := registry.Field{Var: attr(el, "var"), Type: attr(el, "type")}
@@ -328,13 +328,13 @@ func (d *requestDecoder) form(x *xml.StartElement) (registry.Form, error) {
 			if v == nil {
 				break
 			}
-			if v.Name.Space != NSDataForms || v.Name.Local != "value" {
+			if v.Name.Space != nsDataForms || v.Name.Local != "value" {
 				if err := d.skip(); err != nil {
 					return registry.Form{}, err
 				}
 				continue
 			}
-			if len(fd.Values) == MaxFieldValues {
+			if len(fd.Values) == maxFieldValues {
 				return registry.Form{}, errRequestTooLarge
 			}
 			s, err := d.text(max(budget, 0))
@@ -410,13 +410,13 @@ func parseResultOracle(data []byte) (events.PublishResult, error) {
 				break
 			}
 			switch {
-			case c.Name.Space == NSStanzas && c.Name.Local == "text":
+			case c.Name.Space == nsStanzas && c.Name.Local == "text":
 				text, err := d.text(MaxResultSize)
 				if err != nil {
 					return events.PublishResult{}, fmt.Errorf("%w: %v", ErrNotResult, err)
 				}
 				res.Error.Text = cutOracle(text)
-			case c.Name.Space == NSStanzas && !seen:
+			case c.Name.Space == nsStanzas && !seen:
 				seen = true
 				res.Error.Condition = c.Name.Local
 				if err := d.skip(); err != nil {
@@ -434,10 +434,10 @@ func parseResultOracle(data []byte) (events.PublishResult, error) {
 // cutOracle cuts s to MaxErrorText bytes, dropping what is left of a
 // character cut in two.
 func cutOracle(s string) string {
-	if len(s) <= MaxErrorText {
+	if len(s) <= maxErrorText {
 		return s
 	}
-	s = s[:MaxErrorText]
+	s = s[:maxErrorText]
 	for len(s) > 0 {
 		if r, n := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || n != 1 {
 			break

@@ -1,7 +1,6 @@
 package push
 
 import (
-	"encoding/xml"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -32,50 +31,50 @@ func mustExtensions(s registry.ExtensionSettings) registry.Extensions {
 }
 
 // requestForm is a publish-options form of the table tests.
-const requestForm = "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>" + NSPublishOptions +
+const requestForm = "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>" + nsPublishOptions +
 	"</value></field><field var='secret'><value>a&amp;b</value><value></value></field><field var='empty'/></x>"
 
-// requestCases are the table tests of ParseRequest, also inputs of its
+// requestCases are the table tests of readRequest, also inputs of its
 // differential test.
 var requestCases = func() []requestCase {
 	form := requestForm
 	return []requestCase{
 		{name: "bare enable", xml: "<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='N'/>",
-			want: Request{JID: "push.example.net", Node: "N"}},
+			want: pushRequest{JID: "push.example.net", Node: "N"}},
 		{name: "iq around, id kept", xml: "<iq type='set' id='e1' xmlns='jabber:client'><enable xmlns='urn:xmpp:push:0' jid='p.example'/></iq>",
-			want: Request{IQID: "e1", JID: "p.example"}},
+			want: pushRequest{IQID: "e1", JID: "p.example"}},
 		{name: "server namespace", xml: "<iq type='set' id='e1' xmlns='jabber:server'><disable xmlns='urn:xmpp:push:0' jid='p.example' node='n'/></iq>",
-			want: Request{IQID: "e1", Disable: true, JID: "p.example", Node: "n"}},
-		{name: "prefixed push namespace", xml: "<p:enable xmlns:p='urn:xmpp:push:0' jid='p.example'/>", want: Request{JID: "p.example"}},
+			want: pushRequest{IQID: "e1", Disable: true, JID: "p.example", Node: "n"}},
+		{name: "prefixed push namespace", xml: "<p:enable xmlns:p='urn:xmpp:push:0' jid='p.example'/>", want: pushRequest{JID: "p.example"}},
 		{name: "form kept field by field", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + form + "</enable>",
-			want: Request{JID: "p.example", Options: registry.NewForm("submit",
-				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{NSPublishOptions}},
+			want: pushRequest{JID: "p.example", Options: registry.NewForm("submit",
+				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{nsPublishOptions}},
 				registry.Field{Var: "secret", Values: []string{"a&b", ""}},
 				registry.Field{Var: "empty"},
 			)}},
 		{name: "only the first form", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><foo/>" + form + "<x xmlns='jabber:x:data'/></enable>",
-			want: Request{JID: "p.example", Options: registry.NewForm("submit",
-				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{NSPublishOptions}},
+			want: pushRequest{JID: "p.example", Options: registry.NewForm("submit",
+				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{nsPublishOptions}},
 				registry.Field{Var: "secret", Values: []string{"a&b", ""}},
 				registry.Field{Var: "empty"},
 			)}},
-		{name: "error keeps the iq id", xml: "<iq type='set' id='e9'><enable xmlns='urn:xmpp:push:0'/></iq>", want: Request{IQID: "e9"}, err: errMissingJID},
+		{name: "error keeps the iq id", xml: "<iq type='set' id='e9'><enable xmlns='urn:xmpp:push:0'/></iq>", want: pushRequest{IQID: "e9"}, err: errMissingJID},
 		{name: "malformed jid", xml: "<enable xmlns='urn:xmpp:push:0' jid='a@'/>", err: errJIDMalformed},
-		{name: "disable does not validate the jid", xml: "<disable xmlns='urn:xmpp:push:0' jid='a@'/>", want: Request{Disable: true, JID: "a@"}},
+		{name: "disable does not validate the jid", xml: "<disable xmlns='urn:xmpp:push:0' jid='a@'/>", want: pushRequest{Disable: true, JID: "a@"}},
 		{name: "too many fields", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x xmlns='jabber:x:data'>" +
-			strings.Repeat("<field var='v'/>", MaxFormFields+1) + "</x></enable>", err: errRequestTooLarge},
+			strings.Repeat("<field var='v'/>", maxFormFields+1) + "</x></enable>", err: errRequestTooLarge},
 		{name: "too many values", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x xmlns='jabber:x:data'><field var='v'>" +
-			strings.Repeat("<value>v</value>", MaxFieldValues+1) + "</field></x></enable>", err: errRequestTooLarge},
+			strings.Repeat("<value>v</value>", maxFieldValues+1) + "</field></x></enable>", err: errRequestTooLarge},
 		{name: "form too large", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><x xmlns='jabber:x:data'><field var='v'><value>" +
-			strings.Repeat("v", MaxFormBytes) + "</value></field></x></enable>", err: errRequestTooLarge},
-		{name: "too deep", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat("<a>", MaxRequestDepth) +
-			strings.Repeat("</a>", MaxRequestDepth) + "</enable>", err: errRequestTooLarge},
-		{name: "too big", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat(" ", MaxRequestSize) + "</enable>", err: errRequestTooLarge},
-		{name: "empty iq", xml: "<iq type='set' id='x'/>", want: Request{IQID: "x"}, err: errNotPushRequest},
+			strings.Repeat("v", maxFormBytes) + "</value></field></x></enable>", err: errRequestTooLarge},
+		{name: "too deep", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat("<a>", maxRequestDepth) +
+			strings.Repeat("</a>", maxRequestDepth) + "</enable>", err: errRequestTooLarge},
+		{name: "too big", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat(" ", maxRequestSize) + "</enable>", err: errRequestTooLarge},
+		{name: "empty iq", xml: "<iq type='set' id='x'/>", want: pushRequest{IQID: "x"}, err: errNotPushRequest},
 		{name: "empty input", xml: "", err: errMalformedRequest},
 		{name: "every extension", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + form + extAll + "</enable>",
-			want: Request{JID: "p.example", Options: registry.NewForm("submit",
-				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{NSPublishOptions}},
+			want: pushRequest{JID: "p.example", Options: registry.NewForm("submit",
+				registry.Field{Var: "FORM_TYPE", Type: "hidden", Values: []string{nsPublishOptions}},
 				registry.Field{Var: "secret", Values: []string{"a&b", ""}},
 				registry.Field{Var: "empty"},
 			), Extensions: mustExtensions(registry.ExtensionSettings{
@@ -89,14 +88,14 @@ var requestCases = func() []requestCase {
 			xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><muted xmlns='tigase:push:filter:muted:0'><item jid='a@b'/><other jid='x@y'/></muted>" +
 				"<muted xmlns='tigase:push:filter:muted:0'><item jid='c@d'/><item jid='bad@'/></muted><groupchat xmlns='tigase:push:filter:groupchat:0'/>" +
 				"<meet xmlns='tigase:push:meet:0'/><away xmlns='tigase:push:away:0'/><jingle xmlns='tigase:push:jingle:1'/></enable>",
-			want: Request{JID: "p.example", Extensions: mustExtensions(registry.ExtensionSettings{Muted: []string{"a@b"}, Groupchat: true})}},
+			want: pushRequest{JID: "p.example", Extensions: mustExtensions(registry.ExtensionSettings{Muted: []string{"a@b"}, Groupchat: true})}},
 		{name: "unpadded key with white space", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>\n  c2VjcmV0LWtleS0xMjM0NQ\n</encrypt></enable>",
-			want: Request{JID: "p.example", Extensions: mustExtensions(registry.ExtensionSettings{
+			want: pushRequest{JID: "p.example", Extensions: mustExtensions(registry.ExtensionSettings{
 				Encrypt: &registry.Encryption{Alg: registry.AlgAES128GCM, Key: [16]byte{'s', 'e', 'c', 'r', 'e', 't', '-', 'k', 'e', 'y', '-', '1', '2', '3', '4', '5'}}})}},
 		{name: "disable ignores extensions", xml: "<disable xmlns='urn:xmpp:push:0' jid='p.example'>" + extAll + "</disable>",
-			want: Request{Disable: true, JID: "p.example"}},
+			want: pushRequest{Disable: true, JID: "p.example"}},
 		{name: "unknown algorithm", xml: "<iq type='set' id='x'><enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-256-gcm'>c2VjcmV0LWtleS0xMjM0NQ==</encrypt></enable></iq>",
-			want: Request{IQID: "x"}, err: errEncryptAlg},
+			want: pushRequest{IQID: "x"}, err: errEncryptAlg},
 		{name: "missing algorithm", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0'>c2VjcmV0LWtleS0xMjM0NQ==</encrypt></enable>", err: errEncryptAlg},
 		{name: "short key", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2hvcnQ=</encrypt></enable>", err: errEncryptKey},
 		{name: "key not base64", xml: "<enable xmlns='urn:xmpp:push:0' jid='p.example'><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2VjcmV0LWtleS0xMjM0!!==</encrypt></enable>", err: errEncryptKey},
@@ -113,14 +112,14 @@ var requestCases = func() []requestCase {
 
 type requestCase struct {
 	name, xml string
-	want      Request
+	want      pushRequest
 	err       *events.StanzaError
 }
 
 func TestParseRequest(t *testing.T) {
 	for _, tc := range requestCases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseRequest([]byte(tc.xml))
+			got, err := readRequest([]byte(tc.xml))
 			if tc.err != nil {
 				if !errors.Is(err, tc.err) {
 					t.Fatalf("err = %v, want %v", err, tc.err)
@@ -132,36 +131,6 @@ func TestParseRequest(t *testing.T) {
 				t.Errorf("got %+v (options %v, extensions %v), want %+v (extensions %v)", got, got.Options, got.Extensions, tc.want, tc.want.Extensions)
 			}
 		})
-	}
-}
-
-// TestDecodeRequestFromStream reads a request from a token reader that is
-// positioned inside a client stream.
-func TestDecodeRequestFromStream(t *testing.T) {
-	d := xml.NewDecoder(strings.NewReader("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" +
-		"<iq type='set' id='e1'><enable xmlns='urn:xmpp:push:0' jid='p.example' node='n'/></iq>"))
-	if _, err := d.Token(); err != nil {
-		t.Fatal(err)
-	}
-	req, err := DecodeRequest(d)
-	if err != nil || req.IQID != "e1" || req.JID != "p.example" || req.Node != "n" {
-		t.Fatalf("%+v, %v", req, err)
-	}
-	// The stream's namespace applies; a token reader's error is a
-	// malformed request; a long element is refused.
-	d = xml.NewDecoder(strings.NewReader("<stream xmlns='urn:xmpp:push:0'><enable jid='p.example'/><enable jid='q.example'><x"))
-	if _, err := d.Token(); err != nil {
-		t.Fatal(err)
-	}
-	if req, err := DecodeRequest(d); err != nil || req.JID != "p.example" {
-		t.Fatalf("first request in the stream: %+v, %v", req, err)
-	}
-	if _, err := DecodeRequest(d); !sameStanzaError(err, errMalformedRequest) {
-		t.Fatalf("truncated request: %v, want errMalformedRequest", err)
-	}
-	long := "<enable xmlns='urn:xmpp:push:0' jid='p.example'>" + strings.Repeat("<a/>", MaxRequestSize/2) + "</enable>"
-	if _, err := DecodeRequest(xml.NewDecoder(strings.NewReader(long))); !sameStanzaError(err, errRequestTooLarge) {
-		t.Fatalf("long request: %v, want errRequestTooLarge", err)
 	}
 }
 
@@ -189,7 +158,7 @@ func FuzzParseRequest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkRequestOracle(t, data)
-		req, err := ParseRequest(data)
+		req, err := readRequest(data)
 		if err != nil {
 			var se *events.StanzaError
 			if !errors.As(err, &se) {
@@ -197,7 +166,7 @@ func FuzzParseRequest(f *testing.F) {
 			}
 			return
 		}
-		again, err := ParseRequest(req.AppendXML(nil))
+		again, err := readRequest(req.AppendXML(nil))
 		if err != nil {
 			t.Fatalf("re-encoded request does not parse: %v\n%s", err, req.AppendXML(nil))
 		}
@@ -226,7 +195,7 @@ func conformanceXML(t testing.TB) []string {
 	return out
 }
 
-// trickyRequests are inputs at the edges of the XML ParseRequest takes
+// trickyRequests are inputs at the edges of the XML readRequest takes
 // and of its limits, for the differential test and as fuzz seeds.
 var trickyRequests = func() []string {
 	const en = "<enable xmlns='urn:xmpp:push:0' jid='p.example'"
@@ -275,24 +244,24 @@ var trickyRequests = func() []string {
 		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='a<b'/>", "<enable xmlns='urn:xmpp:push:0' jid='p.example' node='a]]>b'/>",
 		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node=\"it's\"/>", "<enable xmlns='urn:xmpp:push:0' jid='p\x00.example'/>",
 		"<enable xmlns='urn:xmpp:push:0' jid='user@p.example/r\xc3\xa9'/>", "<enable xmlns='urn:xmpp:push:0' jid='p .example'/>",
-		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("n", MaxNodeLen) + "'/>",
-		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("n", MaxNodeLen+1) + "'/>",
-		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("&amp;", MaxNodeLen) + "'/>",
-		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("&amp;", MaxNodeLen+1) + "'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("n", maxNodeLen) + "'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("n", maxNodeLen+1) + "'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("&amp;", maxNodeLen) + "'/>",
+		"<enable xmlns='urn:xmpp:push:0' jid='p.example' node='" + strings.Repeat("&amp;", maxNodeLen+1) + "'/>",
 		field("a&amp;b&lt;&#65;&#x42;"), field("<![CDATA[<x>&amp;]]>"), field("a<![CDATA[b]]>c<!--d--><?e f?>g"), field("a<sub>hidden</sub>b"),
 		field("line\r\nend\r"), field("<![CDATA[\r\n]]>"), field("]]>"), field("]]&gt;"), field("\xc3"), field("&#xD800;"), field(""),
-		field(strings.Repeat("v", MaxFormBytes-1)), field(strings.Repeat("v", MaxFormBytes-2)), field(strings.Repeat("v", MaxFormBytes)),
-		field(strings.Repeat("&amp;", MaxFormBytes-1)), field(strings.Repeat("&amp;", MaxFormBytes)),
-		field(strings.Repeat("v", MaxFormBytes-1) + "<![CDATA[x]]>"), field(strings.Repeat("v", MaxFormBytes-1) + "<bad"),
-		field(strings.Repeat("v", MaxFormBytes) + "<bad"), field(strings.Repeat("v", MaxFormBytes-1) + "</value><value>x"),
-		en + "><x xmlns='jabber:x:data'>" + strings.Repeat("<field var='v'/>", MaxFormFields) + "</x></enable>",
-		en + "><x xmlns='jabber:x:data'>" + strings.Repeat("<field var='v'/>", MaxFormFields+1) + "<bad",
-		en + "><x xmlns='jabber:x:data'><field var='v'>" + strings.Repeat("<value>v</value>", MaxFieldValues) + "</field></x></enable>",
-		en + "><x xmlns='jabber:x:data'><field var='v'>" + strings.Repeat("<value>v</value>", MaxFieldValues+1) + "<bad",
-		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'/></x></enable>",
-		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'/><bad",
-		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'><value/></field></x></enable>",
-		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", MaxFormBytes+1) + "'><value>x</value></field></x></enable>",
+		field(strings.Repeat("v", maxFormBytes-1)), field(strings.Repeat("v", maxFormBytes-2)), field(strings.Repeat("v", maxFormBytes)),
+		field(strings.Repeat("&amp;", maxFormBytes-1)), field(strings.Repeat("&amp;", maxFormBytes)),
+		field(strings.Repeat("v", maxFormBytes-1) + "<![CDATA[x]]>"), field(strings.Repeat("v", maxFormBytes-1) + "<bad"),
+		field(strings.Repeat("v", maxFormBytes) + "<bad"), field(strings.Repeat("v", maxFormBytes-1) + "</value><value>x"),
+		en + "><x xmlns='jabber:x:data'>" + strings.Repeat("<field var='v'/>", maxFormFields) + "</x></enable>",
+		en + "><x xmlns='jabber:x:data'>" + strings.Repeat("<field var='v'/>", maxFormFields+1) + "<bad",
+		en + "><x xmlns='jabber:x:data'><field var='v'>" + strings.Repeat("<value>v</value>", maxFieldValues) + "</field></x></enable>",
+		en + "><x xmlns='jabber:x:data'><field var='v'>" + strings.Repeat("<value>v</value>", maxFieldValues+1) + "<bad",
+		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", maxFormBytes+1) + "'/></x></enable>",
+		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", maxFormBytes+1) + "'/><bad",
+		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", maxFormBytes+1) + "'><value/></field></x></enable>",
+		en + "><x xmlns='jabber:x:data'><field var='" + strings.Repeat("v", maxFormBytes+1) + "'><value>x</value></field></x></enable>",
 		// Extensions.
 		en + ">" + extAll + "</enable>", en + ">" + extAll + extAll + "</enable>",
 		en + "><encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'>c2VjcmV0LWtleS0x\nMjM0NQ==</encrypt></enable>",
@@ -306,8 +275,8 @@ var trickyRequests = func() []string {
 		en + "><muted xmlns='tigase:push:filter:muted:0'>" + strings.Repeat("<item jid='a@b'/>", 64) + "</muted></enable>",
 		en + "><muted xmlns='tigase:push:filter:muted:0'>" + strings.Repeat("<item jid='a@b'/>", 65) + "<bad",
 		// Depth.
-		nest(MaxRequestDepth - 1), nest(MaxRequestDepth), nest(31), nest(40),
-		"<iq type='set'>" + nest(MaxRequestDepth-2) + "</iq>", "<iq type='set'>" + nest(MaxRequestDepth-1) + "</iq>",
+		nest(maxRequestDepth - 1), nest(maxRequestDepth), nest(31), nest(40),
+		"<iq type='set'>" + nest(maxRequestDepth-2) + "</iq>", "<iq type='set'>" + nest(maxRequestDepth-1) + "</iq>",
 		strings.Repeat("<a>", 40) + "<enable xmlns='urn:xmpp:push:0' jid='p.example'/>",
 		"<iq type='set'><enable xmlns='urn:xmpp:push:0' jid='p.example'/>" + strings.Repeat("<a>", 40),
 		en + ">" + strings.Repeat("<a xmlns:p='x'>", 15) + strings.Repeat("</a>", 15) + "</enable>",
@@ -315,22 +284,22 @@ var trickyRequests = func() []string {
 	}
 }()
 
-// checkRequestOracle checks that ParseRequest gives what its encoding/xml
-// oracle gives: the same Request and the same error, and reports whether
+// checkRequestOracle checks that readRequest gives what its encoding/xml
+// oracle gives: the same pushRequest and the same error, and reports whether
 // the request was accepted.
 func checkRequestOracle(t testing.TB, data []byte) bool {
 	t.Helper()
 	want, wantErr := parseRequestOracle(data)
-	got, err := ParseRequest(data)
+	got, err := readRequest(data)
 	if got != want || (err != nil) != (wantErr != nil) || (err != nil && !errors.Is(err, wantErr)) {
 		t.Fatalf("%q:\nParseRequest %+v, %v\noracle       %+v, %v", data, got, err, want, wantErr)
 	}
 	return err == nil
 }
 
-// TestParseRequestOracle is the differential test of ParseRequest: on the
+// TestParseRequestOracle is the differential test of readRequest: on the
 // table tests, the conformance scenarios' IQs, the tricky inputs and
-// mutations of them, it must give the same Request, or the same error, as
+// mutations of them, it must give the same pushRequest, or the same error, as
 // its encoding/xml oracle. FuzzParseRequest does the same with coverage
 // guidance.
 func TestParseRequestOracle(t *testing.T) {
@@ -380,7 +349,7 @@ func BenchmarkParseRequest(b *testing.B) {
 	b.SetBytes(int64(len(benchRequest)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ParseRequest(benchRequest); err != nil {
+		if _, err := readRequest(benchRequest); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -14,10 +14,10 @@ import (
 const (
 	// MaxResultSize bounds the XML ParseResult reads.
 	MaxResultSize = 16 << 10
-	// MaxErrorText is the most ParseResult keeps of an error answer's
+	// maxErrorText is the most ParseResult keeps of an error answer's
 	// <text/>, in bytes: a longer text is cut (on a UTF-8 character
 	// boundary), the answer itself is kept.
-	MaxErrorText = 1024
+	maxErrorText = 1024
 )
 
 // ErrNotResult is wrapped by the errors of ParseResult for input that is not
@@ -30,7 +30,7 @@ const ErrNotResult Error = "push: not a publish answer"
 // Now, which the host sets). For an error it reads the <error/> element's
 // type, its defined condition (the first child in the
 // urn:ietf:params:xml:ns:xmpp-stanzas namespace) and its text, cut to
-// MaxErrorText bytes; an error iq without a usable <error/> child gives
+// 1 KiB; an error iq without a usable <error/> child gives
 // Type "cancel" and Condition "undefined-condition", which counts as a
 // failure. Every error it returns wraps ErrNotResult. Like a streaming
 // parser, it reads no further than the end of the <iq/>.
@@ -107,7 +107,7 @@ func (d *decoder) result() (events.PublishResult, error) {
 			if !ok {
 				break
 			}
-			switch inStanzas := string(d.s.Space()) == NSStanzas; {
+			switch inStanzas := string(d.s.Space()) == nsStanzas; {
 			case inStanzas && string(d.s.Local()) == "text":
 				err = d.errorText(&res.Error.Text)
 			case inStanzas && !seen:
@@ -125,14 +125,14 @@ func (d *decoder) result() (events.PublishResult, error) {
 }
 
 // errorText reads the <text/> just started into *text, cut to
-// MaxErrorText bytes on a UTF-8 boundary.
+// 1 KiB on a UTF-8 boundary.
 func (d *decoder) errorText(text *string) error {
 	var scratch [256]byte
-	b, err := d.appendText(scratch[:0], MaxErrorText, true)
+	b, err := d.appendText(scratch[:0], maxErrorText, true)
 	if err != nil {
 		return err
 	}
-	if n := MaxErrorText; len(b) > n {
+	if n := maxErrorText; len(b) > n {
 		for n > 0 && !utf8.RuneStart(b[n]) {
 			n--
 		}

@@ -78,7 +78,7 @@ func FuzzParseResult(f *testing.F) {
 		if res.Error != nil && (res.Error.Type == "" || res.Error.Condition == "") {
 			t.Fatalf("error answer without type or condition: %+v", res.Error)
 		}
-		if res.Error != nil && (len(res.Error.Text) > MaxErrorText || !utf8.ValidString(res.Error.Text)) {
+		if res.Error != nil && (len(res.Error.Text) > maxErrorText || !utf8.ValidString(res.Error.Text)) {
 			t.Fatalf("error text of %d bytes, valid UTF-8 %v", len(res.Error.Text), utf8.ValidString(res.Error.Text))
 		}
 	})
@@ -156,14 +156,14 @@ func TestVerboseErrorTextIsCut(t *testing.T) {
 		name, text, want string
 	}{
 		{"short", "gone", "gone"},
-		{"exactly the maximum", strings.Repeat("t", MaxErrorText), strings.Repeat("t", MaxErrorText)},
-		{"one byte more", strings.Repeat("t", MaxErrorText+1), strings.Repeat("t", MaxErrorText)},
-		{"long", strings.Repeat("x", 10000), strings.Repeat("x", MaxErrorText)},
+		{"exactly the maximum", strings.Repeat("t", maxErrorText), strings.Repeat("t", maxErrorText)},
+		{"one byte more", strings.Repeat("t", maxErrorText+1), strings.Repeat("t", maxErrorText)},
+		{"long", strings.Repeat("x", 10000), strings.Repeat("x", maxErrorText)},
 		// "é" is 2 bytes: 1023 bytes of "t" and an "é" across the limit.
-		{"cut inside a character", strings.Repeat("t", MaxErrorText-1) + "éé", strings.Repeat("t", MaxErrorText-1)},
-		{"character ending at the limit", strings.Repeat("t", MaxErrorText-2) + "éé", strings.Repeat("t", MaxErrorText-2) + "é"},
+		{"cut inside a character", strings.Repeat("t", maxErrorText-1) + "éé", strings.Repeat("t", maxErrorText-1)},
+		{"character ending at the limit", strings.Repeat("t", maxErrorText-2) + "éé", strings.Repeat("t", maxErrorText-2) + "é"},
 		// "€" is 3 bytes, written as a reference and in pieces.
-		{"references and CDATA", strings.Repeat("&#x20AC;", 400) + "<![CDATA[tail]]>", strings.Repeat("€", MaxErrorText/3)},
+		{"references and CDATA", strings.Repeat("&#x20AC;", 400) + "<![CDATA[tail]]>", strings.Repeat("€", maxErrorText/3)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := ParseResult(answer(tc.text))
@@ -176,7 +176,7 @@ func TestVerboseErrorTextIsCut(t *testing.T) {
 			if res.Error.Text != tc.want {
 				t.Errorf("text of %d bytes %q..., want %d bytes", len(res.Error.Text), res.Error.Text[:min(10, len(res.Error.Text))], len(tc.want))
 			}
-			if !utf8.ValidString(res.Error.Text) || len(res.Error.Text) > MaxErrorText {
+			if !utf8.ValidString(res.Error.Text) || len(res.Error.Text) > maxErrorText {
 				t.Errorf("text of %d bytes, valid UTF-8 %v", len(res.Error.Text), utf8.ValidString(res.Error.Text))
 			}
 		})

@@ -68,11 +68,11 @@ func TestFaultInjection(t *testing.T) {
 		{"offline", func(h *harness, now time.Time) Decisions { return h.offline(now, h.chat("x")) }},
 		{"archived", func(h *harness, now time.Time) Decisions { return h.archived(now, h.chat("x")) }},
 		{"ping", func(h *harness, now time.Time) Decisions {
-			d, _ := h.e.Ping(ctx, events.Ping{Now: now, User: juliet})
+			d, _ := h.e.Handle(ctx, events.Ping{Now: now, User: juliet})
 			return d
 		}},
 		{"user deleted", func(h *harness, now time.Time) Decisions {
-			d, _ := h.e.UserDeleted(ctx, events.UserDeleted{Now: now, User: juliet})
+			d, _ := h.e.Handle(ctx, events.UserDeleted{Now: now, User: juliet})
 			return d
 		}},
 		{"publish error at max", func(h *harness, now time.Time) Decisions {
@@ -93,9 +93,9 @@ func TestFaultInjection(t *testing.T) {
 		h.open(at(0), tablet)
 		h.enable(at(0), phone, "A")
 		h.enable(at(0), tablet, "B")
-		d := h.must(h.e.Ping(ctx, events.Ping{Now: at(1), User: juliet, Nodes: []string{"B"}}))
+		d := h.must(h.e.Handle(ctx, events.Ping{Now: at(1), User: juliet, Nodes: []string{"B"}}))
 		h.respond(at(1), d.Publishes[0], "cancel", "item-not-found")
-		d = h.must(h.e.Ping(ctx, events.Ping{Now: at(2), User: juliet, Nodes: []string{"B"}}))
+		d = h.must(h.e.Handle(ctx, events.Ping{Now: at(2), User: juliet, Nodes: []string{"B"}}))
 		h.lastB = d.Publishes[0]
 		return h
 	}
@@ -302,8 +302,8 @@ func TestIsolation(t *testing.T) {
 	if regs, _ := h.store.Load(context.Background(), "romeo@example.org"); len(regs) != 1 {
 		t.Fatal("juliet's disable removed romeo's registration")
 	}
-	d := h.must(h.e.Ping(context.Background(), events.Ping{Now: at(2), User: "romeo@example.org"}))
-	h.must(h.e.PublishResult(context.Background(), events.PublishResult{Now: at(3), ID: d.Publishes[0].ID, From: "evil.example", Error: &events.StanzaError{Type: "cancel", Condition: "x"}}))
+	d := h.must(h.e.Handle(context.Background(), events.Ping{Now: at(2), User: "romeo@example.org"}))
+	h.must(h.e.Handle(context.Background(), events.PublishResult{Now: at(3), ID: d.Publishes[0].ID, From: "evil.example", Error: &events.StanzaError{Type: "cancel", Condition: "x"}}))
 	if regs, _ := h.store.Load(context.Background(), "romeo@example.org"); len(regs) != 1 {
 		t.Fatal("an answer from another JID removed the registration")
 	}
@@ -355,9 +355,9 @@ func TestSoak(t *testing.T) {
 				var d Decisions
 				switch r.IntN(10) {
 				case 0:
-					d, _ = e.SessionOpened(context.Background(), events.SessionOpened{Now: now, Session: s})
+					d, _ = e.Handle(context.Background(), events.SessionOpened{Now: now, Session: s})
 				case 1:
-					d, _ = e.IQ(ctx, events.IQ{Now: now, Session: s, ID: "e", Payload: []byte(enableXML(fmt.Sprint(r.IntN(3))))})
+					d, _ = e.Handle(ctx, events.IQ{Now: now, Session: s, ID: "e", Payload: []byte(enableXML(fmt.Sprint(r.IntN(3))))})
 				case 2:
 					d, _ = e.HibernationStart(context.Background(), events.HibernationStarted{Now: now, Session: s, Queue: []events.Stanza{msg}})
 				case 3:
@@ -369,7 +369,7 @@ func TestSoak(t *testing.T) {
 				case 6:
 					d, _ = e.HibernationEnd(context.Background(), events.HibernationEnded{Now: now, Session: s})
 				case 7:
-					d, _ = e.SessionClosed(context.Background(), events.SessionClosed{Now: now, Session: s})
+					d, _ = e.Handle(context.Background(), events.SessionClosed{Now: now, Session: s})
 				case 8:
 					d = e.Wake(context.Background(), now)
 				case 9:
@@ -380,7 +380,7 @@ func TestSoak(t *testing.T) {
 						if r.IntN(3) == 0 {
 							perr = &events.StanzaError{Type: "cancel", Condition: "item-not-found"}
 						}
-						d, _ = e.PublishResult(ctx, events.PublishResult{Now: now, ID: p.ID, From: p.To(), Error: perr})
+						d, _ = e.Handle(ctx, events.PublishResult{Now: now, ID: p.ID, From: p.To(), Error: perr})
 					}
 				}
 				pending = append(pending, d.Publishes...)
@@ -400,7 +400,7 @@ func TestSoak(t *testing.T) {
 	late := epoch.Add(48 * time.Hour)
 	for i := range users {
 		for r := range 2 {
-			e.SessionClosed(context.Background(), events.SessionClosed{Now: late, Session: fmt.Sprintf("u%d@example.org/r%d", i, r)})
+			e.Handle(context.Background(), events.SessionClosed{Now: late, Session: fmt.Sprintf("u%d@example.org/r%d", i, r)})
 		}
 	}
 	e.Wake(context.Background(), late)
@@ -451,7 +451,7 @@ func TestMillionStanzasFlatMemory(t *testing.T) {
 		}
 	}
 	s := h.e.Stats()
-	if s.BatchedStanzas > 1025 || s.Marks > DefaultMarksPerUser {
+	if s.BatchedStanzas > 1025 || s.Marks > defaultMarksPerUser {
 		t.Errorf("unbounded: %+v", s)
 	}
 	if grew := int64(heap()) - int64(base); grew > 1<<20 {

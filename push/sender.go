@@ -4,8 +4,8 @@ import "context"
 
 // Sender sends publishes to push services. The host implements it, usually
 // by writing Publish.AppendXML to its server-to-server or component stream
-// and, when the answer arrives, calling Engine.PublishResult (or
-// Driver.Handle with an events.PublishResult). Send must not block for long:
+// and, when the answer arrives, handing it to Engine.Handle (or
+// Driver.Handle) as an events.PublishResult. Send must not block for long:
 // it is called from the goroutine that handled the event. An error means
 // the publish could not be sent at all: the Driver then reports it to
 // DriverConfig.SendError (or logs it at warning level) and calls

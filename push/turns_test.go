@@ -118,7 +118,7 @@ type userOp struct {
 
 func enableOp(session, node string) userOp {
 	return userOp{"enable " + node + " from " + session, func(e *Engine, now time.Time) error {
-		_, err := e.IQ(context.Background(), events.IQ{Now: now, Session: session, ID: "e",
+		_, err := e.Handle(context.Background(), events.IQ{Now: now, Session: session, ID: "e",
 			Payload: []byte("<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + node + "'/>")})
 		return err
 	}}
@@ -129,12 +129,12 @@ func interleavingOps(lastA *atomic.Pointer[Publish]) []userOp {
 		enableOp(phone, "A"),
 		enableOp(desktop, "C"), // evicts the least recently enabled at MaxDevices 2
 		{"disable A from tablet", func(e *Engine, now time.Time) error {
-			_, err := e.IQ(context.Background(), events.IQ{Now: now, Session: tablet, ID: "d",
+			_, err := e.Handle(context.Background(), events.IQ{Now: now, Session: tablet, ID: "d",
 				Payload: []byte("<disable xmlns='urn:xmpp:push:0' jid='push.example.net' node='A'/>")})
 			return err
 		}},
 		{"delete user", func(e *Engine, now time.Time) error {
-			_, err := e.UserDeleted(context.Background(), events.UserDeleted{Now: now, User: juliet})
+			_, err := e.Handle(context.Background(), events.UserDeleted{Now: now, User: juliet})
 			return err
 		}},
 		{"publish error at MaxErrors", func(e *Engine, now time.Time) error {
@@ -142,7 +142,7 @@ func interleavingOps(lastA *atomic.Pointer[Publish]) []userOp {
 			if p == nil {
 				return nil
 			}
-			_, err := e.PublishResult(context.Background(), events.PublishResult{Now: now, ID: p.ID, From: service,
+			_, err := e.Handle(context.Background(), events.PublishResult{Now: now, ID: p.ID, From: service,
 				Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found"}})
 			return err
 		}},
@@ -171,7 +171,7 @@ func TestInterleavings(t *testing.T) {
 					ctx := context.Background()
 					now := at(0)
 					for _, s := range []string{phone, tablet, desktop} {
-						if _, err := e.SessionOpened(ctx, events.SessionOpened{Now: now, Session: s}); err != nil {
+						if _, err := e.Handle(ctx, events.SessionOpened{Now: now, Session: s}); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -277,7 +277,7 @@ func TestInterleavingsRandom(t *testing.T) {
 			return err
 		}})
 		for _, s := range []string{phone, tablet, desktop} {
-			if _, err := e.SessionOpened(ctx, events.SessionOpened{Now: at(0), Session: s}); err != nil {
+			if _, err := e.Handle(ctx, events.SessionOpened{Now: at(0), Session: s}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -32,10 +32,10 @@ type counts struct{ messages, subscriptions int }
 
 // Counts returns the message-count and pending-subscription-count of the
 // publish's summary form: from Config.Counter when one is set (0 messages
-// for a clearing push after the user read elsewhere); otherwise
-// MessageCount and -1, which AppendXML sends as an empty field.
+// for a clearing push after the user read elsewhere); otherwise 1 and
+// -1, which AppendXML sends as an empty field (Prosody's counts).
 func (p *Publish) Counts() (messages, subscriptions int) {
-	messages, subscriptions = MessageCount, -1
+	messages, subscriptions = messageCount, -1
 	if c := p.counts; c != nil {
 		if c.messages >= 0 {
 			messages = c.messages

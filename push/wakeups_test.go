@@ -27,7 +27,7 @@ func TestMetricsReasonsWakeups(t *testing.T) {
 			h.open(at(0), phone)
 			h.enable(at(0), phone, "A")
 			d := h.hibernate(at(0), phone)
-			if want := at(0).Add(DefaultMaxHibernationTimeout - time.Minute); !d.Wake.Equal(want) {
+			if want := at(0).Add(defaultMaxHibernationTimeout - time.Minute); !d.Wake.Equal(want) {
 				h.t.Errorf("Wake %v, want %v", d.Wake, want)
 			}
 			h.e.Wake(ctx, d.Wake)
@@ -38,15 +38,15 @@ func TestMetricsReasonsWakeups(t *testing.T) {
 			h.hibernate(at(0), phone)
 			h.queued(at(1), phone, h.chat("a"))
 			h.e.Wake(ctx, at(2))
-			h.e.Wake(ctx, at(2).Add(DefaultHibernationTimeout-time.Minute))
-			h.e.Wake(ctx, at(0).Add(DefaultMaxHibernationTimeout))
+			h.e.Wake(ctx, at(2).Add(defaultHibernationTimeout-time.Minute))
+			h.e.Wake(ctx, at(0).Add(defaultMaxHibernationTimeout))
 		}, map[Reason]uint64{PublishedImportant: 1, PublishedWake: 1}},
 		{"no wake-up for a session that resumed", Config{WakeBeforeTimeout: time.Minute}, func(h *harness) {
 			h.open(at(0), phone)
 			h.enable(at(0), phone, "A")
 			h.hibernate(at(0), phone)
 			h.must(h.e.HibernationEnd(ctx, events.HibernationEnded{Now: at(1), Session: phone}))
-			h.e.Wake(ctx, at(0).Add(DefaultMaxHibernationTimeout))
+			h.e.Wake(ctx, at(0).Add(defaultMaxHibernationTimeout))
 		}, map[Reason]uint64{}},
 		{"restart", Config{}, func(h *harness) {
 			h.open(at(0), phone)
@@ -230,7 +230,7 @@ func TestWakeupsInvalid(t *testing.T) {
 		t.Errorf("UnknownSessions = %d after a read on an unknown session, want 1", n)
 	}
 	for _, cfg := range []Config{
-		{WakeBeforeTimeout: DefaultHibernationTimeout},
+		{WakeBeforeTimeout: defaultHibernationTimeout},
 		{WakeBeforeTimeout: -time.Second},
 		{RepeatAfter: -time.Second},
 		{MaxRepeats: -1},

@@ -13,7 +13,7 @@ import (
 // Publish is one notification to send: a XEP-0357 publish IQ to a push
 // service on behalf of one of a user's registrations. The host sends it as
 // is (AppendXML gives the bytes) and feeds the service's answer back with
-// Engine.PublishResult, matching it by ID.
+// Engine.Handle as an events.PublishResult, matching it by ID.
 type Publish struct {
 	// ID is the publish IQ's id, unique per engine.
 	ID string
@@ -50,9 +50,9 @@ type Publish struct {
 	counts *counts     // the summary's counts; nil: not known (see Counts)
 }
 
-// MessageCount is the message-count summary field of every publish when
+// messageCount is the message-count summary field of every publish when
 // no Config.Counter counts (like Prosody, the engine does not count).
-const MessageCount = 1
+const messageCount = 1
 
 // To returns the push service's JID: the IQ's to.
 func (p *Publish) To() string { return p.Registration.JID() }
@@ -74,7 +74,7 @@ func (p *Publish) AppendXML(b []byte) []byte {
 	b = appendEscaped(b, p.To())
 	b = append(b, "' id='"...)
 	b = appendEscaped(b, p.ID)
-	b = append(b, "'><pubsub xmlns='"+NSPubSub+"'>"...)
+	b = append(b, "'><pubsub xmlns='"+nsPubSub+"'>"...)
 	if node := p.Node(); node != "" {
 		b = append(b, "<publish node='"...)
 		b = appendEscaped(b, node)
@@ -92,7 +92,7 @@ func (p *Publish) AppendXML(b []byte) []byte {
 	b = append(b, "</notification></item></publish>"...)
 	if !p.Options.IsZero() {
 		b = append(b, "<publish-options>"...)
-		b = AppendForm(b, p.Options)
+		b = appendForm(b, p.Options)
 		b = append(b, "</publish-options>"...)
 	}
 	return append(b, "</pubsub></iq>"...)
@@ -100,8 +100,8 @@ func (p *Publish) AppendXML(b []byte) []byte {
 
 // appendSummary appends the XEP-0357 summary form.
 func (p *Publish) appendSummary(b []byte) []byte {
-	b = append(b, "<x xmlns='"+NSDataForms+"' type='form'>"+
-		"<field type='hidden' var='FORM_TYPE'><value>"+NSPushSummary+"</value></field>"+
+	b = append(b, "<x xmlns='"+nsDataForms+"' type='form'>"+
+		"<field type='hidden' var='FORM_TYPE'><value>"+nsPushSummary+"</value></field>"+
 		"<field type='text-single' var='message-count'><value>"...)
 	messages, subscriptions := p.Counts()
 	b = strconv.AppendInt(b, int64(messages), 10)
@@ -133,9 +133,9 @@ func appendField(b []byte, typ, name, value string, always bool) []byte {
 	return append(b, "</value></field>"...)
 }
 
-// AppendForm appends f as a jabber:x:data <x/> element.
-func AppendForm(b []byte, f registry.Form) []byte {
-	b = append(b, "<x xmlns='"+NSDataForms+"'"...)
+// appendForm appends f as a jabber:x:data <x/> element.
+func appendForm(b []byte, f registry.Form) []byte {
+	b = append(b, "<x xmlns='"+nsDataForms+"'"...)
 	if t := f.Type(); t != "" {
 		b = append(b, " type='"...)
 		b = appendEscaped(b, t)
@@ -189,9 +189,9 @@ func (r *Reply) AppendXML(b []byte) []byte {
 	b = appendEscaped(b, r.Error.Type)
 	b = append(b, "'><"...)
 	b = appendEscaped(b, r.Error.Condition)
-	b = append(b, " xmlns='"+NSStanzas+"'/>"...)
+	b = append(b, " xmlns='"+nsStanzas+"'/>"...)
 	if r.Error.Text != "" {
-		b = append(b, "<text xmlns='"+NSStanzas+"'>"...)
+		b = append(b, "<text xmlns='"+nsStanzas+"'>"...)
 		b = appendEscaped(b, r.Error.Text)
 		b = append(b, "</text>"...)
 	}

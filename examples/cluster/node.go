@@ -65,7 +65,7 @@ func runNode(name, dsn, channel string, in io.Reader, out io.Writer) error {
 	changed := func(ev events.RegistrationsChanged) {
 		// A real host executes these decisions: a session unbound here gets
 		// its normal hibernation timeout back.
-		if _, err := engine.RegistrationsChanged(ctx, ev); err != nil {
+		if _, err := engine.Handle(ctx, ev); err != nil {
 			fmt.Fprintf(os.Stderr, "node %s: %v\n", name, err)
 		}
 	}

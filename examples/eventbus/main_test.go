@@ -115,12 +115,12 @@ func TestQueuedStanzaYieldsOnePublish(t *testing.T) {
 	before := time.Now()
 	f.bus.Publish(TopicHibernationStart, SmacksQueue{Session: phone})
 	after := time.Now()
-	if got := f.srv.HibernationTimeout(phone); got != push.DefaultMaxHibernationTimeout {
-		t.Errorf("timeout at hibernation = %v, want %v", got, push.DefaultMaxHibernationTimeout)
+	if got := f.srv.HibernationTimeout(phone); got != f.engine.Config().MaxHibernationTimeout {
+		t.Errorf("timeout at hibernation = %v, want %v", got, f.engine.Config().MaxHibernationTimeout)
 	}
 	// Counted from the event's time (push.Timeout.At), which the driver
 	// stamped while the bus delivered it.
-	if dl := f.srv.HibernationDeadline(phone).Add(-push.DefaultMaxHibernationTimeout); dl.Before(before) || dl.After(after) {
+	if dl := f.srv.HibernationDeadline(phone).Add(-f.engine.Config().MaxHibernationTimeout); dl.Before(before) || dl.After(after) {
 		t.Errorf("timeout counted from %v, want a time between %v and %v", dl, before, after)
 	}
 	m := chat(f.srv, phone, "one")
@@ -144,15 +144,15 @@ func TestQueuedStanzaYieldsOnePublish(t *testing.T) {
 	if p.To != pushJID || p.From != "example.org" || p.Node != "n1" || !strings.HasPrefix(p.ID, "push-") {
 		t.Errorf("publish addressed %+v", p)
 	}
-	if p.Options["secret"] != "s3cret" || p.Options["FORM_TYPE"] != push.NSPublishOptions {
+	if p.Options["secret"] != "s3cret" || p.Options["FORM_TYPE"] != "http://jabber.org/protocol/pubsub#publish-options" {
 		t.Errorf("publish-options = %v", p.Options)
 	}
-	if p.Summary["FORM_TYPE"] != push.NSPushSummary || p.Summary["last-message-body"] != push.DefaultImportantBody {
+	if p.Summary["FORM_TYPE"] != "urn:xmpp:push:summary" || p.Summary["last-message-body"] != f.engine.Config().ImportantBody {
 		t.Errorf("summary = %v", p.Summary)
 	}
 	// The first important push cut the extended timeout back.
-	if got := f.srv.HibernationTimeout(phone); got != push.DefaultHibernationTimeout {
-		t.Errorf("timeout after the push = %v, want %v", got, push.DefaultHibernationTimeout)
+	if got := f.srv.HibernationTimeout(phone); got != f.engine.Config().HibernationTimeout {
+		t.Errorf("timeout after the push = %v, want %v", got, f.engine.Config().HibernationTimeout)
 	}
 }
 
@@ -194,10 +194,10 @@ func TestPublishErrorsRemoveRegistration(t *testing.T) {
 				}
 			}
 			_, bound := f.engine.Binding(phone)
-			want := push.DefaultMaxHibernationTimeout
+			want := f.engine.Config().MaxHibernationTimeout
 			if tc.removed {
 				// Unbinding the hibernating session sets its timeout back.
-				want = push.DefaultHibernationTimeout
+				want = f.engine.Config().HibernationTimeout
 			}
 			if bound == tc.removed || f.srv.HibernationTimeout(phone) != want {
 				t.Errorf("bound %v with timeout %v; want bound %v with timeout %v", bound, f.srv.HibernationTimeout(phone), !tc.removed, want)
@@ -354,7 +354,7 @@ func TestPushClientMatchesAnswers(t *testing.T) {
 // stream.
 func TestPushClientGarbage(t *testing.T) {
 	const stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas"
-	deep := strings.Repeat("<x>", 2*push.MaxRequestDepth) + strings.Repeat("</x>", 2*push.MaxRequestDepth)
+	deep := strings.Repeat("<x>", 100) + strings.Repeat("</x>", 100) // deeper than any limit
 	for _, tc := range []struct {
 		name, in string
 		skipped  bool // else the stream ends

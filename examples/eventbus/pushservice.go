@@ -8,8 +8,10 @@ import (
 	"sync"
 
 	"github.com/pushrules/pushrules/events"
-	"github.com/pushrules/pushrules/push"
 )
+
+// stanzasNS is the namespace of stanza error conditions (RFC 6120).
+const stanzasNS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 // PushServiceConfig configures a PushService.
 type PushServiceConfig struct {
@@ -174,9 +176,9 @@ func appendAnswer(b []byte, res events.PublishResult, to string) []byte {
 	b = appendEscaped(b, e.Type)
 	b = append(b, "'><"...)
 	b = append(b, e.Condition...) // a name chosen by the service's configuration
-	b = append(b, " xmlns='"+push.NSStanzas+"'/>"...)
+	b = append(b, " xmlns='"+stanzasNS+"'/>"...)
 	if e.Text != "" {
-		b = append(b, "<text xmlns='"+push.NSStanzas+"'>"...)
+		b = append(b, "<text xmlns='"+stanzasNS+"'>"...)
 		b = appendEscaped(b, e.Text)
 		b = append(b, "</text>"...)
 	}

@@ -396,7 +396,7 @@ func (s *sim) handle(ctx context.Context, ev events.Event) {
 	case events.StanzaQueued, events.AckDelayed:
 		// The batch this may have opened falls due one batch window
 		// from now (or earlier, if it was already open).
-		due := ev.Time().Add(push.DefaultBatchWindow)
+		due := ev.Time().Add(s.engine.Config().BatchWindow)
 		if s.nextWake.IsZero() || due.Before(s.nextWake) {
 			s.nextWake = due
 		}

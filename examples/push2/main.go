@@ -109,10 +109,10 @@ func run(w io.Writer) error {
 	// The phone connects and enables Push 2.0; the engine stores the
 	// registration under the phone's client.
 	now := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
-	if _, err := engine.SessionOpened(ctx, events.SessionOpened{Now: now, Session: phoneJID}); err != nil {
+	if _, err := engine.Handle(ctx, events.SessionOpened{Now: now, Session: phoneJID}); err != nil {
 		return err
 	}
-	d, err := engine.IQ(ctx, events.IQ{Now: now, Session: phoneJID, ID: "en1", Payload: enable})
+	d, err := engine.Handle(ctx, events.IQ{Now: now, Session: phoneJID, ID: "en1", Payload: enable})
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := engine.PublishResult(ctx, events.PublishResult{Now: now.Add(4 * time.Second), ID: reply.ID, From: reply.From, Error: &reply.Error}); err != nil {
+	if _, err := engine.Handle(ctx, events.PublishResult{Now: now.Add(4 * time.Second), ID: reply.ID, From: reply.From, Error: &reply.Error}); err != nil {
 		return err
 	}
 	if regs, err = store.LoadPush2(ctx, "juliet@example.org"); err != nil || len(regs) != 1 {

@@ -253,7 +253,7 @@ func (s *server) answer(ctx context.Context, condition string) {
 		res.Error = &events.StanzaError{Type: "cancel", Condition: condition}
 		fmt.Fprintf(s.out, "  answer   %s: error cancel/%s\n", p.ID, condition)
 	}
-	d, err := s.engine.PublishResult(ctx, res)
+	d, err := s.engine.Handle(ctx, res)
 	if err != nil && s.err == nil {
 		s.err = err
 	}

@@ -25,15 +25,18 @@ func (r *Rules) push(now, since time.Time, u *User, reg *registry.Registration, 
 	call := st.CallProposal || st.CallEnd
 	if reg.Push2 == nil {
 		if !r.Policy.on() { // built in place: a Publish is large
-			out.Publishes = append(out.Publishes, r.publish(reg, st, important, voip))
-			out.Publishes[len(out.Publishes)-1].Since = since.UnixNano()
+			out.Publishes = append(out.Publishes, Publish{})
+			p := &out.Publishes[len(out.Publishes)-1]
+			r.publish(p, reg, st, important, voip)
+			p.Since = since.UnixNano()
 			out.count(published(important), 1)
 			if r.ClearOnRead {
 				r.notePushed(now, u, reg.ID)
 			}
 			return true
 		}
-		p := r.publish(reg, st, important, voip)
+		var p Publish
+		r.publish(&p, reg, st, important, voip)
 		p.Since = since.UnixNano()
 		r.hold(now, u, &p, call, out)
 		return true

@@ -90,12 +90,9 @@ func (r *Rules) repeatDue(now time.Time, u *User, w *wakes, out *Out) {
 			continue
 		}
 		rp.n++
-		p := r.publish(&s.Binding, &rp.st, rp.important, false)
-		p.Since = now.UnixNano()
-		out.Publishes = append(out.Publishes, p)
-		out.count(PublishedRepeat, 1)
+		r.pushNow(now, &s.Binding, &rp.st, rp.important, PublishedRepeat, out)
 		rp.st = events.Stanza{}
-		if p.Important && s.Extended { // as the first important push of a hibernation does
+		if rp.important && s.Extended { // as the first important push of a hibernation does
 			s.Extended = false
 			out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.HibernationTimeout})
 			r.timedOut(now, u, s, r.HibernationTimeout, out)

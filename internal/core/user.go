@@ -375,16 +375,17 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 	}
 }
 
-// publish builds the push for one registration; st is nil for a ping.
-// voip marks a push that rings or stops a call.
-func (r *Rules) publish(reg *registry.Registration, st *events.Stanza, important, voip bool) Publish {
-	p := Publish{User: reg.User, Registration: reg.ID, Options: reg.Options, Generation: reg.Generation, Important: important,
-		Extensions: reg.Extensions, VoIP: voip}
+// publish fills p, a zero Publish, with the push for one registration
+// (in place: a Publish is large, and this is every push's path); st is
+// nil for a ping. voip marks a push that rings or stops a call.
+func (r *Rules) publish(p *Publish, reg *registry.Registration, st *events.Stanza, important, voip bool) {
+	p.User, p.Registration, p.Options, p.Generation, p.Important = reg.User, reg.ID, reg.Options, reg.Generation, important
+	p.Extensions, p.VoIP = reg.Extensions, voip
 	if reg.Extensions.Encrypted() || reg.Extensions.Jingle() {
 		p.Payload = r.payload(st, voip)
 	}
 	if st == nil {
-		return p
+		return
 	}
 	if r.WithSender {
 		p.Sender = st.From
@@ -399,5 +400,4 @@ func (r *Rules) publish(reg *registry.Registration, st *events.Stanza, important
 	case important:
 		p.Body = r.ImportantBody
 	}
-	return p
 }

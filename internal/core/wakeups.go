@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pushrules/pushrules/events"
 	"github.com/pushrules/pushrules/registry"
 )
 
@@ -117,10 +118,17 @@ func (r *Rules) wake(now time.Time, u *User, due time.Time, out *Out) {
 
 // wakeUp pushes to reg without stanza data, counted PublishedWake.
 func (r *Rules) wakeUp(now time.Time, reg *registry.Registration, out *Out) {
-	p := r.publish(reg, nil, false, false)
+	r.pushNow(now, reg, nil, false, PublishedWake, out)
+}
+
+// pushNow appends to out a push to reg for st (nil: without stanza data),
+// sent at once whatever the delivery policy, and counts it as why.
+func (r *Rules) pushNow(now time.Time, reg *registry.Registration, st *events.Stanza, important bool, why Reason, out *Out) {
+	out.Publishes = append(out.Publishes, Publish{})
+	p := &out.Publishes[len(out.Publishes)-1]
+	r.publish(p, reg, st, important, false)
 	p.Since = now.UnixNano()
-	out.Publishes = append(out.Publishes, p)
-	out.count(PublishedWake, 1)
+	out.count(why, 1)
 }
 
 // Restart wakes, after the host restarted, every XEP-0357 registration in
@@ -190,10 +198,7 @@ func (r *Rules) Read(now time.Time, u *User, full string, regs []registry.Regist
 		if reg.Push2 != nil || reg.ID == reader || !slices.ContainsFunc(w.pushed, func(p pushedReg) bool { return p.id == reg.ID }) {
 			continue
 		}
-		p := r.publish(reg, nil, false, false)
-		p.Since = now.UnixNano()
-		out.Publishes = append(out.Publishes, p)
-		out.count(PublishedCleared, 1)
+		r.pushNow(now, reg, nil, false, PublishedCleared, out)
 	}
 	w.pushed = w.pushed[:0]
 	return true

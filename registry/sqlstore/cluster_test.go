@@ -32,10 +32,10 @@ func engineOver(t *testing.T, st registry.Store, maxErrors int) *push.Engine {
 func enable(t *testing.T, e *push.Engine, session, node string) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := e.SessionOpened(ctx, events.SessionOpened{Now: t0, Session: session}); err != nil {
+	if _, err := e.Handle(ctx, events.SessionOpened{Now: t0, Session: session}); err != nil {
 		t.Fatal(err)
 	}
-	d, err := e.IQ(ctx, events.IQ{Now: t0, Session: session, ID: "e", Payload: []byte(
+	d, err := e.Handle(ctx, events.IQ{Now: t0, Session: session, ID: "e", Payload: []byte(
 		"<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='" + node + "'><x xmlns='jabber:x:data' type='submit'>" +
 			"<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>" +
 			"<field var='secret'><value>s-" + node + "</value></field></x></enable>")})
@@ -89,7 +89,7 @@ func TestTwoNodesShareRegistrations(t *testing.T) {
 			if p.Node() != "B" {
 				continue
 			}
-			if _, err := nodeB.PublishResult(context.Background(), events.PublishResult{Now: t0.Add(2 * time.Second), ID: p.ID, From: p.To(),
+			if _, err := nodeB.Handle(context.Background(), events.PublishResult{Now: t0.Add(2 * time.Second), ID: p.ID, From: p.To(),
 				Error: &events.StanzaError{Type: "cancel", Condition: "item-not-found"}}); err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +99,7 @@ func TestTwoNodesShareRegistrations(t *testing.T) {
 		}
 
 		// A disable through B is seen by A.
-		d, err := nodeB.IQ(context.Background(), events.IQ{Now: t0, Session: "juliet@example.org/desktop", ID: "d",
+		d, err := nodeB.Handle(context.Background(), events.IQ{Now: t0, Session: "juliet@example.org/desktop", ID: "d",
 			Payload: []byte("<disable xmlns='urn:xmpp:push:0' jid='push.example.net'/>")})
 		if err != nil || d.Replies[0].Error != nil {
 			t.Fatalf("disable: %+v %v", d.Replies, err)
