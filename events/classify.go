@@ -60,9 +60,9 @@ type facts struct {
 	stanzaID, callEnd     bool
 	hasCallID, hasReplyTo bool
 	callID, replyTo       []byte
-	media                 [MaxCallMedia][]byte
+	media                 [maxCallMedia][]byte
 	nmedia                int
-	mentions              [MaxMentions][]byte
+	mentions              [maxMentions][]byte
 	nmentions             int
 	bodyInBuf             bool // body sits at buf[bodyStart:]
 	bodyStart             int
@@ -70,7 +70,7 @@ type facts struct {
 
 type classifier struct {
 	depth   int
-	stack   [MaxDepth]frame
+	stack   [maxDepth]frame
 	kind    Kind
 	wrap    wrapKind // the wrapper whose message is facts[1]
 	facts   [2]facts // 0: the stanza; 1: a wrapper's forwarded message
@@ -86,7 +86,7 @@ type classifier struct {
 
 // start records the start of an element with the given local name and
 // namespace (ns is only looked at when local is not nameOther). The caller
-// has checked c.depth < MaxDepth. It reports whether the element's
+// has checked c.depth < maxDepth. It reports whether the element's
 // attributes are wanted: then the caller hands over each unprefixed one
 // that lookupAttr knows with attr, and calls attrsDone, before any other
 // call.
@@ -261,7 +261,7 @@ func (c *classifier) attr(which attrID, v []byte) bool {
 			f.hasCallID, f.callID = true, v
 		}
 	case roleDescription:
-		if which == attrMedia && f.nmedia < MaxCallMedia && len(v) > 0 && !bytes.ContainsAny(v, " \t\r\n") {
+		if which == attrMedia && f.nmedia < maxCallMedia && len(v) > 0 && !bytes.ContainsAny(v, " \t\r\n") {
 			f.media[f.nmedia] = v
 			f.nmedia++
 		}
@@ -283,7 +283,7 @@ func (c *classifier) attr(which attrID, v []byte) bool {
 func (c *classifier) attrsDone() {
 	fr := &c.stack[c.depth-1]
 	f := &c.facts[fr.ctx]
-	if fr.role != roleReference || string(c.refType) != "mention" || f.nmentions == MaxMentions {
+	if fr.role != roleReference || string(c.refType) != "mention" || f.nmentions == maxMentions {
 		return
 	}
 	// An xmpp: URI (XEP-0147) without authority: its path, up to a query

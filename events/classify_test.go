@@ -122,9 +122,9 @@ var classificationCases = []parseCase{
 			"<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:room@muc.example#frag'/></message>",
 		Stanza{Kind: KindMessage, Type: "groupchat", From: "room@muc.example/romeo", Body: "juliet, nurse: hi", HasBody: true,
 			Extra: &Extra{Mentions: "juliet@capulet.example\nnurse@capulet.example/küche\nroom@muc.example"}}, true},
-	{"at most MaxMentions mentions",
-		chat(strings.Repeat("<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:a@b'/>", MaxMentions+2)),
-		with(chatWant, func(s *Stanza) { extra(s).Mentions = strings.TrimSuffix(strings.Repeat("a@b\n", MaxMentions), "\n") }), false},
+	{"at most maxMentions mentions",
+		chat(strings.Repeat("<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:a@b'/>", maxMentions+2)),
+		with(chatWant, func(s *Stanza) { extra(s).Mentions = strings.TrimSuffix(strings.Repeat("a@b\n", maxMentions), "\n") }), false},
 	{"reply", chat("<reply xmlns='urn:xmpp:reply:0' to='romeo@montague.example/orchard' id='m0'/><body>Yes</body>"),
 		with(chatWant, func(s *Stanza) { s.Body, s.HasBody, extra(s).ReplyTo = "Yes", true, romeo }), true},
 	{"reply in another namespace", chat("<reply xmlns='urn:example' to='x'/>"), chatWant, false},
@@ -308,7 +308,7 @@ var classificationCases = []parseCase{
 		Stanza{Kind: KindMessage, Body: "x", HasBody: true}, true},
 	{"non-ASCII text", "<message from='jülïet@exämple.org'><body>Grüße, 世界 \U0001F600 \uFFFD</body></message>",
 		Stanza{Kind: KindMessage, From: "jülïet@exämple.org", Body: "Grüße, 世界 \U0001F600 \uFFFD", HasBody: true}, true},
-	{"depth 32 is fine", "<message>" + strings.Repeat("<a>", MaxDepth-2) + "<b/>" + strings.Repeat("</a>", MaxDepth-2) + "<body>x</body></message>",
+	{"depth 32 is fine", "<message>" + strings.Repeat("<a>", maxDepth-2) + "<b/>" + strings.Repeat("</a>", maxDepth-2) + "<body>x</body></message>",
 		Stanza{Kind: KindMessage, Body: "x", HasBody: true}, true},
 }
 

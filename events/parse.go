@@ -21,10 +21,8 @@ const (
 	// (for instance with io.LimitReader) as well.
 	MaxStanzaSize = 256 << 10
 
-	// MaxDepth is the deepest element nesting accepted: the stanza element
-	// itself is at depth 1, its children at depth 2, and so on. A deeper
-	// element makes the parse fail with ErrTooDeep.
-	MaxDepth = 32
+	// maxDepth is the deepest element nesting accepted (see ErrTooDeep).
+	maxDepth = 32
 )
 
 // Errors of ParseStanza and DecodeStanza for the limits above; test for
@@ -34,8 +32,9 @@ const (
 const (
 	// ErrTooLarge says the stanza is longer than MaxStanzaSize.
 	ErrTooLarge Error = "events: stanza larger than MaxStanzaSize"
-	// ErrTooDeep says the stanza nests elements deeper than MaxDepth.
-	ErrTooDeep Error = "events: stanza nested deeper than MaxDepth"
+	// ErrTooDeep says the stanza nests elements deeper than 32 levels
+	// (the stanza element itself is at level 1, its children at level 2).
+	ErrTooDeep Error = "events: stanza nested deeper than 32 elements"
 )
 
 // ParseStanza parses data, which must hold exactly one XML element (the
@@ -115,9 +114,9 @@ func parseStanza(data []byte) (Stanza, error) {
 	return p.c.result(), nil
 }
 
-// The scanner must refuse what is beyond MaxDepth, where the classifier's
+// The scanner must refuse what is beyond maxDepth, where the classifier's
 // stack ends.
-const _ = uint(MaxDepth - xmlscan.MaxDepth)
+const _ = uint(maxDepth - xmlscan.MaxDepth)
 
 // parser is the classifier over xmlscan.
 type parser struct {

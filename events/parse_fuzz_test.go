@@ -159,7 +159,7 @@ func (o *oracle) content() (Stanza, error) {
 // start hands a start element read by encoding/xml to the classifier.
 func (o *oracle) start(t xml.StartElement) error {
 	c := &o.c
-	if c.depth >= MaxDepth {
+	if c.depth >= maxDepth {
 		return ErrTooDeep
 	}
 	local := lookupName(t.Name.Local)
@@ -199,12 +199,12 @@ func checkInvariants(t testing.TB, s Stanza) {
 	if s.MUCMention && (s.Type != "groupchat" || s.Carbon != NotCarbon) {
 		t.Fatalf("a MUC mention of a %q message, carbon %v", s.Type, s.Carbon)
 	}
-	if media := strings.Fields(s.Extras().CallMedia); len(media) > MaxCallMedia || strings.Join(media, " ") != s.Extras().CallMedia || len(media) > 0 && !s.CallProposal {
+	if media := strings.Fields(s.Extras().CallMedia); len(media) > maxCallMedia || strings.Join(media, " ") != s.Extras().CallMedia || len(media) > 0 && !s.CallProposal {
 		t.Fatalf("call media %q (proposal %v)", s.Extras().CallMedia, s.CallProposal)
 	}
 	if s.Extras().Mentions != "" {
 		mentions := strings.Split(s.Extras().Mentions, "\n")
-		if len(mentions) > MaxMentions {
+		if len(mentions) > maxMentions {
 			t.Fatalf("%d mentions", len(mentions))
 		}
 		for _, m := range mentions {

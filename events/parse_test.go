@@ -208,7 +208,7 @@ func TestParseStanzaErrors(t *testing.T) {
 		{"encoding latin1", "<?xml version='1.0' encoding='latin1'?><message/>", isSyntax},
 		{"duplicate type in forwarded message",
 			"<message><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'><message type='chat' type='error'/></forwarded></sent></message>", isSyntax},
-		{"too deep", "<message>" + strings.Repeat("<a>", MaxDepth) + strings.Repeat("</a>", MaxDepth) + "</message>", isTooDeep},
+		{"too deep", "<message>" + strings.Repeat("<a>", maxDepth) + strings.Repeat("</a>", maxDepth) + "</message>", isTooDeep},
 		{"too deep and unclosed", strings.Repeat("<a>", 10000), isTooDeep},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -70,8 +70,8 @@ func KeyOf(id string) Key {
 
 // Bounds of the lists of a Stanza: what is beyond them is left out.
 const (
-	MaxMentions  = 8 // entries of Extra.Mentions
-	MaxCallMedia = 4 // entries of Extra.CallMedia
+	maxMentions  = 8 // entries of Extra.Mentions
+	maxCallMedia = 4 // entries of Extra.CallMedia
 )
 
 // Stanza holds the facts the rules need about one stanza. Parse it from XML
@@ -149,7 +149,7 @@ type Stanza struct {
 // Extra holds the facts of a Stanza that few stanzas carry. A field that
 // does not apply is "".
 type Extra struct {
-	// Mentions lists the JIDs of the message's first MaxMentions XEP-0372
+	// Mentions lists the JIDs of the message's first 8 XEP-0372
 	// mentions (<reference type='mention' uri='xmpp:JID'/> in
 	// urn:xmpp:reference:0), in order, separated by "\n" (which no JID
 	// holds). A URI counts when it is an xmpp: URI without authority whose
@@ -163,7 +163,7 @@ type Extra struct {
 	// <accept/> or <proceed/> (the first such element's).
 	CallID string
 	// CallMedia lists the media of the <description/> children of a
-	// <propose/>, the first MaxCallMedia of them, in order, separated by
+	// <propose/>, the first 4 of them, in order, separated by
 	// spaces ("audio", "audio video"); a media attribute that is empty or
 	// holds white space is left out.
 	CallMedia string

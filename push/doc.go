@@ -66,7 +66,7 @@
 //   - requests: 16 KiB of XML, 16 levels, a node of 1024 bytes, 32
 //     form fields of at most 16 values and 4096 bytes in all (beyond
 //     them: modify/not-acceptable);
-//   - stanzas: events.MaxStanzaSize bytes and events.MaxDepth levels;
+//   - stanzas: events.MaxStanzaSize bytes and 32 levels;
 //   - push service answers: MaxResultSize bytes;
 //   - registrations: Config.MaxDevices per user;
 //   - sessions: Config.MaxSessionsPerUser per user, found in constant time;

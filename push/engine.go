@@ -282,6 +282,9 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 // the publishes get their ids afterwards, from track.
 func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 	out := &sh.out
+	if len(out.Timeouts) == 0 && len(out.Publishes) == 0 && len(out.Due) == 0 && !out.Counted {
+		return // most queued stanzas: nothing decided, nothing to reset
+	}
 	for _, t := range out.Timeouts {
 		d.Timeouts = append(d.Timeouts, Timeout{Session: t.Session, Duration: t.Duration, At: now})
 	}
@@ -297,9 +300,14 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 			d.Notifications = append(d.Notifications, e.notification(p, now))
 			continue
 		}
-		d.Publishes = append(d.Publishes, Publish{User: p.User, Options: p.Options, Sender: p.Sender, Body: p.Body,
-			Important: p.Important, Registration: p.Registration, gen: p.Generation,
-			Extensions: p.Extensions, VoIP: p.VoIP, Payload: (*Payload)(p.Payload)})
+		// Every field, one by one, into the next element (a host's reused
+		// slice may hold anything there): copying a whole Publish is a
+		// bulk move with write barriers.
+		d.Publishes = d.Publishes[:len(d.Publishes)+1]
+		q := &d.Publishes[len(d.Publishes)-1]
+		q.ID, q.User, q.Options, q.Sender, q.Body, q.Important = "", p.User, p.Options, p.Sender, p.Body, p.Important
+		q.Registration, q.Extensions, q.VoIP, q.Payload = p.Registration, p.Extensions, p.VoIP, (*Payload)(p.Payload)
+		q.gen, q.retry, q.counts = p.Generation, nil, nil
 	}
 	for _, due := range out.Due {
 		if due.Arm {

@@ -52,12 +52,17 @@ func (e *Engine) local(ctx context.Context, event, full string, now time.Time, c
 		e.stats.sessionsRefused.Add(1)
 		return &LimitError{Limit: "MaxSessionsPerUser", User: user}
 	case !known:
-		e.stats.unknownSessions.Add(1)
-		if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
-			e.cfg.Logger.Debug("push: event for a session never opened", "event", event, "session", full)
-		}
+		e.unknownSession(ctx, event, full)
 	}
 	return nil
+}
+
+// unknownSession counts and logs an event for a session never opened.
+func (e *Engine) unknownSession(ctx context.Context, event, full string) {
+	e.stats.unknownSessions.Add(1)
+	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+		e.cfg.Logger.Debug("push: event for a session never opened", "event", event, "session", full)
+	}
 }
 
 func (e *Engine) sessionOpened(ctx context.Context, ev events.SessionOpened, d *Decisions) error {
@@ -91,12 +96,38 @@ func (e *Engine) stanzaQueued(ctx context.Context, ev *events.StanzaQueued, d *D
 }
 
 func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas []events.Stanza, d *Decisions) error {
-	return e.local(ctx, "queue", full, now, false, stanzas, d, func(u *core.User, out *core.Out, marked []events.Stanza) (bool, error) {
-		if marked != nil {
-			stanzas = marked
-		}
-		return e.rules.Queue(now, u, full, stanzas, out), nil
-	})
+	if e.cfg.Roster != nil {
+		return e.local(ctx, "queue", full, now, false, stanzas, d, func(u *core.User, out *core.Out, marked []events.Stanza) (bool, error) {
+			if marked != nil {
+				stanzas = marked
+			}
+			return e.rules.Queue(now, u, full, stanzas, out), nil
+		})
+	}
+	// local without a Roster to ask, written out: the path of every
+	// message to a sleeping phone.
+	user, err := sessionUser(full, now)
+	if err != nil {
+		return err
+	}
+	sh, u, owned, err := e.enter(ctx, user, now, false)
+	if err != nil {
+		return err
+	}
+	start := len(d.Publishes)
+	known := u != nil && e.rules.Queue(now, &u.User, full, stanzas, &sh.out)
+	if u != nil {
+		e.emit(sh, user, now, d)
+	}
+	e.done(sh, user, u, owned)
+	if len(d.Publishes) > start {
+		e.askCounts(ctx, d.Publishes[start:], false)
+		e.track(now, d.Publishes[start:])
+	}
+	if !known {
+		e.unknownSession(ctx, "queue", full)
+	}
+	return nil
 }
 
 func (e *Engine) hibernationStarted(ctx context.Context, ev events.HibernationStarted, d *Decisions) error {

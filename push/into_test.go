@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -270,5 +271,14 @@ func TestPublishTrackedInFreePendingShard(t *testing.T) {
 	regs, err := h.store.Store.Load(context.Background(), juliet)
 	if err != nil || len(regs) != 1 || regs[0].Errors != 1 {
 		t.Errorf("after one error: %+v, %v", regs, err)
+	}
+}
+
+// TestEmitSetsEveryPublishField guards emit, which fills a Publish field by
+// field: a field added to Publish must be set there too.
+func TestEmitSetsEveryPublishField(t *testing.T) {
+	const fields = 13 // ID, User, Options, Sender, Body, Important, Registration, Extensions, VoIP, Payload, gen, retry, counts
+	if n := reflect.TypeFor[Publish]().NumField(); n != fields {
+		t.Fatalf("Publish has %d fields, emit sets %d: set the new one in emit and update this test", n, fields)
 	}
 }

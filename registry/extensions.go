@@ -21,16 +21,15 @@ const (
 	NSPriority            = "tigase:push:priority:0"
 	NSEncrypt             = "tigase:push:encrypt:0"
 	NSJingle              = "tigase:push:jingle:0"
-	// FeatureEncryptAES128GCM is the feature of the one algorithm of
+	// featureEncryptAES128GCM is the feature of the one algorithm of
 	// NSEncrypt, AlgAES128GCM.
-	FeatureEncryptAES128GCM = "tigase:push:encrypt:aes-128-gcm"
+	featureEncryptAES128GCM = "tigase:push:encrypt:aes-128-gcm"
 	// AlgAES128GCM is the one encryption algorithm: AES-128 in GCM.
 	AlgAES128GCM = "aes-128-gcm"
 )
 
 // Bounds of Extensions: NewExtensions refuses settings beyond them with an
-// *ExtensionsError of kind ExtTooMany (or ExtBadValue for a nick or a
-// max-size).
+// *ExtensionsError.
 const (
 	MaxMuted      = 64      // muted JIDs
 	MaxRooms      = 64      // groupchat rooms
@@ -45,7 +44,7 @@ const (
 // new slice each time.
 func Features() []string {
 	return []string{NSFilterMuted, NSFilterIgnoreUnknown, NSFilterGroupchat, NSPriority,
-		NSEncrypt, FeatureEncryptAES128GCM, NSJingle}
+		NSEncrypt, featureEncryptAES128GCM, NSJingle}
 }
 
 // Allow is a groupchat room's rule: when its messages may be pushed.
@@ -138,31 +137,34 @@ const (
 	extEncrypt
 )
 
-// ExtErrorKind says what is wrong with extension settings.
-type ExtErrorKind uint8
+// extErrorKind says what is wrong with extension settings.
+type extErrorKind uint8
 
-// The kinds of ExtensionsError.
+// What an ExtensionsError says is wrong.
 const (
-	ExtBadJID   ExtErrorKind = iota + 1 // a muted or room JID that is not a valid JID
-	ExtTooMany                          // more than MaxMuted JIDs or MaxRooms rooms
-	ExtBadValue                         // a bad allow, nick or max-size
-	ExtBadAlg                           // an encryption algorithm other than AlgAES128GCM
-	ExtBadKey                           // a key that is not base64 of KeySize bytes (JSON only; Encryption's key has its size)
-	ExtBadJSON                          // JSON that is not in MarshalJSON's shape
+	extBadJID   extErrorKind = iota + 1 // a muted or room JID that is not a valid JID
+	extTooMany                          // more than MaxMuted JIDs or MaxRooms rooms
+	extBadValue                         // a bad allow, nick or max-size
+	extBadAlg                           // an encryption algorithm other than AlgAES128GCM
+	extBadKey                           // a key that is not base64 of KeySize bytes (JSON only; Encryption's key has its size)
+	extBadJSON                          // JSON that is not in MarshalJSON's shape
 )
 
-// ExtensionsError is the error of NewExtensions and UnmarshalJSON. Its text
-// names the part at fault and never holds a key.
+// ExtensionsError is the error of NewExtensions and UnmarshalJSON (find it
+// with errors.As). Part names the part at fault; the text also says what
+// is wrong with it (an invalid JID, too many entries, an invalid value, an
+// unknown algorithm, an invalid key, malformed JSON) and never holds a
+// key.
 type ExtensionsError struct {
-	Kind ExtErrorKind
+	kind extErrorKind
 	Part string // "muted", "room", "encrypt" or "json"
 }
 
 func (e *ExtensionsError) Error() string {
 	what := [...]string{"", "invalid JID", "too many entries", "invalid value", "unknown algorithm", "invalid key", "malformed JSON"}
 	w := "invalid"
-	if int(e.Kind) < len(what) {
-		w = what[e.Kind]
+	if int(e.kind) < len(what) {
+		w = what[e.kind]
 	}
 	return "registry: extensions: " + e.Part + ": " + w
 }
@@ -176,10 +178,10 @@ func (e *ExtensionsError) Error() string {
 // AlgAES128GCM. Settings with nothing in them give the zero Extensions.
 func NewExtensions(s ExtensionSettings) (Extensions, error) {
 	if len(s.Muted) > MaxMuted {
-		return Extensions{}, &ExtensionsError{ExtTooMany, "muted"}
+		return Extensions{}, &ExtensionsError{extTooMany, "muted"}
 	}
 	if len(s.Rooms) > MaxRooms {
-		return Extensions{}, &ExtensionsError{ExtTooMany, "room"}
+		return Extensions{}, &ExtensionsError{extTooMany, "room"}
 	}
 	flags := flag(s.IgnoreUnknown, extIgnoreUnknown) | flag(s.Groupchat || len(s.Rooms) > 0, extGroupchat) |
 		flag(s.Priority, extPriority) | flag(s.Jingle, extJingle) | flag(s.Encrypt != nil, extEncrypt)
@@ -204,7 +206,7 @@ func NewExtensions(s ExtensionSettings) (Extensions, error) {
 	var rooms []Room
 	for _, r := range s.Rooms {
 		if r.Allow > AllowNever || len(r.Nick) > MaxNickLen || !utf8.ValidString(r.Nick) {
-			return Extensions{}, &ExtensionsError{ExtBadValue, "room"}
+			return Extensions{}, &ExtensionsError{extBadValue, "room"}
 		}
 		bare, err := bareJID(r.JID, "room")
 		if err != nil {
@@ -222,10 +224,10 @@ func NewExtensions(s ExtensionSettings) (Extensions, error) {
 	}
 	if e := s.Encrypt; e != nil {
 		if e.Alg != AlgAES128GCM {
-			return Extensions{}, &ExtensionsError{ExtBadAlg, "encrypt"}
+			return Extensions{}, &ExtensionsError{extBadAlg, "encrypt"}
 		}
 		if e.MaxSize < 0 || e.MaxSize > MaxEncryptMax {
-			return Extensions{}, &ExtensionsError{ExtBadValue, "encrypt"}
+			return Extensions{}, &ExtensionsError{extBadValue, "encrypt"}
 		}
 		b = append(b, e.Key[:]...)
 		b = binary.AppendUvarint(b, uint64(e.MaxSize))
@@ -245,7 +247,7 @@ func flag(on bool, f byte) byte {
 func bareJID(s, part string) (string, error) {
 	j, err := jid.Prepare(s)
 	if err != nil {
-		return "", &ExtensionsError{ExtBadJID, part}
+		return "", &ExtensionsError{extBadJID, part}
 	}
 	return j.Bare(), nil
 }
@@ -411,8 +413,8 @@ func (e Extensions) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes what MarshalJSON encodes, checking it as
 // NewExtensions does; null gives the zero Extensions. Its errors are
-// *ExtensionsError values (kind ExtBadJSON for JSON of another shape, and
-// ExtBadKey for a key that is not base64 of KeySize bytes); they never
+// *ExtensionsError values (kind extBadJSON for JSON of another shape, and
+// extBadKey for a key that is not base64 of KeySize bytes); they never
 // quote the input. On error, e is left as it was.
 func (e *Extensions) UnmarshalJSON(data []byte) error {
 	if string(data) == "null" {
@@ -421,7 +423,7 @@ func (e *Extensions) UnmarshalJSON(data []byte) error {
 	}
 	var j extJSON
 	if err := json.Unmarshal(data, &j); err != nil {
-		return &ExtensionsError{ExtBadJSON, "json"}
+		return &ExtensionsError{extBadJSON, "json"}
 	}
 	s := ExtensionSettings{Muted: j.Muted, IgnoreUnknown: j.IgnoreUnknown, Priority: j.Priority, Jingle: j.Jingle}
 	if j.Groupchat != nil {
@@ -429,7 +431,7 @@ func (e *Extensions) UnmarshalJSON(data []byte) error {
 		for _, r := range j.Groupchat.Rooms {
 			allow, ok := ParseAllow(r.Allow)
 			if !ok {
-				return &ExtensionsError{ExtBadValue, "room"}
+				return &ExtensionsError{extBadValue, "room"}
 			}
 			s.Rooms = append(s.Rooms, Room{JID: r.JID, Allow: allow, Nick: r.Nick})
 		}
@@ -437,7 +439,7 @@ func (e *Extensions) UnmarshalJSON(data []byte) error {
 	if j.Encrypt != nil {
 		key, err := base64.StdEncoding.DecodeString(j.Encrypt.Key)
 		if err != nil || len(key) != KeySize {
-			return &ExtensionsError{ExtBadKey, "encrypt"}
+			return &ExtensionsError{extBadKey, "encrypt"}
 		}
 		s.Encrypt = &Encryption{Alg: j.Encrypt.Alg, MaxSize: j.Encrypt.MaxSize}
 		copy(s.Encrypt.Key[:], key)

@@ -30,7 +30,7 @@ func TestNewExtensions(t *testing.T) {
 		name string
 		in   ExtensionSettings
 		want ExtensionSettings // when no error
-		err  ExtErrorKind
+		err  extErrorKind
 	}{
 		{name: "nothing", in: ExtensionSettings{}, want: ExtensionSettings{}},
 		{name: "everything",
@@ -55,22 +55,22 @@ func TestNewExtensions(t *testing.T) {
 			want: ExtensionSettings{Encrypt: &Encryption{Alg: AlgAES128GCM}}},
 		{name: "the most muted JIDs and rooms", in: ExtensionSettings{Muted: muted(MaxMuted), Rooms: rooms(MaxRooms)},
 			want: ExtensionSettings{Muted: muted(MaxMuted), Groupchat: true, Rooms: rooms(MaxRooms)}},
-		{name: "too many muted", in: ExtensionSettings{Muted: muted(MaxMuted + 1)}, err: ExtTooMany},
-		{name: "too many rooms", in: ExtensionSettings{Rooms: rooms(MaxRooms + 1)}, err: ExtTooMany},
-		{name: "bad muted JID", in: ExtensionSettings{Muted: []string{"a@"}}, err: ExtBadJID},
-		{name: "bad room JID", in: ExtensionSettings{Rooms: []Room{{JID: ""}}}, err: ExtBadJID},
-		{name: "bad allow", in: ExtensionSettings{Rooms: []Room{{JID: "r@m", Allow: AllowNever + 1}}}, err: ExtBadValue},
-		{name: "long nick", in: ExtensionSettings{Rooms: []Room{{JID: "r@m", Nick: strings.Repeat("n", MaxNickLen+1)}}}, err: ExtBadValue},
-		{name: "nick not UTF-8", in: ExtensionSettings{Rooms: []Room{{JID: "r@m", Nick: "\xff"}}}, err: ExtBadValue},
-		{name: "bad algorithm", in: ExtensionSettings{Encrypt: &Encryption{Alg: "aes-256-gcm", Key: testKey}}, err: ExtBadAlg},
-		{name: "negative max-size", in: ExtensionSettings{Encrypt: &Encryption{Alg: AlgAES128GCM, MaxSize: -1}}, err: ExtBadValue},
-		{name: "huge max-size", in: ExtensionSettings{Encrypt: &Encryption{Alg: AlgAES128GCM, MaxSize: MaxEncryptMax + 1}}, err: ExtBadValue},
+		{name: "too many muted", in: ExtensionSettings{Muted: muted(MaxMuted + 1)}, err: extTooMany},
+		{name: "too many rooms", in: ExtensionSettings{Rooms: rooms(MaxRooms + 1)}, err: extTooMany},
+		{name: "bad muted JID", in: ExtensionSettings{Muted: []string{"a@"}}, err: extBadJID},
+		{name: "bad room JID", in: ExtensionSettings{Rooms: []Room{{JID: ""}}}, err: extBadJID},
+		{name: "bad allow", in: ExtensionSettings{Rooms: []Room{{JID: "r@m", Allow: AllowNever + 1}}}, err: extBadValue},
+		{name: "long nick", in: ExtensionSettings{Rooms: []Room{{JID: "r@m", Nick: strings.Repeat("n", MaxNickLen+1)}}}, err: extBadValue},
+		{name: "nick not UTF-8", in: ExtensionSettings{Rooms: []Room{{JID: "r@m", Nick: "\xff"}}}, err: extBadValue},
+		{name: "bad algorithm", in: ExtensionSettings{Encrypt: &Encryption{Alg: "aes-256-gcm", Key: testKey}}, err: extBadAlg},
+		{name: "negative max-size", in: ExtensionSettings{Encrypt: &Encryption{Alg: AlgAES128GCM, MaxSize: -1}}, err: extBadValue},
+		{name: "huge max-size", in: ExtensionSettings{Encrypt: &Encryption{Alg: AlgAES128GCM, MaxSize: MaxEncryptMax + 1}}, err: extBadValue},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, err := NewExtensions(tc.in)
 			if tc.err != 0 {
 				var ee *ExtensionsError
-				if !errors.As(err, &ee) || ee.Kind != tc.err || e != (Extensions{}) {
+				if !errors.As(err, &ee) || ee.kind != tc.err || e != (Extensions{}) {
 					t.Fatalf("NewExtensions = %v, %v; want an error of kind %d", e, err, tc.err)
 				}
 				return
@@ -179,16 +179,16 @@ func TestExtensionsJSON(t *testing.T) {
 	if string(data) != want {
 		t.Errorf("MarshalJSON =\n%s, want\n%s", data, want)
 	}
-	for in, kind := range map[string]ExtErrorKind{
-		`{"muted":"a@b"}`: ExtBadJSON, `[]`: ExtBadJSON, `{"muted":["a@"]}`: ExtBadJID,
-		`{"groupchat":{"rooms":[{"jid":"r@m","allow":"sometimes"}]}}`: ExtBadValue,
-		`{"encrypt":{"alg":"aes-128-gcm","key":"c2hvcnQ="}}`:          ExtBadKey,
-		`{"encrypt":{"alg":"aes-128-gcm","key":"!!"}}`:                ExtBadKey,
-		`{"encrypt":{"alg":"des","key":"c2VjcmV0LWtleS0xMjM0NQ=="}}`:  ExtBadAlg,
+	for in, kind := range map[string]extErrorKind{
+		`{"muted":"a@b"}`: extBadJSON, `[]`: extBadJSON, `{"muted":["a@"]}`: extBadJID,
+		`{"groupchat":{"rooms":[{"jid":"r@m","allow":"sometimes"}]}}`: extBadValue,
+		`{"encrypt":{"alg":"aes-128-gcm","key":"c2hvcnQ="}}`:          extBadKey,
+		`{"encrypt":{"alg":"aes-128-gcm","key":"!!"}}`:                extBadKey,
+		`{"encrypt":{"alg":"des","key":"c2VjcmV0LWtleS0xMjM0NQ=="}}`:  extBadAlg,
 	} {
 		back := full
 		var ee *ExtensionsError
-		if err := json.Unmarshal([]byte(in), &back); !errors.As(err, &ee) || ee.Kind != kind || back != full {
+		if err := json.Unmarshal([]byte(in), &back); !errors.As(err, &ee) || ee.kind != kind || back != full {
 			t.Errorf("Unmarshal(%s) = %v (kind %v), value changed %v; want kind %d", in, err, ee, back != full, kind)
 		}
 	}

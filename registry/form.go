@@ -14,7 +14,7 @@ import (
 // a client sends with <enable/>, kept field by field so that it can be
 // echoed as it was received. A Form is an immutable value, compact in memory
 // (one string), comparable with ==; the zero Form stands for "no form".
-// Build one with NewForm; read it with Type, Fields, Value or Range.
+// Build one with NewForm; read it with Type, Fields, Value or Iter.
 type Form struct {
 	enc string // "" for no form; else formVersion, then the encoded parts
 }

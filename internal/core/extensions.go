@@ -64,17 +64,23 @@ func rings(reg *registry.Registration) bool {
 
 // voip reports whether st, pushed to reg, rings a call or stops one that
 // was pushed to reg ringing.
+// Only a stanza with a call id can: that check is inlined into every
+// stanza's path.
 func (u *User) voip(st *events.Stanza, reg *registry.Registration, now time.Time) bool {
-	if st == nil || st.Extras().CallID == "" || !rings(reg) {
+	return st != nil && st.Extra != nil && st.Extra.CallID != "" && u.callRings(st, reg, now)
+}
+
+func (u *User) callRings(st *events.Stanza, reg *registry.Registration, now time.Time) bool {
+	if !rings(reg) {
 		return false
 	}
-	return st.CallProposal || st.CallEnd && u.marks.Has(callKey(st.Extras().CallID), reg.ID, now)
+	return st.CallProposal || st.CallEnd && u.marks.Has(callKey(st.Extra.CallID), reg.ID, now)
 }
 
 // markCall remembers that st, a call proposal, was pushed to reg.
 func (u *User) markCall(st *events.Stanza, reg *registry.Registration, now time.Time) {
-	if st.CallProposal && st.Extras().CallID != "" && rings(reg) {
-		u.marks.Add(callKey(st.Extras().CallID), reg.ID, now)
+	if st.CallProposal && st.Extra != nil && st.Extra.CallID != "" && rings(reg) {
+		u.marks.Add(callKey(st.Extra.CallID), reg.ID, now)
 	}
 }
 

@@ -1,12 +1,10 @@
-package pushtest_test
+package pushtest
 
 import (
 	"context"
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/pushrules/pushrules/push/pushtest"
 )
 
 const suite = "../../testdata/conformance"
@@ -32,7 +30,7 @@ func TestConformance(t *testing.T) {
 		name := filepath.Base(file)
 		t.Run(name[:len(name)-len(".json")], func(t *testing.T) {
 			t.Parallel()
-			sc, err := pushtest.LoadScenario(file)
+			sc, err := LoadScenario(file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +62,7 @@ func FuzzParseScenario(f *testing.F) {
 	}
 	f.Add([]byte(`{"format": 1, "name": "x", "steps": [{"at": 0, "queued": {"session": "a@b/c", "stanza": {"ref": "m"}}}], "expect": []}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sc, err := pushtest.ParseScenario("fuzz", data)
+		sc, err := parseScenario("fuzz", data)
 		if err != nil {
 			return
 		}

@@ -1,11 +1,9 @@
-package pushtest_test
+package pushtest
 
 import (
 	"context"
 	"strings"
 	"testing"
-
-	"github.com/pushrules/pushrules/push/pushtest"
 )
 
 // TestDeliveryKeys checks the delivery policy's configuration keys and the
@@ -24,7 +22,7 @@ func TestDeliveryKeys(t *testing.T) {
 		{``, `"published_everything": 1`, `unknown reason "published_everything"`},
 		{``, `"published_ping": -1`, `"check.metrics" of "published_ping" must be a whole number`},
 	} {
-		_, err := pushtest.ParseScenario("x.json", []byte(scenario(tc.config, tc.check)))
+		_, err := parseScenario("x.json", []byte(scenario(tc.config, tc.check)))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("config {%s} check {%s}: error %v, want one containing %q", tc.config, tc.check, err, tc.want)
 		}
@@ -37,7 +35,7 @@ func TestDeliveryKeys(t *testing.T) {
 		{`"published_ping": 0`, false},
 		{`"published_ping": 1`, true},
 	} {
-		sc, err := pushtest.ParseScenario("x.json", []byte(scenario(`"debounce_window": 20, "max_pushes_per_minute": 2, "max_user_pushes_per_minute": 3`, tc.check)))
+		sc, err := parseScenario("x.json", []byte(scenario(`"debounce_window": 20, "max_pushes_per_minute": 2, "max_user_pushes_per_minute": 3`, tc.check)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,8 +43,8 @@ func TestDeliveryKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if failed := len(res.Failures) > 0; failed != tc.fails {
-			t.Errorf("check {%s}: failures %v, want failing %v", tc.check, res.Failures, tc.fails)
+		if failed := len(res.failures) > 0; failed != tc.fails {
+			t.Errorf("check {%s}: failures %v, want failing %v", tc.check, res.failures, tc.fails)
 		}
 	}
 }

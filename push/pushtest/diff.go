@@ -18,13 +18,13 @@ type groupKey struct {
 }
 
 func (k groupKey) String() string {
-	if k.step == TimerStep {
+	if k.step == timerStep {
 		return fmt.Sprintf("at %s, timer", seconds(k.at))
 	}
 	return fmt.Sprintf("at %s, step %d", seconds(k.at), k.step)
 }
 
-func keyOf(e *Entry) groupKey { return groupKey{e.At, e.Step} }
+func keyOf(e *entry) groupKey { return groupKey{e.At, e.Step} }
 
 // diffTraces compares a trace with the expected one: they match when they
 // have the same entries and the same sequence of (At, Step), so that only
@@ -33,11 +33,11 @@ func keyOf(e *Entry) groupKey { return groupKey{e.At, e.Step} }
 // (expected, not produced) and unexpected (produced, not expected), one
 // JSON line each; where a group has both, a field-by-field difference of
 // its missing decisions (-) and its unexpected ones (+) follows.
-func diffTraces(want, got []Entry) string {
-	type group struct{ missing, unexpected []Entry }
+func diffTraces(want, got []entry) string {
+	type group struct{ missing, unexpected []entry }
 	groups := make(map[groupKey]*group)
 	var keys []groupKey
-	count := func(trace []Entry) map[groupKey]map[string]int {
+	count := func(trace []entry) map[groupKey]map[string]int {
 		m := make(map[groupKey]map[string]int)
 		for i := range trace {
 			k := keyOf(&trace[i])
@@ -116,7 +116,7 @@ func diffTraces(want, got []Entry) string {
 // registration a push goes to, the request a reply answers, the session a
 // timeout is for. cmp.Diff then sets each missing decision against the
 // unexpected one for the same thing, field by field.
-func decisions(entries []Entry) map[string]any {
+func decisions(entries []entry) map[string]any {
 	m := make(map[string]any, len(entries))
 	for _, e := range entries {
 		var key string
@@ -140,7 +140,7 @@ func decisions(entries []Entry) map[string]any {
 }
 
 // groupOrder lists the groups of a trace in the order they come.
-func groupOrder(trace []Entry) string {
+func groupOrder(trace []entry) string {
 	var parts []string
 	for i := range trace {
 		if i == 0 || keyOf(&trace[i]) != keyOf(&trace[i-1]) {

@@ -8,36 +8,36 @@ import (
 )
 
 func TestDiffTraces(t *testing.T) {
-	push := func(at time.Duration, step int, node, body string) Entry {
-		return Entry{At: at * time.Second, Step: step, Push: &TracePush{To: "push.example.net", Node: node, Count: "1", Body: body, Important: true}}
+	push := func(at time.Duration, step int, node, body string) entry {
+		return entry{At: at * time.Second, Step: step, Push: &tracePush{To: "push.example.net", Node: node, Count: "1", Body: body, Important: true}}
 	}
-	reply := Entry{At: 0, Step: 1, Reply: &TraceReply{Session: "j@example.org/a", ID: "e1", Type: "result"}}
-	timeout := Entry{At: 0, Step: 1, Timeout: &TraceTimeout{Session: "j@example.org/a", Duration: time.Hour}}
+	reply := entry{At: 0, Step: 1, Reply: &traceReply{Session: "j@example.org/a", ID: "e1", Type: "result"}}
+	timeout := entry{At: 0, Step: 1, Timeout: &traceTimeout{Session: "j@example.org/a", Duration: time.Hour}}
 	for _, tc := range []struct {
 		name      string
-		want, got []Entry
+		want, got []entry
 		// lines must each match a line of the difference (after go-cmp's
 		// non-breaking spaces are made plain spaces); absent must not
 		// occur in it. No lines: the traces match.
 		lines  []string
 		absent []string
 	}{
-		{name: "equal", want: []Entry{reply, push(2, 3, "A", "Hi")}, got: []Entry{reply, push(2, 3, "A", "Hi")}},
+		{name: "equal", want: []entry{reply, push(2, 3, "A", "Hi")}, got: []entry{reply, push(2, 3, "A", "Hi")}},
 		{
 			name: "one group in another order",
-			want: []Entry{push(2, 3, "A", "Hi"), push(2, 3, "B", "Hi")},
-			got:  []Entry{push(2, 3, "B", "Hi"), push(2, 3, "A", "Hi")},
+			want: []entry{push(2, 3, "A", "Hi"), push(2, 3, "B", "Hi")},
+			got:  []entry{push(2, 3, "B", "Hi"), push(2, 3, "A", "Hi")},
 		},
 		{
 			name: "a field differs",
-			want: []Entry{reply, push(2, 3, "A", "Hello")},
-			got:  []Entry{reply, push(2, 3, "A", "Hi")},
+			want: []entry{reply, push(2, 3, "A", "Hello")},
+			got:  []entry{reply, push(2, 3, "A", "Hi")},
 			lines: []string{
 				`^at 2, step 3: 1 missing, 1 unexpected$`,
 				`^  missing:    \{"at": 2, "step": 3, "push": .*"body": "Hello"`,
 				`^  unexpected: \{"at": 2, "step": 3, "push": .*"body": "Hi"`,
 				`^  field by field \(-missing \+unexpected\):$`,
-				`^  \s+"push to push.example.net, node A": &pushtest.TracePush\{$`,
+				`^  \s+"push to push.example.net, node A": &pushtest.tracePush\{$`,
 				`^  -\s+Body:\s+"Hello",$`,
 				`^  \+\s+Body:\s+"Hi",$`,
 			},
@@ -45,8 +45,8 @@ func TestDiffTraces(t *testing.T) {
 		},
 		{
 			name: "only missing: no field-by-field difference",
-			want: []Entry{reply, push(2, 3, "A", "Hi")},
-			got:  []Entry{reply},
+			want: []entry{reply, push(2, 3, "A", "Hi")},
+			got:  []entry{reply},
 			lines: []string{
 				`^at 2, step 3: 1 missing, 0 unexpected$`,
 				`^  missing:    \{"at": 2, "step": 3, "push"`,
@@ -55,8 +55,8 @@ func TestDiffTraces(t *testing.T) {
 		},
 		{
 			name: "two pushes to one registration in a group",
-			want: []Entry{push(2, 3, "A", "one"), push(2, 3, "A", "two")},
-			got:  []Entry{push(2, 3, "A", "one"), push(2, 3, "A", "2")},
+			want: []entry{push(2, 3, "A", "one"), push(2, 3, "A", "two")},
+			got:  []entry{push(2, 3, "A", "one"), push(2, 3, "A", "2")},
 			lines: []string{
 				`^at 2, step 3: 1 missing, 1 unexpected$`,
 				`^  -\s+Body:\s+"two",$`,
@@ -65,28 +65,28 @@ func TestDiffTraces(t *testing.T) {
 		},
 		{
 			name: "duplicates are told apart",
-			want: []Entry{push(2, 3, "A", "x"), push(2, 3, "A", "x")},
-			got:  []Entry{push(2, 3, "A", "y"), push(2, 3, "A", "y")},
+			want: []entry{push(2, 3, "A", "x"), push(2, 3, "A", "x")},
+			got:  []entry{push(2, 3, "A", "y"), push(2, 3, "A", "y")},
 			lines: []string{
 				`^at 2, step 3: 2 missing, 2 unexpected$`,
-				`"push to push.example.net, node A": &pushtest.TracePush\{$`,
-				`"push to push.example.net, node A \(2\)": &pushtest.TracePush\{$`,
+				`"push to push.example.net, node A": &pushtest.tracePush\{$`,
+				`"push to push.example.net, node A \(2\)": &pushtest.tracePush\{$`,
 			},
 		},
 		{
 			name: "another kind of decision",
-			want: []Entry{reply},
-			got:  []Entry{timeout},
+			want: []entry{reply},
+			got:  []entry{timeout},
 			lines: []string{
 				`^at 0, step 1: 1 missing, 1 unexpected$`,
-				`^  -\s+"reply to j@example.org/a, id e1": &pushtest.TraceReply\{`,
-				`^  \+\s+"timeout of j@example.org/a":\s+&pushtest.TraceTimeout\{`,
+				`^  -\s+"reply to j@example.org/a, id e1": &pushtest.traceReply\{`,
+				`^  \+\s+"timeout of j@example.org/a":\s+&pushtest.traceTimeout\{`,
 			},
 		},
 		{
 			name: "groups in another order",
-			want: []Entry{reply, push(2, 3, "A", "Hi")},
-			got:  []Entry{push(2, 3, "A", "Hi"), reply},
+			want: []entry{reply, push(2, 3, "A", "Hi")},
+			got:  []entry{push(2, 3, "A", "Hi"), reply},
 			lines: []string{
 				`^the entries match, but not their order: entry 0 is \(at 2, step 3\), expected \(at 0, step 1\)$`,
 				`^  expected order: \(at 0, step 1\), \(at 2, step 3\)$`,

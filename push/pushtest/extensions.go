@@ -23,8 +23,8 @@ import (
 // "priority", "encrypted" and "jingle" keys of a push entry, the "roster"
 // step, the "mention_nick_fallback" config key and the "features" check.
 
-// TraceEncrypted is an encrypted push's <encrypted/>, decrypted.
-type TraceEncrypted struct {
+// traceEncrypted is an encrypted push's <encrypted/>, decrypted.
+type traceEncrypted struct {
 	// VoIP is whether the element says type='voip'.
 	VoIP bool
 	// Payload is the decrypted JSON object, re-encoded with sorted keys
@@ -32,8 +32,8 @@ type TraceEncrypted struct {
 	Payload json.RawMessage
 }
 
-// TraceJingle is a call push's <jingle/>.
-type TraceJingle struct {
+// traceJingle is a call push's <jingle/>.
+type traceJingle struct {
 	Action, SID string
 	Media       []string
 }
@@ -41,7 +41,7 @@ type TraceJingle struct {
 // extendedEntry fills in tp's extension keys from the publish's XML,
 // decrypting an <encrypted/> with the registration's key. Without a
 // priority, encryption or Jingle it does nothing.
-func extendedEntry(tp *TracePush, p *push.Publish) error {
+func extendedEntry(tp *tracePush, p *push.Publish) error {
 	ext := p.Extensions
 	if !ext.Priority() && !ext.Jingle() && !ext.Encrypted() {
 		return nil
@@ -76,11 +76,11 @@ func extendedEntry(tp *TracePush, p *push.Publish) error {
 				return err
 			}
 			enc, _ := ext.Encryption()
-			payload, err := Decrypt(enc.Key, el.IV, el.Data)
+			payload, err := decrypt(enc.Key, el.IV, el.Data)
 			if err != nil {
 				return err
 			}
-			tp.Encrypted = &TraceEncrypted{VoIP: el.Type == "voip", Payload: payload}
+			tp.Encrypted = &traceEncrypted{VoIP: el.Type == "voip", Payload: payload}
 		case xml.Name{Space: registry.NSJingle, Local: "jingle"}:
 			var el struct {
 				Action string   `xml:"action,attr"`
@@ -90,17 +90,17 @@ func extendedEntry(tp *TracePush, p *push.Publish) error {
 			if err := dec.DecodeElement(&el, &se); err != nil {
 				return err
 			}
-			tp.Jingle = &TraceJingle{Action: el.Action, SID: el.SID, Media: el.Media}
+			tp.Jingle = &traceJingle{Action: el.Action, SID: el.SID, Media: el.Media}
 		}
 	}
 }
 
-// Decrypt opens an encrypted push the way a client does, with only the
+// decrypt opens an encrypted push the way a client does, with only the
 // standard library: iv and data are the base64 of the <encrypted/>'s iv
 // attribute and text (AES-128-GCM ciphertext, tag appended), key the one
 // the client sent. It returns the JSON payload re-encoded with sorted
 // keys.
-func Decrypt(key [registry.KeySize]byte, iv, data string) (json.RawMessage, error) {
+func decrypt(key [registry.KeySize]byte, iv, data string) (json.RawMessage, error) {
 	nonce, err1 := base64.StdEncoding.DecodeString(iv)
 	sealed, err2 := base64.StdEncoding.DecodeString(data)
 	if err := errors.Join(err1, err2); err != nil {
@@ -141,7 +141,7 @@ func canonicalJSON(data []byte) (json.RawMessage, error) {
 }
 
 // appendExtendedJSON appends the extension keys of a push entry.
-func appendExtendedJSON(b []byte, p *TracePush) []byte {
+func appendExtendedJSON(b []byte, p *tracePush) []byte {
 	if p.Priority != "" {
 		b = append(b, `, "priority": `...)
 		b = appendString(b, p.Priority)
@@ -171,7 +171,7 @@ func appendExtendedJSON(b []byte, p *TracePush) []byte {
 }
 
 // parseExtendedPush reads the extension keys of an expected push entry.
-func parseExtendedPush(o *object, p *TracePush) error {
+func parseExtendedPush(o *object, p *tracePush) error {
 	var err error
 	if v, ok := o.vals["priority"]; ok {
 		if p.Priority, err = asString(v, `"push.priority"`); err != nil {
@@ -186,7 +186,7 @@ func parseExtendedPush(o *object, p *TracePush) error {
 		if err != nil {
 			return err
 		}
-		p.Encrypted = &TraceEncrypted{}
+		p.Encrypted = &traceEncrypted{}
 		if p.Encrypted.VoIP, err = asBool(e.vals["voip"], `"push.encrypted.voip"`); err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func parseExtendedPush(o *object, p *TracePush) error {
 		if err != nil {
 			return err
 		}
-		p.Jingle = &TraceJingle{}
+		p.Jingle = &traceJingle{}
 		if p.Jingle.Action, err = asString(j.vals["action"], `"push.jingle.action"`); err != nil {
 			return err
 		}

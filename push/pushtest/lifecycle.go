@@ -11,9 +11,9 @@ import (
 	"github.com/pushrules/pushrules/push"
 )
 
-// TraceChange is a change to a registration (push.Change), recorded only
+// traceChange is a change to a registration (push.Change), recorded only
 // when the scenario's config sets "audit".
-type TraceChange struct {
+type traceChange struct {
 	// User is the account; Registration the push identifier changed.
 	User, Registration string
 	// Reason is push.ChangeReason's name ("enabled", "failed", ...).
@@ -148,12 +148,12 @@ func (r *run) lifecycleEvent(ctx context.Context, st *step) (ev events.Event, d 
 }
 
 // changeEntry builds the trace entry of a change.
-func changeEntry(c push.Change) *TraceChange {
-	return &TraceChange{User: c.User, Registration: string(c.Registration), Reason: c.Reason.String(),
+func changeEntry(c push.Change) *traceChange {
+	return &traceChange{User: c.User, Registration: string(c.Registration), Reason: c.Reason.String(),
 		Session: c.Session, Errors: c.Errors, Condition: c.Condition}
 }
 
-func (c *TraceChange) appendJSON(b []byte) []byte {
+func (c *traceChange) appendJSON(b []byte) []byte {
 	b = append(b, `, "change": {"user": `...)
 	b = appendString(b, c.User)
 	b = append(b, `, "registration": `...)
@@ -175,12 +175,12 @@ func (c *TraceChange) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-func parseChange(raw json.RawMessage) (*TraceChange, error) {
+func parseChange(raw json.RawMessage) (*traceChange, error) {
 	o, err := fieldsOf(raw, "change", []string{"user", "registration", "reason"}, []string{"session", "errors", "condition"})
 	if err != nil {
 		return nil, err
 	}
-	c := &TraceChange{}
+	c := &traceChange{}
 	for k, d := range map[string]*string{"user": &c.User, "registration": &c.Registration, "reason": &c.Reason, "session": &c.Session, "condition": &c.Condition} {
 		if v, ok := o.vals[k]; ok {
 			if *d, err = asString(v, `"change.`+k+`"`); err != nil {

@@ -22,9 +22,9 @@ import (
 // keys, the "notification" entries of a trace and the answers to
 // notifications.
 
-// TraceNotification is a Push 2.0 notification to a push service, as the
+// traceNotification is a Push 2.0 notification to a push service, as the
 // device sees it once decrypted.
-type TraceNotification struct {
+type traceNotification struct {
 	// To is the push service's JID; Client the <client/> the device is
 	// known by.
 	To, Client string
@@ -66,12 +66,12 @@ var (
 // notificationEntry renders n (with a fixed random source, so that runs
 // are repeatable) and opens it as its device: the key among devices whose
 // public key the registration holds.
-func (sc *Scenario) notificationEntry(n *push.Notification) (*TraceNotification, error) {
+func (sc *Scenario) notificationEntry(n *push.Notification) (*traceNotification, error) {
 	msg, err := n.AppendXML(nil, rand.NewChaCha8([32]byte{'p', 'u', 's', 'h', '2'}))
 	if err != nil {
 		return nil, fmt.Errorf("rendering a notification: %w", err)
 	}
-	e := &TraceNotification{To: n.To(), Client: n.Request.Client, VoIP: bytes.Contains(msg, []byte("<voip/>"))}
+	e := &traceNotification{To: n.To(), Client: n.Request.Client, VoIP: bytes.Contains(msg, []byte("<voip/>"))}
 	if m := priorityRE.FindSubmatch(msg); m != nil {
 		e.Priority = string(m[1])
 	}
@@ -107,7 +107,7 @@ func (sc *Scenario) notificationEntry(n *push.Notification) (*TraceNotification,
 }
 
 // appendNotification writes the "notification" key of an entry.
-func appendNotification(b []byte, n *TraceNotification) []byte {
+func appendNotification(b []byte, n *traceNotification) []byte {
 	b = append(b, `, "notification": {"to": `...)
 	b = appendString(b, n.To)
 	b = append(b, `, "client": `...)
@@ -125,12 +125,12 @@ func appendNotification(b []byte, n *TraceNotification) []byte {
 	return append(b, '}')
 }
 
-func parseNotification(raw json.RawMessage) (*TraceNotification, error) {
+func parseNotification(raw json.RawMessage) (*traceNotification, error) {
 	o, err := fieldsOf(raw, "notification", []string{"to", "client", "priority", "voip", "stanza"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	n := &TraceNotification{}
+	n := &traceNotification{}
 	for k, d := range map[string]*string{"to": &n.To, "client": &n.Client, "priority": &n.Priority} {
 		if *d, err = asString(o.vals[k], `"notification.`+k+`"`); err != nil {
 			return nil, err
@@ -179,7 +179,7 @@ func (r *run) recordNotifications(_ context.Context, at time.Duration, step int,
 		if err != nil {
 			return err
 		}
-		r.result.Trace = append(r.result.Trace, Entry{At: at, Step: step, Notification: e})
+		r.result.trace = append(r.result.trace, entry{At: at, Step: step, Notification: e})
 		r.notes = append(r.notes, notes[i])
 		r.notesAnswered = append(r.notesAnswered, false)
 	}

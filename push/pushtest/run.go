@@ -14,15 +14,15 @@ import (
 	"github.com/pushrules/pushrules/registry/registrytest"
 )
 
-// Result is what a run of a Scenario produced.
+// Result is what a run of a Scenario produced: read it with Diff and
+// TraceJSON.
 type Result struct {
-	// Scenario is the scenario that was run.
-	Scenario *Scenario
-	// Trace is every decision the engine made, in the order made: for each
-	// Decisions, its Replies, Timeouts and Publishes in that order.
-	Trace []Entry
-	// Failures describes every "check" step that failed, in step order.
-	Failures []string
+	scenario *Scenario
+	// trace is every decision the engine made, in the order made: for
+	// each Decisions, its Replies, Timeouts and Publishes in that order.
+	trace []entry
+	// failures describes every "check" step that failed, in step order.
+	failures []string
 }
 
 // Diff compares the trace with the scenario's expectation and returns ""
@@ -33,13 +33,13 @@ type Result struct {
 // of one group may come in any order; groups must come in the expected
 // order.
 func (r *Result) Diff() string {
-	d := diffTraces(r.Scenario.Expect, r.Trace)
-	if len(r.Failures) == 0 {
+	d := diffTraces(r.scenario.expect, r.trace)
+	if len(r.failures) == 0 {
 		return d
 	}
 	var sb strings.Builder
 	sb.WriteString(d)
-	for _, f := range r.Failures {
+	for _, f := range r.failures {
 		sb.WriteString("check failed: ")
 		sb.WriteString(f)
 		sb.WriteByte('\n')
@@ -48,23 +48,25 @@ func (r *Result) Diff() string {
 }
 
 // TraceJSON renders the trace as a JSON array in the shape of the
-// scenario's "expect" (see MarshalTrace).
-func (r *Result) TraceJSON() []byte { return MarshalTrace(r.Trace) }
+// scenario's "expect", one entry per line, ready to paste into a scenario
+// file.
+func (r *Result) TraceJSON() []byte { return marshalTrace(r.trace) }
 
 // Run runs the scenario on a fresh push.Engine, configured from the
 // scenario's config, with a fresh registry.Memory wrapped in a
-// registrytest.Faulty store, under a virtual clock that starts at Epoch.
+// registrytest.Faulty store, under a virtual clock that starts at
+// 2026-01-01T00:00:00Z (scenario time 0).
 //
 // Before each step, every batch timer due at or before the step's time
 // fires (Engine.Wake), in time order; after the last step the clock runs on
-// to the scenario's end the same way. Publishes are sent to a Recorder; a
+// to the scenario's end the same way. Publishes are recorded; a
 // "respond" step answers the oldest unanswered publish sent to its (to,
 // node), and of its user when it names one.
 //
 // Run returns an error, naming the step, when the engine returns one, when
 // a "respond" step finds no publish to answer, or when ctx is done; the
 // Result then holds the trace up to that point. A failed check is not an
-// error: it is recorded in Result.Failures and reported by Diff.
+// error: Diff reports it.
 func (s *Scenario) Run(ctx context.Context) (*Result, error) {
 	return s.run(ctx, false)
 }
@@ -77,7 +79,8 @@ func (s *Scenario) RunInto(ctx context.Context) (*Result, error) {
 }
 
 func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
-	store := registrytest.NewFaulty(registry.NewMemory())
+	mem := registry.NewMemory()
+	store := registrytest.NewFaulty(mem)
 	cfg := s.config
 	cfg.Store = store
 	cfg.IDSecret = "pushtest" // reproducible retry delays
@@ -95,10 +98,11 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 		sc:     s,
 		eng:    eng,
 		store:  store,
+		stored: mem,
 		roster: rost,
 		count:  count,
 		into:   into,
-		result: &Result{Scenario: s},
+		result: &Result{scenario: s},
 	}
 	for i := range s.steps {
 		st := &s.steps[i]
@@ -108,7 +112,7 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 		if err := r.fire(ctx, st.at); err != nil {
 			return r.result, s.errorf("before step %d: %w", i, err)
 		}
-		r.clock.Set(Epoch.Add(st.at))
+		r.clock.Set(epoch.Add(st.at))
 		if err := r.step(ctx, i, st); err != nil {
 			return r.result, s.errorf("step %d (%s at %s): %w", i, st.action, seconds(st.at), err)
 		}
@@ -116,7 +120,7 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 	if err := r.fire(ctx, s.end); err != nil {
 		return r.result, s.errorf("after the last step: %w", err)
 	}
-	r.clock.Set(Epoch.Add(s.end))
+	r.clock.Set(epoch.Add(s.end))
 	return r.result, nil
 }
 
@@ -132,10 +136,11 @@ type run struct {
 	sc            *Scenario
 	eng           *push.Engine
 	store         *registrytest.Faulty
+	stored        *registry.Memory // what store wraps: read past its faults
 	roster        *roster
 	count         *counter
-	clock         Clock
-	sent          Recorder
+	clock         clock
+	sent          recorder
 	answered      []bool              // parallel to sent.Publishes()
 	notes         []push.Notification // Push 2.0 notifications sent
 	notesAnswered []bool              // parallel to notes
@@ -147,7 +152,7 @@ type run struct {
 // fire wakes the engine for every timer due at or before until, in time
 // order.
 func (r *run) fire(ctx context.Context, until time.Duration) error {
-	limit := Epoch.Add(until)
+	limit := epoch.Add(until)
 	var last time.Time
 	for {
 		w := r.eng.NextWake()
@@ -155,14 +160,14 @@ func (r *run) fire(ctx context.Context, until time.Duration) error {
 			return nil
 		}
 		if !last.IsZero() && !w.After(last) {
-			return fmt.Errorf("engine bug: NextWake gives %s again after Wake(%s)", seconds(w.Sub(Epoch)), seconds(last.Sub(Epoch)))
+			return fmt.Errorf("engine bug: NextWake gives %s again after Wake(%s)", seconds(w.Sub(epoch)), seconds(last.Sub(epoch)))
 		}
 		if now := r.clock.Now(); w.Before(now) {
-			return fmt.Errorf("engine bug: NextWake gives %s, before the clock (%s)", seconds(w.Sub(Epoch)), seconds(now.Sub(Epoch)))
+			return fmt.Errorf("engine bug: NextWake gives %s, before the clock (%s)", seconds(w.Sub(epoch)), seconds(now.Sub(epoch)))
 		}
 		last = w
 		r.clock.Set(w)
-		if err := r.record(ctx, TimerStep, r.eng.Wake(ctx, w)); err != nil {
+		if err := r.record(ctx, timerStep, r.eng.Wake(ctx, w)); err != nil {
 			return err
 		}
 	}
@@ -170,17 +175,17 @@ func (r *run) fire(ctx context.Context, until time.Duration) error {
 
 // record appends the decisions to the trace and sends the publishes.
 func (r *run) record(ctx context.Context, step int, d push.Decisions) error {
-	at := r.clock.Now().Sub(Epoch)
-	tr := &r.result.Trace
+	at := r.clock.Now().Sub(epoch)
+	tr := &r.result.trace
 	for _, rep := range d.Replies {
-		e := &TraceReply{Session: rep.Session, ID: rep.ID, Type: "result"}
+		e := &traceReply{Session: rep.Session, ID: rep.ID, Type: "result"}
 		if rep.Error != nil {
 			e.Type, e.ErrorType, e.Condition, e.Text = "error", rep.Error.Type, rep.Error.Condition, rep.Error.Text
 		}
-		*tr = append(*tr, Entry{At: at, Step: step, Reply: e})
+		*tr = append(*tr, entry{At: at, Step: step, Reply: e})
 	}
 	for _, t := range d.Timeouts {
-		*tr = append(*tr, Entry{At: at, Step: step, Timeout: &TraceTimeout{Session: t.Session, Duration: t.Duration}})
+		*tr = append(*tr, entry{At: at, Step: step, Timeout: &traceTimeout{Session: t.Session, Duration: t.Duration}})
 	}
 	for i := range d.Publishes {
 		p := &d.Publishes[i]
@@ -188,7 +193,7 @@ func (r *run) record(ctx context.Context, step int, d push.Decisions) error {
 		if err != nil {
 			return err
 		}
-		*tr = append(*tr, Entry{At: at, Step: step, Push: tp})
+		*tr = append(*tr, entry{At: at, Step: step, Push: tp})
 		if err := r.sent.Send(ctx, *p); err != nil {
 			return err
 		}
@@ -199,7 +204,7 @@ func (r *run) record(ctx context.Context, step int, d push.Decisions) error {
 	}
 	if r.sc.audit {
 		for _, c := range d.Changes {
-			*tr = append(*tr, Entry{At: at, Step: step, Change: changeEntry(c)})
+			*tr = append(*tr, entry{At: at, Step: step, Change: changeEntry(c)})
 		}
 	}
 	return nil
@@ -325,11 +330,11 @@ func (r *run) answer(now time.Time, st *step) (events.PublishResult, error) {
 // check compares the state with a check step, recording what differs.
 func (r *run) check(ctx context.Context, i int, st *step) error {
 	fail := func(format string, args ...any) {
-		r.result.Failures = append(r.result.Failures,
+		r.result.failures = append(r.result.failures,
 			fmt.Sprintf("step %d (at %s): ", i, seconds(st.at))+fmt.Sprintf(format, args...))
 	}
 	for _, c := range st.regs {
-		regs, err := r.store.Unwrap().Load(ctx, c.user)
+		regs, err := r.stored.Load(ctx, c.user)
 		if err != nil {
 			return fmt.Errorf("reading the registrations of %s: %w", c.user, err)
 		}

@@ -21,7 +21,7 @@ import (
 
 // Scenario is a parsed conformance scenario: an engine configuration, the
 // steps a host feeds to the engine, and the trace of decisions expected.
-// Create it with LoadScenario or ParseScenario; run it with Run. A Scenario
+// Create it with LoadScenario; run it with Run. A Scenario
 // is not modified by running it and may be run any number of times, also
 // concurrently.
 type Scenario struct {
@@ -29,22 +29,15 @@ type Scenario struct {
 	Name string
 	// Summary is the one sentence saying what the scenario proves.
 	Summary string
-	// Rules are the tags naming the rules exercised (informational).
-	Rules []string
-	// Prosody is "same", or "differs: ..." explaining how Prosody's
-	// mod_cloud_notify behaves instead; "" when the file has no such key.
-	Prosody string
-	// Host is the configured server domain ("example.org" by default). The
-	// engine has no setting for it (it takes the domain from each user's
-	// JID), so it does not affect a run.
-	Host string
-	// Expect is the whole trace the scenario expects, in order.
-	Expect []Entry
+	// expect is the whole trace the scenario expects, in order. The
+	// informational keys (rules, prosody, config.host) are checked and
+	// not kept: they do not affect a run.
+	expect []entry
 
 	source  string             // the file name, for messages
 	config  push.Config        // without Store
 	steps   []step             // the input
-	end     time.Duration      // when the clock stops, since Epoch
+	end     time.Duration      // when the clock stops, since epoch
 	audit   bool               // record registration changes in the trace
 	devices []*ecdh.PrivateKey // Push 2.0 devices' keys, to decrypt notifications
 }
@@ -123,27 +116,29 @@ type checkBound struct {
 const maxSeconds = 1e9
 
 // LoadScenario reads and parses the scenario file at path. The scenario's
-// name must equal the file name without .json. Errors name the file.
-func LoadScenario(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return ParseScenario(path, data)
-}
-
-// ParseScenario parses a scenario from data. Name labels the source in
-// error messages, like a file name; when it ends in ".json", the scenario's
-// name must equal its base name without ".json".
+// name must equal the file name without .json.
 //
 // Parsing is strict: an unknown or repeated key anywhere, a value of the
 // wrong type, a step with no action or with two, a time that is negative
 // or goes backwards, an end before the last step, a stanza whose XML does
 // not parse, a ref whose first occurrence has no xml or whose later xml
 // differs, and an expected entry that names a step it cannot come from are
-// all errors. Errors say where: "foo.json: step 3: unknown key ..." (steps
-// and expected entries are counted from 0, as in the trace).
-func ParseScenario(name string, data []byte) (*Scenario, error) {
+// all errors. Errors name the file and say where: "foo.json: step 3:
+// unknown key ..." (steps and expected entries are counted from 0, as in
+// the trace).
+func LoadScenario(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseScenario(path, data)
+}
+
+// parseScenario parses a scenario from data, as LoadScenario describes.
+// Name labels the source in error messages, like a file name; when it ends
+// in ".json", the scenario's name must equal its base name without
+// ".json".
+func parseScenario(name string, data []byte) (*Scenario, error) {
 	p := &parser{refs: make(map[string]refStanza)}
 	sc, err := p.scenario(name, data)
 	if err != nil {
@@ -192,7 +187,7 @@ func (p *parser) scenario(name string, data []byte) (*Scenario, error) {
 	if format != 1 {
 		return nil, fmt.Errorf(`"format" must be 1, not %v`, format)
 	}
-	sc := &Scenario{source: name, Host: "example.org"}
+	sc := &Scenario{source: name}
 	if sc.Name, err = asString(top.vals["name"], `"name"`); err != nil {
 		return nil, err
 	}
@@ -208,15 +203,16 @@ func (p *parser) scenario(name string, data []byte) (*Scenario, error) {
 		}
 	}
 	if v, ok := top.vals["rules"]; ok {
-		if sc.Rules, err = asStrings(v, `"rules"`); err != nil {
+		if _, err = asStrings(v, `"rules"`); err != nil {
 			return nil, err
 		}
 	}
 	if v, ok := top.vals["prosody"]; ok {
-		if sc.Prosody, err = asString(v, `"prosody"`); err != nil {
+		prosody, err := asString(v, `"prosody"`)
+		if err != nil {
 			return nil, err
 		}
-		if sc.Prosody != "same" && !strings.HasPrefix(sc.Prosody, "differs: ") {
+		if prosody != "same" && !strings.HasPrefix(prosody, "differs: ") {
 			return nil, errors.New(`"prosody" must be "same" or start with "differs: "`)
 		}
 	}
@@ -266,7 +262,7 @@ func (p *parser) scenario(name string, data []byte) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc.Expect = make([]Entry, 0, len(rawExpect))
+	sc.expect = make([]entry, 0, len(rawExpect))
 	for i, re := range rawExpect {
 		e, err := parseEntry(re)
 		if err != nil {
@@ -275,20 +271,20 @@ func (p *parser) scenario(name string, data []byte) (*Scenario, error) {
 		if err := sc.checkEntry(e, i); err != nil {
 			return nil, fmt.Errorf("expect %d: %w", i, err)
 		}
-		sc.Expect = append(sc.Expect, e)
+		sc.expect = append(sc.expect, e)
 	}
 	return sc, nil
 }
 
 // checkEntry reports an expected entry that no run could produce.
-func (sc *Scenario) checkEntry(e Entry, i int) error {
-	if i > 0 && e.At < sc.Expect[i-1].At {
-		return fmt.Errorf("at %s is before the previous entry's at %s", seconds(e.At), seconds(sc.Expect[i-1].At))
+func (sc *Scenario) checkEntry(e entry, i int) error {
+	if i > 0 && e.At < sc.expect[i-1].At {
+		return fmt.Errorf("at %s is before the previous entry's at %s", seconds(e.At), seconds(sc.expect[i-1].At))
 	}
 	if e.Change != nil && !sc.audit {
 		return errNoAudit
 	}
-	if e.Step == TimerStep {
+	if e.Step == timerStep {
 		if e.At > sc.end {
 			return fmt.Errorf("a timer at %s is after the end (%s)", seconds(e.At), seconds(sc.end))
 		}
@@ -317,7 +313,8 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 		v, what := o.vals[k], `"config.`+k+`"`
 		switch k {
 		case "host":
-			if sc.Host, err = asString(v, what); err == nil && sc.Host == "" {
+			var host string
+			if host, err = asString(v, what); err == nil && host == "" {
 				err = fmt.Errorf("%s must not be empty", what)
 			}
 		case "with_body":

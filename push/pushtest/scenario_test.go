@@ -1,4 +1,4 @@
-package pushtest_test
+package pushtest
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pushrules/pushrules/push/pushtest"
 )
 
 // base is a valid scenario; the tests below break it one way at a time.
@@ -34,9 +32,9 @@ const base = `{
   ]
 }`
 
-func parse(t *testing.T, name, data string) (*pushtest.Scenario, error) {
+func parse(t *testing.T, name, data string) (*Scenario, error) {
 	t.Helper()
-	return pushtest.ParseScenario(name, []byte(data))
+	return parseScenario(name, []byte(data))
 }
 
 func TestParseValid(t *testing.T) {
@@ -44,11 +42,11 @@ func TestParseValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc.Name != "foo" || sc.Prosody != "same" || sc.Host != "example.org" || len(sc.Expect) != 2 {
+	if sc.Name != "foo" || len(sc.expect) != 2 {
 		t.Errorf("parsed %+v", sc)
 	}
-	if got := sc.Expect[1].At; got != 2500*time.Millisecond {
-		t.Errorf("Expect[1].At = %v, want 2.5s", got)
+	if got := sc.expect[1].At; got != 2500*time.Millisecond {
+		t.Errorf("expect[1].At = %v, want 2.5s", got)
 	}
 	res, err := sc.Run(context.Background())
 	if err != nil {
@@ -149,7 +147,7 @@ func TestParseRespondAndFaults(t *testing.T) {
 		{`{"at": 0, "hibernate": {"session": "u@h/r", "queue": "<message/>"}}`, `"hibernate.queue" must be an array`},
 		{`{"at": 0, "hibernate": {"session": "u@h/r", "queue": ["<message>"]}}`, `"hibernate.queue[0]": unparseable stanza XML`},
 	} {
-		_, err := pushtest.ParseScenario("x.json", []byte(step(tc.step)))
+		_, err := parseScenario("x.json", []byte(step(tc.step)))
 		if err == nil || !strings.Contains(err.Error(), "x.json: step 0: "+tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.step, err, "x.json: step 0: "+tc.want)
 		}
@@ -162,21 +160,21 @@ func TestLoadScenario(t *testing.T) {
 	if err := os.WriteFile(path, []byte(base), 0o666); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pushtest.LoadScenario(path); err != nil {
+	if _, err := LoadScenario(path); err != nil {
 		t.Fatal(err)
 	}
 	other := filepath.Join(dir, "other.json")
 	if err := os.WriteFile(other, []byte(base), 0o666); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pushtest.LoadScenario(other); err == nil || !strings.Contains(err.Error(), other+`: name "foo" does not match`) {
+	if _, err := LoadScenario(other); err == nil || !strings.Contains(err.Error(), other+`: name "foo" does not match`) {
 		t.Errorf("LoadScenario(%s) = %v, want a name mismatch naming the file", other, err)
 	}
-	if _, err := pushtest.LoadScenario(filepath.Join(dir, "missing.json")); err == nil {
+	if _, err := LoadScenario(filepath.Join(dir, "missing.json")); err == nil {
 		t.Error("LoadScenario of a missing file succeeded")
 	}
-	// ParseScenario with a name that is not a file name checks no name.
-	if _, err := pushtest.ParseScenario("inline", []byte(base)); err != nil {
+	// parseScenario with a name that is not a file name checks no name.
+	if _, err := parseScenario("inline", []byte(base)); err != nil {
 		t.Error(err)
 	}
 }

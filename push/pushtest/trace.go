@@ -13,33 +13,33 @@ import (
 	"github.com/pushrules/pushrules/registry"
 )
 
-// TimerStep is the Step of an Entry decided when a timer fired (written
+// timerStep is the Step of an entry decided when a timer fired (written
 // "timer" in a scenario file) rather than by a step.
-const TimerStep = -1
+const timerStep = -1
 
-// Entry is one decision in a trace: a reply, a hibernation timeout, a
+// entry is one decision in a trace: a reply, a hibernation timeout, a
 // publish or a Push 2.0 notification (exactly one of Reply, Timeout, Push
 // and Notification is set), when it was made
 // and what caused it. It marshals to JSON in the shape of a scenario's
 // "expect" entries.
-type Entry struct {
+type entry struct {
 	// At is the clock when the decision was made, as time since the start
-	// of the scenario (Epoch).
+	// of the scenario (epoch).
 	At time.Duration
 	// Step is the 0-based index of the step that caused the decision, or
-	// TimerStep when a timer fired.
+	// timerStep when a timer fired.
 	Step int
 
 	// Exactly one of these is set: the decision.
-	Reply        *TraceReply
-	Timeout      *TraceTimeout
-	Push         *TracePush
-	Notification *TraceNotification
-	Change       *TraceChange
+	Reply        *traceReply
+	Timeout      *traceTimeout
+	Push         *tracePush
+	Notification *traceNotification
+	Change       *traceChange
 }
 
-// TraceReply is a reply to a session's <enable/> or <disable/>.
-type TraceReply struct {
+// traceReply is a reply to a session's <enable/> or <disable/>.
+type traceReply struct {
 	// Session is the full JID of the session answered, ID the request's id.
 	Session, ID string
 	// Type is "result" or "error"; for an error, ErrorType, Condition and
@@ -47,16 +47,16 @@ type TraceReply struct {
 	Type, ErrorType, Condition, Text string
 }
 
-// TraceTimeout tells the host to set a session's hibernation timeout.
-type TraceTimeout struct {
+// traceTimeout tells the host to set a session's hibernation timeout.
+type traceTimeout struct {
 	// Session is the full JID of the hibernating session.
 	Session string
-	// Duration is the new timeout, counted from the Entry's At.
+	// Duration is the new timeout, counted from the entry's At.
 	Duration time.Duration
 }
 
-// TracePush is a publish to a push service.
-type TracePush struct {
+// tracePush is a publish to a push service.
+type tracePush struct {
 	// To is the push service's JID and Node the registration's node ("" for
 	// none).
 	To, Node string
@@ -77,16 +77,16 @@ type TracePush struct {
 	// Encrypted is the decrypted <encrypted/> of a registration that asked
 	// for encryption; Count, Sender and Body are then "" (the summary form
 	// is replaced) and left out of the JSON.
-	Encrypted *TraceEncrypted
+	Encrypted *traceEncrypted
 	// Jingle is the <jingle/> of a call push to a registration that asked
 	// for one.
-	Jingle *TraceJingle
+	Jingle *traceJingle
 }
 
 // pushEntry builds the push entry of a publish.
-func pushEntry(p *push.Publish) (*TracePush, error) {
+func pushEntry(p *push.Publish) (*tracePush, error) {
 	messages, _ := p.Counts()
-	tp := &TracePush{
+	tp := &tracePush{
 		Subscriptions: subscriptionsOf(p),
 		To:            p.To(),
 		Node:          p.Node(),
@@ -117,23 +117,23 @@ func formMap(f registry.Form) map[string]string {
 }
 
 // String renders e on one line, as it is written in a scenario's "expect".
-func (e Entry) String() string {
+func (e entry) String() string {
 	return string(e.appendJSON(nil))
 }
 
 // MarshalJSON renders e in the shape of a scenario's "expect" entries.
-func (e Entry) MarshalJSON() ([]byte, error) {
+func (e entry) MarshalJSON() ([]byte, error) {
 	if e.Reply == nil && e.Timeout == nil && e.Push == nil && e.Notification == nil && e.Change == nil {
-		return nil, errors.New("pushtest: an Entry needs a Reply, a Timeout, a Push, a Notification or a Change")
+		return nil, errors.New("pushtest: an entry needs a Reply, a Timeout, a Push, a Notification or a Change")
 	}
 	return e.appendJSON(nil), nil
 }
 
-func (e Entry) appendJSON(b []byte) []byte {
+func (e entry) appendJSON(b []byte) []byte {
 	b = append(b, `{"at": `...)
 	b = append(b, seconds(e.At)...)
 	b = append(b, `, "step": `...)
-	if e.Step == TimerStep {
+	if e.Step == timerStep {
 		b = append(b, `"timer"`...)
 	} else {
 		b = strconv.AppendInt(b, int64(e.Step), 10)
@@ -228,9 +228,9 @@ func seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
 }
 
-// MarshalTrace renders a trace as a JSON array in the shape of a scenario's
+// marshalTrace renders a trace as a JSON array in the shape of a scenario's
 // "expect", one entry per line, ready to paste into a scenario file.
-func MarshalTrace(trace []Entry) []byte {
+func marshalTrace(trace []entry) []byte {
 	if len(trace) == 0 {
 		return []byte("[]\n")
 	}
@@ -247,8 +247,8 @@ func MarshalTrace(trace []Entry) []byte {
 }
 
 // parseEntry parses one entry of a scenario's "expect", strictly.
-func parseEntry(raw json.RawMessage) (Entry, error) {
-	var e Entry
+func parseEntry(raw json.RawMessage) (entry, error) {
+	var e entry
 	o, err := parseObject(raw, "an entry")
 	if err != nil {
 		return e, err
@@ -268,7 +268,7 @@ func parseEntry(raw json.RawMessage) (Entry, error) {
 		if s, _ := asString(v, `"step"`); s != "timer" {
 			return e, fmt.Errorf(`"step" must be a step index or "timer", not %q`, s)
 		}
-		e.Step = TimerStep
+		e.Step = timerStep
 	} else {
 		n, err := asNumber(v, `"step"`)
 		if err != nil || n < 0 || n > maxSeconds || n != float64(int(n)) {
@@ -321,12 +321,12 @@ func fieldsOf(raw json.RawMessage, in string, required, optional []string) (*obj
 	return o, nil
 }
 
-func parseReply(raw json.RawMessage) (*TraceReply, error) {
+func parseReply(raw json.RawMessage) (*traceReply, error) {
 	o, err := fieldsOf(raw, "reply", []string{"session", "id", "type"}, []string{"error_type", "condition", "text"})
 	if err != nil {
 		return nil, err
 	}
-	r := &TraceReply{}
+	r := &traceReply{}
 	dst := map[string]*string{"session": &r.Session, "id": &r.ID, "type": &r.Type,
 		"error_type": &r.ErrorType, "condition": &r.Condition, "text": &r.Text}
 	for _, k := range o.keys {
@@ -352,12 +352,12 @@ func parseReply(raw json.RawMessage) (*TraceReply, error) {
 	return r, nil
 }
 
-func parseTimeout(raw json.RawMessage) (*TraceTimeout, error) {
+func parseTimeout(raw json.RawMessage) (*traceTimeout, error) {
 	o, err := fieldsOf(raw, "timeout", []string{"session", "seconds"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	t := &TraceTimeout{}
+	t := &traceTimeout{}
 	if t.Session, err = asString(o.vals["session"], `"timeout.session"`); err != nil {
 		return nil, err
 	}
@@ -367,7 +367,7 @@ func parseTimeout(raw json.RawMessage) (*TraceTimeout, error) {
 	return t, nil
 }
 
-func parsePush(raw json.RawMessage) (*TracePush, error) {
+func parsePush(raw json.RawMessage) (*tracePush, error) {
 	required := []string{"to", "node", "count", "sender", "body", "important", "options"}
 	if probe, err := parseObject(raw, `"push"`); err == nil && probe.vals["encrypted"] != nil {
 		required = []string{"to", "node", "important", "options"} // the summary form is replaced
@@ -376,7 +376,7 @@ func parsePush(raw json.RawMessage) (*TracePush, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &TracePush{}
+	p := &tracePush{}
 	if err := parseExtendedPush(o, p); err != nil {
 		return nil, err
 	}

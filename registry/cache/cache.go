@@ -14,8 +14,8 @@ import (
 
 // Defaults of the bounds in Options.
 const (
-	DefaultMaxUsers     = 100_000
-	DefaultMaxFormBytes = 64 << 20
+	defaultMaxUsers     = 100_000
+	defaultMaxFormBytes = 64 << 20
 )
 
 const maxShards = 64
@@ -38,14 +38,15 @@ type Notifier interface {
 type Options struct {
 	// MaxUsers bounds the number of users cached, users with no
 	// registrations included (a Load of such a user is cached too);
-	// DefaultMaxUsers when 0. The cache is split in up to 64 shards (fewer
-	// for small bounds), each with its share of both bounds, so it may
-	// evict before the total reaches a bound.
+	// 100,000 when 0. The cache is split in up to 64 shards (fewer for
+	// small bounds), each with its share of both bounds, so it may evict
+	// before the total reaches a bound.
 	MaxUsers int
-	// MaxFormBytes bounds the bytes of publish-options forms cached, as
-	// FormSize counts them; DefaultMaxFormBytes when 0. A user whose forms
-	// exceed a shard's share is not cached: every Load of that user reads
-	// the underlying store.
+	// MaxFormBytes bounds the bytes of publish-options forms cached,
+	// counting for each form the length of its type, of every field's var
+	// and type and of every value, plus one byte per string; 64 MiB when
+	// 0. A user whose forms exceed a shard's share is not cached: every
+	// Load of that user reads the underlying store.
 	MaxFormBytes int
 	// Notifier, if not nil, tells the other nodes of every change made
 	// through this Store; nil for a single node.
@@ -66,16 +67,16 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// OptionsError is New's error for Options it cannot use.
-type OptionsError struct {
-	Field  string
-	Reason string
-}
+// Error is the type of the package's sentinel errors. They are constants:
+// compare with errors.Is.
+type Error string
 
-// Error implements error.
-func (e *OptionsError) Error() string {
-	return "cache: Options." + e.Field + ": " + e.Reason
-}
+// Error returns the message.
+func (e Error) Error() string { return string(e) }
+
+// ErrInvalidOptions is wrapped by New's error for a nil store or Options it
+// cannot use; the message names the field.
+const ErrInvalidOptions Error = "cache: invalid options"
 
 // Store is a registry.Store (and registry.Appender) that serves Load from
 // memory and writes through to an underlying Store. It is safe for
@@ -100,22 +101,22 @@ var (
 	_ registry.Appender = (*Store)(nil)
 )
 
-// New returns an empty cache over store. It returns an *OptionsError for a
-// nil store or negative bounds.
+// New returns an empty cache over store. For a nil store or negative
+// bounds it returns an error wrapping ErrInvalidOptions.
 func New(store registry.Store, opts Options) (*Store, error) {
 	switch {
 	case store == nil:
-		return nil, &OptionsError{Field: "store", Reason: "nil"}
+		return nil, fmt.Errorf("%w: nil store", ErrInvalidOptions)
 	case opts.MaxUsers < 0:
-		return nil, &OptionsError{Field: "MaxUsers", Reason: fmt.Sprintf("%d is negative", opts.MaxUsers)}
+		return nil, fmt.Errorf("%w: Options.MaxUsers: %d is negative", ErrInvalidOptions, opts.MaxUsers)
 	case opts.MaxFormBytes < 0:
-		return nil, &OptionsError{Field: "MaxFormBytes", Reason: fmt.Sprintf("%d is negative", opts.MaxFormBytes)}
+		return nil, fmt.Errorf("%w: Options.MaxFormBytes: %d is negative", ErrInvalidOptions, opts.MaxFormBytes)
 	}
 	if opts.MaxUsers == 0 {
-		opts.MaxUsers = DefaultMaxUsers
+		opts.MaxUsers = defaultMaxUsers
 	}
 	if opts.MaxFormBytes == 0 {
-		opts.MaxFormBytes = DefaultMaxFormBytes
+		opts.MaxFormBytes = defaultMaxFormBytes
 	}
 	// Fewer shards for small bounds, so that every shard's share is at
 	// least a few dozen users and 16 KiB of forms.
@@ -368,7 +369,7 @@ type Stats struct {
 	Hits, Misses uint64 // Loads served from memory, and from the underlying store while caching
 	Evictions    uint64 // entries dropped to stay within the bounds
 	Users        int    // users cached now
-	FormBytes    int    // form bytes cached now (FormSize)
+	FormBytes    int    // form bytes cached now (as MaxFormBytes counts them)
 	NotifyErrors uint64 // failed Notify calls
 	Suspended    bool   // between Suspend and Resume
 }

@@ -11,7 +11,7 @@
 // A Store keeps, per user, what the underlying store's Load returned, users
 // with no registrations included, and serves Load and LoadAppend from it.
 // It is bounded by Options.MaxUsers users and Options.MaxFormBytes bytes of
-// publish-options forms (FormSize); past either bound it evicts with the
+// publish-options forms; past either bound it evicts with the
 // CLOCK algorithm (a hit only sets a bit under a read lock; the sweep evicts
 // an entry not used since the hand last passed it). Every write goes to the
 // underlying store first; the cache never holds a lock while calling it.

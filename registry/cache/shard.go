@@ -160,15 +160,14 @@ func (sh *shard) setErrors(user string, id registry.Identifier, generation uint6
 func formBytes(regs []registry.Registration) int {
 	n := 0
 	for i := range regs {
-		n += FormSize(regs[i].Options)
+		n += formSize(regs[i].Options)
 	}
 	return n
 }
 
-// FormSize returns the bytes a form is charged against
-// Options.MaxFormBytes: the length of its type, of every field's var and
-// type and of every value, plus one byte per string. The zero Form costs 0.
-func FormSize(f registry.Form) int {
+// formSize returns the bytes a form is charged against
+// Options.MaxFormBytes (see there). The zero Form costs 0.
+func formSize(f registry.Form) int {
 	if f.IsZero() {
 		return 0
 	}

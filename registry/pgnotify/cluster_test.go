@@ -177,7 +177,7 @@ func TestListenerKilled(t *testing.T) {
 			}
 		}
 
-		pid := b.listener.PID()
+		pid := pgnotify.ListenerPID(b.listener)
 		var killed bool
 		if err := adminDB(t).QueryRow(`SELECT pg_terminate_backend($1)`, int64(pid)).Scan(&killed); err != nil || !killed {
 			t.Fatalf("pg_terminate_backend(%d) = %v, %v", pid, killed, err)

@@ -28,7 +28,8 @@ type Target interface {
 // Listener receives the notices of the other nodes on a dedicated
 // connection (not from the host's pool: LISTEN belongs to one session)
 // and passes them to its Target. Create it with Listen; stop it with Close
-// or by ending Listen's context.
+// or by ending Listen's context (Close, called then, waits until it has
+// stopped).
 //
 // It calls Target.Suspend before it first connects and whenever its
 // connection fails (an error while waiting, or a health check that does
@@ -52,12 +53,12 @@ type Listener struct {
 
 // Listen starts a Listener connecting with connString (a pgx connection
 // string: URL or key=value) and returns at once; the Listener works in a
-// goroutine of its own until ctx ends or Close is called. It returns an
-// *OptionsError for Options it cannot use, or the parse error of
-// connString.
+// goroutine of its own until ctx ends or Close is called. For a nil target
+// or Options it cannot use it returns an error wrapping ErrInvalidOptions;
+// for a bad connString, the parse error.
 func Listen(ctx context.Context, connString string, target Target, opts Options) (*Listener, error) {
 	if target == nil {
-		return nil, &OptionsError{Field: "target", Reason: "nil"}
+		return nil, invalid("target", "nil")
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -82,19 +83,12 @@ func (l *Listener) Close() error {
 	return nil
 }
 
-// Done is closed when the Listener has stopped.
-func (l *Listener) Done() <-chan struct{} { return l.done }
-
 // Listening reports whether the Listener is connected and listening, that
 // is whether its Target is not suspended by it.
 func (l *Listener) Listening() bool { return l.listening.Load() }
 
-// PID returns the PostgreSQL backend process id of the listening
-// connection, 0 when not connected (for monitoring, and for tests that
-// terminate it).
-func (l *Listener) PID() uint32 { return l.pid.Load() }
-
-// Reconnects counts the connections the Listener lost.
+// Reconnects counts the connections the Listener lost; each is counted
+// after the Target was suspended.
 func (l *Listener) Reconnects() uint64 { return l.reconnects.Load() }
 
 // Err returns the error that ended the last connection or connection
@@ -153,17 +147,19 @@ func (l *Listener) session(ctx context.Context) (listened bool, err error) {
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{l.opts.Channel}.Sanitize()); err != nil {
 		return false, err
 	}
+	// The cache first, then what Listening and Reconnects report: a
+	// caller that waits on those may rely on the cache having followed.
+	l.target.Resume()
 	l.pid.Store(conn.PgConn().PID())
 	l.listening.Store(true)
-	l.target.Resume()
 	if l.opts.Logger != nil {
 		l.opts.Logger.Info("pgnotify: listening", "channel", l.opts.Channel, "pid", conn.PgConn().PID())
 	}
 	defer func() {
+		l.target.Suspend()
 		l.listening.Store(false)
 		l.pid.Store(0)
 		l.reconnects.Add(1)
-		l.target.Suspend()
 	}()
 	for {
 		wctx, cancel := context.WithTimeout(ctx, l.opts.HealthInterval)

@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// DefaultChannel is the channel used when Options.Channel is empty.
-const DefaultChannel = "pushrules_registrations"
+// defaultChannel is the channel used when Options.Channel is empty.
+const defaultChannel = "pushrules_registrations"
 
 // maxPayload is the longest payload PostgreSQL accepts: it must be shorter
 // than 8000 bytes.

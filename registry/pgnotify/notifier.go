@@ -2,9 +2,7 @@ package pgnotify
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -14,11 +12,12 @@ import (
 // Options configures a Notifier and a Listener. A node gives both the same
 // Options: the Listener ignores the notices of its own Node.
 type Options struct {
-	// Node identifies this server node among those sharing the database;
-	// required: up to 64 bytes of UTF-8 without '|'. NewNode makes one.
+	// Node identifies this server node among those sharing the database
+	// (its host name, or a random id made at start-up); required: up to
+	// 64 bytes of UTF-8 without '|'.
 	Node string
 	// Channel is the PostgreSQL notification channel, the same on every
-	// node; DefaultChannel when empty. At most 63 bytes.
+	// node; "pushrules_registrations" when empty. At most 63 bytes.
 	Channel string
 	// Timeout bounds one Notify and one health check; 5 s when 0.
 	Timeout time.Duration
@@ -34,34 +33,31 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// OptionsError is the error of NewNotifier and Listen for Options they
-// cannot use.
-type OptionsError struct {
-	Field  string
-	Reason string
-}
+// Error is the type of the package's sentinel errors. They are constants:
+// compare with errors.Is.
+type Error string
 
-// Error implements error.
-func (e *OptionsError) Error() string {
-	return "pgnotify: Options." + e.Field + ": " + e.Reason
-}
+// Error returns the message.
+func (e Error) Error() string { return string(e) }
 
-// NewNode returns a random node id, for a node that has no name of its own.
-func NewNode() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+// ErrInvalidOptions is wrapped by the error of NewNotifier and Listen for
+// a nil argument or Options they cannot use; the message names the field.
+const ErrInvalidOptions Error = "pgnotify: invalid options"
+
+// invalid returns an error wrapping ErrInvalidOptions about what.
+func invalid(what, reason string) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalidOptions, what, reason)
 }
 
 func (o Options) withDefaults() (Options, error) {
 	if err := checkNode(o.Node); err != nil {
-		return o, &OptionsError{Field: "Node", Reason: err.Error()}
+		return o, invalid("Options.Node", err.Error())
 	}
 	if o.Channel == "" {
-		o.Channel = DefaultChannel
+		o.Channel = defaultChannel
 	}
 	if len(o.Channel) > 63 || !utf8.ValidString(o.Channel) {
-		return o, &OptionsError{Field: "Channel", Reason: "not a PostgreSQL identifier (at most 63 bytes of UTF-8)"}
+		return o, invalid("Options.Channel", "not a PostgreSQL identifier (at most 63 bytes of UTF-8)")
 	}
 	for _, d := range []struct {
 		field string
@@ -74,14 +70,14 @@ func (o Options) withDefaults() (Options, error) {
 		{"MaxBackoff", &o.MaxBackoff, 10 * time.Second},
 	} {
 		if *d.v < 0 {
-			return o, &OptionsError{Field: d.field, Reason: fmt.Sprintf("%v is negative", *d.v)}
+			return o, invalid("Options."+d.field, fmt.Sprintf("%v is negative", *d.v))
 		}
 		if *d.v == 0 {
 			*d.v = d.def
 		}
 	}
 	if o.MaxBackoff < o.MinBackoff {
-		return o, &OptionsError{Field: "MaxBackoff", Reason: "less than MinBackoff"}
+		return o, invalid("Options.MaxBackoff", "less than MinBackoff")
 	}
 	return o, nil
 }
@@ -100,11 +96,11 @@ type Notifier struct {
 	opts Options
 }
 
-// NewNotifier returns a Notifier sending on db. It returns an
-// *OptionsError for Options it cannot use.
+// NewNotifier returns a Notifier sending on db. For a nil db or Options it
+// cannot use it returns an error wrapping ErrInvalidOptions.
 func NewNotifier(db Execer, opts Options) (*Notifier, error) {
 	if db == nil {
-		return nil, &OptionsError{Field: "db", Reason: "nil"}
+		return nil, invalid("db", "nil")
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {

@@ -61,7 +61,7 @@ func TestListenerStops(t *testing.T) {
 					cancel()
 				}
 				select {
-				case <-l.Done():
+				case <-pgnotify.ListenerDone(l):
 				case <-time.After(20 * time.Second):
 					t.Fatal("the listener did not stop")
 				}

@@ -38,10 +38,6 @@ func NewFaulty(s registry.Store) *Faulty {
 	return &Faulty{store: s}
 }
 
-// Unwrap returns the wrapped store, so a test can look at what is stored
-// without going through the injected faults.
-func (f *Faulty) Unwrap() registry.Store { return f.store }
-
 // FailReads makes every later Load fail (on is true) or pass (on is false).
 func (f *Faulty) FailReads(on bool) { f.failReads.Store(on) }
 

@@ -78,7 +78,8 @@ func TestFaultyFailWrites(t *testing.T) {
 
 func TestFaultyFailReads(t *testing.T) {
 	ctx := t.Context()
-	f := registrytest.NewFaulty(registry.NewMemory())
+	inner := registry.NewMemory()
+	f := registrytest.NewFaulty(inner)
 	f.FailReads(true)
 	if _, err := f.Load(ctx, user); !errors.Is(err, registrytest.ErrInjected) {
 		t.Errorf("Load with FailReads: err = %v, want ErrInjected", err)
@@ -87,7 +88,7 @@ func TestFaultyFailReads(t *testing.T) {
 	if _, _, err := f.Save(ctx, reg("a", 1), 5); err != nil {
 		t.Fatalf("Save with FailReads: %v", err)
 	}
-	if got := ids(t, f.Unwrap()); len(got) != 1 {
+	if got := ids(t, inner); len(got) != 1 {
 		t.Errorf("wrapped store holds %q, want one registration", got)
 	}
 	f.FailReads(false)
