@@ -19,8 +19,9 @@ import (
 // pending-subscription-count (subscription requests not yet answered). A
 // negative value leaves that field as without a Counter (message-count 1,
 // pending-subscription-count empty). The engine calls it once per event
-// that publishes for the user, with no lock held and outside the user's
-// turn, possibly from many goroutines at once. An error is logged,
+// that publishes for the user (and once per timer that does, in Wake),
+// with no lock held and outside the user's turn, possibly from many
+// goroutines at once. An error is logged,
 // counted in Stats.CounterErrors, and the pushes go out without counts: a
 // failing Counter never holds a push back.
 type Counter interface {
