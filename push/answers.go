@@ -106,9 +106,6 @@ func (e *Engine) fail(ctx context.Context, p pendingPublish, now time.Time, kind
 // the registration at its limit. An answer for a registration no longer
 // stored (or stored anew) counts nothing.
 func (e *Engine) countError(ctx context.Context, p pendingPublish, now time.Time, kind FailureKind, condition string) (removed []registry.Registration, n int, err error) {
-	if client, ok := p.id.Push2Client(); ok {
-		return e.countPush2Error(ctx, p, client, now, kind)
-	}
 	var since time.Time
 	if t, ok := e.cfg.Store.(registry.Tracker); ok {
 		var reg registry.Registration

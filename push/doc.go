@@ -59,6 +59,38 @@
 // asked for Jingle or encryption. Engine.Features lists the disco#info
 // features the host advertises on each account.
 //
+// # Registrations over time
+//
+// Config.Errors says which push service errors count toward removal and
+// which are retried with back-off (RetryPolicy), and at what limits a
+// registration is removed (consecutive failures, a span of nothing but
+// failures, unanswered publishes); a push service's remote disable
+// (events.RemoteDisabled) removes one at once. Expire removes those idle
+// for Config.Expiry; Registrations and Remove serve admin and user
+// commands. Every change to a registration comes back in
+// Decisions.Changes, for the host's audit trail (registry.Auditor keeps
+// one).
+//
+// # Delivery policy and metrics
+//
+// The delivery policy is off by default, keeping Prosody's behaviour:
+// DebounceWindow and
+// the per-minute caps coalesce bursts (calls are never held),
+// GracePeriod holds pushes while another session of the user is active
+// (events.SessionActive), and PushPolicy chooses what each registration
+// wants pushed. Every decision counts one Reason: Metrics returns the
+// counts and histograms (Expvar publishes them), Config.Metrics receives
+// them as they happen, and Stats counts the host's mistakes.
+//
+// # Push 2.0
+//
+// The engine also speaks urn:xmpp:push2:0 (package push2): a client
+// enables it with an IQ like any other, its registration is keyed by the
+// client id, and its pushes come back as Decisions.Notifications, the
+// whole stanza encrypted for the device. It shares the triggers, batches
+// and deduplication of XEP-0357, so a user may have devices of both
+// kinds.
+//
 // # Limits
 //
 // Everything a remote party or a host controls is bounded:

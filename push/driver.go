@@ -23,7 +23,7 @@ type DriverConfig struct {
 	Change func(Change)
 	// Notify receives every Push 2.0 notification, to render
 	// (Notification.AppendXML) and send; nil drops them. Set it when the
-	// engine's Store offers Push 2.0 (registry.Push2Store). A notification
+	// host offers Push 2.0 (lists Engine.Push2Features). A notification
 	// that cannot be sent is best forgotten with Engine.ForgetPublish.
 	Notify func(Notification)
 	// SendError is told about publishes the Sender could not send; nil

@@ -297,7 +297,7 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 	for i := range out.Publishes {
 		p := &out.Publishes[i]
 		if p.Push2 != nil {
-			d.Notifications = append(d.Notifications, e.notification(p, now))
+			e.notify(d, p, now)
 			continue
 		}
 		// Every field, one by one, into the next element (a host's reused

@@ -217,16 +217,10 @@ func (e *Engine) loadFresh(ctx context.Context, user string) ([]registry.Registr
 
 // load reads the user's registrations, into dst when the Store can.
 func (e *Engine) load(ctx context.Context, user string, dst []registry.Registration) ([]registry.Registration, error) {
-	var err error
 	if a, ok := e.cfg.Store.(registry.Appender); ok {
-		dst, err = a.LoadAppend(ctx, user, dst)
-	} else {
-		dst, err = e.cfg.Store.Load(ctx, user)
+		return a.LoadAppend(ctx, user, dst)
 	}
-	if err != nil {
-		return dst, err
-	}
-	return e.loadPush2(ctx, user, dst)
+	return e.cfg.Store.Load(ctx, user)
 }
 
 func (e *Engine) ping(ctx context.Context, ev events.Ping, d *Decisions) error {
@@ -262,9 +256,6 @@ func (e *Engine) userDeleted(ctx context.Context, ev events.UserDeleted, d *Deci
 		return err
 	}
 	removed, serr := e.cfg.Store.DeleteUser(ctx, ev.User)
-	if serr == nil {
-		removed, serr = e.deletePush2User(ctx, ev.User, removed)
-	}
 	sh.finish()
 	if serr == nil {
 		e.rules.Removed(ev.Now, &u.User, removed, &sh.out)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/internal/core"
 	"github.com/pushrules/pushrules/internal/jid"
 	"github.com/pushrules/pushrules/registry"
 )
@@ -56,14 +57,25 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 	if jid.SameAccount(user, service) {
 		return errOwnJID, nil
 	}
+	return e.enableWith(ctx, now, user, full, func(u *core.User) registry.Registration {
+		return registry.Registration{User: user, ID: registry.NewIdentifier(req.JID, req.Node), Options: req.Options,
+			Enabled: now, Generation: newGeneration(), Client: clientOf(u, full), Extensions: req.Extensions}
+	}, d)
+}
+
+// enableWith stores the registration of an enable, which build makes from the
+// user's state (in the user's turn, under its lock), binds the enabling
+// session full to it and records the changes; XEP-0357 and Push 2.0
+// enables share it.
+func (e *Engine) enableWith(ctx context.Context, now time.Time, user, full string, build func(u *core.User) registry.Registration, d *Decisions) (*events.StanzaError, error) {
 	sh, u, err := e.begin(ctx, user, now)
 	if err != nil {
 		return errStorage, err
 	}
 	sh.mu.Lock()
-	client := clientOf(&u.User, full)
+	reg := build(&u.User)
 	sh.mu.Unlock()
-	serr := e.storeEnable(ctx, now, user, client, req)
+	serr := e.storeEnable(ctx, reg)
 	sh.finish()
 	if serr.err == nil {
 		if err := e.rules.Enabled(now, &u.User, full, serr.saved, append(serr.evicted, serr.superseded...), &sh.out); err != nil {
@@ -83,7 +95,7 @@ func (e *Engine) enable(ctx context.Context, now time.Time, user, full string, r
 		return errStorage, serr.err
 	}
 	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
-		e.cfg.Logger.Debug("push enabled", "user", user, "service", req.JID, "evicted", len(serr.evicted))
+		e.cfg.Logger.Debug("push enabled", "user", user, "registration", reg.ID, "evicted", len(serr.evicted))
 	}
 	return nil, nil
 }
@@ -99,15 +111,14 @@ type enableResult struct {
 }
 
 // storeEnable reads (to refuse an enable while reads fail rather than
-// overwrite what is stored) and saves the registration, replacing those
-// of the same client id (see supersede). No lock is held.
-func (e *Engine) storeEnable(ctx context.Context, now time.Time, user, client string, req pushRequest) enableResult {
+// overwrite what is stored) and saves reg, replacing the registrations of
+// the same client id (see supersede). No lock is held.
+func (e *Engine) storeEnable(ctx context.Context, reg registry.Registration) enableResult {
+	user := reg.User
 	stored, err := e.loadFresh(ctx, user)
 	if err != nil {
 		return enableResult{err: e.storeError(ctx, "enable: load", user, err)}
 	}
-	reg := registry.Registration{User: user, ID: registry.NewIdentifier(req.JID, req.Node), Options: req.Options,
-		Enabled: now, Generation: newGeneration(), Client: client, Extensions: req.Extensions}
 	superseded, err := e.supersede(ctx, reg, stored)
 	if err != nil {
 		return enableResult{err: err}
@@ -121,11 +132,26 @@ func (e *Engine) storeEnable(ctx context.Context, now time.Time, user, client st
 }
 
 func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, req pushRequest, d *Decisions) (*events.StanzaError, error) {
+	return e.disableWith(ctx, now, user, full, func(*core.User) func(r *registry.Registration) bool {
+		return func(r *registry.Registration) bool {
+			return r.Push2 == nil && jid.Equal(r.ID.JID(), req.JID) && (req.Node == "" || r.ID.Node() == req.Node)
+		}
+	}, d)
+}
+
+// disableWith deletes the registrations of a disable, those which picks
+// (made from the user's state, in the user's turn, under its lock)
+// chooses, and records the changes; XEP-0357 and Push 2.0 disables share
+// it.
+func (e *Engine) disableWith(ctx context.Context, now time.Time, user, full string, picks func(u *core.User) func(r *registry.Registration) bool, d *Decisions) (*events.StanzaError, error) {
 	sh, u, err := e.begin(ctx, user, now)
 	if err != nil {
 		return errStorage, err
 	}
-	removed, serr := e.storeDisable(ctx, user, req)
+	sh.mu.Lock()
+	pick := picks(&u.User)
+	sh.mu.Unlock()
+	removed, serr := e.storeDisable(ctx, user, pick)
 	sh.finish()
 	if serr == nil {
 		e.rules.Removed(now, &u.User, removed, &sh.out)
@@ -137,20 +163,20 @@ func (e *Engine) disable(ctx context.Context, now time.Time, user, full string, 
 		return errStorage, serr
 	}
 	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
-		e.cfg.Logger.Debug("push disabled", "user", user, "service", req.JID, "removed", len(removed))
+		e.cfg.Logger.Debug("push disabled", "user", user, "removed", len(removed))
 	}
 	return nil, nil
 }
 
-func (e *Engine) storeDisable(ctx context.Context, user string, req pushRequest) ([]registry.Registration, error) {
+func (e *Engine) storeDisable(ctx context.Context, user string, pick func(r *registry.Registration) bool) ([]registry.Registration, error) {
 	regs, err := e.loadFresh(ctx, user)
 	if err != nil {
 		return nil, e.storeError(ctx, "disable: load", user, err)
 	}
 	var match []registry.Identifier
-	for _, r := range regs {
-		if jid.Equal(r.ID.JID(), req.JID) && (req.Node == "" || r.ID.Node() == req.Node) {
-			match = append(match, r.ID)
+	for i := range regs {
+		if pick(&regs[i]) {
+			match = append(match, regs[i].ID)
 		}
 	}
 	if len(match) == 0 {

@@ -33,6 +33,9 @@ type ErrorPolicy struct {
 	// PublishTimeout; 0 means timeouts are not counted (only seen in
 	// Stats.PublishesExpired), as in Prosody. A host counting timeouts
 	// must call Engine.Wake at Decisions.Wake: timeouts are counted there.
+	// It does not apply to Push 2.0 notifications: their services answer
+	// errors only, so one left unanswered is a success (counted at Wake
+	// too), whatever MaxTimeouts is.
 	MaxTimeouts int
 	// FailureSpan removes a registration whose run of counted failures
 	// has lasted this long (Push 2.0 recommends at least 72 hours); 0

@@ -66,8 +66,8 @@ func (ps *pendingShard) pop() {
 
 // expire forgets, from the front, the publishes whose answer is overdue at
 // now and the answered ones; it returns how many unanswered ones it
-// forgot, and appends them to timedOut when it is not nil.
-func (ps *pendingShard) expire(now time.Time, timedOut *[]pendingPublish) (expired int) {
+// forgot, and hands each to timedOut when it is not nil.
+func (ps *pendingShard) expire(now time.Time, timedOut func(*pendingPublish)) (expired int) {
 	t := now.UnixNano()
 	for ps.n > 0 {
 		p := ps.at(0)
@@ -77,7 +77,7 @@ func (ps *pendingShard) expire(now time.Time, timedOut *[]pendingPublish) (expir
 		if p.expires != 0 {
 			expired++
 			if timedOut != nil {
-				*timedOut = append(*timedOut, *p)
+				timedOut(p)
 			}
 		}
 		ps.pop()
@@ -89,22 +89,12 @@ func (ps *pendingShard) expire(now time.Time, timedOut *[]pendingPublish) (expir
 }
 
 // expirePending expires ps at now and counts what expired unanswered;
-// when timeouts count (ErrorPolicy.MaxTimeouts), it keeps those for Wake.
-// The caller holds ps.mu.
+// it keeps for Wake those timedOut keeps. The caller holds ps.mu.
 func (e *Engine) expirePending(ps *pendingShard, now time.Time) {
-	if e.cfg.Errors.MaxTimeouts == 0 {
-		if n := ps.expire(now, nil); n > 0 {
-			e.stats.publishesExpired.Add(uint64(n))
-			e.count(PublishExpired, n)
-		}
-		return
-	}
-	e.later.mu.Lock()
-	if n := ps.expire(now, &e.later.timedOut); n > 0 {
+	if n := ps.expire(now, e.timedOut); n > 0 {
 		e.stats.publishesExpired.Add(uint64(n))
 		e.count(PublishExpired, n)
 	}
-	e.later.mu.Unlock()
 }
 
 // resize moves the entries into a ring of the given size.

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/pushrules/pushrules/events"
@@ -18,13 +17,14 @@ import (
 )
 
 // This file wires Push 2.0 (package push2) into the engine. A Push 2.0
-// registration is stored by a Store with the registry.Push2Store
-// capability, keyed by client; the rules see it through its view
-// (registry.Push2Registration.View) and give it the same triggers,
-// batches and deduplication marks as a XEP-0357 registration. Its pushes
-// come out as Decisions.Notifications, which the host renders with
-// Notification.AppendXML and sends as messages; the push service's error
-// answers come back as events.PublishResult, matched by id and sender.
+// registration is an ordinary registry.Registration with Push2 set, keyed
+// by service and client (registry.Push2Identifier): it is stored, counted
+// against MaxDevices, failed, expired and removed as a XEP-0357 one, and
+// the rules give it the same triggers, batches and deduplication marks.
+// Its pushes come out as Decisions.Notifications, which the host renders
+// with Notification.AppendXML and sends as messages; the push service's
+// error answers come back as events.PublishResult, matched by id and
+// sender.
 
 // Notification is one Push 2.0 push the engine decided: the host renders
 // it with AppendXML and sends the <message/> to the push service, and
@@ -75,27 +75,24 @@ func (n *Notification) AppendXML(b []byte, rand io.Reader) ([]byte, error) {
 }
 
 // Push2Features returns the disco#info features the user's account lists
-// for Push 2.0 (the namespace and the match and send profiles): those of
-// push2.Features when the Store keeps Push 2.0 registrations, none
-// otherwise. The slice is new on every call.
+// for Push 2.0: the namespace and the match and send profiles
+// (push2.Features). Every Store keeps Push 2.0 registrations, so the
+// engine always offers it; a host that does not want it neither lists
+// these nor hands Push 2.0 requests in. The slice is new on every call.
 func (e *Engine) Push2Features() []string {
-	if _, ok := e.cfg.Store.(registry.Push2Store); !ok {
-		return nil
-	}
 	return push2.Features()
 }
-
-// errPush2Unsupported answers a Push 2.0 <enable/> or <disable/> when the
-// Store does not keep Push 2.0 registrations.
-var errPush2Unsupported = &events.StanzaError{Type: "cancel", Condition: "feature-not-implemented", Text: "Push 2.0 is not offered"}
 
 // notPush2 is push2.ParseRequest's text for an element that is no enable
 // or disable of its namespace.
 const notPush2 = "Not an enable or disable of " + push2.NS
 
 // push2IQ answers an IQ that is a Push 2.0 request; it reports false for
-// any other, which the XEP-0357 parser then answers. The registration's
-// key is the resource of the requesting session.
+// any other, which the XEP-0357 parser then answers. An enable is saved
+// as a registration with ID Push2Identifier(service, key), a disable
+// removes the registrations of the key, where the key is the client id
+// of the requesting session, else its resource (push2Key); both go
+// through the XEP-0357 enable's and disable's steps.
 func (e *Engine) push2IQ(ctx context.Context, ev events.IQ, user string, d *Decisions) (bool, error) {
 	if !bytes.Contains(ev.Payload, []byte(push2.NS)) {
 		return false, nil
@@ -106,29 +103,30 @@ func (e *Engine) push2IQ(ctx context.Context, ev events.IQ, user string, d *Deci
 		return false, nil
 	}
 	var err error
-	switch store, ok := e.cfg.Store.(registry.Push2Store); {
+	switch {
 	case perr != nil:
 		if se == nil {
 			se = errMalformedRequest
 		}
-	case !ok:
-		se = errPush2Unsupported
 	case req.Disable:
-		se, err = e.push2Change(ctx, ev, user, d, func(client string) ([]registry.Push2Registration, []registry.Push2Registration, bool, error) {
-			removed, err := store.DeletePush2(ctx, user, client)
-			return nil, removed, false, err
-		})
+		se, err = e.disableWith(ctx, ev.Now, user, ev.Session, func(u *core.User) func(r *registry.Registration) bool {
+			key := push2Key(u, ev.Session)
+			return func(r *registry.Registration) bool {
+				client, ok := r.ID.Push2Client()
+				return ok && client == key
+			}
+		}, d)
 	default:
 		service, _ := jid.Prepare(req.Service) // push2.ParseRequest checked it
 		if jid.SameAccount(user, service) {
 			se = errOwnJID
 			break
 		}
-		se, err = e.push2Change(ctx, ev, user, d, func(client string) ([]registry.Push2Registration, []registry.Push2Registration, bool, error) {
-			reg := registry.Push2Registration{User: user, Client: client, Request: req, Enabled: ev.Now, Generation: newGeneration()}
-			saved, evicted, err := store.SavePush2(ctx, reg, e.cfg.MaxDevices)
-			return []registry.Push2Registration{saved}, evicted, saved.Generation != reg.Generation, err
-		})
+		se, err = e.enableWith(ctx, ev.Now, user, ev.Session, func(u *core.User) registry.Registration {
+			key := push2Key(u, ev.Session)
+			return registry.Registration{User: user, ID: registry.Push2Identifier(req.Service, key), Client: key,
+				Enabled: ev.Now, Generation: newGeneration(), Push2: &req}
+		}, d)
 	}
 	d.Replies = append(d.Replies, Reply{Session: ev.Session, ID: ev.ID, Error: fresh(se)})
 	return true, err
@@ -145,119 +143,11 @@ func push2Key(u *core.User, full string) string {
 	return j.Resource
 }
 
-// push2Change runs a Store write of a Push 2.0 enable (saved holds the
-// registration; replaced tells whether it was stored already) or disable,
-// given the requesting session's key, in the user's turn; then binds the
-// session to the saved registration, forgets the removed ones and records
-// the changes.
-func (e *Engine) push2Change(ctx context.Context, ev events.IQ, user string, d *Decisions,
-	write func(client string) (saved, removed []registry.Push2Registration, replaced bool, err error)) (*events.StanzaError, error) {
-	sh, u, err := e.begin(ctx, user, ev.Now)
-	if err != nil {
-		return errStorage, err
-	}
-	sh.mu.Lock()
-	client := push2Key(&u.User, ev.Session)
-	sh.mu.Unlock()
-	saved, removed, replaced, werr := write(client)
-	sh.finish()
-	if werr == nil {
-		views := make([]registry.Registration, len(removed))
-		for i := range removed {
-			views[i] = removed[i].View()
-		}
-		if len(saved) == 1 {
-			view := saved[0].View()
-			if err := e.rules.Enabled(ev.Now, &u.User, ev.Session, view, views, &sh.out); err != nil {
-				e.stats.sessionsRefused.Add(1) // stored; the session is not bound
-			}
-			reason := ReasonEnabled
-			if replaced {
-				reason = ReasonReplaced
-			}
-			e.changes(d, ev.Now, ev.Session, reason, []registry.Registration{view})
-			e.changes(d, ev.Now, ev.Session, ReasonEvicted, views)
-		} else {
-			e.rules.Removed(ev.Now, &u.User, views, &sh.out)
-			e.changes(d, ev.Now, ev.Session, ReasonDisabled, views)
-		}
-		e.emit(sh, user, ev.Now, d)
-	}
-	e.end(sh, user, u)
-	if werr != nil {
-		return errStorage, e.storeError(ctx, "push2: write", user, werr)
-	}
-	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
-		e.cfg.Logger.Debug("push2: registration changed", "user", user, "enabled", len(saved), "removed", len(removed))
-	}
-	return nil, nil
-}
-
-// loadPush2 appends the views of the user's Push 2.0 registrations to
-// dst when the Store keeps them.
-func (e *Engine) loadPush2(ctx context.Context, user string, dst []registry.Registration) ([]registry.Registration, error) {
-	store, ok := e.cfg.Store.(registry.Push2Store)
-	if !ok {
-		return dst, nil
-	}
-	regs, err := store.LoadPush2(ctx, user)
-	for i := range regs {
-		dst = append(dst, regs[i].View())
-	}
-	return dst, err
-}
-
-// deletePush2User removes the user's Push 2.0 registrations and adds
-// their views to removed.
-func (e *Engine) deletePush2User(ctx context.Context, user string, removed []registry.Registration) ([]registry.Registration, error) {
-	store, ok := e.cfg.Store.(registry.Push2Store)
-	if !ok {
-		return removed, nil
-	}
-	regs, err := store.DeleteUserPush2(ctx, user)
-	for i := range regs {
-		removed = append(removed, regs[i].View())
-	}
-	return removed, err
-}
-
-// countPush2Error counts an error answer to a notification and removes
-// the registration when the run of errors reaches the limit of its kind or
-// has lasted ErrorPolicy.FailureSpan, as countError does for XEP-0357. A
-// Push 2.0 service answers errors only, so a notification left unanswered
-// (a FailTimeout, seen when the policy counts timeouts) is a success: it
-// ends the run.
-func (e *Engine) countPush2Error(ctx context.Context, p pendingPublish, client string, now time.Time, kind FailureKind) ([]registry.Registration, int, error) {
-	store, ok := e.cfg.Store.(registry.Push2Store)
-	if !ok {
-		return nil, 0, nil
-	}
-	if kind == FailTimeout {
-		if err := store.ResetPush2Errors(ctx, p.user, client, p.gen); err != nil && !errors.Is(err, registry.ErrNotFound) {
-			return nil, 0, e.storeError(ctx, "push2: reset errors", p.user, err)
-		}
-		return nil, 0, nil
-	}
-	reg, err := store.AddPush2Error(ctx, p.user, client, p.gen, now)
-	if errors.Is(err, registry.ErrNotFound) {
-		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, e.storeError(ctx, "push2: count error", p.user, err)
-	}
-	n, span := reg.Errors, e.cfg.Errors.FailureSpan
-	if n < e.cfg.Errors.limit(kind, e.cfg.MaxErrors) && (span == 0 || reg.FailingSince.IsZero() || now.Sub(reg.FailingSince) < span) {
-		return nil, n, nil
-	}
-	regs, err := store.DeletePush2(ctx, p.user, client)
-	if err != nil {
-		return nil, n, e.storeError(ctx, "push2: remove failing registration", p.user, err)
-	}
-	removed := make([]registry.Registration, len(regs))
-	for i := range regs {
-		removed[i] = regs[i].View()
-	}
-	return removed, n, nil
+// notify appends the Notification of the core's Push 2.0 publish p to d,
+// with a wake-up for when it is a success if no error answers it.
+func (e *Engine) notify(d *Decisions, p *core.Publish, now time.Time) {
+	d.Notifications = append(d.Notifications, e.notification(p, now))
+	d.wakeAt(timeoutLook(now.Add(e.cfg.PublishTimeout)))
 }
 
 // notification turns the core's Push 2.0 publish into a Notification with
@@ -300,9 +190,7 @@ func (e *Engine) sealUUID(now time.Time, n *Notification, rs *retryState) string
 	e.sealID(ps.scratch[:0], &ps.block, seq, shard, 1)
 	b := ps.block // sealID leaves the sealed block there
 	ps.mu.Unlock()
-	if e.cfg.Errors.MaxTimeouts > 0 {
-		e.later.add(laterItem{due: expires, shard: int(shard)}) // forgotten then, counting nothing
-	}
+	e.later.add(laterItem{due: expires, shard: int(shard)}) // a success then, unless an error came
 	var text [36]byte
 	return uuidText(&text, b[:])
 }
@@ -318,6 +206,7 @@ func (e *Engine) resendNote(now time.Time, rs *retryState, regs []registry.Regis
 			n.ID = e.sealUUID(now, &n, rs)
 			*rs.note = n
 			d.Notifications = append(d.Notifications, n)
+			d.wakeAt(timeoutLook(now.Add(e.cfg.PublishTimeout)))
 			e.stats.publishesRetried.Add(1)
 			return true
 		}

@@ -17,7 +17,6 @@ import (
 // TestPush2Errors: error answers are matched by id and sender; MaxErrors
 // of them remove the registration.
 func TestPush2Errors(t *testing.T) {
-	ctx := context.Background()
 	store := registry.NewMemory()
 	e, err := New(Config{Store: store, MaxErrors: 2})
 	if err != nil {
@@ -40,7 +39,7 @@ func TestPush2Errors(t *testing.T) {
 			t.Fatalf("step %d: %d notifications", i, len(d.Notifications))
 		}
 		mustHandle(t, e, events.PublishResult{Now: at(3), ID: d.Notifications[0].ID, From: s.from, Error: fail})
-		regs, _ := store.LoadPush2(ctx, juliet)
+		regs := stored2(t, store, juliet)
 		if (len(regs) == 1) != s.stored || s.stored && regs[0].Errors != s.errors {
 			t.Fatalf("step %d: stored %+v", i, regs)
 		}
@@ -118,7 +117,7 @@ func TestPush2Retry(t *testing.T) {
 		t.Fatalf("%d notifications", len(d.Notifications))
 	}
 	e.Wake(ctx, at(2000))
-	if regs, _ := store.LoadPush2(ctx, juliet); len(regs) != 1 || regs[0].Errors != 0 {
+	if regs := stored2(t, store, juliet); len(regs) != 1 || regs[0].Errors != 0 {
 		t.Errorf("after timeouts: %+v", regs)
 	}
 	if st := e.Stats(); st.PublishesRetried != 1 || st.PublishesExpired == 0 {
@@ -173,10 +172,7 @@ func TestPush2FailureSpan(t *testing.T) {
 		}
 		mustHandle(t, e, events.PublishResult{Now: at(sec), ID: d.Notifications[0].ID, From: service2, Error: fail})
 	}
-	stored := func(store *registry.Memory) []registry.Push2Registration {
-		regs, _ := store.LoadPush2(ctx, juliet)
-		return regs
-	}
+	stored := func(store *registry.Memory) []registry.Registration { return stored2(t, store, juliet) }
 
 	e, store := newEngine()
 	failAt(e, 2, 1)

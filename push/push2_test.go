@@ -284,15 +284,14 @@ func TestPush2Grace(t *testing.T) {
 
 // TestPush2Requests: answers to enables and disables, and what is stored.
 func TestPush2Requests(t *testing.T) {
-	ctx := context.Background()
 	store := registry.NewMemory()
 	e, err := New(Config{Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
 	enabled2(t, e, phone, enable2(t, nil, push2.Match{Profile: push2.MatchAll}))
-	regs, _ := store.LoadPush2(ctx, juliet)
-	if len(regs) != 1 || regs[0].Client != "phone" || regs[0].Request.Service != service2 || regs[0].Generation == 0 {
+	regs := stored2(t, store, juliet)
+	if len(regs) != 1 || regs[0].Client != "phone" || regs[0].Push2.Service != service2 || regs[0].Generation == 0 {
 		t.Fatalf("stored %+v", regs)
 	}
 	if got := e.Push2Features(); !slices.Equal(got, push2.Features()) {
@@ -321,25 +320,61 @@ func TestPush2Requests(t *testing.T) {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}
-	if regs, _ := store.LoadPush2(ctx, juliet); len(regs) != 0 {
+	if regs := stored2(t, store, juliet); len(regs) != 0 {
 		t.Errorf("after disable: %+v", regs)
-	}
-	// A Store without the capability refuses Push 2.0.
-	e2, err := New(Config{Store: registrytestStore{store}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := mustHandle(t, e2, events.IQ{Now: at(1), Session: phone, ID: "x", Payload: enable2(t, nil, push2.Match{Profile: push2.MatchAll})})
-	if len(d.Replies) != 1 || !sameStanzaError(d.Replies[0].Error, errPush2Unsupported) {
-		t.Errorf("without Push2Store: %+v", d.Replies)
-	}
-	if e2.Push2Features() != nil {
-		t.Error("Push2Features without Push2Store")
 	}
 }
 
-// registrytestStore hides every capability of its Store but Store.
-type registrytestStore struct{ registry.Store }
+// stored2 returns the user's stored Push 2.0 registrations.
+func stored2(t *testing.T, store registry.Store, user string) []registry.Registration {
+	t.Helper()
+	regs, err := store.Load(context.Background(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.DeleteFunc(regs, func(r registry.Registration) bool { return r.Push2 == nil })
+}
+
+// TestPush2Store: Push 2.0 registrations are ordinary ones, kept by any
+// Store: enabling again from the client with another service replaces
+// its registration, the device limit counts both kinds, and a XEP-0357
+// disable of the same service leaves them alone.
+func TestPush2Store(t *testing.T) {
+	store := registry.NewMemory()
+	e, err := New(Config{Store: struct{ registry.Store }{store}, MaxDevices: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enabled2(t, e, phone, enable2(t, nil, push2.Match{Profile: push2.MatchAll}))
+	other := []byte("<enable xmlns='urn:xmpp:push2:0'><service>push.example.com</service><client>c</client>" +
+		"<match profile='urn:xmpp:push2:match:all'><send xmlns='urn:xmpp:push2:send:notify-only:0'/></match></enable>")
+	d := mustHandle(t, e, events.IQ{Now: at(1), Session: phone, ID: "e2", Payload: other})
+	regs := stored2(t, store, juliet)
+	if len(regs) != 1 || regs[0].ID != registry.Push2Identifier("push.example.com", "phone") || regs[0].Push2.Service != "push.example.com" {
+		t.Fatalf("after enabling with another service: %+v", regs)
+	}
+	if len(d.Changes) != 2 || d.Changes[0].Reason != ReasonEnabled || d.Changes[1].Reason != ReasonReplaced ||
+		d.Changes[1].Registration != registry.Push2Identifier(service2, "phone") {
+		t.Errorf("changes %+v", d.Changes)
+	}
+	tablet := juliet + "/tablet"
+	mustHandle(t, e, events.SessionOpened{Now: at(2), Session: tablet})
+	for i, node := range []string{"a", "b"} {
+		xml := "<enable xmlns='urn:xmpp:push:0' jid='push.example.com' node='" + node + "'/>"
+		if d := mustHandle(t, e, events.IQ{Now: at(3 + float64(i)), Session: tablet, ID: node, Payload: []byte(xml)}); d.Replies[0].Error != nil {
+			t.Fatalf("enable %s: %+v", node, d.Replies[0].Error)
+		}
+	}
+	if regs := stored2(t, store, juliet); len(regs) != 0 {
+		t.Errorf("MaxDevices 2 keeps the Push 2.0 registration beside two XEP-0357 ones: %+v", regs)
+	}
+	enabled2(t, e, phone, other)
+	mustHandle(t, e, events.IQ{Now: at(6), Session: tablet, ID: "d", Payload: []byte("<disable xmlns='urn:xmpp:push:0' jid='push.example.com'/>")})
+	all, _ := store.Load(context.Background(), juliet)
+	if len(all) != 1 || all[0].Push2 == nil {
+		t.Errorf("a XEP-0357 disable of the service left %+v", all)
+	}
+}
 
 // TestPush2IQWrapped: a Push 2.0 request handed in inside its <iq/> is
 // answered with the iq's id.
@@ -366,4 +401,30 @@ func extra(s *events.Stanza) *events.Extra {
 		s.Extra = &events.Extra{}
 	}
 	return s.Extra
+}
+
+// TestPush2SupersedesSameClient: a client (by its XEP-0388 id) that
+// enabled XEP-0357 and then enables Push 2.0 keeps one registration, the
+// Push 2.0 one, and the other way round.
+func TestPush2SupersedesSameClient(t *testing.T) {
+	store := registry.NewMemory()
+	e, err := New(Config{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustHandle(t, e, events.SessionOpened{Now: at(0), Session: phone, Client: "c1"})
+	legacy := []byte("<enable xmlns='urn:xmpp:push:0' jid='push.example.com' node='n'/>")
+	for i, step := range []struct {
+		payload []byte
+		push2   bool
+	}{{legacy, false}, {enable2(t, nil, push2.Match{Profile: push2.MatchAll}), true}, {legacy, false}} {
+		d := mustHandle(t, e, events.IQ{Now: at(float64(i + 1)), Session: phone, ID: "e", Payload: step.payload})
+		if d.Replies[0].Error != nil {
+			t.Fatalf("step %d: %+v", i, d.Replies[0].Error)
+		}
+		regs, _ := store.Load(context.Background(), juliet)
+		if len(regs) != 1 || (regs[0].Push2 != nil) != step.push2 || regs[0].Client != "c1" {
+			t.Fatalf("step %d: stored %+v", i, regs)
+		}
+	}
 }

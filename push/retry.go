@@ -160,7 +160,9 @@ func jitter(id string, attempt int) uint64 {
 }
 
 // wakeLater does the retries and timeout looks due at now, then counts
-// the publishes found unanswered.
+// the publishes found unanswered: a XEP-0357 publish as a failure
+// (FailTimeout), a Push 2.0 notification as a success, which ends its
+// registration's run of errors as a XEP-0357 success answer does.
 func (e *Engine) wakeLater(ctx context.Context, now time.Time, d *Decisions) {
 	if at := e.later.next.Load(); at != 0 && now.UnixNano() >= at {
 		for _, it := range e.later.take(now) {
@@ -174,12 +176,26 @@ func (e *Engine) wakeLater(ctx context.Context, now time.Time, d *Decisions) {
 			ps.mu.Unlock()
 		}
 	}
-	if e.cfg.Errors.MaxTimeouts == 0 {
+	for _, p := range e.later.takeTimedOut() { // a Store failure is logged and counted
+		if _, ok := p.id.Push2Client(); ok {
+			_ = e.succeed(ctx, p, now)
+			continue
+		}
+		_ = e.fail(ctx, p, now, FailTimeout, TimeoutCondition, d)
+	}
+}
+
+// timedOut keeps a publish found unanswered for Wake: a XEP-0357 publish
+// when timeouts count (ErrorPolicy.MaxTimeouts), to count as a failure;
+// a Push 2.0 notification always, to count as a success (its service
+// answers errors only). The caller holds the publish's pending shard.
+func (e *Engine) timedOut(p *pendingPublish) {
+	if _, ok := p.id.Push2Client(); !ok && e.cfg.Errors.MaxTimeouts == 0 {
 		return
 	}
-	for _, p := range e.later.takeTimedOut() {
-		_ = e.fail(ctx, p, now, FailTimeout, TimeoutCondition, d) // a Store failure is logged and counted
-	}
+	e.later.mu.Lock()
+	e.later.timedOut = append(e.later.timedOut, *p)
+	e.later.mu.Unlock()
 }
 
 // TimeoutCondition is the condition recorded (Registration.LastError,

@@ -94,6 +94,43 @@ func TestIdentifierNoCollision(t *testing.T) {
 	}
 }
 
+// TestPush2Identifier: a Push 2.0 registration's identifier names its
+// service and client, is told from every XEP-0357 one a client can enable,
+// and logs as its pair.
+func TestPush2Identifier(t *testing.T) {
+	for _, tc := range []struct{ service, client string }{
+		{"push.example.net", "phone"},
+		{"push.example.net/a<b", "c<d"},
+		{"push.example.net", ""},
+	} {
+		id := registry.Push2Identifier(tc.service, tc.client)
+		if c, ok := id.Push2Client(); !ok || c != tc.client || id.JID() != tc.service {
+			t.Errorf("Push2Identifier(%q, %q) = %q: client %q, %v; JID %q", tc.service, tc.client, id, c, ok, id.JID())
+		}
+		if _, _, ok := id.Split(); !ok {
+			t.Errorf("%q does not split", id)
+		}
+		if id == registry.NewIdentifier(tc.service, tc.client) {
+			t.Errorf("%q is also a XEP-0357 identifier", id)
+		}
+	}
+	for _, id := range []registry.Identifier{registry.NewIdentifier("push.example.net", "phone"), "push.example.net\x01<x", "\x01"} {
+		if c, ok := id.Push2Client(); ok {
+			t.Errorf("%q.Push2Client() = %q, true", id, c)
+		}
+	}
+	var b bytes.Buffer
+	slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}})).Info("enabled", "id", registry.Push2Identifier("push.example.net", "phone"))
+	if want := "level=INFO msg=enabled id.jid=push.example.net id.client=phone\n"; b.String() != want {
+		t.Errorf("logged %q, want %q", b.String(), want)
+	}
+}
+
 func TestIdentifierLogValue(t *testing.T) {
 	var b bytes.Buffer
 	slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
@@ -123,7 +160,9 @@ func ExampleNewIdentifier() {
 
 // FuzzIdentifier: every pair round-trips through NewIdentifier, and every
 // text Split accepts is the one NewIdentifier writes for its pair; neither
-// panics on any input.
+// panics on any input. A Push 2.0 identifier keeps its service and client
+// and is a XEP-0357 one only for a node starting with U+0001, which no
+// <enable/> can carry.
 func FuzzIdentifier(f *testing.F) {
 	f.Add("push.example.net", "A")
 	f.Add("push.example.net/a<b", "c")
@@ -133,6 +172,14 @@ func FuzzIdentifier(f *testing.F) {
 		id := registry.NewIdentifier(a, b)
 		if jid, node, ok := id.Split(); jid != a || node != b || ok != (a != "") {
 			t.Fatalf("NewIdentifier(%q, %q) = %q splits to %q, %q, %v", a, b, id, jid, node, ok)
+		}
+		if c, ok := id.Push2Client(); ok != strings.HasPrefix(b, "\x01") || ok && c != b[1:] {
+			t.Fatalf("NewIdentifier(%q, %q).Push2Client() = %q, %v", a, b, c, ok)
+		}
+		if p := registry.Push2Identifier(a, b); p.JID() != a || p == id {
+			t.Fatalf("Push2Identifier(%q, %q) = %q: JID %q, or equal to NewIdentifier's", a, b, p, p.JID())
+		} else if c, ok := p.Push2Client(); !ok || c != b {
+			t.Fatalf("Push2Identifier(%q, %q).Push2Client() = %q, %v", a, b, c, ok)
 		}
 		text := registry.Identifier(a)
 		if jid, node, ok := text.Split(); ok && registry.NewIdentifier(jid, node) != text {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/pushrules/pushrules/push2"
 )
 
 const memoryShards = 64
@@ -16,11 +18,11 @@ const memoryShards = 64
 // It is safe for concurrent use; operations on different users rarely
 // contend. It honours context cancellation only before it starts an
 // operation (every operation is a short in-memory step). Enabled times come
-// back in UTC, to the nanosecond.
+// back in UTC, to the nanosecond. It keeps a Push 2.0 registration's
+// request by pointer: the caller must not modify it after Save.
 type Memory struct {
 	seed   maphash.Seed
 	shards [memoryShards]memoryShard
-	push2  [memoryShards]push2Shard // Push 2.0 registrations (push2.go)
 }
 
 type memoryShard struct {
@@ -44,6 +46,7 @@ type memoryEntry struct {
 	failing    int64 // FailingSince, likewise
 	lastError  string
 	client     string
+	push2      *push2.Request // a Push 2.0 registration's request, nil for XEP-0357
 }
 
 // maxErrorCount is the highest error count Memory keeps.
@@ -52,13 +55,13 @@ const maxErrorCount = math.MaxInt32
 func entryOf(r Registration) memoryEntry {
 	return memoryEntry{id: r.ID, options: r.Options, ext: r.Extensions, sec: r.Enabled.Unix(), nsec: int32(r.Enabled.Nanosecond()),
 		generation: r.Generation, errors: int32(min(r.Errors, maxErrorCount)),
-		success: unixNano(r.LastSuccess), failing: unixNano(r.FailingSince), lastError: r.LastError, client: r.Client}
+		success: unixNano(r.LastSuccess), failing: unixNano(r.FailingSince), lastError: r.LastError, client: r.Client, push2: r.Push2}
 }
 
 func (e *memoryEntry) registration(user string) Registration {
 	return Registration{User: user, ID: e.id, Options: e.options, Extensions: e.ext, Enabled: time.Unix(e.sec, int64(e.nsec)).UTC(),
 		Generation: e.generation, Errors: int(e.errors),
-		LastSuccess: timeOf(e.success), FailingSince: timeOf(e.failing), LastError: e.lastError, Client: e.client}
+		LastSuccess: timeOf(e.success), FailingSince: timeOf(e.failing), LastError: e.lastError, Client: e.client, Push2: e.push2}
 }
 
 // NewMemory returns an empty in-memory Store.

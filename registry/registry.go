@@ -1,6 +1,9 @@
 // Package registry holds users' push registrations: what a client asked for
 // with a XEP-0357 <enable/>, keyed per user by the push identifier
-// "service JID<node".
+// "service JID<node", or with a Push 2.0 <enable/> (Registration.Push2
+// set), keyed by the service and the client (Push2Identifier). Both kinds
+// are stored alike, by the same Store methods, in one order per user and
+// under one device limit.
 //
 // The Store interface is what the push engine reads and writes; Memory is
 // the default, in-process implementation. A durable SQL implementation lives
@@ -76,9 +79,12 @@ func (id Identifier) Node() string {
 }
 
 // LogValue renders the identifier for log/slog as a group of its "jid" and
-// "node", so that people see the pair a client named rather than the
-// escaped text.
+// "node" (for a Push 2.0 registration's, its "jid" and "client"), so that
+// people see the pair a client named rather than the escaped text.
 func (id Identifier) LogValue() slog.Value {
+	if v, ok := id.logValue(); ok {
+		return v
+	}
 	return slog.GroupValue(slog.String("jid", id.JID()), slog.String("node", id.Node()))
 }
 
@@ -158,9 +164,13 @@ type Registration struct {
 	// Options it is replaced by each enable. It holds the encryption key:
 	// a Store keeps it as a secret.
 	Extensions Extensions
-	// Push2 is set only on the views the push engine makes of a
-	// Push2Registration (see Push2Registration.View); a Store neither
-	// keeps nor returns it.
+	// Push2 is the client's <enable/> of a Push 2.0 registration (service,
+	// device and match rules; it holds the device's secrets, so a Store
+	// keeps it as a secret), nil for a XEP-0357 one. A Push 2.0
+	// registration has ID Push2Identifier(service, Client), no Options and
+	// no Extensions; Save replaces Push2 as it replaces Options. The
+	// Request is shared by every copy of the Registration, and by the
+	// Store: treat it as immutable once saved.
 	Push2 *push2.Request
 }
 
@@ -172,6 +182,10 @@ const ErrNotFound Error = "registry: registration not found"
 // concurrent use. Every method that fails must leave what is stored exactly
 // as it was; the error it returns is the caller's to log, and a context error
 // is returned as is (errors.Is(err, context.Canceled) holds).
+//
+// A Store keeps both kinds of registration, XEP-0357 and Push 2.0
+// (Registration.Push2 set), with the same methods, in one enable order
+// per user; the push engine offers Push 2.0 over every Store.
 //
 // The push engine calls a Store without holding any lock of its own, and
 // reads a user's registrations each time it needs them: a Store may cache.
@@ -185,7 +199,8 @@ type Store interface {
 	// registration of the user. If one is already stored under that key it
 	// is replaced but keeps its Generation and Errors; otherwise reg is
 	// added with reg.Generation and reg.Errors as given. When the user then
-	// has more than maxDevices registrations, the least recently enabled are
+	// has more than maxDevices registrations (XEP-0357 and Push 2.0 ones
+	// counted together), the least recently enabled are
 	// removed and returned, least recently enabled first, in the same atomic
 	// step; maxDevices <= 0 means no limit. Save returns the registration as
 	// stored. A new registration must have a non-zero Generation (the SQL

@@ -119,13 +119,13 @@ func run(w io.Writer) error {
 	for _, r := range d.Replies {
 		fmt.Fprintf(w, "server answers: %s\n", r.AppendXML(nil))
 	}
-	regs, err := store.LoadPush2(ctx, "juliet@example.org")
-	if err != nil || len(regs) != 1 {
+	regs, err := store.Load(ctx, "juliet@example.org")
+	if err != nil || len(regs) != 1 || regs[0].Push2 == nil {
 		return fmt.Errorf("stored %d registrations: %v", len(regs), err)
 	}
-	m := &regs[0].Request.Matches[0]
+	m := &regs[0].Push2.Matches[0]
 	fmt.Fprintf(w, "registered: client key %s, service %s, %s, grace %v, auth secret %v\n",
-		regs[0].Client, regs[0].Request.Service, m.Profile, m.Grace, m.Send.AuthSecret)
+		regs[0].Client, regs[0].Push2.Service, m.Profile, m.Grace, m.Send.AuthSecret)
 
 	// The phone's connection drops; a message is queued for it. The host
 	// hands the engine the stanza's XML too (Raw), for the envelope.
@@ -203,7 +203,7 @@ func run(w io.Writer) error {
 	if _, err := engine.Handle(ctx, events.PublishResult{Now: now.Add(4 * time.Second), ID: reply.ID, From: reply.From, Error: &reply.Error}); err != nil {
 		return err
 	}
-	if regs, err = store.LoadPush2(ctx, "juliet@example.org"); err != nil || len(regs) != 1 {
+	if regs, err = store.Load(ctx, "juliet@example.org"); err != nil || len(regs) != 1 {
 		return fmt.Errorf("after the error: %d registrations, %v", len(regs), err)
 	}
 	fmt.Fprintf(w, "the service answered %v: errors counted %d\n", &reply.Error, regs[0].Errors)

@@ -139,21 +139,21 @@ type Pick struct {
 // yet marked as pushed to id, in the order each class first appears. Every
 // stanza of a class that gets a push is then marked (the push covers them
 // all). The Picks point into queue. Stanzas with a zero Key are never
-// marked, nor are those filter f or the registration's filters (filter,
-// when not nil: filter.Passes) do not allow. Every stanza of queue but the
-// picks adds one to counts: SuppressedFilter for those the registration's
-// filters stop, SuppressedPolicy for those f does not allow,
+// marked, nor are those filter f or the registration itself (take, when
+// not nil: take.takes, its extension filters or its Push 2.0 matches) do
+// not allow. Every stanza of queue but the picks adds one to counts:
+// SuppressedFilter for those the registration does not take, SuppressedPolicy for those f does not allow,
 // SuppressedBatch for those of a class picked before them, SuppressedDedup
 // for the others (already pushed to id); the picks count when they are
 // sent or held.
-func Select(queue []events.Stanza, marks *Marks, reg *registry.Registration, now time.Time, filter *Rules, f Filter, counts *[NumReasons]uint32) (picks [2]Pick, n int) {
+func Select(queue []events.Stanza, marks *Marks, reg *registry.Registration, now time.Time, take *taker, f Filter, counts *[NumReasons]uint32) (picks [2]Pick, n int) {
 	id := reg.ID
 	var classes [2]bool
 	for i := range queue {
 		st := &queue[i]
 		c := class(st)
 		switch {
-		case filter != nil && !filter.Passes(reg, st):
+		case take != nil && !take.takes(st):
 			counts[SuppressedFilter]++
 		case f != FilterAll && !f.allows(st):
 			counts[SuppressedPolicy]++
@@ -172,7 +172,7 @@ func Select(queue []events.Stanza, marks *Marks, reg *registry.Registration, now
 	}
 	for i := range queue {
 		st := &queue[i]
-		if st.Key != 0 && classes[class(st)] && (filter == nil || filter.Passes(reg, st)) && (f == FilterAll || f.allows(st)) {
+		if st.Key != 0 && classes[class(st)] && (take == nil || take.takes(st)) && (f == FilterAll || f.allows(st)) {
 			marks.Add(st.Key, id, now)
 		}
 	}

@@ -10,11 +10,11 @@ import (
 	"github.com/pushrules/pushrules/registry"
 )
 
-// This file holds the Push 2.0 rules: a registration the shell presents
-// as a view (registry.Push2Registration.View, Push2 set) takes part in
-// every trigger, batch and deduplication mark like a XEP-0357 one; what
-// differs is whether a stanza gives it a push at all (its matches, their
-// filters and grace periods) and what the push carries.
+// This file holds the Push 2.0 rules: a registration with Push2 set takes
+// part in every trigger, batch and deduplication mark like a XEP-0357
+// one; what differs is whether a stanza gives it a push at all (its
+// matches, their filters and grace periods: in a batch, the first stanza
+// of each class a match takes) and what the push carries.
 
 // push gives the push of st for reg, the XEP-0357 publish or the Push 2.0
 // notification, to the delivery policy (gate), which sends or holds it,
@@ -50,6 +50,33 @@ func (r *Rules) push(now, since time.Time, u *User, reg *registry.Registration, 
 		Important: important, Push2: reg.Push2, Match: m, Raw: st.Extras().Raw, Call: call, Since: since.UnixNano()}
 	r.gate(now, u, &p, call, out)
 	return true
+}
+
+// taker tells which stanzas of a batch a registration takes at all: a
+// XEP-0357 one those its extension filters pass (Passes), a Push 2.0 one
+// those a match of its takes (match), so that Select offers it the first
+// stanza of each class it takes rather than one it would refuse.
+type taker struct {
+	r   *Rules
+	u   *User
+	reg *registry.Registration
+	now time.Time
+}
+
+// taker returns the taker of reg, nil when reg takes every stanza (a
+// XEP-0357 registration without extension filters).
+func (r *Rules) taker(now time.Time, u *User, reg *registry.Registration) *taker {
+	if reg.Push2 == nil && reg.Extensions.IsZero() {
+		return nil
+	}
+	return &taker{r: r, u: u, reg: reg, now: now}
+}
+
+func (t *taker) takes(st *events.Stanza) bool {
+	if t.reg.Push2 != nil {
+		return t.r.match(t.now, t.u, t.reg, st) >= 0
+	}
+	return t.r.Passes(t.reg, st)
 }
 
 // match returns the index of the first match of the Push 2.0 registration

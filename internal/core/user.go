@@ -356,12 +356,8 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 		return
 	}
 	reg := &s.Binding
-	filter := r
-	if reg.Extensions.IsZero() {
-		filter = nil
-	}
 	out.Counted = true // every stanza of the queue counts a reason
-	picks, n := Select(queue, &u.marks, reg, now, filter, r.Filters.of(reg), &out.Counts)
+	picks, n := Select(queue, &u.marks, reg, now, r.taker(now, u, reg), r.Filters.of(reg), &out.Counts)
 	for _, pk := range picks[:n] {
 		if !r.push(now, since, u, reg, pk.Stanza, pk.Important, u.voip(pk.Stanza, reg, now), out) {
 			continue

@@ -65,10 +65,6 @@ func TestConformance(t *testing.T) {
 			})
 		})
 	}
-	// Push 2.0 registrations pass through to the underlying store.
-	registrytest.RunPush2(t, func(t *testing.T) registry.Push2Store {
-		return newCache(t, registry.NewMemory(), cache.Options{})
-	})
 }
 
 var (
@@ -399,9 +395,4 @@ func TestCapabilitiesPassThrough(t *testing.T) {
 	_, err = bare.Expire(ctx, t0)
 	require.ErrorIs(t, err, errors.ErrUnsupported)
 	require.ErrorIs(t, bare.Record(ctx, 1), errors.ErrUnsupported)
-	_, _, err = bare.SavePush2(ctx, registry.Push2Registration{User: reg.User}, 5)
-	require.ErrorIs(t, err, errors.ErrUnsupported)
-	p2, err := bare.LoadPush2(ctx, reg.User)
-	require.NoError(t, err)
-	require.Empty(t, p2)
 }

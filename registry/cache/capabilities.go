@@ -10,8 +10,8 @@ import (
 )
 
 // The optional Store capabilities the engine uses (registry.Tracker,
-// registry.Expirer, registry.Auditor, registry.Push2Store) pass through
-// the cache to the underlying store. Where the underlying store lacks one, Fail and Succeed
+// registry.Expirer, registry.Auditor) pass through the cache to the
+// underlying store. Where the underlying store lacks one, Fail and Succeed
 // fall back to AddError and ResetErrors (the history they would keep is
 // not kept), and Expire, Record and History return an error that
 // errors.Is(err, errors.ErrUnsupported) matches.
@@ -88,83 +88,4 @@ func (s *Store) History(ctx context.Context, user string) ([]registry.AuditEntry
 		return nil, fmt.Errorf("registry cache: %T keeps no audit trail: %w", s.store, errors.ErrUnsupported)
 	}
 	return a.History(ctx, user)
-}
-
-var _ registry.Push2Store = (*Store)(nil)
-
-// push2 returns the underlying store's Push 2.0 capability, or an error
-// matching errors.ErrUnsupported.
-func (s *Store) push2() (registry.Push2Store, error) {
-	p, ok := s.store.(registry.Push2Store)
-	if !ok {
-		return nil, fmt.Errorf("registry cache: %T keeps no Push 2.0 registrations: %w", s.store, errors.ErrUnsupported)
-	}
-	return p, nil
-}
-
-// LoadPush2 implements registry.Push2Store: Push 2.0 registrations are
-// read from the underlying store, not cached (few users have them). Over
-// a store without them it returns none.
-func (s *Store) LoadPush2(ctx context.Context, user string) ([]registry.Push2Registration, error) {
-	p, err := s.push2()
-	if err != nil {
-		return nil, nil
-	}
-	return p.LoadPush2(ctx, user)
-}
-
-// SavePush2 implements registry.Push2Store through the underlying store and
-// notifies the other nodes.
-func (s *Store) SavePush2(ctx context.Context, reg registry.Push2Registration, maxDevices int) (registry.Push2Registration, []registry.Push2Registration, error) {
-	p, err := s.push2()
-	if err != nil {
-		return registry.Push2Registration{}, nil, err
-	}
-	saved, evicted, err := p.SavePush2(ctx, reg, maxDevices)
-	s.wrote(ctx, reg.User, err == nil)
-	return saved, evicted, err
-}
-
-// DeletePush2 implements registry.Push2Store through the underlying store
-// and notifies the other nodes when it removed something.
-func (s *Store) DeletePush2(ctx context.Context, user string, clients ...string) ([]registry.Push2Registration, error) {
-	p, err := s.push2()
-	if err != nil {
-		return nil, err
-	}
-	removed, err := p.DeletePush2(ctx, user, clients...)
-	s.wrote(ctx, user, err == nil && len(removed) > 0)
-	return removed, err
-}
-
-// DeleteUserPush2 implements registry.Push2Store through the underlying
-// store and notifies the other nodes when it removed something.
-func (s *Store) DeleteUserPush2(ctx context.Context, user string) ([]registry.Push2Registration, error) {
-	p, err := s.push2()
-	if err != nil {
-		return nil, err
-	}
-	removed, err := p.DeleteUserPush2(ctx, user)
-	s.wrote(ctx, user, err == nil && len(removed) > 0)
-	return removed, err
-}
-
-// AddPush2Error implements registry.Push2Store through the underlying
-// store.
-func (s *Store) AddPush2Error(ctx context.Context, user, client string, generation uint64, at time.Time) (registry.Push2Registration, error) {
-	p, err := s.push2()
-	if err != nil {
-		return registry.Push2Registration{}, err
-	}
-	return p.AddPush2Error(ctx, user, client, generation, at)
-}
-
-// ResetPush2Errors implements registry.Push2Store through the underlying
-// store.
-func (s *Store) ResetPush2Errors(ctx context.Context, user, client string, generation uint64) error {
-	p, err := s.push2()
-	if err != nil {
-		return err
-	}
-	return p.ResetPush2Errors(ctx, user, client, generation)
 }

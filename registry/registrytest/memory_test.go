@@ -20,15 +20,3 @@ func TestFaultyPassThroughConformance(t *testing.T) {
 		return registrytest.NewFaulty(registry.NewMemory())
 	})
 }
-
-func TestMemoryPush2Conformance(t *testing.T) {
-	registrytest.RunPush2(t, func(t *testing.T) registry.Push2Store {
-		return registry.NewMemory()
-	})
-}
-
-func TestFaultyPush2PassThroughConformance(t *testing.T) {
-	registrytest.RunPush2(t, func(t *testing.T) registry.Push2Store {
-		return registrytest.NewFaulty(registry.NewMemory())
-	})
-}

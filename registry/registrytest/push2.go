@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
 
@@ -12,225 +11,164 @@ import (
 	"github.com/pushrules/pushrules/registry"
 )
 
-// RunPush2 is the conformance suite of the registry.Push2Store capability:
-// a Store that has it calls RunPush2 beside Run, with a constructor of
-// fresh, empty stores (the same rules as Run's). It pins down the same
-// readings of the contract as Run (order is Save order, users told apart
-// as given, Enabled equal to the nanosecond, a done context changes
-// nothing) for registrations keyed by client.
-func RunPush2(t *testing.T, newStore func(t *testing.T) registry.Push2Store) {
-	t.Helper()
-	cases := []struct {
+// runPush2 runs the cases of Push 2.0 registrations (Registration.Push2
+// set), which every Store keeps through its ordinary methods beside the
+// XEP-0357 ones.
+func runPush2(t *testing.T, newStore func(t *testing.T) registry.Store) {
+	for _, c := range []struct {
 		name string
-		f    func(t *testing.T, s registry.Push2Store)
+		f    func(t *testing.T, s registry.Store)
 	}{
-		{"SaveThenLoad", testPush2SaveLoad},
-		{"UpsertKeepsGenerationAndErrors", testPush2Upsert},
-		{"Eviction", testPush2Eviction},
-		{"Delete", testPush2Delete},
-		{"DeleteUser", testPush2DeleteUser},
-		{"Errors", testPush2Errors},
-		{"DoneContext", testPush2DoneContext},
-	}
-	for _, c := range cases {
+		{"Push2SaveThenLoad", testPush2SaveLoad},
+		{"Push2ReplaceKeepsGenerationAndErrors", testPush2Replace},
+		{"Push2DeviceLimitCountsBothKinds", testPush2Eviction},
+		{"Push2DeleteAndErrors", testPush2DeleteErrors},
+		{"Push2Lifecycle", testPush2Lifecycle},
+	} {
 		t.Run(c.name, func(t *testing.T) { c.f(t, newStore(t)) })
 	}
 }
 
-// push2Req is an enable of the service, with one notify-only match of the
-// given profile (the rest of a Request is opaque to a store, but must come
-// back equal).
-func push2Req(service, device string, profile push2.MatchProfile) push2.Request {
-	return push2.Request{Service: service, Client: device, Matches: []push2.Match{{
+// push2Req is an enable of the service with one match of the given
+// profile; a Store treats it as opaque but must give it back equal.
+func push2Req(service, device string, profile push2.MatchProfile) *push2.Request {
+	return &push2.Request{Service: service, Client: device, Matches: []push2.Match{{
 		Profile: profile, Grace: 30 * time.Second,
 		Filters: []push2.Filter{{JID: "room@muc.example.org", Mention: true}},
 		Send:    push2.Send{Profile: push2.SendNotifyOnly},
 	}}}
 }
 
-func p2(user, client string, gen uint64, sec int) registry.Push2Registration {
-	return registry.Push2Registration{User: user, Client: client, Generation: gen,
-		Request: push2Req("push.example.net", "device-"+client, push2.MatchImportant),
-		Enabled: time.Date(2026, 12, 4, 10, 0, sec, 123456789, time.UTC)}
+// p2 is a Push 2.0 registration of client with push.example.net.
+func p2(user, client string, gen uint64, enabled time.Time) registry.Registration {
+	return registry.Registration{User: user, ID: registry.Push2Identifier("push.example.net", client), Client: client,
+		Enabled: enabled, Generation: gen, Push2: push2Req("push.example.net", "device-"+client, push2.MatchImportant)}
 }
 
-func samePush2(a, b registry.Push2Registration) bool {
-	return a.User == b.User && a.Client == b.Client && a.Enabled.Equal(b.Enabled) && a.FailingSince.Equal(b.FailingSince) &&
-		a.Generation == b.Generation && a.Errors == b.Errors && reflect.DeepEqual(a.Request, b.Request)
+// samePush2 compares two requests by value (nil only with nil).
+func samePush2(a, b *push2.Request) bool {
+	return a == nil && b == nil || a != nil && b != nil && reflect.DeepEqual(*a, *b)
 }
 
-func checkPush2(t *testing.T, what string, got, want []registry.Push2Registration) {
-	t.Helper()
+func testPush2SaveLoad(t *testing.T, s registry.Store) {
+	a, p, b := newReg(alice, id("a"), 1, at(0), registry.Form{}), p2(alice, "phone", 2, at(1)), newReg(alice, id("b"), 3, at(2), registry.Form{})
+	c := p2(bob, "phone", 4, at(3))
+	for _, r := range []registry.Registration{a, p, b, c} {
+		if saved, evicted := mustSave(t, s, r, 5); !sameReg(saved, r) || saved.Client != r.Client || len(evicted) != 0 {
+			t.Errorf("Save(%s) = %s, evicted %s", r.ID, regString(saved), regsString(evicted))
+		}
+	}
+	got := mustLoad(t, s, alice)
+	checkRegs(t, "alice", got, []registry.Registration{a, p, b})
+	if len(got) == 3 && (got[1].Client != "phone" || got[0].Push2 != nil) {
+		t.Errorf("alice's Push 2.0 registration has client %q; the XEP-0357 one Push2 %v", got[1].Client, got[0].Push2)
+	}
+	checkRegs(t, "bob", mustLoad(t, s, bob), []registry.Registration{c})
+	// The identifiers of the two kinds never meet, even for a node that
+	// spells the client.
+	x := newReg(alice, registry.NewIdentifier("push.example.net", "phone"), 5, at(4), registry.Form{})
+	mustSave(t, s, x, 0)
+	checkRegs(t, "with a XEP-0357 node named like the client", mustLoad(t, s, alice), []registry.Registration{a, p, b, x})
+}
+
+func testPush2Replace(t *testing.T, s registry.Store) {
+	p := p2(alice, "phone", 7, at(0))
+	mustSave(t, s, p, 0)
+	mustSave(t, s, newReg(alice, id("a"), 8, at(1), registry.Form{}), 0)
+	if n := mustAddError(t, s, alice, p.ID, 7); n != 1 {
+		t.Fatalf("AddError = %d", n)
+	}
+	again := p2(alice, "phone", 9, at(2))
+	again.Push2 = push2Req("push.example.net", "device-renewed", push2.MatchAll)
+	saved, _ := mustSave(t, s, again, 0)
+	want := again
+	want.Generation, want.Errors = 7, 1
+	if !sameReg(saved, want) {
+		t.Errorf("replaced: %s, want %s", regString(saved), regString(want))
+	}
+	checkRegs(t, "after the replacement", mustLoad(t, s, alice), []registry.Registration{newReg(alice, id("a"), 8, at(1), registry.Form{}), want})
+}
+
+func testPush2Eviction(t *testing.T, s registry.Store) {
+	a, p := newReg(alice, id("a"), 1, at(0), registry.Form{}), p2(alice, "phone", 2, at(1))
+	b, q := newReg(alice, id("b"), 3, at(2), registry.Form{}), p2(alice, "tablet", 4, at(3))
+	mustSave(t, s, a, 2)
+	mustSave(t, s, p, 2)
+	if _, evicted := mustSave(t, s, b, 2); !sameRegs(evicted, a) {
+		t.Errorf("a XEP-0357 enable evicted %s, want the older XEP-0357 one", regsString(evicted))
+	}
+	if _, evicted := mustSave(t, s, q, 2); !sameRegs(evicted, p) {
+		t.Errorf("a Push 2.0 enable evicted %s, want the older Push 2.0 one", regsString(evicted))
+	}
+	checkRegs(t, "kept", mustLoad(t, s, alice), []registry.Registration{b, q})
+}
+
+// sameRegs reports whether got is exactly want.
+func sameRegs(got []registry.Registration, want ...registry.Registration) bool {
 	if len(got) != len(want) {
-		t.Fatalf("%s: %d registrations %v, want %d", what, len(got), clients(got), len(want))
+		return false
 	}
 	for i := range want {
-		if !samePush2(got[i], want[i]) {
-			t.Errorf("%s: [%d] = %+v, want %+v", what, i, got[i], want[i])
+		if !sameReg(got[i], want[i]) {
+			return false
 		}
 	}
+	return true
 }
 
-func clients(regs []registry.Push2Registration) []string {
-	out := make([]string, len(regs))
-	for i, r := range regs {
-		out[i] = r.Client
-	}
-	return out
-}
-
-func loadPush2(t *testing.T, s registry.Push2Store, user string) []registry.Push2Registration {
-	t.Helper()
-	regs, err := s.LoadPush2(context.Background(), user)
-	if err != nil {
-		t.Fatalf("LoadPush2(%q): %v", user, err)
-	}
-	return regs
-}
-
-func savePush2(t *testing.T, s registry.Push2Store, r registry.Push2Registration, max int) (registry.Push2Registration, []registry.Push2Registration) {
-	t.Helper()
-	saved, evicted, err := s.SavePush2(context.Background(), r, max)
-	if err != nil {
-		t.Fatalf("SavePush2(%s/%s): %v", r.User, r.Client, err)
-	}
-	return saved, evicted
-}
-
-func testPush2SaveLoad(t *testing.T, s registry.Push2Store) {
-	if got := loadPush2(t, s, alice); len(got) != 0 {
-		t.Fatalf("new store: LoadPush2 = %v", clients(got))
-	}
-	a, b, c := p2(alice, "phone", 1, 0), p2(alice, "laptop", 2, 1), p2(bob, "phone", 3, 2)
-	for _, r := range []registry.Push2Registration{a, b, c} {
-		if saved, evicted := savePush2(t, s, r, 0); !samePush2(saved, r) || len(evicted) != 0 {
-			t.Errorf("SavePush2(%s) = %+v, evicted %v", r.Client, saved, clients(evicted))
-		}
-	}
-	got := loadPush2(t, s, alice)
-	checkPush2(t, "alice", got, []registry.Push2Registration{a, b})
-	checkPush2(t, "bob", loadPush2(t, s, bob), []registry.Push2Registration{c})
-	got[0].Client = "changed" // the caller owns the slice
-	checkPush2(t, "alice after changing a loaded slice", loadPush2(t, s, alice), []registry.Push2Registration{a, b})
-}
-
-func testPush2Upsert(t *testing.T, s registry.Push2Store) {
-	a, b := p2(alice, "phone", 1, 0), p2(alice, "laptop", 2, 1)
-	savePush2(t, s, a, 0)
-	savePush2(t, s, b, 0)
-	failed := time.Date(2026, 12, 4, 11, 0, 0, 5, time.UTC)
-	if _, err := s.AddPush2Error(context.Background(), alice, "phone", 1, failed); err != nil {
-		t.Fatal(err)
-	}
-	again := p2(alice, "phone", 99, 5)
-	again.Request = push2Req("other.example.net", "new-device", push2.MatchAll)
-	saved, evicted := savePush2(t, s, again, 0)
-	want := again
-	want.Generation, want.Errors, want.FailingSince = 1, 1, failed
-	if !samePush2(saved, want) || len(evicted) != 0 {
-		t.Errorf("re-enable returned %+v, evicted %v; want %+v", saved, clients(evicted), want)
-	}
-	checkPush2(t, "after re-enable", loadPush2(t, s, alice), []registry.Push2Registration{b, want})
-}
-
-func testPush2Eviction(t *testing.T, s registry.Push2Store) {
-	regs := []registry.Push2Registration{p2(alice, "a", 1, 0), p2(alice, "b", 2, 1), p2(alice, "c", 3, 2)}
-	for _, r := range regs {
-		savePush2(t, s, r, 3)
-	}
-	_, evicted := savePush2(t, s, p2(alice, "d", 4, 3), 2)
-	checkPush2(t, "evicted", evicted, regs[:2])
-	checkPush2(t, "kept", loadPush2(t, s, alice), []registry.Push2Registration{regs[2], p2(alice, "d", 4, 3)})
-}
-
-func testPush2Delete(t *testing.T, s registry.Push2Store) {
-	a, b, c := p2(alice, "a", 1, 0), p2(alice, "b", 2, 1), p2(alice, "c", 3, 2)
-	for _, r := range []registry.Push2Registration{a, b, c} {
-		savePush2(t, s, r, 0)
-	}
-	removed, err := s.DeletePush2(context.Background(), alice, "c", "a", "unknown")
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.SortFunc(removed, func(x, y registry.Push2Registration) int { return int(x.Generation) - int(y.Generation) })
-	checkPush2(t, "removed", removed, []registry.Push2Registration{a, c})
-	checkPush2(t, "kept", loadPush2(t, s, alice), []registry.Push2Registration{b})
-	if removed, err := s.DeletePush2(context.Background(), bob, "b"); err != nil || len(removed) != 0 {
-		t.Errorf("DeletePush2 of another user's client: %v, %v", clients(removed), err)
-	}
-}
-
-func testPush2DeleteUser(t *testing.T, s registry.Push2Store) {
-	a, c := p2(alice, "a", 1, 0), p2(bob, "c", 3, 2)
-	savePush2(t, s, a, 0)
-	savePush2(t, s, c, 0)
-	removed, err := s.DeleteUserPush2(context.Background(), alice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkPush2(t, "removed", removed, []registry.Push2Registration{a})
-	checkPush2(t, "alice", loadPush2(t, s, alice), nil)
-	checkPush2(t, "bob", loadPush2(t, s, bob), []registry.Push2Registration{c})
-}
-
-func testPush2Errors(t *testing.T, s registry.Push2Store) {
+func testPush2DeleteErrors(t *testing.T, s registry.Store) {
 	ctx := context.Background()
-	savePush2(t, s, p2(alice, "a", 7, 0), 0)
-	first := time.Date(2026, 12, 4, 12, 0, 0, 7, time.UTC)
-	for want := 1; want <= 3; want++ {
-		reg, err := s.AddPush2Error(ctx, alice, "a", 7, first.Add(time.Duration(want-1)*time.Hour))
-		if reg.Errors != want || !reg.FailingSince.Equal(first) || err != nil {
-			t.Fatalf("AddPush2Error = %d errors since %v, %v; want %d since %v", reg.Errors, reg.FailingSince, err, want, first)
-		}
+	a, p, q := newReg(alice, id("a"), 1, at(0), registry.Form{}), p2(alice, "phone", 2, at(1)), p2(alice, "tablet", 3, at(2))
+	for _, r := range []registry.Registration{a, p, q} {
+		mustSave(t, s, r, 0)
 	}
-	for _, c := range []struct {
-		user, client string
-		gen          uint64
-	}{{alice, "a", 8}, {alice, "b", 7}, {bob, "a", 7}} {
-		if _, err := s.AddPush2Error(ctx, c.user, c.client, c.gen, first); !errors.Is(err, registry.ErrNotFound) {
-			t.Errorf("AddPush2Error(%s, %s, %d): %v, want ErrNotFound", c.user, c.client, c.gen, err)
-		}
-		if err := s.ResetPush2Errors(ctx, c.user, c.client, c.gen); !errors.Is(err, registry.ErrNotFound) {
-			t.Errorf("ResetPush2Errors(%s, %s, %d): %v, want ErrNotFound", c.user, c.client, c.gen, err)
-		}
+	if n := mustAddError(t, s, alice, q.ID, 3); n != 1 {
+		t.Errorf("AddError = %d", n)
 	}
-	if got := loadPush2(t, s, alice)[0]; got.Errors != 3 || !got.FailingSince.Equal(first) {
-		t.Errorf("after three errors: %d since %v", got.Errors, got.FailingSince)
+	if _, err := s.AddError(ctx, alice, q.ID, 2); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("AddError of another generation: %v", err)
 	}
-	if err := s.ResetPush2Errors(ctx, alice, "a", 7); err != nil {
+	if err := s.ResetErrors(ctx, alice, q.ID, 3); err != nil {
+		t.Errorf("ResetErrors: %v", err)
+	}
+	checkRegsAnyOrder(t, "deleted", mustDelete(t, s, alice, p.ID), []registry.Registration{p})
+	checkRegs(t, "left", mustLoad(t, s, alice), []registry.Registration{a, q})
+	removed, err := s.DeleteUser(ctx, alice)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := loadPush2(t, s, alice)[0]; got.Errors != 0 || !got.FailingSince.IsZero() {
-		t.Errorf("after reset: %d since %v", got.Errors, got.FailingSince)
-	}
-	// A new run starts at its own first error.
-	if reg, err := s.AddPush2Error(ctx, alice, "a", 7, first.Add(24*time.Hour)); err != nil || !reg.FailingSince.Equal(first.Add(24*time.Hour)) {
-		t.Errorf("new run: since %v, %v", reg.FailingSince, err)
-	}
+	checkRegsAnyOrder(t, "DeleteUser", removed, []registry.Registration{a, q})
 }
 
-func testPush2DoneContext(t *testing.T, s registry.Push2Store) {
-	a := p2(alice, "a", 1, 0)
-	savePush2(t, s, a, 0)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	calls := map[string]func() error{
-		"LoadPush2": func() error { _, err := s.LoadPush2(ctx, alice); return err },
-		"SavePush2": func() error { _, _, err := s.SavePush2(ctx, p2(alice, "b", 2, 1), 0); return err },
-		"DeletePush2": func() error {
-			_, err := s.DeletePush2(ctx, alice, "a")
-			return err
-		},
-		"DeleteUserPush2": func() error { _, err := s.DeleteUserPush2(ctx, alice); return err },
-		"AddPush2Error":   func() error { _, err := s.AddPush2Error(ctx, alice, "a", 1, time.Time{}); return err },
-		"ResetPush2Errors": func() error {
-			return s.ResetPush2Errors(ctx, alice, "a", 1)
-		},
-	}
-	for name, call := range calls {
-		if err := call(); !errors.Is(err, context.Canceled) {
-			t.Errorf("%s with a done context: %v", name, err)
+// testPush2Lifecycle: the Tracker and Expirer capabilities serve Push 2.0
+// registrations too.
+func testPush2Lifecycle(t *testing.T, s registry.Store) {
+	ctx := context.Background()
+	p, q := p2(alice, "phone", 2, at(0)), p2(alice, "tablet", 3, at(0))
+	mustSave(t, s, p, 0)
+	mustSave(t, s, q, 0)
+	if tr, ok := s.(registry.Tracker); ok {
+		r, err := tr.Fail(ctx, alice, p.ID, 2, at(5), "service-unavailable")
+		if err != nil || r.Errors != 1 || !r.FailingSince.Equal(at(5)) || r.LastError != "service-unavailable" || !samePush2(r.Push2, p.Push2) {
+			t.Fatalf("Fail = %+v, %v", r, err)
 		}
+		if err := tr.Succeed(ctx, alice, p.ID, 2, at(100)); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		mustSave(t, s, p2(alice, "phone", 2, at(100)), 0)
 	}
-	checkPush2(t, "after calls with a done context", loadPush2(t, s, alice), []registry.Push2Registration{a})
+	x, ok := s.(registry.Expirer)
+	if !ok {
+		return
+	}
+	removed, err := x.Expire(ctx, at(50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRegsAnyOrder(t, "expired", removed, []registry.Registration{q})
+	got := mustLoad(t, s, alice)
+	if len(got) != 1 || got[0].ID != p.ID || got[0].Errors != 0 || !got[0].FailingSince.IsZero() {
+		t.Errorf("left after Expire: %s", regsString(got))
+	}
 }

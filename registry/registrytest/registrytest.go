@@ -31,6 +31,11 @@
 //     nil when nil was saved; a form with no fields stays a non-nil form.
 //   - Extensions come back equal (==) to what was saved, and are replaced
 //     (not merged) by a Save of the same identifier.
+//   - A Push 2.0 registration (Registration.Push2 set, its ID a
+//     registry.Push2Identifier) is kept by the same methods as a XEP-0357
+//     one: its request comes back equal (reflect.DeepEqual) and its Client
+//     as saved, it shares the user's order and device limit, and the
+//     optional capabilities serve it too.
 //   - A method called with a context that is already done returns an error
 //     for which errors.Is(err, ctx.Err()) holds, and changes nothing.
 //
@@ -102,6 +107,7 @@ func Run(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		})
 	}
 	runLifecycle(t, newStore)
+	runPush2(t, newStore)
 }
 
 // Fixtures.
@@ -177,7 +183,7 @@ func sameForm(a, b registry.Form) bool {
 func sameReg(a, b registry.Registration) bool {
 	return a.User == b.User && a.ID == b.ID && a.Generation == b.Generation &&
 		a.Errors == b.Errors && a.Enabled.Equal(b.Enabled) && sameForm(a.Options, b.Options) &&
-		a.Extensions == b.Extensions
+		a.Extensions == b.Extensions && samePush2(a.Push2, b.Push2)
 }
 
 func formString(f registry.Form) string {
@@ -185,8 +191,8 @@ func formString(f registry.Form) string {
 }
 
 func regString(r registry.Registration) string {
-	return fmt.Sprintf("{%s %s gen=%d errors=%d enabled=%s options=%s ext=%s}",
-		r.User, r.ID, r.Generation, r.Errors, r.Enabled.UTC().Format(time.RFC3339Nano), formString(r.Options), r.Extensions)
+	return fmt.Sprintf("{%s %q gen=%d errors=%d enabled=%s options=%s ext=%s push2=%v}",
+		r.User, r.ID, r.Generation, r.Errors, r.Enabled.UTC().Format(time.RFC3339Nano), formString(r.Options), r.Extensions, r.Push2 != nil)
 }
 
 func regsString(regs []registry.Registration) string {

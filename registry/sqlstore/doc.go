@@ -63,17 +63,21 @@
 //     extensions (schema version 4) holds registry.Extensions as JSON,
 //     NULL for none: it holds the client's encryption key, so treat the
 //     column as a secret.
-//   - push2_registrations (schema version 5): the Push 2.0 registrations
-//     (registry.Push2Store), one row per (username, client); request is
-//     the JSON of the push2.Request, which holds the device's auth secret
-//     and VAPID key, so the database needs the protection of a secret
-//     store; the other columns are those of push_registrations. Its
-//     writers take the same push_users lock row.
+//     push2 (schema version 6) holds, for a Push 2.0 registration (whose
+//     identifier is registry.Push2Identifier(service, client)), the JSON
+//     of its push2.Request, NULL for a XEP-0357 one; the request holds the
+//     device's auth secret and VAPID key, so the database needs the
+//     protection of a secret store. Both kinds share the user's positions,
+//     lock row and device limit. Version 5 kept Push 2.0 registrations in
+//     a push2_registrations table; Migrate moves its rows into
+//     push_registrations (after each user's XEP-0357 ones, their
+//     generation, errors and times kept) and drops it.
 //
 // Every write is one transaction: a crash or a failure mid-write leaves the
 // old state or the new one, never a mix. A row that does not decode (bad
 // JSON, generation 0, an identifier that registry.Identifier.Split refuses,
-// a negative error count, a wrong column type) is reported as an error wrapping ErrCorrupt (a
+// a negative error count, a wrong column type, a push2 column set on a
+// XEP-0357 identifier or missing on a Push 2.0 one) is reported as an error wrapping ErrCorrupt (a
 // *CorruptError names it); the operation that met it fails and changes
 // nothing, so nothing corrupt is ever deleted or overwritten by this
 // package: repair or delete it by hand.

@@ -4,307 +4,113 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
-	"slices"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/pushrules/pushrules/push2"
 	"github.com/pushrules/pushrules/registry"
 )
 
-// This file is the registry.Push2Store capability: Push 2.0 registrations
-// in the push2_registrations table (schema version 5), one row per user
-// and client, the request as the JSON of push2.Request (which holds the
-// device's secrets: protect the database accordingly).
+// A Push 2.0 registration is a row of push_registrations like any other:
+// its identifier is registry.Push2Identifier(service, client) and its
+// push2 column (schema version 6) the JSON of its push2.Request, NULL for
+// a XEP-0357 registration. The request holds the device's secrets.
 
-var _ registry.Push2Store = (*Store)(nil)
-
-const push2Columns = `username, client, request, enabled, generation, errors, position, failing_since`
-
-type push2Row struct {
-	reg registry.Push2Registration
-	pos int64
-}
-
-// LoadPush2 implements registry.Push2Store: the user's Push 2.0
-// registrations, least recently enabled first. A corrupt row fails it with
-// an error wrapping ErrCorrupt.
-func (s *Store) LoadPush2(ctx context.Context, user string) ([]registry.Push2Registration, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+// encodePush2 gives the push2 column of reg, checking that reg is one
+// kind or the other: a request exactly when the identifier is a Push 2.0
+// one, and a request that reads back equal.
+func encodePush2(reg registry.Registration) (any, error) {
+	_, isPush2 := reg.ID.Push2Client()
+	switch {
+	case reg.Push2 == nil && !isPush2:
+		return nil, nil
+	case reg.Push2 == nil:
+		return nil, errors.New("a Push 2.0 identifier without a Push 2.0 request")
+	case !isPush2:
+		return nil, errors.New("a Push 2.0 request under a XEP-0357 identifier")
 	}
-	rows, err := queryPush2(ctx, s.db, `SELECT `+push2Columns+` FROM push2_registrations WHERE username = $1 ORDER BY position`, user)
-	if err != nil {
-		return nil, fail(ctx, "LoadPush2", err)
-	}
-	return push2Regs(rows), nil
-}
-
-// SavePush2 implements registry.Push2Store, in one transaction. A
-// registration that could not be read back (text that is not valid UTF-8
-// or holds NUL, a Request UnmarshalJSON refuses, Errors out of range, an
-// Enabled time outside int64 nanoseconds) gives an error wrapping
-// ErrInvalid and changes nothing.
-func (s *Store) SavePush2(ctx context.Context, reg registry.Push2Registration, maxDevices int) (registry.Push2Registration, []registry.Push2Registration, error) {
-	if err := ctx.Err(); err != nil {
-		return registry.Push2Registration{}, nil, err
-	}
-	bad := func(reason string) error {
-		return fmt.Errorf("%w: Push 2.0 registration of client %q: %s", ErrInvalid, reg.Client, reason)
-	}
-	if !validText(reg.User) || !validText(reg.Client) || reg.User == "" || reg.Client == "" {
-		return registry.Push2Registration{}, nil, bad("user or client empty, not valid UTF-8, or holding NUL")
-	}
-	if reg.Errors < 0 || reg.Errors > math.MaxInt32 {
-		return registry.Push2Registration{}, nil, bad("Errors out of range")
-	}
-	request, err := json.Marshal(reg.Request)
+	b, err := json.Marshal(reg.Push2)
 	if err == nil {
 		var back push2.Request
-		err = back.UnmarshalJSON(request)
+		err = back.UnmarshalJSON(b)
 	}
 	if err != nil {
-		return registry.Push2Registration{}, nil, bad("request does not round-trip")
+		return nil, errors.New("the Push 2.0 request does not round-trip through JSON")
 	}
-	enabled, err := encodeTime(reg.Enabled)
-	if err != nil {
-		return registry.Push2Registration{}, nil, bad(err.Error())
-	}
-	saved, evicted, err := s.savePush2(ctx, reg, string(request), enabled, maxDevices)
-	if err != nil {
-		return registry.Push2Registration{}, nil, fail(ctx, "SavePush2", err)
-	}
-	return saved, evicted, nil
+	return string(b), nil
 }
 
-func (s *Store) savePush2(ctx context.Context, reg registry.Push2Registration, request string, enabled any, maxDevices int) (registry.Push2Registration, []registry.Push2Registration, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return registry.Push2Registration{}, nil, err
+// decodePush2 reads the push2 column of the row of identifier id; reason
+// says why it does not decode ("" when it does).
+func decodePush2(id registry.Identifier, v any) (req *push2.Request, reason string) {
+	text, ok := asString(v)
+	if !ok {
+		return nil, fmt.Sprintf("push2 %T", v)
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := lockUser(ctx, tx, reg.User); err != nil {
-		return registry.Push2Registration{}, nil, err
+	_, isPush2 := id.Push2Client()
+	if v == nil || !isPush2 {
+		if v != nil || isPush2 {
+			return nil, "push2 column and identifier disagree on the registration's kind"
+		}
+		return nil, ""
 	}
-	stored, err := queryPush2(ctx, tx, `SELECT `+push2Columns+` FROM push2_registrations WHERE username = $1 ORDER BY position`, reg.User)
-	if err != nil {
-		return registry.Push2Registration{}, nil, err
+	req = new(push2.Request)
+	if err := req.UnmarshalJSON([]byte(text)); err != nil {
+		return nil, "push2: " + err.Error()
 	}
-	pos := int64(1)
-	if len(stored) > 0 {
-		pos = stored[len(stored)-1].pos + 1
-	}
-	if i := slices.IndexFunc(stored, func(r push2Row) bool { return r.reg.Client == reg.Client }); i >= 0 {
-		rows, err := queryPush2(ctx, tx, `UPDATE push2_registrations SET request = $3, enabled = $4, position = $5
-WHERE username = $1 AND client = $2 RETURNING `+push2Columns, reg.User, reg.Client, request, enabled, pos)
-		if err != nil {
-			return registry.Push2Registration{}, nil, err
-		}
-		if len(rows) != 1 {
-			return registry.Push2Registration{}, nil, fmt.Errorf("replacing client %q of %q: %d rows", reg.Client, reg.User, len(rows))
-		}
-		reg = rows[0].reg
-		stored = slices.Delete(stored, i, i+1)
-	} else {
-		if reg.Generation == 0 {
-			return registry.Push2Registration{}, nil, fmt.Errorf("%w: a new Push 2.0 registration needs a Generation other than 0", ErrInvalid)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO push2_registrations (`+push2Columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)`,
-			reg.User, reg.Client, request, enabled, int64(reg.Generation), int64(reg.Errors), pos); err != nil {
-			return registry.Push2Registration{}, nil, err
-		}
-		reg.Enabled = decodeEnabled(enabled)
-	}
-	var evicted []registry.Push2Registration
-	if n := len(stored) + 1 - maxDevices; maxDevices > 0 && n > 0 {
-		clients := make([]string, n)
-		for j := range n {
-			clients[j] = stored[j].reg.Client
-		}
-		if evicted, err = deletePush2Clients(ctx, tx, reg.User, clients); err != nil {
-			return registry.Push2Registration{}, nil, err
-		}
-	}
-	return reg, evicted, tx.Commit()
+	return req, ""
 }
 
-// decodeEnabled is the time encodeTime encoded, zero for none.
-func decodeEnabled(enabled any) time.Time {
-	if ns, ok := enabled.(int64); ok {
-		return decodeTime(ns)
-	}
-	return time.Time{}
-}
-
-// DeletePush2 implements registry.Push2Store, in one transaction; it
-// returns the removed registrations least recently enabled first.
-func (s *Store) DeletePush2(ctx context.Context, user string, clients ...string) ([]registry.Push2Registration, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if len(clients) == 0 {
-		return nil, nil
-	}
-	removed, err := s.inTx(ctx, user, func(tx *sql.Tx) ([]registry.Push2Registration, error) {
-		return deletePush2Clients(ctx, tx, user, clients)
-	})
+// movePush2 is the data step of schema version 6: every row of the
+// push2_registrations table of version 5 becomes a row of
+// push_registrations, after the user's XEP-0357 rows in enable order (a
+// user may then hold more than maxDevices registrations: the next Save
+// evicts the excess). A row whose request does not decode fails the
+// migration (ErrCorrupt), which then changes nothing.
+func movePush2(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT username, client, request, enabled, generation, errors, failing_since
+FROM push2_registrations ORDER BY username, position`)
 	if err != nil {
-		return nil, fail(ctx, "DeletePush2", err)
+		return fmt.Errorf("reading push2_registrations: %w", err)
 	}
-	return removed, nil
-}
-
-// DeleteUserPush2 implements registry.Push2Store, in one transaction.
-func (s *Store) DeleteUserPush2(ctx context.Context, user string) ([]registry.Push2Registration, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	type old struct {
+		user, client, request string
+		enabled, since        sql.NullInt64
+		gen, errs             int64
 	}
-	removed, err := s.inTx(ctx, user, func(tx *sql.Tx) ([]registry.Push2Registration, error) {
-		rows, err := queryPush2(ctx, tx, `DELETE FROM push2_registrations WHERE username = $1 RETURNING `+push2Columns, user)
-		return push2InOrder(rows), err
-	})
-	if err != nil {
-		return nil, fail(ctx, "DeleteUserPush2", err)
+	var olds []old
+	for rows.Next() {
+		var o old
+		if err := rows.Scan(&o.user, &o.client, &o.request, &o.enabled, &o.gen, &o.errs, &o.since); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading push2_registrations: %w", err)
+		}
+		olds = append(olds, o)
 	}
-	return removed, nil
-}
-
-// inTx runs f in a transaction holding the user's lock row.
-func (s *Store) inTx(ctx context.Context, user string, f func(tx *sql.Tx) ([]registry.Push2Registration, error)) ([]registry.Push2Registration, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("reading push2_registrations: %w", err)
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := lockUser(ctx, tx, user); err != nil {
-		return nil, err
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading push2_registrations: %w", err)
 	}
-	out, err := f(tx)
-	if err != nil {
-		return nil, err
-	}
-	return out, tx.Commit()
-}
-
-func deletePush2Clients(ctx context.Context, tx *sql.Tx, user string, clients []string) ([]registry.Push2Registration, error) {
-	clients = slices.Clone(clients)
-	slices.Sort(clients)
-	clients = slices.Compact(clients)
-	var removed []push2Row
-	for chunk := range slices.Chunk(clients, deleteBatch) {
-		var q strings.Builder
-		q.WriteString(`DELETE FROM push2_registrations WHERE username = $1 AND client IN (`)
-		args := make([]any, 1, len(chunk)+1)
-		args[0] = user
-		for i, c := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
+	var pos int64
+	for i, o := range olds {
+		var req push2.Request
+		if err := req.UnmarshalJSON([]byte(o.request)); err != nil {
+			return &CorruptError{User: o.user, ID: "push2_registrations client " + o.client, Reason: err.Error()}
+		}
+		if i == 0 || o.user != olds[i-1].user {
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM push_registrations WHERE username = $1`, o.user).Scan(&pos); err != nil {
+				return fmt.Errorf("reading the positions of %q: %w", o.user, err)
 			}
-			q.WriteString("$" + strconv.Itoa(i+2))
-			args = append(args, c)
 		}
-		q.WriteString(`) RETURNING ` + push2Columns)
-		rows, err := queryPush2(ctx, tx, q.String(), args...)
-		if err != nil {
-			return nil, err
+		pos++
+		id := registry.Push2Identifier(req.Service, o.client)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO push_registrations (`+columns+`)
+VALUES ($1, $2, NULL, $3, $4, $5, $6, NULL, $7, NULL, $3, $8, NULL, $9)`,
+			o.user, string(id), o.enabled, o.gen, o.errs, pos, o.since, o.client, o.request); err != nil {
+			return fmt.Errorf("moving the Push 2.0 registration of %q, client %q: %w", o.user, o.client, err)
 		}
-		removed = append(removed, rows...)
-	}
-	return push2InOrder(removed), nil
-}
-
-// AddPush2Error implements registry.Push2Store, in one atomic statement.
-func (s *Store) AddPush2Error(ctx context.Context, user, client string, generation uint64, at time.Time) (registry.Push2Registration, error) {
-	if err := ctx.Err(); err != nil {
-		return registry.Push2Registration{}, err
-	}
-	if generation == 0 {
-		return registry.Push2Registration{}, registry.ErrNotFound
-	}
-	since, err := encodeTime(at)
-	if err != nil || since == nil {
-		return registry.Push2Registration{}, fmt.Errorf("%w: AddPush2Error at %v", ErrInvalid, at)
-	}
-	rows, err := queryPush2(ctx, s.db, `UPDATE push2_registrations SET errors = errors + 1,
-failing_since = CASE WHEN errors = 0 THEN $4 ELSE failing_since END
-WHERE username = $1 AND client = $2 AND generation = $3 RETURNING `+push2Columns, user, client, int64(generation), since)
-	if err != nil {
-		return registry.Push2Registration{}, fail(ctx, "AddPush2Error", err)
-	}
-	if len(rows) == 0 {
-		return registry.Push2Registration{}, registry.ErrNotFound
-	}
-	return rows[0].reg, nil
-}
-
-// ResetPush2Errors implements registry.Push2Store, in one atomic statement.
-func (s *Store) ResetPush2Errors(ctx context.Context, user, client string, generation uint64) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if generation == 0 {
-		return registry.ErrNotFound
-	}
-	res, err := s.db.ExecContext(ctx, `UPDATE push2_registrations SET errors = 0, failing_since = NULL
-WHERE username = $1 AND client = $2 AND generation = $3`, user, client, int64(generation))
-	if err != nil {
-		return fail(ctx, "ResetPush2Errors", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fail(ctx, "ResetPush2Errors", err)
-	} else if n == 0 {
-		return registry.ErrNotFound
 	}
 	return nil
-}
-
-// queryPush2 runs a query returning push2Columns and decodes every row; a
-// row that does not decode gives an error wrapping ErrCorrupt.
-func queryPush2(ctx context.Context, q querier, query string, args ...any) ([]push2Row, error) {
-	rs, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	var out []push2Row
-	for rs.Next() {
-		var r push2Row
-		var request string
-		var enabled, since sql.NullInt64
-		var gen, errs int64
-		if err := rs.Scan(&r.reg.User, &r.reg.Client, &request, &enabled, &gen, &errs, &r.pos, &since); err != nil {
-			return nil, fmt.Errorf("%w: push2_registrations row: %v", ErrCorrupt, err)
-		}
-		if err := r.reg.Request.UnmarshalJSON([]byte(request)); err != nil || gen == 0 || errs < 0 || errs > math.MaxInt32 {
-			return nil, fmt.Errorf("%w: push2_registrations row of %q, client %q", ErrCorrupt, r.reg.User, r.reg.Client)
-		}
-		if enabled.Valid {
-			r.reg.Enabled = decodeTime(enabled.Int64)
-		}
-		if since.Valid {
-			r.reg.FailingSince = decodeTime(since.Int64)
-		}
-		r.reg.Generation, r.reg.Errors = uint64(gen), int(errs)
-		out = append(out, r)
-	}
-	return out, rs.Err()
-}
-
-func push2InOrder(rows []push2Row) []registry.Push2Registration {
-	slices.SortFunc(rows, func(a, b push2Row) int { return int(a.pos - b.pos) })
-	return push2Regs(rows)
-}
-
-func push2Regs(rows []push2Row) []registry.Push2Registration {
-	if len(rows) == 0 {
-		return nil
-	}
-	regs := make([]registry.Push2Registration, len(rows))
-	for i := range rows {
-		regs[i] = rows[i].reg
-	}
-	return regs
 }

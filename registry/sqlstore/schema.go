@@ -14,7 +14,7 @@ import (
 )
 
 // SchemaVersion is the version of the schema this package reads and writes.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // ErrSchemaVersion is wrapped by the error Migrate and New return when the
 // database holds a schema this package cannot use: a newer version than
@@ -28,10 +28,12 @@ const versionTable = `CREATE TABLE IF NOT EXISTS push_schema_version (
 )`
 
 // migration brings the schema from one version to the next: its statements
-// run first, then its data step, if any, in the same transaction.
+// run first, then its data step, if any, then its after statements, in
+// the same transaction.
 type migration struct {
 	stmts []string
 	data  func(ctx context.Context, tx *sql.Tx) error
+	after []string
 }
 
 // migrations[i] brings the schema from version i to version i+1.
@@ -83,7 +85,7 @@ var migrations = []migration{
 	// Version 4: the extensions of <enable/> (registry.Extensions as JSON,
 	// NULL for none).
 	{stmts: []string{`ALTER TABLE push_registrations ADD COLUMN extensions TEXT`}},
-	// Version 5: Push 2.0 registrations (registry.Push2Store), one per
+	// Version 5: Push 2.0 registrations in a table of their own, one per
 	// user and client, the request as JSON.
 	{stmts: []string{
 		`CREATE TABLE IF NOT EXISTS push2_registrations (
@@ -100,6 +102,14 @@ var migrations = []migration{
 		`CREATE INDEX IF NOT EXISTS push2_registrations_position
 	ON push2_registrations (username, position)`,
 	}},
+	// Version 6: Push 2.0 registrations are rows of push_registrations,
+	// their request (JSON) in the push2 column; version 5's rows move
+	// there and their table goes.
+	{
+		stmts: []string{`ALTER TABLE push_registrations ADD COLUMN push2 TEXT`},
+		data:  movePush2,
+		after: []string{`DROP TABLE push2_registrations`},
+	},
 }
 
 // Schema returns the SQL statements, separated by semicolons, that Migrate
@@ -114,7 +124,7 @@ func Schema() string {
 	b.WriteString(versionTable)
 	b.WriteString(";\n\n")
 	for _, m := range migrations {
-		for _, stmt := range m.stmts {
+		for _, stmt := range append(m.stmts, m.after...) {
 			b.WriteString(stmt)
 			b.WriteString(";\n\n")
 		}
@@ -178,6 +188,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		}
 		if m.data != nil {
 			if err := m.data(ctx, tx); err != nil {
+				return fmt.Errorf("sqlstore: Migrate to version %d: %w", next, err)
+			}
+		}
+		for _, stmt := range m.after {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("sqlstore: Migrate to version %d: %w", next, err)
 			}
 		}

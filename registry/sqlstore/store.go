@@ -28,8 +28,9 @@ const ErrCorrupt Error = "sqlstore: corrupt registration row"
 // '\' nor '<'), a new registration
 // with Generation 0, a negative or huge Errors, an Enabled time outside the
 // years 1678 to 2262 (the zero time is fine), a user or identifier that is
-// not valid UTF-8 or holds NUL, a form string that is not valid UTF-8.
-// Nothing is changed.
+// not valid UTF-8 or holds NUL, a form string that is not valid UTF-8, a
+// Push 2.0 request under a XEP-0357 identifier or the other way round
+// (registry.Registration.Push2). Nothing is changed.
 const ErrInvalid Error = "sqlstore: invalid registration"
 
 // CorruptError describes a row that does not decode. It wraps ErrCorrupt.
@@ -80,7 +81,7 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-const columns = `username, identifier, options, enabled, generation, errors, position, last_success, failing_since, last_error, last_used, client, extensions`
+const columns = `username, identifier, options, enabled, generation, errors, position, last_success, failing_since, last_error, last_used, client, extensions, push2`
 
 // row is a decoded registration with its position.
 type row struct {
@@ -165,14 +166,18 @@ func (s *Store) Save(ctx context.Context, reg registry.Registration, maxDevices 
 	if err != nil {
 		return registry.Registration{}, nil, invalid(reg, err.Error())
 	}
-	saved, evicted, err := s.save(ctx, reg, enabled, options, extensions, maxDevices)
+	push2, err := encodePush2(reg)
+	if err != nil {
+		return registry.Registration{}, nil, invalid(reg, err.Error())
+	}
+	saved, evicted, err := s.save(ctx, reg, enabled, options, extensions, push2, maxDevices)
 	if err != nil {
 		return registry.Registration{}, nil, fail(ctx, "Save", err)
 	}
 	return saved, evicted, nil
 }
 
-func (s *Store) save(ctx context.Context, reg registry.Registration, enabled, options, extensions any, maxDevices int) (registry.Registration, []registry.Registration, error) {
+func (s *Store) save(ctx context.Context, reg registry.Registration, enabled, options, extensions, push2 any, maxDevices int) (registry.Registration, []registry.Registration, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return registry.Registration{}, nil, err
@@ -194,9 +199,9 @@ func (s *Store) save(ctx context.Context, reg registry.Registration, enabled, op
 	if i >= 0 {
 		// Replace: keep Generation, Errors and the history as they are now
 		// (an AddError may have run since the SELECT, so read them back).
-		rows, err := queryRows(ctx, tx, `UPDATE push_registrations SET options = $3, enabled = $4, position = $5, last_used = $4, client = $6, extensions = $7
+		rows, err := queryRows(ctx, tx, `UPDATE push_registrations SET options = $3, enabled = $4, position = $5, last_used = $4, client = $6, extensions = $7, push2 = $8
 WHERE username = $1 AND identifier = $2 RETURNING `+columns,
-			reg.User, string(reg.ID), options, enabled, pos, nullable(reg.Client), extensions)
+			reg.User, string(reg.ID), options, enabled, pos, nullable(reg.Client), extensions, push2)
 		if err != nil {
 			return registry.Registration{}, nil, err
 		}
@@ -209,8 +214,8 @@ WHERE username = $1 AND identifier = $2 RETURNING `+columns,
 		if reg.Generation == 0 {
 			return registry.Registration{}, nil, invalid(reg, "a new registration needs a Generation other than 0")
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO push_registrations (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, NULL, $4, $8, $9)`,
-			reg.User, string(reg.ID), options, enabled, int64(reg.Generation), int64(reg.Errors), pos, nullable(reg.Client), extensions); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO push_registrations (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, NULL, $4, $8, $9, $10)`,
+			reg.User, string(reg.ID), options, enabled, int64(reg.Generation), int64(reg.Errors), pos, nullable(reg.Client), extensions, push2); err != nil {
 			return registry.Registration{}, nil, err
 		}
 	}
@@ -444,8 +449,8 @@ func scanRow(rs *sql.Rows) (row, error) {
 	// Scanning into *any cannot fail on the data (no conversion): an error
 	// here is the query's (a done context, a closed connection), not a
 	// corrupt row. The values are converted below.
-	var v [13]any
-	if err := rs.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12]); err != nil {
+	var v [14]any
+	if err := rs.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13]); err != nil {
 		return row{}, err
 	}
 	user, userOK := asString(v[0])
@@ -504,6 +509,11 @@ func scanRow(rs *sql.Rows) (row, error) {
 		return corruption("extensions: " + err.Error())
 	}
 	r.reg.Extensions = ext
+	req, reason := decodePush2(r.reg.ID, v[13])
+	if reason != "" {
+		return corruption(reason)
+	}
+	r.reg.Push2 = req
 	return r, nil
 }
 

@@ -446,12 +446,3 @@ func TestContextCancelledMidway(t *testing.T) {
 		}
 	})
 }
-
-func TestPush2Conformance(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		registrytest.RunPush2(t, func(t *testing.T) registry.Push2Store {
-			s, _ := newStore(t, b)
-			return s
-		})
-	})
-}
