@@ -150,7 +150,8 @@ func TestCounter(t *testing.T) {
 		}
 		return 4, 2, nil
 	}}
-	h = newHarness(t, Config{Counter: c})
+	h = newHarness(t, Config{Counter: c, ClearOnRead: true, WakeBeforeTimeout: time.Minute})
+	h.open(at(0), desktop)
 	h.open(at(0), phone)
 	h.open(at(0), tablet)
 	h.enable(at(0), phone, "A")
@@ -186,7 +187,29 @@ func TestCounter(t *testing.T) {
 	if n := h.e.Stats().CounterErrors; n != 1 {
 		t.Errorf("CounterErrors = %d, want 1", n)
 	}
-	h.must(h.e.Handle(ctx, events.Ping{Now: at(2), User: juliet}))
+	fail = false
+	// A clearing push says 0 messages whatever the Counter says, and
+	// keeps its subscriptions; a wake-up fired by Wake is counted too.
+	d := h.must(h.e.Handle(ctx, events.MessagesRead{Now: at(2), Session: desktop}))
+	if len(d.Publishes) != 2 {
+		t.Fatalf("read: %d publishes, want 2", len(d.Publishes))
+	}
+	for _, p := range d.Publishes {
+		if m, s := p.Counts(); m != 0 || s != 2 || p.Body != "" {
+			t.Errorf("clearing push: Counts() = %d, %d, body %q; want 0, 2, none", m, s, p.Body)
+		}
+	}
+	h.open(at(3), phone)
+	h.enable(at(3), phone, "A")
+	wake := h.hibernate(at(3), phone).Wake
+	before := c.calls.Load()
+	d = h.e.Wake(ctx, wake)
+	if len(d.Publishes) != 1 || c.calls.Load() != before+1 {
+		t.Fatalf("Wake: %d publishes, Counter asked %d times; want 1 and 1", len(d.Publishes), c.calls.Load()-before)
+	}
+	if m, s := d.Publishes[0].Counts(); m != 4 || s != 2 {
+		t.Errorf("wake-up: Counts() = %d, %d; want 4, 2", m, s)
+	}
 }
 
 // TestWakeupsInvalid checks that the new events refuse what the others
