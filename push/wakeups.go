@@ -32,7 +32,8 @@ type Counter interface {
 type counts struct{ messages, subscriptions int }
 
 // Counts returns the message-count and pending-subscription-count of the
-// publish's summary form: from Config.Counter when one is set (0 messages
+// publish's summary form (an encrypted publish carries the message count
+// as its payload's unread): from Config.Counter when one is set (0 messages
 // for a clearing push after the user read elsewhere); otherwise 1 and
 // -1, which AppendXML sends as an empty field (Prosody's counts).
 func (p *Publish) Counts() (messages, subscriptions int) {
