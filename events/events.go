@@ -24,6 +24,9 @@
 //	RegistrationsChanged another node (or a tool) changed a user's registrations
 //	PublishResult        a push service answered a publish
 //	RemoteDisabled       a push service said a registration is gone (XEP-0357 §6)
+//	SessionActive        a session sent a message or a chat state (the user is there)
+//	MessagesRead         the user read their messages on one session
+//	Restarted            the host restarted and lost a user's hibernating sessions
 package events
 
 import (
@@ -321,6 +324,12 @@ func WithTime(ev Event, now time.Time) Event {
 		e.Now = now
 		return e
 	case RemoteDisabled:
+		e.Now = now
+		return e
+	case MessagesRead:
+		e.Now = now
+		return e
+	case Restarted:
 		e.Now = now
 		return e
 	}

@@ -20,6 +20,7 @@ const (
 	defaultPublishTimeout        = 5 * time.Minute
 	defaultMarksPerUser          = 256
 	defaultMaxSessionsPerUser    = 1024
+	defaultMaxRepeats            = 3 // with Config.RepeatAfter set
 )
 
 // Config configures an Engine. Its zero value gives Prosody's defaults and
@@ -145,6 +146,39 @@ type Config struct {
 	// Metrics, when set, receives every count and duration as it happens,
 	// besides the engine's own counts (Engine.Metrics).
 	Metrics Metrics
+	// WakeBeforeTimeout, when set, sends a hibernating session bound to a
+	// registration one push without stanza data (counted PublishedWake)
+	// that long before the hibernation timeout the engine last gave it
+	// runs out, so that its client reconnects before the session is
+	// destroyed (ejabberd's wake_on_timeout). It must be below
+	// HibernationTimeout. 0 (the default, Prosody's behaviour) sends none.
+	WakeBeforeTimeout time.Duration
+	// ClearOnRead, when set, answers events.MessagesRead (the user read
+	// on one device) with a push of message-count 0 and no body (counted
+	// PublishedCleared) to each of the user's other registrations that got
+	// a push for a stanza since the user last read (at most the 32 latest,
+	// for DedupWindow), so that those devices clear their badges and
+	// notifications; pushes the delivery policy holds are then dropped.
+	// false (the default, Prosody's behaviour) ignores MessagesRead.
+	ClearOnRead bool
+	// RepeatAfter, when set, repeats a push for stanzas a device was woken
+	// for but never acknowledged: a session that resumes, acknowledges
+	// nothing and hibernates again with only stanzas it was pushed for
+	// gets the push of the first important one (else the first) again
+	// after RepeatAfter, counted PublishedRepeat, unless it resumes first.
+	// The back-off doubles with each repeat, up to MaxRepeats per episode
+	// (the episode ends when the session hibernates with a new stanza or
+	// with nothing queued). iOS gives an app about 30 s per push, which a
+	// slow resumption can use up. 0 (the default, Prosody's behaviour)
+	// repeats nothing.
+	RepeatAfter time.Duration
+	// MaxRepeats caps the repeats per episode; 0 means 3.
+	MaxRepeats int
+	// Counter, when set, gives the message-count and
+	// pending-subscription-count of each push's summary (see Counter); nil
+	// (the default) sends message-count 1 and no pending-subscription-count,
+	// as Prosody does.
+	Counter Counter
 	// MeasureLatency times each Handle (and typed handler) call with the
 	// monotonic clock into the HandlerLatency histogram: two clock reads
 	// per event, the only clock the engine reads (decisions never depend
@@ -167,14 +201,19 @@ func (c Config) withDefaults() (Config, error) {
 		{"DedupWindow", c.DedupWindow},
 		{"DebounceWindow", c.DebounceWindow},
 		{"GracePeriod", c.GracePeriod},
+		{"WakeBeforeTimeout", c.WakeBeforeTimeout},
+		{"RepeatAfter", c.RepeatAfter},
 		{"Expiry", c.Expiry},
 	} {
 		if d.v < 0 {
 			return bad("%s is negative (%v)", d.name, d.v)
 		}
 	}
-	if c.MaxErrors < 0 || c.MaxDevices < 0 || c.MarksPerUser < 0 || c.MaxSessionsPerUser < 0 {
-		return bad("MaxErrors, MaxDevices, MarksPerUser and MaxSessionsPerUser must not be negative")
+	if c.MaxErrors < 0 || c.MaxDevices < 0 || c.MarksPerUser < 0 || c.MaxSessionsPerUser < 0 || c.MaxRepeats < 0 {
+		return bad("MaxErrors, MaxDevices, MarksPerUser, MaxSessionsPerUser and MaxRepeats must not be negative")
+	}
+	if c.MaxRepeats == 0 {
+		c.MaxRepeats = defaultMaxRepeats
 	}
 	if c.PushPolicy > PushMessages {
 		return bad("PushPolicy %d is not PushAll, PushImportant or PushMessages", c.PushPolicy)
@@ -210,6 +249,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxHibernationTimeout < c.HibernationTimeout {
 		return bad("MaxHibernationTimeout %v is below HibernationTimeout %v", c.MaxHibernationTimeout, c.HibernationTimeout)
+	}
+	if c.WakeBeforeTimeout >= c.HibernationTimeout {
+		return bad("WakeBeforeTimeout %v is not below HibernationTimeout %v", c.WakeBeforeTimeout, c.HibernationTimeout)
 	}
 	if c.BatchWindow == 0 {
 		c.BatchWindow = defaultBatchWindow

@@ -23,6 +23,9 @@ type eventGen struct {
 	key  events.Key
 	subj []string // user names
 	p2   [][]byte // Push 2.0 enables to choose from
+	// hib is the stanza each session last hibernated with: a session may
+	// hibernate with it again, unacknowledged.
+	hib map[string]events.Stanza
 }
 
 func (g *eventGen) user() string { return g.subj[g.rng.IntN(len(g.subj))] }
@@ -99,7 +102,15 @@ func (g *eventGen) next() (ev events.Event, answer, wake bool) {
 		return events.AckDelayed{Now: now, Session: s, Queue: []events.Stanza{g.stanza(s), g.stanza(s)}}, false, false
 	case 6:
 		s := g.session()
-		return events.HibernationStarted{Now: now, Session: s, Queue: []events.Stanza{g.stanza(s)}}, false, false
+		st, ok := g.hib[s]
+		if !ok || g.rng.IntN(2) == 0 {
+			st = g.stanza(s)
+		}
+		if g.hib == nil {
+			g.hib = map[string]events.Stanza{}
+		}
+		g.hib[s] = st
+		return events.HibernationStarted{Now: now, Session: s, Queue: []events.Stanza{st}}, false, false
 	case 7, 8:
 		s := g.session()
 		return events.StanzaQueued{Now: now, Session: s, Stanza: g.stanza(s)}, false, false
@@ -132,6 +143,12 @@ func (g *eventGen) next() (ev events.Event, answer, wake bool) {
 	case 17:
 		return events.IQ{Now: now, Session: g.session(), ID: "d2", Payload: []byte("<disable xmlns='urn:xmpp:push2:0'/>")}, false, false
 	case 18:
+		switch g.rng.IntN(4) {
+		case 0:
+			return events.MessagesRead{Now: now, Session: g.session()}, false, false
+		case 1:
+			return events.Restarted{Now: now, User: g.user(), Nodes: []string{"A", "B", "C"}[:g.rng.IntN(3)]}, false, false
+		}
 		return events.SessionActive{Now: now, Session: g.session()}, false, false
 	}
 	return nil, false, true
@@ -190,7 +207,7 @@ func TestDeterminism(t *testing.T) {
 	ctx := context.Background()
 	enables := push2Enables(t)
 	notes := 0                // Push 2.0 notifications decided: the generator must make some
-	seen := map[string]bool{} // extension features the sequences exercised
+	seen := map[string]bool{} // extension features and wake-up reasons the sequences exercised
 	for seq := range sequences {
 		var engines [2]*Engine
 		for i := range engines {
@@ -201,6 +218,10 @@ func TestDeterminism(t *testing.T) {
 			if seq%2 == 1 { // every other sequence under a delivery policy
 				cfg.DebounceWindow, cfg.MaxPushesPerMinute, cfg.MaxUserPushesPerMinute = 5*time.Second, 3, 5
 				cfg.GracePeriod = 4 * time.Second
+			}
+			if seq%3 == 2 { // every third under the wake-ups, repeats and clearing pushes
+				cfg.HibernationTimeout, cfg.MaxHibernationTimeout, cfg.WakeBeforeTimeout = 20*time.Second, 30*time.Second, 5*time.Second
+				cfg.RepeatAfter, cfg.ClearOnRead = 2*time.Second, true
 			}
 			e, err := New(cfg)
 			if err != nil {
@@ -262,6 +283,9 @@ func TestDeterminism(t *testing.T) {
 		}
 		for i, e := range engines {
 			fmt.Fprintf(&outs[i], "metrics %v\n", e.Metrics().Counts)
+		}
+		for _, r := range []Reason{PublishedWake, PublishedRepeat, PublishedCleared} {
+			seen[r.String()] = seen[r.String()] || engines[0].Metrics().Counts[r] > 0
 		}
 		notes += strings.Count(outs[0].String(), "notification ")
 		if a, b := outs[0].String(), outs[1].String(); a != b {

@@ -78,7 +78,13 @@
 // the per-minute caps coalesce bursts (calls are never held),
 // GracePeriod holds pushes while another session of the user is active
 // (events.SessionActive), and PushPolicy chooses what each registration
-// wants pushed. Every decision counts one Reason: Metrics returns the
+// wants pushed. Also off by default: WakeBeforeTimeout wakes a
+// hibernating device shortly before its session would be destroyed,
+// RepeatAfter pushes again for stanzas a woken device never
+// acknowledged, ClearOnRead clears the other devices' badges when the
+// user reads on one (events.MessagesRead), and a Counter gives the
+// summary's real counts; events.Restarted wakes the devices whose
+// sessions a restart lost. Every decision counts one Reason: Metrics returns the
 // counts and histograms (Expvar publishes them), Config.Metrics receives
 // them as they happen, and Stats counts the host's mistakes.
 //

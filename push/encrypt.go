@@ -29,7 +29,8 @@ func (p *Publish) appendEncrypted(b []byte, enc registry.Encryption) []byte {
 	if size == 0 {
 		size = defaultEncryptMaxSize
 	}
-	plain := appendPayloadJSON(make([]byte, 0, 256), p.Payload, messageCount, size)
+	messages, _ := p.Counts()
+	plain := appendPayloadJSON(make([]byte, 0, 256), p.Payload, messages, size)
 	block, _ := aes.NewCipher(enc.Key[:])            // a 16-byte key never fails
 	gcm, _ := cipher.NewGCM(block)                   // nor does GCM over AES
 	sealed := gcm.Seal(plain[:0], iv[:], plain, nil) // in place

@@ -44,8 +44,9 @@ type Decisions struct {
 	Publishes []Publish
 	// Notifications are the Push 2.0 pushes (see Notification).
 	Notifications []Notification
-	// Wake is when a batch opened by this event falls due; from Engine.Wake,
-	// the next time any batch falls due. Zero: nothing new to wake for.
+	// Wake is when a batch opened by this event falls due (or a push it
+	// made held, a wake-up or a repeat it planned); from Engine.Wake, the
+	// next time any falls due. Zero: nothing new to wake for.
 	Wake time.Time
 	// Changes lists the changes made to registrations, in order, each
 	// with its reason.
@@ -128,6 +129,10 @@ func New(cfg Config) (*Engine, error) {
 			PerUser: cfg.MaxUserPushesPerMinute, Grace: cfg.GracePeriod},
 		Filters:      core.Filters{Default: core.Filter(cfg.PushPolicy), Field: cfg.PushPolicyField, Names: pushPolicies},
 		NickMentions: !cfg.NoNickMentions,
+		WakeBefore:   cfg.WakeBeforeTimeout,
+		ClearOnRead:  cfg.ClearOnRead,
+		RepeatAfter:  cfg.RepeatAfter,
+		MaxRepeats:   cfg.MaxRepeats,
 	}}
 	if e.idPrefix == "" {
 		var prefix [6]byte
@@ -178,7 +183,11 @@ func (e *Engine) Config() Config { return e.cfg }
 //   - OfflineMessage and GroupchatToBare wake every registration of the
 //     user.
 //   - Ping wakes every registration of the user (or the named ones) with
-//     a push carrying no stanza data.
+//     a push carrying no stanza data; Restarted does the same after the
+//     host lost the user's hibernating sessions in a restart.
+//   - MessagesRead, with Config.ClearOnRead, sends a push of count 0 and
+//     no body to each other registration of the user pushed since the
+//     last read; without it, it does nothing.
 //   - PublishResult applies a push service's answer: a result resets the
 //     registration's error count; an error counts, or is retried, as
 //     Config.Errors says, and at the limit the registration is removed
@@ -260,6 +269,10 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 		return e.sessionActive(ctx, ev, d)
 	case events.RemoteDisabled:
 		return e.remoteDisabled(ctx, ev, d)
+	case events.MessagesRead:
+		return e.messagesRead(ctx, ev, d)
+	case events.Restarted:
+		return e.restarted(ctx, ev, d)
 	}
 	return fmt.Errorf("%w: unknown event type %v", ErrInvalidEvent, reflect.TypeOf(ev))
 }
@@ -294,7 +307,7 @@ func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
 		q := &d.Publishes[len(d.Publishes)-1]
 		q.ID, q.User, q.Options, q.Sender, q.Body, q.Important = "", p.User, p.Options, p.Sender, p.Body, p.Important
 		q.Registration, q.Extensions, q.VoIP, q.Payload = p.Registration, p.Extensions, p.VoIP, (*Payload)(p.Payload)
-		q.gen, q.retry = p.Generation, nil
+		q.gen, q.retry, q.counts = p.Generation, nil, nil
 	}
 	for _, due := range out.Due {
 		if due.Arm {

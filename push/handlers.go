@@ -45,6 +45,7 @@ func (e *Engine) local(ctx context.Context, event, full string, now time.Time, c
 		e.emit(sh, user, now, d)
 	}
 	e.done(sh, user, u, owned)
+	e.askCounts(ctx, d.Publishes[start:], false)
 	e.track(now, d.Publishes[start:])
 	switch {
 	case err != nil:
@@ -120,6 +121,7 @@ func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas 
 	}
 	e.done(sh, user, u, owned)
 	if len(d.Publishes) > start {
+		e.askCounts(ctx, d.Publishes[start:], false)
 		e.track(now, d.Publishes[start:])
 	}
 	if !known {
@@ -197,6 +199,7 @@ func (e *Engine) fanoutIf(ctx context.Context, now time.Time, user string, st *e
 	clear(regs)
 	*buf = regs[:0]
 	e.regBufs.Put(buf)
+	e.askCounts(ctx, d.Publishes[start:], false)
 	e.track(now, d.Publishes[start:])
 	if lerr != nil {
 		return e.storeError(ctx, "load", user, lerr)
@@ -236,6 +239,7 @@ func (e *Engine) ping(ctx context.Context, ev events.Ping, d *Decisions) error {
 		e.emit(sh, ev.User, ev.Now, d)
 	}
 	e.end(sh, ev.User, u)
+	e.askCounts(ctx, d.Publishes[start:], false)
 	e.track(ev.Now, d.Publishes[start:])
 	if lerr != nil {
 		return e.storeError(ctx, "ping: load", ev.User, lerr)

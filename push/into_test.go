@@ -277,7 +277,7 @@ func TestPublishTrackedInFreePendingShard(t *testing.T) {
 // TestEmitSetsEveryPublishField guards emit, which fills a Publish field by
 // field: a field added to Publish must be set there too.
 func TestEmitSetsEveryPublishField(t *testing.T) {
-	const fields = 12 // ID, User, Options, Sender, Body, Important, Registration, Extensions, VoIP, Payload, gen, retry
+	const fields = 13 // ID, User, Options, Sender, Body, Important, Registration, Extensions, VoIP, Payload, gen, retry, counts
 	if n := reflect.TypeFor[Publish]().NumField(); n != fields {
 		t.Fatalf("Publish has %d fields, emit sets %d: set the new one in emit and update this test", n, fields)
 	}

@@ -59,6 +59,17 @@ const (
 	// (Tigase's muted, groupchat and ignore-unknown filters; Push 2.0
 	// matches that take nothing).
 	SuppressedFilter = Reason(core.SuppressedFilter)
+	// PublishedWake counts pushes without stanza that wake a device whose
+	// session is about to be destroyed (Config.WakeBeforeTimeout) or was
+	// lost in a restart (events.Restarted).
+	PublishedWake = Reason(core.PublishedWake)
+	// PublishedCleared counts pushes with a message count of 0 and no body
+	// telling a device the user read elsewhere (Config.ClearOnRead).
+	PublishedCleared = Reason(core.PublishedCleared)
+	// PublishedRepeat counts pushes repeated, after a back-off, for
+	// stanzas a device was woken for but never acknowledged
+	// (Config.RepeatAfter).
+	PublishedRepeat = Reason(core.PublishedRepeat)
 )
 
 // The other reasons: answers and expiries, one per publish. Changes to
@@ -83,6 +94,7 @@ var metricNames = [NumReasons]string{
 	"published_important", "published_unimportant", "published_ping",
 	"suppressed_dedup", "suppressed_batch", "suppressed_unbound", "suppressed_bound", "suppressed_withdrawn",
 	"suppressed_debounce", "suppressed_rate_limit", "suppressed_grace", "suppressed_policy", "suppressed_filter",
+	"published_wake", "published_cleared", "published_repeat",
 	"result_success", "result_wait", "result_error",
 	"publish_expired",
 }
@@ -394,6 +406,12 @@ func (e *Engine) logDecisions(user string, now time.Time, out *core.Out) {
 		switch {
 		case out.Counts[core.PublishedPing] > 0: // a Ping's publishes are all pings
 			r = PublishedPing
+		case out.Counts[core.PublishedCleared] > 0: // a read's publishes are all clearing ones
+			r = PublishedCleared
+		case out.Counts[core.PublishedWake] > 0 && out.Counts[core.PublishedRepeat] == 0: // a restart's and a wake timer's
+			r = PublishedWake
+		case out.Counts[core.PublishedRepeat] > 0 && out.Counts[core.PublishedWake] == 0:
+			r = PublishedRepeat
 		case p.Important:
 			r = PublishedImportant
 		}

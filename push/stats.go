@@ -46,6 +46,9 @@ type Stats struct {
 	// RosterErrors counts failed Config.Roster lookups (logged at warning
 	// level); each stanza concerned was pushed as if the sender were known.
 	RosterErrors uint64
+	// CounterErrors counts failed Config.Counter calls (logged at warning
+	// level; the pushes went out without counts).
+	CounterErrors uint64
 }
 
 type counters struct {
@@ -53,7 +56,7 @@ type counters struct {
 	answersWithoutFrom, answersForeign, answersUnknown atomic.Uint64
 	publishesExpired, publishesForgotten               atomic.Uint64
 	remoteDisablesIgnored, publishesRetried            atomic.Uint64
-	rosterErrors                                       atomic.Uint64
+	rosterErrors, counterErrors                        atomic.Uint64
 }
 
 // Stats counts what the engine holds now and reads its counters. It locks
@@ -70,6 +73,7 @@ func (e *Engine) Stats() Stats {
 		RemoteDisablesIgnored: e.stats.remoteDisablesIgnored.Load(),
 		PublishesRetried:      e.stats.publishesRetried.Load(),
 		RosterErrors:          e.stats.rosterErrors.Load(),
+		CounterErrors:         e.stats.counterErrors.Load(),
 	}
 	for i := range e.users {
 		sh := &e.users[i]

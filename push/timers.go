@@ -69,8 +69,9 @@ func (c *timerClock) publish(sh *userShard) {
 	c.due[i].Store(sh.timers[0].due.UnixNano())
 }
 
-// Wake processes every batch due at now, in the order of their due times
-// (then of when they were opened), then the retries due (ErrorPolicy.Retry)
+// Wake processes every batch due at now (and every held push, wake-up
+// and repeated push due), in the order of their due times (then of when
+// they were planned), then the retries due (ErrorPolicy.Retry)
 // and the publishes found unanswered (counted with
 // ErrorPolicy.MaxTimeouts), and returns their pushes and changes, with Wake
 // set to the next time a batch, a retry or a look for unanswered publishes
@@ -113,6 +114,7 @@ func (e *Engine) Wake(ctx context.Context, now time.Time) Decisions {
 			e.emit(sh, bt.user, now, &d)
 		}
 		e.done(sh, bt.user, u, owned)
+		e.askCounts(ctx, d.Publishes[start:], false)
 		e.track(now, d.Publishes[start:])
 	}
 	clear(due)

@@ -45,12 +45,13 @@ type Publish struct {
 	// the engine's: do not change it.
 	Payload *Payload
 
-	gen   uint64      // the registration's Generation when the publish was made
-	retry *retryState // for a retry: the push's history; nil otherwise
+	gen    uint64      // the registration's Generation when the publish was made
+	retry  *retryState // for a retry: the push's history; nil otherwise
+	counts *counts     // the summary's counts; nil: not known (see Counts)
 }
 
-// MessageCount is the message-count summary field of every publish (like
-// Prosody, the engine does not count).
+// messageCount is the message-count summary field of every publish when
+// no Config.Counter counts (like Prosody, the engine does not count).
 const messageCount = 1
 
 // To returns the push service's JID: the IQ's to.
@@ -102,8 +103,15 @@ func (p *Publish) appendSummary(b []byte) []byte {
 	b = append(b, "<x xmlns='"+nsDataForms+"' type='form'>"+
 		"<field type='hidden' var='FORM_TYPE'><value>"+nsPushSummary+"</value></field>"+
 		"<field type='text-single' var='message-count'><value>"...)
-	b = strconv.AppendInt(b, messageCount, 10)
-	b = append(b, "</value></field><field type='text-single' var='pending-subscription-count'/>"...)
+	messages, subscriptions := p.Counts()
+	b = strconv.AppendInt(b, int64(messages), 10)
+	if subscriptions < 0 {
+		b = append(b, "</value></field><field type='text-single' var='pending-subscription-count'/>"...)
+	} else {
+		b = append(b, "</value></field><field type='text-single' var='pending-subscription-count'><value>"...)
+		b = strconv.AppendInt(b, int64(subscriptions), 10)
+		b = append(b, "</value></field>"...)
+	}
 	b = appendField(b, "jid-single", "last-message-sender", p.Sender, false)
 	b = appendField(b, "text-single", "last-message-body", p.Body, p.Important)
 	return append(b, "</x>"...)

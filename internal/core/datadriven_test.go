@@ -33,6 +33,11 @@ import (
 //	flush S SEC                 the timer armed for S at SEC fires
 //	fanout [skipbound] STANZA REG...   the archive/offline path over REGs
 //	ping REG...
+//	config [wakebefore=SEC] [clear] [repeat=SEC] [max=N]   set Rules.WakeBefore,
+//	                            ClearOnRead, RepeatAfter, MaxRepeats
+//	wake SEC                    the user's wake timer armed for SEC fires
+//	read S REG...               the user read on S; REGs are stored
+//	restart REG...              the host restarted; REGs are stored
 //
 // A stanza is KIND:NAME with KIND one of chat, state, presence, call or
 // enc; the NAME is its identity (the same name, the same stanza) and a
@@ -221,6 +226,33 @@ func (s *script) apply(cmd string) []string {
 		s.rules.Fanout(s.now, &s.user, s.regs(f[2:]), &st, skip, &out)
 	case "ping":
 		s.rules.Ping(s.now, s.regs(f[1:]), nil, &out)
+	case "config":
+		for _, kv := range f[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "wakebefore":
+				sec, _ := strconv.ParseFloat(v, 64)
+				s.rules.WakeBefore = time.Duration(sec * float64(time.Second))
+			case "clear":
+				s.rules.ClearOnRead = true
+			case "repeat":
+				sec, _ := strconv.ParseFloat(v, 64)
+				s.rules.RepeatAfter = time.Duration(sec * float64(time.Second))
+			case "max":
+				s.rules.MaxRepeats, _ = strconv.Atoi(v)
+			}
+		}
+	case "wake":
+		sec, _ := strconv.ParseFloat(f[1], 64)
+		if s.user.wk != nil {
+			s.rules.Flush(s.now, &s.user, &s.user.wk.timer, t0.Add(time.Duration(sec*float64(time.Second))), &out)
+		}
+	case "read":
+		if !s.rules.Read(s.now, &s.user, session(f[1]), s.regs(f[2:]), &out) {
+			return []string{"unknown session"}
+		}
+	case "restart":
+		s.rules.Restart(s.now, s.regs(f[1:]), nil, &out)
 	default:
 		return []string{"error unknown command " + f[0]}
 	}

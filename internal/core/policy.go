@@ -56,7 +56,7 @@ const minute = time.Minute
 // stanza as pushed: a held push covers it.
 func (r *Rules) gate(now time.Time, u *User, p *Publish, call bool, out *Out) {
 	if !r.Policy.on() {
-		r.send(p, out)
+		r.send(now, u, p, out)
 		return
 	}
 	r.hold(now, u, p, call, out)
@@ -71,7 +71,7 @@ func (r *Rules) hold(now time.Time, u *User, p *Publish, call bool, out *Out) {
 	rh := h.reg(p.Registration)
 	if call {
 		r.count(now, h, rh)
-		r.send(p, out)
+		r.send(now, u, p, out)
 		return
 	}
 	if rh.holding {
@@ -81,7 +81,7 @@ func (r *Rules) hold(now time.Time, u *User, p *Publish, call bool, out *Out) {
 	at, why := r.allowed(now, u, rh)
 	if !at.After(now) {
 		r.record(now, h, rh)
-		r.send(p, out)
+		r.send(now, u, p, out)
 		return
 	}
 	rh.held, rh.holding, rh.why, rh.due = *p, true, why, at
@@ -89,9 +89,12 @@ func (r *Rules) hold(now time.Time, u *User, p *Publish, call bool, out *Out) {
 }
 
 // send appends p to out and counts it.
-func (r *Rules) send(p *Publish, out *Out) {
+func (r *Rules) send(now time.Time, u *User, p *Publish, out *Out) {
 	out.Publishes = append(out.Publishes, *p)
 	out.count(published(p.Important), 1)
+	if r.ClearOnRead && p.Push2 == nil {
+		r.notePushed(now, u, p.Registration)
+	}
 }
 
 // coalesce merges p into the push held for rh: an important push replaces
@@ -261,7 +264,7 @@ func (r *Rules) release(now time.Time, u *User, out *Out) {
 		}
 		rh.holding = false
 		r.record(now, h, rh)
-		r.send(&rh.held, out)
+		r.send(now, u, &rh.held, out)
 		rh.held = Publish{}
 	}
 	r.armHold(h, out)

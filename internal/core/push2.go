@@ -30,6 +30,9 @@ func (r *Rules) push(now, since time.Time, u *User, reg *registry.Registration, 
 			r.publish(p, reg, st, important, voip)
 			p.Since = since.UnixNano()
 			out.count(published(important), 1)
+			if r.ClearOnRead {
+				r.notePushed(now, u, reg.ID)
+			}
 			return true
 		}
 		var p Publish

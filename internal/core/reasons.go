@@ -45,6 +45,17 @@ const (
 	// (Tigase's muted, groupchat and ignore-unknown filters; Push 2.0
 	// matches that take nothing).
 	SuppressedFilter
+	// PublishedWake counts pushes without stanza that wake a device: one
+	// shortly before its hibernating session would be destroyed
+	// (Rules.WakeBefore), or one after the host restarted (Restart).
+	PublishedWake
+	// PublishedCleared counts pushes with a message count of 0 and no body
+	// to a device that got a push before the user read on another device
+	// (Rules.ClearOnRead).
+	PublishedCleared
+	// PublishedRepeat counts pushes repeated for stanzas a device was
+	// woken for but never acknowledged (Rules.RepeatAfter).
+	PublishedRepeat
 	// NumReasons is the number of reasons.
 	NumReasons
 )

@@ -30,6 +30,18 @@ type Rules struct {
 	// groupchat body count as a mention (the groupchat filter's
 	// "mentioned").
 	NickMentions bool
+	// WakeBefore, when set, gives a hibernating session bound to a
+	// XEP-0357 registration one push without stanza data that long before
+	// its hibernation timeout runs out; ClearOnRead remembers the
+	// registrations pushed for a stanza, for Read.
+	WakeBefore  time.Duration
+	ClearOnRead bool
+	// RepeatAfter, when set, repeats the push of a session that hibernates
+	// again with only stanzas it was pushed for before (it was woken,
+	// resumed and acknowledged nothing): after RepeatAfter, doubling each
+	// time, at most MaxRepeats times until it acknowledges.
+	RepeatAfter time.Duration
+	MaxRepeats  int
 }
 
 // Publish is one push the rules decided: to which registration, and what
@@ -115,6 +127,7 @@ type User struct {
 	index    map[string]*Session // nil up to linearSessions sessions
 	marks    Marks
 	holds    *holds // nil while the policy has nothing to remember
+	wk       *wakes // nil while the wake-ups and reads have nothing to remember
 }
 
 // Init makes u an empty user.
@@ -145,7 +158,9 @@ func (u *User) Marks() int { return u.marks.Len() }
 
 // Empty reports whether u holds nothing worth keeping: no session and no
 // mark.
-func (u *User) Empty() bool { return len(u.sessions) == 0 && u.marks.Len() == 0 && u.holds == nil }
+func (u *User) Empty() bool {
+	return len(u.sessions) == 0 && u.marks.Len() == 0 && u.holds == nil && u.wk == nil
+}
 
 // Expire forgets the marks past the deduplication window at now, and the
 // sends the delivery policy no longer looks back on (debounce is its
@@ -154,6 +169,9 @@ func (u *User) Expire(now time.Time, debounce time.Duration) {
 	u.marks.Expire(now)
 	if u.holds != nil && u.holds.expire(now, debounce) {
 		u.holds = nil
+	}
+	if u.wk != nil && u.wk.expire(now) {
+		u.wk = nil
 	}
 }
 
@@ -289,6 +307,10 @@ func (r *Rules) Flush(now time.Time, u *User, s *Session, due time.Time, out *Ou
 		}
 		return
 	}
+	if u.wk != nil && s == &u.wk.timer {
+		r.wake(now, u, due, out)
+		return
+	}
 	if s.Closed || !s.timer.Equal(due) {
 		return // a timer replaced by an earlier one
 	}
@@ -320,6 +342,8 @@ func (r *Rules) Hibernate(now time.Time, u *User, full string, queue []events.St
 	}
 	s.Extended = true
 	out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.MaxHibernationTimeout})
+	r.timedOut(now, u, s, r.MaxHibernationTimeout, out)
+	r.repeatLater(now, u, s, queue, out)
 	r.process(now, now, u, s, queue, out)
 	return nil
 }
@@ -342,6 +366,7 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 		if pk.Important && s.Hibernating && s.Extended {
 			s.Extended = false
 			out.Timeouts = append(out.Timeouts, Timeout{Session: s.JID, Duration: r.HibernationTimeout})
+			r.timedOut(now, u, s, r.HibernationTimeout, out)
 		}
 	}
 }

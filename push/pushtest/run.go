@@ -86,6 +86,10 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 	cfg.IDSecret = "pushtest" // reproducible retry delays
 	rost := &roster{}
 	cfg.Roster = rost
+	count := &counter{}
+	if s.usesCounter() {
+		cfg.Counter = count
+	}
 	eng, err := push.New(cfg)
 	if err != nil {
 		return nil, s.errorf("config: %w", err)
@@ -96,6 +100,7 @@ func (s *Scenario) run(ctx context.Context, into bool) (*Result, error) {
 		store:  store,
 		stored: mem,
 		roster: rost,
+		count:  count,
 		into:   into,
 		result: &Result{scenario: s},
 	}
@@ -133,6 +138,7 @@ type run struct {
 	store         *registrytest.Faulty
 	stored        *registry.Memory // what store wraps: read past its faults
 	roster        *roster
+	count         *counter
 	clock         clock
 	sent          recorder
 	answered      []bool              // parallel to sent.Publishes()
@@ -225,6 +231,13 @@ func (r *run) step(ctx context.Context, i int, st *step) error {
 		ev = events.HibernationEnded{Now: now, Session: st.session}
 	case actActive:
 		ev = events.SessionActive{Now: now, Session: st.session}
+	case actRead:
+		ev = events.MessagesRead{Now: now, Session: st.session}
+	case actRestarted:
+		ev = events.Restarted{Now: now, User: st.user, Nodes: slices.Clone(st.nodes)}
+	case actCounts:
+		r.count.set(st.user, countsAnswer{messages: st.messages, subscriptions: st.subscriptions, fails: st.fails})
+		return nil
 	case actArchived:
 		ev = events.MessageArchived{Now: now, User: st.user, Stanza: st.stanza}
 	case actOffline:

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,6 +67,7 @@ var actions = []string{
 	actOpen, actClose, actIQ, actAckDelayed, actHibernate, actQueued, actResume,
 	actArchived, actOffline, actGroupchat, actRespond, actPing, actDeleteUser,
 	actStoreFault, actCheck, actRemoteDisable, actExpire, actRemove, actRoster, actActive,
+	actRead, actRestarted, actCounts,
 }
 
 // step is one parsed step. Which fields are used depends on action.
@@ -95,6 +97,8 @@ type step struct {
 	contacts []string               // roster
 	fails    bool                   // roster
 	metrics  map[push.Reason]uint64 // check: nil when not checked
+	// counts: the Counter's answers (-1: unknown); fails is shared with roster.
+	messages, subscriptions int
 }
 
 type checkRegs struct {
@@ -301,7 +305,7 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 		return err
 	}
 	if err := o.allow("config", append([]string{"host", "with_body", "with_sender", "important_body", "max_errors",
-		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window", "mention_nick_fallback"}, append(lifecycleConfigKeys, deliveryConfigKeys...)...)...); err != nil {
+		"max_devices", "hibernation_timeout", "max_hibernation_timeout", "batch_window", "mention_nick_fallback"}, append(lifecycleConfigKeys, append(deliveryConfigKeys, wakeupConfigKeys...)...)...)...); err != nil {
 		return err
 	}
 	c := &sc.config
@@ -335,9 +339,12 @@ func (sc *Scenario) parseConfig(raw json.RawMessage) error {
 			on, err = asBool(v, what)
 			c.NoNickMentions = !on
 		default:
-			if isDeliveryKey(k) {
+			switch {
+			case isDeliveryKey(k):
 				err = sc.parseDeliveryConfig(k, v, what)
-			} else {
+			case slices.Contains(wakeupConfigKeys, k):
+				err = sc.parseWakeupConfig(k, v, what)
+			default:
 				err = sc.lifecycleConfig(k, v, what)
 			}
 		}
@@ -400,6 +407,9 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 	}
 	a := st.action
 	f, ok := fields[a]
+	if !ok {
+		f, ok = wakeupFields[a]
+	}
 	if !ok {
 		f = lifecycleFields[a]
 	}
@@ -476,6 +486,8 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 			st.fails, err = asBool(v, what)
 		case "by", "ids", "client":
 			err = lifecycleStep(&st, k, v, what)
+		case "messages", "subscriptions":
+			// Read together below.
 		}
 		if err != nil {
 			return st, err
@@ -497,6 +509,8 @@ func (p *parser) step(i int, raw json.RawMessage) (step, error) {
 		if hasContacts == st.fails {
 			err = errors.New(`"roster" needs either "contacts" or "fails": true`)
 		}
+	case actCounts:
+		err = parseCounts(&st, args)
 	}
 	return st, err
 }

@@ -63,6 +63,9 @@ type tracePush struct {
 	// Count, Sender and Body are the summary fields message-count,
 	// last-message-sender and last-message-body ("" when empty).
 	Count, Sender, Body string
+	// Subscriptions is the pending-subscription-count, "" when empty (left
+	// out of the JSON then).
+	Subscriptions string
 	// Important tells whether the publish is a high-priority one.
 	Important bool
 	// Options maps each publish-options field to its first value; nil when
@@ -82,18 +85,20 @@ type tracePush struct {
 
 // pushEntry builds the push entry of a publish.
 func pushEntry(p *push.Publish) (*tracePush, error) {
+	messages, _ := p.Counts()
 	tp := &tracePush{
-		To:        p.To(),
-		Node:      p.Node(),
-		Count:     "1", // every push summarises one message
-		Sender:    p.Sender,
-		Body:      p.Body,
-		Important: p.Important,
-		Options:   formMap(p.Options),
+		Subscriptions: subscriptionsOf(p),
+		To:            p.To(),
+		Node:          p.Node(),
+		Count:         strconv.Itoa(messages),
+		Sender:        p.Sender,
+		Body:          p.Body,
+		Important:     p.Important,
+		Options:       formMap(p.Options),
 	}
 	err := extendedEntry(tp, p)
 	if tp.Encrypted != nil {
-		tp.Count, tp.Sender, tp.Body = "", "", ""
+		tp.Count, tp.Sender, tp.Body, tp.Subscriptions = "", "", "", ""
 	}
 	return tp, err
 }
@@ -174,6 +179,10 @@ func (e entry) appendJSON(b []byte) []byte {
 			b = appendString(b, p.Sender)
 			b = append(b, `, "body": `...)
 			b = appendString(b, p.Body)
+			if p.Subscriptions != "" {
+				b = append(b, `, "subscriptions": `...)
+				b = appendString(b, p.Subscriptions)
+			}
 		}
 		b = append(b, `, "important": `...)
 		b = strconv.AppendBool(b, p.Important)
@@ -363,7 +372,7 @@ func parsePush(raw json.RawMessage) (*tracePush, error) {
 	if probe, err := parseObject(raw, `"push"`); err == nil && probe.vals["encrypted"] != nil {
 		required = []string{"to", "node", "important", "options"} // the summary form is replaced
 	}
-	o, err := fieldsOf(raw, "push", required, []string{"priority", "encrypted", "jingle"})
+	o, err := fieldsOf(raw, "push", required, []string{"priority", "encrypted", "jingle", "subscriptions"})
 	if err != nil {
 		return nil, err
 	}
@@ -374,6 +383,9 @@ func parsePush(raw json.RawMessage) (*tracePush, error) {
 	dst := map[string]*string{"to": &p.To, "node": &p.Node}
 	if p.Encrypted == nil {
 		dst["count"], dst["sender"], dst["body"] = &p.Count, &p.Sender, &p.Body
+		if _, ok := o.vals["subscriptions"]; ok {
+			dst["subscriptions"] = &p.Subscriptions
+		}
 	}
 	for k, d := range dst {
 		if *d, err = asString(o.vals[k], `"push.`+k+`"`); err != nil {
