@@ -47,8 +47,9 @@ type Notification struct {
 	// a call's proposal or end (high priority with <voip/>).
 	Stanza          string
 	Important, Call bool
-	// Now is the time of the event that made the push, the VAPID token's
-	// issue time.
+	// Now is the time of the event that made the push. A VAPID token is
+	// issued at Now rounded down to the registration's 50-minute window
+	// (push2.AppendPush reuses it within the window).
 	Now time.Time
 
 	reg registry.Identifier
