@@ -13,14 +13,11 @@ import (
 // Muted reports whether the bare JID of addr is muted (compared
 // case-insensitively). It does not allocate.
 func (e Extensions) Muted(addr string) bool {
-	if e.enc == "" {
+	if len(e.enc) < 3 || e.enc[2] == 0 { // none muted: the count, first, is a zero byte
 		return false
 	}
 	r := formReader{rest: e.enc[2:]}
 	n := r.uvarint()
-	if n == 0 {
-		return false
-	}
 	bare := jid.Bare(addr)
 	for ; n > 0 && !r.bad; n-- {
 		if m := r.string(); m == bare || strings.EqualFold(m, bare) {

@@ -84,7 +84,12 @@ func (r *formReader) uvarint() uint64 {
 }
 
 func (r *formReader) string() string {
-	n := r.uvarint()
+	var n uint64
+	if rest := r.rest; rest != "" && rest[0] < 0x80 { // the usual one-byte length, without a call
+		n, r.rest = uint64(rest[0]), rest[1:]
+	} else {
+		n = r.uvarint()
+	}
 	if n&1 == 1 {
 		if n/2 >= uint64(len(formDict)) {
 			r.bad, r.rest = true, ""
