@@ -17,7 +17,7 @@ import (
 // and the 0x02 padding delimiter).
 const (
 	recordSize   = 4096
-	MaxPlaintext = recordSize - 16 - 1
+	maxPlaintext = recordSize - 16 - 1
 	headerLen    = 16 + 4 + 1 + 65
 )
 
@@ -29,7 +29,7 @@ const (
 // the ephemeral private key (nil means crypto/rand.Reader); the key is drawn by
 // rejection sampling from its bytes, so a fixed reader gives a fixed
 // output. The error wraps ErrKey for an auth secret that is not 16 bytes,
-// ErrTooLarge for a plaintext over MaxPlaintext bytes, ErrRandom when rand
+// ErrTooLarge for a plaintext over 4079 bytes (one 4096-byte record), ErrRandom when rand
 // fails.
 //
 // The key pair is new for every call, as RFC 8291 §3.1 requires: a
@@ -39,8 +39,8 @@ func Encrypt(plaintext []byte, uaPublic *ecdh.PublicKey, authSecret []byte, rand
 	if len(authSecret) != 16 {
 		return nil, fmt.Errorf("%w: auth secret is not 16 bytes", ErrKey)
 	}
-	if len(plaintext) > MaxPlaintext {
-		return nil, fmt.Errorf("%w: %d bytes of plaintext, at most %d", ErrTooLarge, len(plaintext), MaxPlaintext)
+	if len(plaintext) > maxPlaintext {
+		return nil, fmt.Errorf("%w: %d bytes of plaintext, at most %d", ErrTooLarge, len(plaintext), maxPlaintext)
 	}
 	if uaPublic == nil || uaPublic.Curve() != ecdh.P256() {
 		return nil, fmt.Errorf("%w: ua public key is not a P-256 key", ErrKey)
@@ -53,7 +53,7 @@ func Encrypt(plaintext []byte, uaPublic *ecdh.PublicKey, authSecret []byte, rand
 const tagLen = 16
 
 // sealRecord encrypts a record in place: rec holds headerLen bytes to
-// overwrite with the header, then at most MaxPlaintext bytes of
+// overwrite with the header, then at most maxPlaintext bytes of
 // plaintext; uaPublic is a P-256 key and authSecret 16 bytes (Encrypt
 // checks them, AppendPush has them by construction). It draws the salt
 // and the ephemeral key from rand and returns rec with the header written

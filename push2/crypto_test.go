@@ -137,7 +137,7 @@ func deviceDecrypt(body []byte, ua *ecdh.PrivateKey, auth []byte) ([]byte, error
 func TestEncryptRoundTrip(t *testing.T) {
 	ua, auth := vectorDevice(t)
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{0, 1, 15, 16, 17, 1000, DefaultCap, MaxPlaintext} {
+	for _, n := range []int{0, 1, 15, 16, 17, 1000, defaultCap, maxPlaintext} {
 		plain := make([]byte, n)
 		for i := range plain {
 			plain[i] = byte(rng.Uint32())
@@ -178,7 +178,7 @@ func TestEncryptErrors(t *testing.T) {
 		{"long secret", 1, ua.PublicKey(), append(auth, 0), nil, ErrKey},
 		{"nil key", 1, nil, auth, nil, ErrKey},
 		{"P-384 key", 1, p384.PublicKey(), auth, nil, ErrKey},
-		{"too large", MaxPlaintext + 1, ua.PublicKey(), auth, nil, ErrTooLarge},
+		{"too large", maxPlaintext + 1, ua.PublicKey(), auth, nil, ErrTooLarge},
 		{"reader ends in the salt", 1, ua.PublicKey(), auth, func() *bytes.Reader { return bytes.NewReader(make([]byte, 10)) }, ErrRandom},
 		{"reader ends in the key", 1, ua.PublicKey(), auth, func() *bytes.Reader { return bytes.NewReader(make([]byte, 40)) }, ErrRandom},
 		// 64 draws of the invalid scalar 0xFF...FF.

@@ -56,7 +56,7 @@ func Decrypt(payload []byte, ua *ecdh.PrivateKey, authSecret []byte) ([]byte, er
 // <forwarded xmlns='urn:xmpp:forward:0'/>, as AppendEnvelope wrote it. The
 // error wraps ErrStanza when there is none.
 func Forwarded(envelope []byte) ([]byte, error) {
-	const open, end = "<forwarded xmlns='" + NSForward + "'>", "</forwarded>"
+	const open, end = "<forwarded xmlns='" + nsForward + "'>", "</forwarded>"
 	i := bytes.Index(envelope, []byte(open))
 	j := bytes.LastIndex(envelope, []byte(end))
 	if i < 0 || j < i+len(open) {

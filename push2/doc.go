@@ -29,11 +29,11 @@ package push2
 // String of MatchProfile and SendProfile values).
 const (
 	NS         = "urn:xmpp:push2:0"
-	NSSCE      = "urn:xmpp:sce:1"
-	NSRFC8291  = "urn:xmpp:sce:rfc8291:0"
-	NSForward  = "urn:xmpp:forward:0"
-	NSStanzas  = "urn:ietf:params:xml:ns:xmpp-stanzas"
-	NSClient   = "jabber:client"
+	nsSCE      = "urn:xmpp:sce:1"
+	nsRFC8291  = "urn:xmpp:sce:rfc8291:0"
+	nsForward  = "urn:xmpp:forward:0"
+	nsStanzas  = "urn:ietf:params:xml:ns:xmpp-stanzas"
+	nsClient   = "jabber:client"
 	nsServer   = "jabber:server"
 	nsSID      = "urn:xmpp:sid:0"
 	nsJMI0     = "urn:xmpp:jingle-message:0"

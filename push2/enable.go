@@ -50,7 +50,7 @@ func interpret(root *elem) (Request, error) {
 				r.Client = trim(k.text)
 			}
 		case "match":
-			if len(r.Matches) == MaxMatches {
+			if len(r.Matches) == maxMatches {
 				return Request{}, notAcceptable("Too many matches")
 			}
 			m, err := interpretMatch(k)
@@ -90,13 +90,13 @@ func interpretMatch(e *elem) (Match, error) {
 			g = strings.TrimLeft(g, "0")
 			n := 0
 			for i := 0; i < len(g); i++ {
-				if n = n*10 + int(g[i]-'0'); n > MaxGraceSecs {
+				if n = n*10 + int(g[i]-'0'); n > maxGraceSecs {
 					return m, notAcceptable(textGraceRange)
 				}
 			}
 			m.Grace = time.Duration(n) * time.Second
 		case k.space == NS && k.local == "filter":
-			if len(m.Filters) == MaxFilters {
+			if len(m.Filters) == maxFilters {
 				return m, notAcceptable("Too many filters")
 			}
 			f := Filter{}
@@ -140,7 +140,7 @@ func interpretSend(e *elem) (Send, error) {
 			continue
 		}
 		if k.local == "jwt-claim" {
-			if len(s.Claims) == MaxClaims {
+			if len(s.Claims) == maxClaims {
 				return s, notAcceptable("Too many jwt-claims")
 			}
 			name, _ := k.attr("name")
@@ -215,11 +215,11 @@ func (r *Request) check() *events.StanzaError {
 		return stanzaError("modify", "jid-malformed", "Malformed service JID")
 	case r.Client == "":
 		return badRequest("Missing client")
-	case !cleanText(r.Client, MaxTextLen):
+	case !cleanText(r.Client, maxTextLen):
 		return notAcceptable("Client too long")
 	case len(r.Matches) == 0:
 		return badRequest("Missing match")
-	case len(r.Matches) > MaxMatches:
+	case len(r.Matches) > maxMatches:
 		return notAcceptable("Too many matches")
 	}
 	if _, err := jid.Prepare(r.Service); err != nil {
@@ -237,10 +237,10 @@ func (m *Match) check() *events.StanzaError {
 	if m.Profile.String() == "" {
 		return notImplemented("Unsupported match profile")
 	}
-	if m.Grace < 0 || m.Grace > MaxGraceSecs*time.Second || m.Grace%time.Second != 0 {
+	if m.Grace < 0 || m.Grace > maxGraceSecs*time.Second || m.Grace%time.Second != 0 {
 		return notAcceptable(textGraceRange)
 	}
-	if len(m.Filters) > MaxFilters {
+	if len(m.Filters) > maxFilters {
 		return notAcceptable("Too many filters")
 	}
 	for _, f := range m.Filters {
@@ -274,14 +274,14 @@ func (s *Send) check() *events.StanzaError {
 	if _, err := s.JWTKey.PrivateKey(); err != nil {
 		return badRequest(textJWTKey)
 	}
-	if len(s.Claims) > MaxClaims {
+	if len(s.Claims) > maxClaims {
 		return notAcceptable("Too many jwt-claims")
 	}
 	for i, c := range s.Claims {
 		switch {
 		case c.Name == "":
 			return badRequest("jwt-claim without name")
-		case !cleanText(c.Name, MaxTextLen) || !cleanText(c.Value, MaxTextLen):
+		case !cleanText(c.Name, maxTextLen) || !cleanText(c.Value, maxTextLen):
 			return notAcceptable("jwt-claim too long")
 		case c.Name == "sub" || c.Name == "iat" || c.Name == "exp":
 			return badRequest("jwt-claim " + c.Name + " is set by the server")

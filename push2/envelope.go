@@ -12,14 +12,14 @@ import (
 	"github.com/pushrules/pushrules/internal/xmlscan"
 )
 
-// DefaultCap is the default size limit of an envelope, in bytes: the one
+// defaultCap is the default size limit of an envelope, in bytes: the one
 // mod_push2 uses, so that the encrypted, base64-encoded notification fits
 // the 4 KB payloads of the push services.
-const DefaultCap = 2847
+const defaultCap = 2847
 
-// BodyCut is the number of characters a body is cut to when the envelope
+// bodyCut is the number of characters a body is cut to when the envelope
 // is over its cap.
-const BodyCut = 50
+const bodyCut = 50
 
 // Child classes of a message, for the minimisation steps.
 const (
@@ -110,7 +110,7 @@ func parseMessage(raw, attrs []byte, kids []child, body []byte) (message, error)
 }
 
 func stanzaNS[T string | []byte](ns T) bool {
-	return string(ns) == "" || string(ns) == NSClient || string(ns) == nsServer
+	return string(ns) == "" || string(ns) == nsClient || string(ns) == nsServer
 }
 
 func classOf(ns, local []byte) uint8 {
@@ -126,8 +126,8 @@ func classOf(ns, local []byte) uint8 {
 		return keepKnown | keepMinimal
 	}
 	switch string(ns) {
-	case "", NSClient, nsServer, "jabber:x:oob", "eu.siacs.conversations.axolotl", "urn:xmpp:omemo:0",
-		"urn:xmpp:omemo:2", "jabber:x:encrypted", "urn:xmpp:openpgp:0", NSSCE:
+	case "", nsClient, nsServer, "jabber:x:oob", "eu.siacs.conversations.axolotl", "urn:xmpp:omemo:0",
+		"urn:xmpp:omemo:2", "jabber:x:encrypted", "urn:xmpp:openpgp:0", nsSCE:
 		return keepKnown
 	}
 	return 0
@@ -140,13 +140,13 @@ func classOf(ns, local []byte) uint8 {
 //	<envelope xmlns='urn:xmpp:sce:1'><content><forwarded xmlns='urn:xmpp:forward:0'>
 //	<message xmlns='jabber:client' ...>...</message></forwarded></content><rpad>...</rpad></envelope>
 //
-// When the envelope is over limit bytes (0 means DefaultCap), it is cut down
+// When the envelope is over limit bytes (0 means 2847 bytes), it is cut down
 // in steps, each taken only while still over: (1) drop the children in
 // namespaces devices do not read (all but the stanza namespaces, OOB,
 // XEP-0359 stanza-id, OMEMO, OpenPGP, jabber:x:encrypted, SCE, Jingle
 // Message, direct MUC invitations); (2) when the first body is over
-// BodyCut characters, replace the bodies by one: that body without its
-// quoted lines (those starting with '>'), trimmed, and cut to BodyCut
+// 50 characters, replace the bodies by one: that body without its
+// quoted lines (those starting with '>'), trimmed, and cut to 50
 // characters (never inside a character, and backed off so as not to split
 // a combining sequence, an emoji sequence or a flag) followed by "…";
 // (3) keep only the body, the stanza-id, Jingle Message and invitations.
@@ -155,7 +155,7 @@ func classOf(ns, local []byte) uint8 {
 // An envelope under limit/3 bytes gets min(150, limit/3 − size) random bytes
 // from rand as <rpad/> (base64), so that small messages do not reveal their
 // size (nil rand means crypto/rand.Reader). The error wraps ErrStanza for a stanza the scanner refuses,
-// ErrTooLarge for a limit over MaxPlaintext or an envelope still over limit
+// ErrTooLarge for a limit over 4079 bytes or an envelope still over limit
 // after step 3 (dst is then returned unchanged), ErrRandom when rand fails.
 func AppendEnvelope(dst, stanza []byte, limit int, rand io.Reader) ([]byte, error) {
 	var attrs, body [256]byte
@@ -169,17 +169,17 @@ func AppendEnvelope(dst, stanza []byte, limit int, rand io.Reader) ([]byte, erro
 
 func (m *message) appendEnvelope(dst []byte, limit int, rand io.Reader) ([]byte, error) {
 	if limit == 0 {
-		limit = DefaultCap
+		limit = defaultCap
 	}
-	if limit < 0 || limit > MaxPlaintext {
-		return dst, fmt.Errorf("%w: limit %d not in 1..%d", ErrTooLarge, limit, MaxPlaintext)
+	if limit < 0 || limit > maxPlaintext {
+		return dst, fmt.Errorf("%w: limit %d not in 1..%d", ErrTooLarge, limit, maxPlaintext)
 	}
 	orig, start := dst, len(dst)
 	body, cut := "", false
 	for step := 0; ; step++ {
 		switch step {
 		case 2:
-			if utf8.RuneCount(m.body) > BodyCut {
+			if utf8.RuneCount(m.body) > bodyCut {
 				body, cut = cutBody(string(m.body)), true
 			}
 		case 4:
@@ -215,7 +215,7 @@ const envelopeEnd = "</envelope>"
 // appendStep appends the envelope, without its end tag, with the children
 // minimisation step keeps; when cut, body replaces the bodies.
 func (m *message) appendStep(dst []byte, step int, body string, cut bool) []byte {
-	dst = append(dst, "<envelope xmlns='"+NSSCE+"'><content><forwarded xmlns='"+NSForward+"'><message xmlns='"+NSClient+"'"...)
+	dst = append(dst, "<envelope xmlns='"+nsSCE+"'><content><forwarded xmlns='"+nsForward+"'><message xmlns='"+nsClient+"'"...)
 	dst = append(dst, m.attrs...)
 	dst = append(dst, '>')
 	bodyDone := false
@@ -238,7 +238,7 @@ func (m *message) appendStep(dst []byte, step int, body string, cut bool) []byte
 }
 
 // cutBody drops the quoted lines of a body, trims it and cuts it to
-// BodyCut characters followed by "…" when it is still longer.
+// bodyCut characters followed by "…" when it is still longer.
 func cutBody(s string) string {
 	lines := strings.Split(s, "\n")
 	kept := lines[:0]
@@ -248,10 +248,10 @@ func cutBody(s string) string {
 		}
 	}
 	s = strings.TrimSpace(strings.Join(kept, "\n"))
-	if utf8.RuneCountInString(s) <= BodyCut {
+	if utf8.RuneCountInString(s) <= bodyCut {
 		return s
 	}
-	return s[:cutIndex(s, BodyCut)] + "…"
+	return s[:cutIndex(s, bodyCut)] + "…"
 }
 
 // cutIndex returns the byte index after the first n characters of s (which

@@ -40,11 +40,11 @@ func inspectEnvelope(t *testing.T, b []byte) envInfo {
 		switch tok := tok.(type) {
 		case xml.StartElement:
 			name := tok.Name.Space + " " + tok.Name.Local
-			want := map[int]string{0: NSSCE + " envelope", 2: NSForward + " forwarded", 3: NSClient + " message"}
+			want := map[int]string{0: nsSCE + " envelope", 2: nsForward + " forwarded", 3: nsClient + " message"}
 			if w, ok := want[len(path)]; ok && name != w {
 				t.Fatalf("element %q at depth %d, want %q\n%s", name, len(path), w, b)
 			}
-			if len(path) == 1 && name != NSSCE+" content" && name != NSSCE+" rpad" {
+			if len(path) == 1 && name != nsSCE+" content" && name != nsSCE+" rpad" {
 				t.Fatalf("envelope child %q", name)
 			}
 			switch len(path) {
@@ -58,10 +58,10 @@ func inspectEnvelope(t *testing.T, b []byte) envInfo {
 			path = append(path, name)
 			text.Reset()
 		case xml.EndElement:
-			if len(path) == 5 && path[4] == NSClient+" body" {
+			if len(path) == 5 && path[4] == nsClient+" body" {
 				info.bodies = append(info.bodies, text.String())
 			}
-			if len(path) == 2 && path[1] == NSSCE+" rpad" {
+			if len(path) == 2 && path[1] == nsSCE+" rpad" {
 				info.rpad = text.String()
 			}
 			path = path[:len(path)-1]
@@ -85,7 +85,7 @@ func TestAppendEnvelopeSmall(t *testing.T) {
 	}
 	env = env[len("prefix"):]
 	info := inspectEnvelope(t, env)
-	wantKids := []string{NSClient + " body", "http://jabber.org/protocol/chatstates active", nsSID + " stanza-id"}
+	wantKids := []string{nsClient + " body", "http://jabber.org/protocol/chatstates active", nsSID + " stanza-id"}
 	if !reflect.DeepEqual(info.kids, wantKids) || !reflect.DeepEqual(info.bodies, []string{"Wherefore art thou?"}) {
 		t.Errorf("kids %v, bodies %q", info.kids, info.bodies)
 	}
@@ -104,7 +104,7 @@ func TestAppendEnvelopeSmall(t *testing.T) {
 	}
 	// The padding: min(150, 2847/3 - size without it) bytes of the reader.
 	unpadded := len(env) - len("<rpad></rpad>") - len(info.rpad)
-	n := min(150, DefaultCap/3-unpadded)
+	n := min(150, defaultCap/3-unpadded)
 	got, err := base64.StdEncoding.DecodeString(info.rpad)
 	if err != nil || !bytes.Equal(got, pad[:n]) {
 		t.Errorf("rpad %q (%d bytes), want %d bytes of the reader", info.rpad, len(got), n)
@@ -136,26 +136,26 @@ func TestAppendEnvelopeSteps(t *testing.T) {
 		bodies []string
 	}{
 		{"step 1: unknown namespaces and origin-id dropped", "<body>hi</body>" + big("urn:example:big") + origin + sid + oob,
-			[]string{NSClient + " body", nsSID + " stanza-id", "jabber:x:oob x"}, []string{"hi"}},
+			[]string{nsClient + " body", nsSID + " stanza-id", "jabber:x:oob x"}, []string{"hi"}},
 		{"step 1: OMEMO, PGP, JMI, invitation kept", big("urn:example:big") + "<encrypted xmlns='urn:xmpp:omemo:2'/><x xmlns='jabber:x:encrypted'/>" + jmi + "<x xmlns='jabber:x:conference' jid='r@m'/>",
 			[]string{"urn:xmpp:omemo:2 encrypted", "jabber:x:encrypted x", nsJMI0 + " propose", nsConf + " x"}, nil},
 		{"step 2: body cut", "<body>" + strings.Repeat("> quoted line\n", 10) + "  " + long + strings.Repeat("long", 800) + "</body>" + oob + big("urn:example:big"),
-			[]string{NSClient + " body", "jabber:x:oob x"}, []string{strings.TrimSpace(long)[:50] + "…"}},
+			[]string{nsClient + " body", "jabber:x:oob x"}, []string{strings.TrimSpace(long)[:50] + "…"}},
 		{"step 2: bodies replaced by the first, cut", "<body xml:lang='en'>" + strings.Repeat("é", 2000) + "</body><body xml:lang='de'>zwei</body>" + sid,
-			[]string{NSClient + " body", nsSID + " stanza-id"}, []string{strings.Repeat("é", 50) + "…"}},
+			[]string{nsClient + " body", nsSID + " stanza-id"}, []string{strings.Repeat("é", 50) + "…"}},
 		{"step 2: quotes dropped, short enough, no ellipsis", "<body>" + strings.Repeat(">"+strings.Repeat("q", 100)+"\n", 30) + "short answer</body>",
-			[]string{NSClient + " body"}, []string{"short answer"}},
+			[]string{nsClient + " body"}, []string{"short answer"}},
 		{"step 3: only the essentials", "<body>" + long + long + "</body>" + big("eu.siacs.conversations.axolotl") + sid + oob + jmi,
-			[]string{NSClient + " body", nsSID + " stanza-id", nsJMI0 + " propose"}, []string{long[:50] + "…"}},
+			[]string{nsClient + " body", nsSID + " stanza-id", nsJMI0 + " propose"}, []string{long[:50] + "…"}},
 	}
 	for _, tc := range tests {
 		stanza := "<message to='a@b' from='c@d/e' type='chat'>" + tc.kids + "</message>"
-		env, err := AppendEnvelope(nil, []byte(stanza), DefaultCap, zeroReader{})
+		env, err := AppendEnvelope(nil, []byte(stanza), defaultCap, zeroReader{})
 		if err != nil {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
 		}
-		if len(env) > DefaultCap {
+		if len(env) > defaultCap {
 			t.Errorf("%s: %d bytes", tc.name, len(env))
 		}
 		info := inspectEnvelope(t, env)
@@ -179,7 +179,7 @@ func TestAppendEnvelopeErrors(t *testing.T) {
 		{"", 0, ErrStanza},
 		{"<message id='" + strings.Repeat("i", 3000) + "'/>", 0, ErrTooLarge},
 		{"<message><stanza-id xmlns='urn:xmpp:sid:0' id='" + strings.Repeat("i", 3000) + "'/></message>", 0, ErrTooLarge},
-		{"<message/>", MaxPlaintext + 1, ErrTooLarge},
+		{"<message/>", maxPlaintext + 1, ErrTooLarge},
 		{"<message/>", -1, ErrTooLarge},
 		{"<message/>", 2000, ErrRandom},
 	}
@@ -203,7 +203,7 @@ func TestAppendEnvelopeNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	info := inspectEnvelope(t, env)
-	want := []string{"jabber:server body", nsSID + " stanza-id", NSClient + " body"}
+	want := []string{"jabber:server body", nsSID + " stanza-id", nsClient + " body"}
 	if !reflect.DeepEqual(info.kids, want) {
 		t.Errorf("kids %v, want %v\n%s", info.kids, want, env)
 	}
@@ -229,14 +229,14 @@ func TestCutBody(t *testing.T) {
 	}
 	for _, tc := range units {
 		got := cutBody("a" + strings.Repeat(tc.unit, 60))
-		k := (BodyCut - 1) / utf8.RuneCountInString(tc.unit)
+		k := (bodyCut - 1) / utf8.RuneCountInString(tc.unit)
 		if want := "a" + strings.Repeat(tc.unit, k) + "…"; got != want {
 			t.Errorf("%s: %q, want %q", tc.name, got, want)
 		}
 	}
 	// A cluster longer than the cut gives up backing off and keeps 50 runes.
 	s := "e" + strings.Repeat("\u0301", 80)
-	if got := cutBody(s); utf8.RuneCountInString(got) != BodyCut+1 {
+	if got := cutBody(s); utf8.RuneCountInString(got) != bodyCut+1 {
 		t.Errorf("one long cluster: %d runes", utf8.RuneCountInString(got))
 	}
 	// Short bodies and quote-only bodies.
@@ -245,7 +245,7 @@ func TestCutBody(t *testing.T) {
 		" > not a quote ":              "> not a quote",
 		"> only\n> quotes":             "",
 		"> q\nanswer\n>q2\nmore\n":     "answer\nmore",
-		strings.Repeat("x", BodyCut+1): strings.Repeat("x", BodyCut) + "…",
+		strings.Repeat("x", bodyCut+1): strings.Repeat("x", bodyCut) + "…",
 	} {
 		if got := cutBody(in); got != want {
 			t.Errorf("cutBody(%q) = %q, want %q", in, got, want)

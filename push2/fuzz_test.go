@@ -49,7 +49,7 @@ func FuzzParseRequest(f *testing.F) {
 		} else {
 			checkRoundTrips(t, req)
 		}
-		if len(data) > MaxRequestSize {
+		if len(data) > maxRequestSize {
 			return
 		}
 		oreq, oerr := oracleParse(data)
@@ -88,7 +88,7 @@ func FuzzAppendEnvelope(f *testing.F) {
 	f.Add([]byte("<message><body>"+strings.Repeat("> q\n", 20)+strings.Repeat("é", 200)+"</body><x xmlns='urn:o'>"+strings.Repeat("x", 300)+"</x><stanza-id xmlns='urn:xmpp:sid:0' id='1'/></message>"), 400)
 	f.Add([]byte("<c:message xmlns:c='jabber:client' xmlns:s='urn:xmpp:sid:0'><s:stanza-id id='1'/><c:body>&lt;x&gt;</c:body></c:message>"), 300)
 	f.Fuzz(func(t *testing.T, stanza []byte, limit int) {
-		limit %= MaxPlaintext + 2
+		limit %= maxPlaintext + 2
 		env, err := AppendEnvelope(nil, stanza, limit, zeroReader{})
 		if err != nil {
 			if !errors.Is(err, ErrStanza) && !errors.Is(err, ErrTooLarge) || env != nil {
@@ -97,7 +97,7 @@ func FuzzAppendEnvelope(f *testing.F) {
 			return
 		}
 		if limit == 0 {
-			limit = DefaultCap
+			limit = defaultCap
 		}
 		if len(env) > limit {
 			t.Fatalf("%d bytes over limit %d", len(env), limit)

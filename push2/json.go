@@ -85,7 +85,7 @@ func (r *Request) UnmarshalJSON(data []byte) error {
 	out := Request{Disable: j.Disable, Service: j.Service, Client: j.Client}
 	for _, mj := range j.Matches {
 		m := Match{Profile: matchProfileOf(mj.Profile), Grace: time.Duration(mj.Grace) * time.Second}
-		if mj.Grace < 0 || mj.Grace > MaxGraceSecs {
+		if mj.Grace < 0 || mj.Grace > maxGraceSecs {
 			return fmt.Errorf("%w: %s", ErrRequest, textGraceRange)
 		}
 		for _, f := range mj.Filters {

@@ -34,7 +34,7 @@ func (p Priority) String() string {
 // Notification is the <message/> sent to the push service.
 type Notification struct {
 	// ID is the message id; the service's error answer carries it back.
-	// Make one with NewID.
+	// Make one with newID.
 	ID string
 	// To is the push service (Request.Service); From the user's domain.
 	To, From string
@@ -75,7 +75,7 @@ func AppendNotification(dst []byte, n Notification) []byte {
 		dst = append(dst, "<voip/>"...)
 	}
 	if n.Payload != nil {
-		dst = append(dst, "<encrypted xmlns='"+NSRFC8291+"'><payload>"...)
+		dst = append(dst, "<encrypted xmlns='"+nsRFC8291+"'><payload>"...)
 		dst = base64.StdEncoding.AppendEncode(dst, n.Payload)
 		dst = append(dst, "</payload></encrypted>"...)
 	}
@@ -89,10 +89,10 @@ func AppendNotification(dst []byte, n Notification) []byte {
 	return append(dst, "</notification></message>"...)
 }
 
-// NewID returns a random (version 4) UUID read from rand (nil means
+// newID returns a random (version 4) UUID read from rand (nil means
 // crypto/rand.Reader), in its lower-case 36-character form. The error
 // wraps ErrRandom.
-func NewID(rand io.Reader) (string, error) {
+func newID(rand io.Reader) (string, error) {
 	var u [16]byte
 	if _, err := io.ReadFull(source(rand), u[:]); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrRandom, err)
@@ -109,8 +109,8 @@ func NewID(rand io.Reader) (string, error) {
 	return string(b[:]), nil
 }
 
-// MaxReplySize is the largest error answer ParseErrorReply reads, in bytes.
-const MaxReplySize = 64 << 10
+// maxReplySize is the largest error answer ParseErrorReply reads, in bytes.
+const maxReplySize = 64 << 10
 
 // ErrorReply is a push service's error answer to a notification.
 type ErrorReply struct {
@@ -125,11 +125,11 @@ type ErrorReply struct {
 // (auth, cancel, continue, modify or wait), a defined condition and an
 // optional <text/>. Extra elements are ignored. The error wraps ErrReply
 // for anything else (malformed XML or XML the scanner does not take, data
-// over MaxReplySize, another message type, a missing or unknown error
+// over maxReplySize, another message type, a missing or unknown error
 // type, a missing condition).
 func ParseErrorReply(data []byte) (ErrorReply, error) {
-	if len(data) > MaxReplySize {
-		return ErrorReply{}, fmt.Errorf("%w: over %d bytes", ErrReply, MaxReplySize)
+	if len(data) > maxReplySize {
+		return ErrorReply{}, fmt.Errorf("%w: over %d bytes", ErrReply, maxReplySize)
 	}
 	root, ok := scanTree(data)
 	if !ok {
@@ -151,7 +151,7 @@ func ParseErrorReply(data []byte) (ErrorReply, error) {
 		r.Error.Type, _ = e.attr("type")
 		for _, k := range e.kids {
 			switch {
-			case k.space != NSStanzas:
+			case k.space != nsStanzas:
 			case k.local == "text":
 				if r.Error.Text == "" {
 					r.Error.Text = k.text

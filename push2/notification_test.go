@@ -43,23 +43,23 @@ func TestAppendNotification(t *testing.T) {
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestNewID(t *testing.T) {
-	id, err := NewID(bytes.NewReader(bytes.Repeat([]byte{0xff}, 16)))
+	id, err := newID(bytes.NewReader(bytes.Repeat([]byte{0xff}, 16)))
 	if err != nil || id != "ffffffff-ffff-4fff-bfff-ffffffffffff" {
 		t.Errorf("all ones: %q, %v", id, err)
 	}
-	id, err = NewID(zeroReader{})
+	id, err = newID(zeroReader{})
 	if err != nil || id != "00000000-0000-4000-8000-000000000000" {
 		t.Errorf("all zeros: %q, %v", id, err)
 	}
 	seen := map[string]bool{}
 	for range 100 {
-		id, err := NewID(crand.Reader)
+		id, err := newID(crand.Reader)
 		if err != nil || !uuidV4.MatchString(id) || seen[id] {
 			t.Fatalf("%q, %v", id, err)
 		}
 		seen[id] = true
 	}
-	if _, err := NewID(bytes.NewReader(make([]byte, 15))); !errors.Is(err, ErrRandom) {
+	if _, err := newID(bytes.NewReader(make([]byte, 15))); !errors.Is(err, ErrRandom) {
 		t.Errorf("short reader: %v", err)
 	}
 }
@@ -89,7 +89,7 @@ func TestParseErrorReply(t *testing.T) {
 		"<message type='error'><error type='oops'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
 		"<message type='error'><error type='cancel'><gone/></error></message>",
 		"<message type='error'><error xmlns='urn:other' type='cancel'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
-		"<message type='error'><error type='cancel'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>" + strings.Repeat(" ", MaxReplySize),
+		"<message type='error'><error type='cancel'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>" + strings.Repeat(" ", maxReplySize),
 	} {
 		if r, err := ParseErrorReply([]byte(bad)); !errors.Is(err, ErrReply) || r != (ErrorReply{}) {
 			t.Errorf("%.80s: %+v, %v", bad, r, err)
@@ -201,7 +201,7 @@ func checkJWT(t *testing.T, key, token string, now time.Time) {
 	// issued at most vapidWindow before.
 	iat, _ := claims["iat"].(float64)
 	exp, _ := claims["exp"].(float64)
-	if sent := float64(now.Unix()); iat > sent || sent >= iat+vapidWindow.Seconds() || exp != iat+VAPIDLifetime.Seconds() {
+	if sent := float64(now.Unix()); iat > sent || sent >= iat+vapidWindow.Seconds() || exp != iat+vAPIDLifetime.Seconds() {
 		t.Errorf("iat %v, exp %v for a push at %v", iat, exp, sent)
 	}
 }

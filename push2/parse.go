@@ -8,12 +8,12 @@ import (
 // Limits of a request, which a remote client controls. ParseRequest refuses
 // a request beyond them with modify/not-acceptable.
 const (
-	MaxRequestSize = 16 << 10 // bytes of XML
-	MaxMatches     = 8        // <match/> elements
-	MaxFilters     = 64       // <filter/> elements of one match
-	MaxClaims      = 8        // <jwt-claim/> elements of one send
-	MaxTextLen     = 2048     // bytes of the client and of each claim's name and value
-	MaxGraceSecs   = 86400    // largest <grace/>, in seconds (one day)
+	maxRequestSize = 16 << 10 // bytes of XML
+	maxMatches     = 8        // <match/> elements
+	maxFilters     = 64       // <filter/> elements of one match
+	maxClaims      = 8        // <jwt-claim/> elements of one send
+	maxTextLen     = 2048     // bytes of the client and of each claim's name and value
+	maxGraceSecs   = 86400    // largest <grace/>, in seconds (one day)
 )
 
 // elem is an element of a request as a small tree: what the rules read of
@@ -77,14 +77,14 @@ func notImplemented(text string) *events.StanzaError {
 //     the reverse), a claim without a name, named twice, or named sub, iat
 //     or exp (the server sets those);
 //   - modify/jid-malformed: a service or filter JID that is not a valid JID;
-//   - modify/not-acceptable: a limit above exceeded (MaxRequestSize,
-//     MaxMatches, MaxFilters, MaxClaims, MaxTextLen, MaxGraceSecs);
+//   - modify/not-acceptable: a limit above exceeded (maxRequestSize,
+//     maxMatches, maxFilters, maxClaims, maxTextLen, maxGraceSecs);
 //   - cancel/feature-not-implemented: an unknown match or send profile, a
 //     jwt-alg other than ES256 (well-formed, but beyond this server).
 //
 // Whether the service is the requester's own JID is left to the caller.
 func ParseRequest(data []byte) (Request, error) {
-	if len(data) > MaxRequestSize {
+	if len(data) > maxRequestSize {
 		return Request{}, notAcceptable("Request too large")
 	}
 	root, ok := scanTree(data)

@@ -20,9 +20,9 @@ type Push struct {
 	// Important is the engine's verdict on the stanza (events.Stanza's
 	// Important): it makes the priority normal rather than low.
 	Important bool
-	// Cap is the envelope's size limit, 0 for DefaultCap.
+	// Cap is the envelope's size limit, 0 for 2847 bytes.
 	Cap int
-	// ID is the notification's id; "" makes a fresh UUID with NewID. An
+	// ID is the notification's id; "" makes a fresh UUID with newID. An
 	// engine that matches the service's error answers by id sets its own.
 	ID string
 	// Call marks a Jingle Message propose or retract when no stanza is
@@ -47,7 +47,7 @@ type Push struct {
 // AppendPush keeps, in one cache shared by all its callers (safe for
 // concurrent use) and bounded to 4096 registrations, the last token of
 // each registration (its signing key, contact and claims) with the parsed
-// key. A token (valid VAPIDLifetime, an hour) is sent for its first 50
+// key. A token (valid vapidLifetime, an hour) is sent for its first 50
 // minutes, so it has at least 10 minutes left when sent. The 50-minute
 // windows are fixed in time for each registration (shifted by a hash of
 // its key and claims, so that registrations renew at different moments):
@@ -84,7 +84,7 @@ func AppendPush(dst []byte, req *Request, m *Match, stanza []byte, p *Push) ([]b
 	n := Notification{ID: p.ID, To: req.Service, From: p.Domain, Client: req.Client}
 	var err error
 	if n.ID == "" {
-		if n.ID, err = NewID(p.Rand); err != nil {
+		if n.ID, err = newID(p.Rand); err != nil {
 			return dst, "", err
 		}
 	}

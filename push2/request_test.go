@@ -191,8 +191,8 @@ func TestParseRequestErrors(t *testing.T) {
 		{enableXML(m("<grace>1</grace><grace>1</grace>" + notifySend)), br, "Duplicate grace"},
 		{enableXML(m("<filter jid='a b'/>" + notifySend)), jm, "Malformed filter JID"},
 		{enableXML(m("<filter/>" + notifySend)), jm, "Malformed filter JID"},
-		{enableXML(m(strings.Repeat("<filter jid='r@m'/>", MaxFilters+1) + notifySend)), na, "Too many filters"},
-		{enableXML(strings.Repeat(m(notifySend), MaxMatches+1)), na, "Too many matches"},
+		{enableXML(m(strings.Repeat("<filter jid='r@m'/>", maxFilters+1) + notifySend)), na, "Too many filters"},
+		{enableXML(strings.Repeat(m(notifySend), maxMatches+1)), na, "Too many matches"},
 		{enableXML(m(enc + auth + "</send>")), br, "Missing ua-public"},
 		{enableXML(m(enc + ua + "</send>")), br, "Missing auth-secret"},
 		{enableXML(m(enc + ua + ua + auth + "</send>")), br, "Duplicate ua-public"},
@@ -209,10 +209,10 @@ func TestParseRequestErrors(t *testing.T) {
 		{enableXML(m(enc + ua + auth + "<jwt-alg>ES256</jwt-alg><jwt-key>" + std(testJWTDER) + "</jwt-key><jwt-claim>x</jwt-claim></send>")), br, "jwt-claim without name"},
 		{enableXML(m(enc + ua + auth + "<jwt-alg>ES256</jwt-alg><jwt-key>" + std(testJWTDER) + "</jwt-key><jwt-claim name='exp'>1</jwt-claim></send>")), br, "jwt-claim exp is set by the server"},
 		{enableXML(m(enc + ua + auth + "<jwt-alg>ES256</jwt-alg><jwt-key>" + std(testJWTDER) + "</jwt-key>" + strings.Repeat("<jwt-claim name='a'>1</jwt-claim>", 2) + "</send>")), br, "Duplicate jwt-claim"},
-		{enableXML(m(enc + ua + auth + "<jwt-alg>ES256</jwt-alg><jwt-key>" + std(testJWTDER) + "</jwt-key>" + strings.Repeat("<jwt-claim name='a'>1</jwt-claim>", MaxClaims+1) + "</send>")), na, "Too many jwt-claims"},
-		{enableXML(m(enc + ua + auth + "<jwt-alg>ES256</jwt-alg><jwt-key>" + std(testJWTDER) + "</jwt-key><jwt-claim name='a'>" + strings.Repeat("x", MaxTextLen+1) + "</jwt-claim></send>")), na, "jwt-claim too long"},
-		{"<enable xmlns='urn:xmpp:push2:0'><service>s.example</service><client>" + strings.Repeat("x", MaxTextLen+1) + "</client>" + m(notifySend) + "</enable>", na, "Client too long"},
-		{"<disable xmlns='urn:xmpp:push2:0'/>" + strings.Repeat(" ", MaxRequestSize), na, "Request too large"},
+		{enableXML(m(enc + ua + auth + "<jwt-alg>ES256</jwt-alg><jwt-key>" + std(testJWTDER) + "</jwt-key>" + strings.Repeat("<jwt-claim name='a'>1</jwt-claim>", maxClaims+1) + "</send>")), na, "Too many jwt-claims"},
+		{enableXML(m(enc + ua + auth + "<jwt-alg>ES256</jwt-alg><jwt-key>" + std(testJWTDER) + "</jwt-key><jwt-claim name='a'>" + strings.Repeat("x", maxTextLen+1) + "</jwt-claim></send>")), na, "jwt-claim too long"},
+		{"<enable xmlns='urn:xmpp:push2:0'><service>s.example</service><client>" + strings.Repeat("x", maxTextLen+1) + "</client>" + m(notifySend) + "</enable>", na, "Client too long"},
+		{"<disable xmlns='urn:xmpp:push2:0'/>" + strings.Repeat(" ", maxRequestSize), na, "Request too large"},
 	}
 	for _, tc := range tests {
 		req, err := ParseRequest([]byte(tc.xml))

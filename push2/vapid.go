@@ -12,14 +12,14 @@ import (
 	"time"
 )
 
-// VAPIDLifetime is the validity of a VAPID token: exp is iat plus this.
-const VAPIDLifetime = time.Hour
+// vapidLifetime is the validity of a VAPID token: exp is iat plus this.
+const vAPIDLifetime = time.Hour
 
 // SignVAPID returns an RFC 8292 VAPID token: a JWT signed with ES256 (the
 // signature as raw r ‖ s) whose claims are the client's, then "sub" (the
 // contact URI of the server operator, such as "xmpp:example.org" or
 // "mailto:..."), "iat" (now, in Unix seconds) and "exp" (iat +
-// VAPIDLifetime). Claims named sub, iat or exp are overridden. The claims
+// vapidLifetime). Claims named sub, iat or exp are overridden. The claims
 // JSON has its keys sorted. The error wraps ErrKey for a key that is not
 // P-256 or fails to sign.
 func SignVAPID(key *ecdsa.PrivateKey, claims []Claim, sub string, now time.Time) (string, error) {
@@ -34,7 +34,7 @@ func signVAPID(key *ecdsa.PrivateKey, claims []Claim, sub string, iat int64) (st
 	for _, c := range claims {
 		m[c.Name] = c.Value
 	}
-	m["sub"], m["iat"], m["exp"] = sub, iat, iat+int64(VAPIDLifetime/time.Second)
+	m["sub"], m["iat"], m["exp"] = sub, iat, iat+int64(vAPIDLifetime/time.Second)
 	payload, err := json.Marshal(m)
 	if err != nil {
 		return "", fmt.Errorf("push2: VAPID claims: %w", err)
@@ -57,7 +57,7 @@ func signVAPID(key *ecdsa.PrivateKey, claims []Claim, sub string, iat int64) (st
 
 // AppendPush reuses a VAPID token, valid until its exp, for
 // vapidWindow: a token is never sent with less than vapidMargin of its
-// VAPIDLifetime left, which covers clocks that differ and a notification
+// vapidLifetime left, which covers clocks that differ and a notification
 // that waits in a queue. The windows are fixed in time for each
 // registration (shifted by a hash of its key and claims, so that the
 // registrations of a server renew their tokens at different moments): a
@@ -66,7 +66,7 @@ func signVAPID(key *ecdsa.PrivateKey, claims []Claim, sub string, iat int64) (st
 // came before.
 const (
 	vapidMargin = 10 * time.Minute
-	vapidWindow = VAPIDLifetime - vapidMargin
+	vapidWindow = vAPIDLifetime - vapidMargin
 )
 
 // maxVAPIDTokens bounds the token cache: at about 1 KB an entry (the

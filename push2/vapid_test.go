@@ -88,7 +88,7 @@ func TestVAPIDCacheReuse(t *testing.T) {
 		}
 		claims := verifyToken(t, pub2, tok)
 		iat2, exp := unixClaim(t, claims, "iat"), unixClaim(t, claims, "exp")
-		if iat2 > tc.at || exp-tc.at < int64(vapidMargin/time.Second) || exp != iat2+int64(VAPIDLifetime/time.Second) {
+		if iat2 > tc.at || exp-tc.at < int64(vapidMargin/time.Second) || exp != iat2+int64(vAPIDLifetime/time.Second) {
 			t.Errorf("at %d: iat %d, exp %d", tc.at, iat2, exp)
 		}
 		if again, _, _ := c.token(&s, p); again != tok {
