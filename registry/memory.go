@@ -59,9 +59,19 @@ func entryOf(r Registration) memoryEntry {
 }
 
 func (e *memoryEntry) registration(user string) Registration {
-	return Registration{User: user, ID: e.id, Options: e.options, Extensions: e.ext, Enabled: time.Unix(e.sec, int64(e.nsec)).UTC(),
-		Generation: e.generation, Errors: int(e.errors),
-		LastSuccess: timeOf(e.success), FailingSince: timeOf(e.failing), LastError: e.lastError, Client: e.client, Push2: e.push2}
+	var r Registration
+	e.fill(&r, user)
+	return r
+}
+
+// fill sets every field of r from e, in place: LoadAppend fills the
+// caller's slice without building a Registration and copying it.
+func (e *memoryEntry) fill(r *Registration, user string) {
+	r.User, r.ID, r.Options, r.Extensions = user, e.id, e.options, e.ext
+	r.Enabled = time.Unix(e.sec, int64(e.nsec)).UTC()
+	r.Generation, r.Errors = e.generation, int(e.errors)
+	r.LastSuccess, r.FailingSince, r.LastError = timeOf(e.success), timeOf(e.failing), e.lastError
+	r.Client, r.Push2 = e.client, e.push2
 }
 
 // NewMemory returns an empty in-memory Store.
@@ -107,8 +117,10 @@ func (m *Memory) LoadAppend(ctx context.Context, user string, dst []Registration
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	entries := s.users[user]
+	n := len(dst)
+	dst = slices.Grow(dst, len(entries))[:n+len(entries)]
 	for i := range entries {
-		dst = append(dst, entries[i].registration(user))
+		entries[i].fill(&dst[n+i], user)
 	}
 	return dst, nil
 }
