@@ -224,25 +224,34 @@ func (e *Engine) load(ctx context.Context, user string, dst []registry.Registrat
 }
 
 func (e *Engine) ping(ctx context.Context, ev events.Ping, d *Decisions) error {
-	if err := checkUser(ev.User, ev.Now); err != nil {
+	return e.toRegistrations(ctx, ev.Now, ev.User, "ping", d, func(regs []registry.Registration, out *core.Out) {
+		e.rules.Ping(ev.Now, regs, ev.Nodes, out)
+	})
+}
+
+// toRegistrations runs, in the user's turn, a core step over the user's
+// stored registrations (a ping, the wake-ups after a restart) and hands
+// its publishes to d. op names the event in a Store error.
+func (e *Engine) toRegistrations(ctx context.Context, now time.Time, user, op string, d *Decisions, run func([]registry.Registration, *core.Out)) error {
+	if err := checkUser(user, now); err != nil {
 		return err
 	}
-	sh, u, err := e.begin(ctx, ev.User, ev.Now)
+	sh, u, err := e.begin(ctx, user, now)
 	if err != nil {
 		return err
 	}
-	regs, lerr := e.cfg.Store.Load(ctx, ev.User)
+	regs, lerr := e.cfg.Store.Load(ctx, user)
 	start := len(d.Publishes)
 	sh.finish()
 	if lerr == nil {
-		e.rules.Ping(ev.Now, regs, ev.Nodes, &sh.out)
-		e.emit(sh, ev.User, ev.Now, d)
+		run(regs, &sh.out)
+		e.emit(sh, user, now, d)
 	}
-	e.end(sh, ev.User, u)
+	e.end(sh, user, u)
 	e.askCounts(ctx, d.Publishes[start:], false)
-	e.track(ev.Now, d.Publishes[start:])
+	e.track(now, d.Publishes[start:])
 	if lerr != nil {
-		return e.storeError(ctx, "ping: load", ev.User, lerr)
+		return e.storeError(ctx, op+": load", user, lerr)
 	}
 	return nil
 }

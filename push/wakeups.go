@@ -5,6 +5,8 @@ import (
 	"log/slog"
 
 	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/internal/core"
+	"github.com/pushrules/pushrules/registry"
 )
 
 // This file holds the shell of the wake-ups after a restart
@@ -80,27 +82,9 @@ func (e *Engine) setCounts(ctx context.Context, pubs []Publish, read bool) {
 }
 
 func (e *Engine) restarted(ctx context.Context, ev events.Restarted, d *Decisions) error {
-	if err := checkUser(ev.User, ev.Now); err != nil {
-		return err
-	}
-	sh, u, err := e.begin(ctx, ev.User, ev.Now)
-	if err != nil {
-		return err
-	}
-	regs, lerr := e.cfg.Store.Load(ctx, ev.User)
-	start := len(d.Publishes)
-	sh.finish()
-	if lerr == nil {
-		e.rules.Restart(ev.Now, regs, ev.Nodes, &sh.out)
-		e.emit(sh, ev.User, ev.Now, d)
-	}
-	e.end(sh, ev.User, u)
-	e.askCounts(ctx, d.Publishes[start:], false)
-	e.track(ev.Now, d.Publishes[start:])
-	if lerr != nil {
-		return e.storeError(ctx, "restarted: load", ev.User, lerr)
-	}
-	return nil
+	return e.toRegistrations(ctx, ev.Now, ev.User, "restarted", d, func(regs []registry.Registration, out *core.Out) {
+		e.rules.Restart(ev.Now, regs, ev.Nodes, out)
+	})
 }
 
 // messagesRead applies a read: without ClearOnRead it only checks the
