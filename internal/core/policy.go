@@ -234,12 +234,7 @@ func (r *Rules) armHold(h *holds, out *Out) {
 	if next.IsZero() {
 		return
 	}
-	s := &h.timer
-	arm := s.timer.IsZero() || next.Before(s.timer)
-	if arm {
-		s.timer = next
-	}
-	out.Due = append(out.Due, Due{Session: s, At: next, Arm: arm})
+	out.armAt(&h.timer, next)
 }
 
 // release is the hold timer firing: it sends the held pushes due at now

@@ -287,14 +287,17 @@ func (r *Rules) Queue(now time.Time, u *User, full string, stanzas []events.Stan
 	return true
 }
 
-// arm asks for a wake-up at the batch's due time, and for a new timer
-// unless one armed already falls due no later.
-func (r *Rules) arm(s *Session, out *Out) {
-	arm := s.timer.IsZero() || s.Batch.Due.Before(s.timer)
+// arm asks for a wake-up at the batch's due time (armAt).
+func (r *Rules) arm(s *Session, out *Out) { out.armAt(s, s.Batch.Due) }
+
+// armAt asks for a wake-up of s's timer at at, and for a new timer unless
+// one armed already falls due no later.
+func (o *Out) armAt(s *Session, at time.Time) {
+	arm := s.timer.IsZero() || at.Before(s.timer)
 	if arm {
-		s.timer = s.Batch.Due
+		s.timer = at
 	}
-	out.Due = append(out.Due, Due{Session: s, At: s.Batch.Due, Arm: arm})
+	o.Due = append(o.Due, Due{Session: s, At: at, Arm: arm})
 }
 
 // Flush is the timer armed for s at due firing: it processes s's batch if

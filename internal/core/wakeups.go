@@ -82,12 +82,7 @@ func (r *Rules) armWakes(w *wakes, out *Out) {
 	if next.IsZero() {
 		return
 	}
-	s := &w.timer
-	arm := s.timer.IsZero() || next.Before(s.timer)
-	if arm {
-		s.timer = next
-	}
-	out.Due = append(out.Due, Due{Session: s, At: next, Arm: arm})
+	out.armAt(&w.timer, next)
 }
 
 // wake is the wake timer armed for due firing: each session whose wake-up
