@@ -81,7 +81,7 @@ func (e *Engine) fail(ctx context.Context, p pendingPublish, now time.Time, kind
 	sh.finish()
 	if serr == nil && len(removed) > 0 {
 		e.rules.Removed(now, &u.User, removed, &sh.out)
-		e.emit(sh, p.user, now, d)
+		e.emit(sh, &sh.out, p.user, now, d)
 		e.countChanges(ReasonFailed, len(removed))
 		for i := range removed {
 			d.Changes = append(d.Changes, Change{At: now, User: p.user, Registration: removed[i].ID, Reason: ReasonFailed,

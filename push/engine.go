@@ -15,7 +15,6 @@ import (
 
 	"github.com/pushrules/pushrules/events"
 	"github.com/pushrules/pushrules/internal/core"
-	"github.com/pushrules/pushrules/registry"
 )
 
 // Decisions is what the engine decided in answer to one event. The host
@@ -104,7 +103,7 @@ type Engine struct {
 	pending  [pendingShards]pendingShard
 	timers   timerClock
 	later    laterQueue // retries and timeout looks
-	regBufs  sync.Pool  // *[]registry.Registration for fan-outs
+	scratch  sync.Pool  // *fanoutScratch
 	stats    counters
 	metrics  engineMetrics
 }
@@ -150,7 +149,7 @@ func New(cfg Config) (*Engine, error) {
 	for i := range e.users {
 		e.users[i].self = i
 	}
-	e.regBufs.New = func() any { return new([]registry.Registration) }
+	e.scratch.New = func() any { return new(fanoutScratch) }
 	return e, nil
 }
 
@@ -236,6 +235,13 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 	if e.cfg.MeasureLatency {
 		defer e.since(time.Now())
 	}
+	return e.dispatch(ctx, ev, d)
+}
+
+// dispatch hands ev to its handler. It is apart from HandleInto, whose
+// one return keeps its defer open-coded: a defer in a function with many
+// returns goes through the runtime's defer chain, even when not taken.
+func (e *Engine) dispatch(ctx context.Context, ev events.Event, d *Decisions) error {
 	switch ev := ev.(type) {
 	case events.SessionOpened:
 		return e.sessionOpened(ctx, ev, d)
@@ -280,8 +286,7 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 // emit moves the core's decisions of the current event into d: timeouts
 // (stamped with now), publishes and batch timers. The caller holds sh.mu;
 // the publishes get their ids afterwards, from track.
-func (e *Engine) emit(sh *userShard, user string, now time.Time, d *Decisions) {
-	out := &sh.out
+func (e *Engine) emit(sh *userShard, out *core.Out, user string, now time.Time, d *Decisions) {
 	if len(out.Timeouts) == 0 && len(out.Publishes) == 0 && len(out.Due) == 0 && !out.Counted {
 		return // most queued stanzas: nothing decided, nothing to reset
 	}

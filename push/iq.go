@@ -81,7 +81,7 @@ func (e *Engine) enableWith(ctx context.Context, now time.Time, user, full strin
 		if err := e.rules.Enabled(now, &u.User, full, serr.saved, append(serr.evicted, serr.superseded...), &sh.out); err != nil {
 			e.stats.sessionsRefused.Add(1) // stored; the session is not bound
 		}
-		e.emit(sh, user, now, d)
+		e.emit(sh, &sh.out, user, now, d)
 		reason := ReasonEnabled
 		if serr.replaced {
 			reason = ReasonReplaced
@@ -155,7 +155,7 @@ func (e *Engine) disableWith(ctx context.Context, now time.Time, user, full stri
 	sh.finish()
 	if serr == nil {
 		e.rules.Removed(now, &u.User, removed, &sh.out)
-		e.emit(sh, user, now, d)
+		e.emit(sh, &sh.out, user, now, d)
 		e.changes(d, now, full, ReasonDisabled, removed)
 	}
 	e.end(sh, user, u)

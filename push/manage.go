@@ -53,7 +53,7 @@ func (e *Engine) Remove(ctx context.Context, now time.Time, user, by string, ids
 	sh.finish()
 	if serr == nil {
 		e.rules.Removed(now, &u.User, removed, &sh.out)
-		e.emit(sh, user, now, &d)
+		e.emit(sh, &sh.out, user, now, &d)
 		e.changes(&d, now, by, ReasonRemoved, removed)
 	}
 	e.end(sh, user, u)

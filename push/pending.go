@@ -39,6 +39,7 @@ type pendingShard struct {
 	n       int
 	base    uint64   // sequence number of the entry at head
 	live    int      // entries not answered or forgotten
+	push2   int      // live entries that are Push 2.0 notifications
 	block   [16]byte // scratch for sealID
 	scratch [22]byte // the text of the last block sealed
 	// retries holds, by sequence number, the retry state of the pending
@@ -54,6 +55,7 @@ func (ps *pendingShard) pop() {
 	p := ps.at(0)
 	if p.expires != 0 {
 		ps.live--
+		ps.forget(p)
 	}
 	*p = pendingPublish{}
 	if ps.retries != nil {
@@ -91,7 +93,11 @@ func (ps *pendingShard) expire(now time.Time, timedOut func(*pendingPublish)) (e
 // expirePending expires ps at now and counts what expired unanswered;
 // it keeps for Wake those timedOut keeps. The caller holds ps.mu.
 func (e *Engine) expirePending(ps *pendingShard, now time.Time) {
-	if n := ps.expire(now, e.timedOut); n > 0 {
+	var keep func(*pendingPublish)
+	if e.cfg.Errors.MaxTimeouts > 0 || ps.push2 > 0 {
+		keep = e.timedOut // else nothing needs them: their ids are not read
+	}
+	if n := ps.expire(now, keep); n > 0 {
 		e.stats.publishesExpired.Add(uint64(n))
 		e.count(PublishExpired, n)
 	}
@@ -106,9 +112,10 @@ func (ps *pendingShard) resize(size int) {
 	ps.q, ps.head = q, 0
 }
 
-// push appends a publish and returns its sequence number; dropped says
+// push appends a publish (a Push 2.0 notification when push2 is set)
+// and returns its sequence number; dropped says
 // an unanswered publish was forgotten to make room.
-func (ps *pendingShard) push(p pendingPublish) (seq uint64, dropped bool) {
+func (ps *pendingShard) push(p pendingPublish, push2 bool) (seq uint64, dropped bool) {
 	if ps.n == maxPendingPerShard {
 		dropped = ps.at(0).expires != 0
 		ps.pop()
@@ -119,7 +126,19 @@ func (ps *pendingShard) push(p pendingPublish) (seq uint64, dropped bool) {
 	*ps.at(ps.n) = p
 	ps.n++
 	ps.live++
+	if push2 {
+		ps.push2++
+	}
 	return ps.base + uint64(ps.n-1), dropped
+}
+
+// forget uncounts a live entry leaving the shard from push2.
+func (ps *pendingShard) forget(p *pendingPublish) {
+	if ps.push2 > 0 {
+		if _, ok := p.id.Push2Client(); ok {
+			ps.push2--
+		}
+	}
 }
 
 // peek returns the live entry of sequence seq.
@@ -143,6 +162,7 @@ func (ps *pendingShard) take(seq uint64) (pendingPublish, bool) {
 	out := *p
 	*p = pendingPublish{}
 	ps.live--
+	ps.forget(&out)
 	return out, true
 }
 
@@ -167,7 +187,7 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 	var first uint64 // its first sequence number
 	for i := range pubs {
 		p := &pubs[i]
-		seq, dropped := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.gen, expires: expires})
+		seq, dropped := ps.push(pendingPublish{user: p.User, id: p.Registration, gen: p.gen, expires: expires}, false)
 		if rs := e.retryState(now, p); rs != nil {
 			if ps.retries == nil {
 				ps.retries = make(map[uint64]*retryState)

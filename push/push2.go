@@ -178,7 +178,7 @@ func (e *Engine) sealUUID(now time.Time, n *Notification, rs *retryState) string
 	ps := &e.pending[shard]
 	e.expirePending(ps, now)
 	expires := now.Add(e.cfg.PublishTimeout)
-	seq, dropped := ps.push(pendingPublish{user: n.User, id: n.reg, gen: n.gen, expires: expires.UnixNano()})
+	seq, dropped := ps.push(pendingPublish{user: n.User, id: n.reg, gen: n.gen, expires: expires.UnixNano()}, true)
 	if rs != nil {
 		if ps.retries == nil {
 			ps.retries = make(map[uint64]*retryState)

@@ -77,7 +77,7 @@ func (e *Engine) remoteDisabled(ctx context.Context, ev events.RemoteDisabled, d
 	sh.finish()
 	if serr == nil {
 		e.rules.Removed(ev.Now, &u.User, removed, &sh.out)
-		e.emit(sh, ev.User, ev.Now, d)
+		e.emit(sh, &sh.out, ev.User, ev.Now, d)
 		e.changes(d, ev.Now, "", ReasonRemoteDisabled, removed)
 	}
 	e.end(sh, ev.User, u)

@@ -111,7 +111,7 @@ func (e *Engine) Wake(ctx context.Context, now time.Time) Decisions {
 		}
 		if u != nil {
 			e.rules.Flush(now, &u.User, bt.s, bt.due, &sh.out)
-			e.emit(sh, bt.user, now, &d)
+			e.emit(sh, &sh.out, bt.user, now, &d)
 		}
 		e.done(sh, bt.user, u, owned)
 		e.askCounts(ctx, d.Publishes[start:], false)

@@ -102,7 +102,7 @@ func (e *Engine) messagesRead(ctx context.Context, ev events.MessagesRead, d *De
 	if u == nil || !u.Unread() {
 		known := u != nil && e.rules.Read(ev.Now, &u.User, ev.Session, nil, &sh.out)
 		if u != nil {
-			e.emit(sh, user, ev.Now, d)
+			e.emit(sh, &sh.out, user, ev.Now, d)
 		}
 		e.done(sh, user, u, owned)
 		if !known {
@@ -119,7 +119,7 @@ func (e *Engine) messagesRead(ctx context.Context, ev events.MessagesRead, d *De
 		if !e.rules.Read(ev.Now, &u.User, ev.Session, regs, &sh.out) {
 			e.stats.unknownSessions.Add(1)
 		}
-		e.emit(sh, user, ev.Now, d)
+		e.emit(sh, &sh.out, user, ev.Now, d)
 	}
 	e.end(sh, user, u)
 	e.askCounts(ctx, d.Publishes[start:], true)
