@@ -232,15 +232,13 @@ func (e *Engine) HandleInto(ctx context.Context, ev events.Event, d *Decisions) 
 	if ev == nil {
 		return fmt.Errorf("%w: nil event", ErrInvalidEvent)
 	}
-	if e.cfg.MeasureLatency {
-		defer e.since(time.Now())
-	}
-	return e.dispatch(ctx, ev, d)
+	start := e.start()
+	err := e.dispatch(ctx, ev, d)
+	e.stop(start)
+	return err
 }
 
-// dispatch hands ev to its handler. It is apart from HandleInto, whose
-// one return keeps its defer open-coded: a defer in a function with many
-// returns goes through the runtime's defer chain, even when not taken.
+// dispatch hands ev to its handler.
 func (e *Engine) dispatch(ctx context.Context, ev events.Event, d *Decisions) error {
 	switch ev := ev.(type) {
 	case events.SessionOpened:
@@ -250,17 +248,17 @@ func (e *Engine) dispatch(ctx context.Context, ev events.Event, d *Decisions) er
 	case events.IQ:
 		return e.iq(ctx, ev, d)
 	case events.AckDelayed:
-		return e.ackDelayed(ctx, &ev, d)
+		return e.queue(ctx, ev.Now, ev.Session, ev.Queue, d)
 	case events.HibernationStarted:
 		return e.hibernationStarted(ctx, ev, d)
 	case events.StanzaQueued:
-		return e.stanzaQueued(ctx, &ev, d)
+		return e.queue(ctx, ev.Now, ev.Session, queued(&ev), d)
 	case events.HibernationEnded:
 		return e.hibernationEnded(ctx, ev, d)
 	case events.MessageArchived:
 		return e.messageArchived(ctx, ev, d)
 	case events.OfflineMessage:
-		return e.offlineMessage(ctx, &ev, d)
+		return e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
 	case events.GroupchatToBare:
 		return e.groupchatToBare(ctx, &ev, d)
 	case events.Ping:

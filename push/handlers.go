@@ -84,16 +84,27 @@ func (e *Engine) sessionClosed(ctx context.Context, ev events.SessionClosed, d *
 	})
 }
 
+// ackDelayed, stanzaQueued and offlineMessage are the typed handlers'
+// own: timed here, as HandleInto times the events it dispatches.
+
 func (e *Engine) ackDelayed(ctx context.Context, ev *events.AckDelayed, d *Decisions) error {
-	return e.queue(ctx, ev.Now, ev.Session, ev.Queue, d)
+	start := e.start()
+	err := e.queue(ctx, ev.Now, ev.Session, ev.Queue, d)
+	e.stop(start)
+	return err
 }
 
 func (e *Engine) stanzaQueued(ctx context.Context, ev *events.StanzaQueued, d *Decisions) error {
-	// A one-element view of the event's stanza, not a copy: the hot path
-	// of every message to a sleeping phone. The core copies the stanza
-	// into the session's batch and keeps nothing of the view.
-	return e.queue(ctx, ev.Now, ev.Session, unsafe.Slice(&ev.Stanza, 1), d)
+	start := e.start()
+	err := e.queue(ctx, ev.Now, ev.Session, queued(ev), d)
+	e.stop(start)
+	return err
 }
+
+// queued is a one-element view of the event's stanza, not a copy: the hot
+// path of every message to a sleeping phone. The core copies the stanza
+// into the session's batch and keeps nothing of the view.
+func queued(ev *events.StanzaQueued) []events.Stanza { return unsafe.Slice(&ev.Stanza, 1) }
 
 func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas []events.Stanza, d *Decisions) error {
 	if e.cfg.Roster != nil {
@@ -156,7 +167,10 @@ func (e *Engine) messageArchived(ctx context.Context, ev events.MessageArchived,
 }
 
 func (e *Engine) offlineMessage(ctx context.Context, ev *events.OfflineMessage, d *Decisions) error {
-	return e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
+	start := e.start()
+	err := e.fanout(ctx, ev.Now, ev.User, &ev.Stanza, false, d)
+	e.stop(start)
+	return err
 }
 
 func (e *Engine) groupchatToBare(ctx context.Context, ev *events.GroupchatToBare, d *Decisions) error {

@@ -330,6 +330,23 @@ func (e *Engine) countAnswer(se *events.StanzaError) {
 	}
 }
 
+// start returns the time a handler starts, with Config.MeasureLatency;
+// else the zero time, which stop ignores.
+func (e *Engine) start() time.Time {
+	if !e.cfg.MeasureLatency {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// stop records the wall time of a handler that started at start, unless
+// start is zero.
+func (e *Engine) stop(start time.Time) {
+	if !start.IsZero() {
+		e.since(start)
+	}
+}
+
 // since records the wall time of a Handle call that started at start.
 func (e *Engine) since(start time.Time) {
 	d := time.Since(start)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/pushrules/pushrules/events"
 	"github.com/pushrules/pushrules/registry"
@@ -37,11 +38,14 @@ type pendingShard struct {
 	q       []pendingPublish // len is 0 or a power of two
 	head    int
 	n       int
-	base    uint64   // sequence number of the entry at head
-	live    int      // entries not answered or forgotten
-	push2   int      // live entries that are Push 2.0 notifications
-	block   [16]byte // scratch for sealID
-	scratch [22]byte // the text of the last block sealed
+	base    uint64           // sequence number of the entry at head
+	live    int              // entries not answered or forgotten
+	push2   int              // live entries that are Push 2.0 notifications
+	block   [16]byte         // scratch for sealID
+	scratch [idBlockLen]byte // the text of the last block sealed
+	// ids is the chunk publish ids are cut from: the bytes below its
+	// length belong to ids handed out and are never written again.
+	ids []byte
 	// retries holds, by sequence number, the retry state of the pending
 	// publishes that may be retried; nil unless ErrorPolicy.Retry is on.
 	retries map[uint64]*retryState
@@ -171,7 +175,9 @@ func (ps *pendingShard) take(seq uint64) (pendingPublish, bool) {
 // consecutive sequence numbers in one pending shard (the first publish's
 // user's), sealed together: an id is the engine's prefix, 22 characters
 // of sealed block and "." with the publish's place in the block ("p-
-// 0Vq...Xw.2"). The ids share one allocation.
+// 0Vq...Xw.2"). The ids are cut from the shard's chunk (idChunk bytes),
+// so that most events allocate nothing for them; an id a host keeps
+// keeps its chunk.
 func (e *Engine) track(now time.Time, pubs []Publish) {
 	if len(pubs) == 0 {
 		return
@@ -179,10 +185,14 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 	expires := now.Add(e.cfg.PublishTimeout).UnixNano()
 	shard := e.lockPending(pubs[0].User)
 	ps := &e.pending[shard]
-	var stack [256]byte
-	buf := stack[:0]
-	ends := make([]int, 0, 8)
 	e.expirePending(ps, now)
+	// At most this many bytes, so that the appends below never move the
+	// chunk (which would leave the ids cut so far pointing at the old one).
+	need := len(pubs) * (len(e.idPrefix) + idBlockLen + len(".255"))
+	if cap(ps.ids)-len(ps.ids) < need {
+		ps.ids = make([]byte, 0, max(idChunk, need))
+	}
+	buf := ps.ids
 	var block []byte // the sealed block of the current run of publishes
 	var first uint64 // its first sequence number
 	for i := range pubs {
@@ -202,23 +212,26 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 			first = seq
 			block = e.sealID(ps.scratch[:0], &ps.block, seq, shard, min(len(pubs)-i, maxPerBlock))
 		}
+		start := len(buf)
 		buf = append(buf, e.idPrefix...)
 		buf = append(buf, block...)
 		buf = append(buf, '.')
 		buf = strconv.AppendUint(buf, seq-first, 10)
-		ends = append(ends, len(buf))
+		p.ID = unsafe.String(&buf[start], len(buf)-start) // bytes never written again
 	}
+	ps.ids = buf
 	ps.mu.Unlock()
 	if e.cfg.Errors.MaxTimeouts > 0 {
 		e.later.add(laterItem{due: time.Unix(0, expires), shard: int(shard)})
 	}
-	ids := string(buf)
-	start := 0
-	for i, end := range ends {
-		pubs[i].ID = ids[start:end]
-		start = end
-	}
 }
+
+// idChunk is the size of the chunks publish ids are cut from, and
+// idBlockLen the length of a sealed block's text.
+const (
+	idChunk    = 2048
+	idBlockLen = 22
+)
 
 // maxPerBlock is how many publishes one sealed block names.
 const maxPerBlock = 255
