@@ -210,8 +210,7 @@ func (e *Engine) fanoutIf(ctx context.Context, now time.Time, user string, st *e
 		e.emit(sh, &sc.out, user, now, d)
 	}
 	e.end(sh, user, u)
-	clear(regs)
-	sc.regs = regs[:0]
+	sc.regs = regs[:0] // left in place, as the publishes are: the next load overwrites them
 	e.scratch.Put(sc)
 	e.askCounts(ctx, d.Publishes[start:], false)
 	e.track(now, d.Publishes[start:])

@@ -25,10 +25,7 @@ func (r *Rules) push(now, since time.Time, u *User, reg *registry.Registration, 
 	call := st.CallProposal || st.CallEnd
 	if reg.Push2 == nil {
 		if !r.Policy.on() { // built in place: a Publish is large
-			out.Publishes = append(out.Publishes, Publish{})
-			p := &out.Publishes[len(out.Publishes)-1]
-			r.publish(p, reg, st, important, voip)
-			p.Since = since.UnixNano()
+			r.publish(out.slot(), reg, st, important, voip, since)
 			out.count(published(important), 1)
 			if r.ClearOnRead {
 				r.notePushed(now, u, reg.ID)
@@ -36,8 +33,7 @@ func (r *Rules) push(now, since time.Time, u *User, reg *registry.Registration, 
 			return true
 		}
 		var p Publish
-		r.publish(&p, reg, st, important, voip)
-		p.Since = since.UnixNano()
+		r.publish(&p, reg, st, important, voip, since)
 		r.hold(now, u, &p, call, out)
 		return true
 	}

@@ -153,10 +153,7 @@ func (r *Rules) Ping(now time.Time, regs []registry.Registration, nodes []string
 		if regs[i].Push2 != nil || len(nodes) > 0 && !slices.Contains(nodes, regs[i].ID.Node()) {
 			continue // Push 2.0 has no pings
 		}
-		out.Publishes = append(out.Publishes, Publish{})
-		p := &out.Publishes[len(out.Publishes)-1]
-		r.publish(p, &regs[i], nil, false, false)
-		p.Since = now.UnixNano()
+		r.publish(out.slot(), &regs[i], nil, false, false, now)
 		out.count(PublishedPing, 1)
 	}
 }

@@ -101,15 +101,28 @@ type Out struct {
 	Counted bool
 }
 
-// Reset empties o, keeping its capacity.
+// Reset empties o, keeping its capacity. The publishes are left in their
+// slots, unlike the rest: slot hands them out again, and publish
+// overwrites every field (a Publish is large, and this is every push's
+// path).
 func (o *Out) Reset() {
-	clear(o.Publishes)
 	clear(o.Due)
 	clear(o.Timeouts)
 	o.Publishes, o.Timeouts, o.Due = o.Publishes[:0], o.Timeouts[:0], o.Due[:0]
 	if o.Counted {
 		o.Counts, o.Counted = [NumReasons]uint32{}, false
 	}
+}
+
+// slot returns the next publish of o, holding what an earlier one left
+// there: the caller sets every field (publish does).
+func (o *Out) slot() *Publish {
+	if n := len(o.Publishes); n < cap(o.Publishes) {
+		o.Publishes = o.Publishes[:n+1]
+	} else {
+		o.Publishes = append(o.Publishes, Publish{})
+	}
+	return &o.Publishes[len(o.Publishes)-1]
 }
 
 // ErrTooManySessions is returned by Open when the user already has
@@ -374,12 +387,16 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 	}
 }
 
-// publish fills p, a zero Publish, with the push for one registration
-// (in place: a Publish is large, and this is every push's path); st is
-// nil for a ping. voip marks a push that rings or stops a call.
-func (r *Rules) publish(p *Publish, reg *registry.Registration, st *events.Stanza, important, voip bool) {
+// publish sets every field of p (a slot that may hold an earlier
+// publish) to the push for one registration, in place: a Publish is
+// large, and this is every push's path. st is nil for a ping; voip marks
+// a push that rings or stops a call; since is when the oldest stanza the
+// push covers reached the engine.
+func (r *Rules) publish(p *Publish, reg *registry.Registration, st *events.Stanza, important, voip bool, since time.Time) {
 	p.User, p.Registration, p.Options, p.Generation, p.Important = reg.User, reg.ID, reg.Options, reg.Generation, important
-	p.Extensions, p.VoIP = reg.Extensions, voip
+	p.Extensions, p.VoIP, p.Payload, p.Since = reg.Extensions, voip, nil, since.UnixNano()
+	p.Push2, p.Match, p.Raw, p.Call = nil, 0, "", false
+	p.Body, p.Sender = "", ""
 	if reg.Extensions.Encrypted() || reg.Extensions.Jingle() {
 		p.Payload = r.payload(st, voip)
 	}

@@ -119,10 +119,7 @@ func (r *Rules) wakeUp(now time.Time, reg *registry.Registration, out *Out) {
 // pushNow appends to out a push to reg for st (nil: without stanza data),
 // sent at once whatever the delivery policy, and counts it as why.
 func (r *Rules) pushNow(now time.Time, reg *registry.Registration, st *events.Stanza, important bool, why Reason, out *Out) {
-	out.Publishes = append(out.Publishes, Publish{})
-	p := &out.Publishes[len(out.Publishes)-1]
-	r.publish(p, reg, st, important, false)
-	p.Since = now.UnixNano()
+	r.publish(out.slot(), reg, st, important, false, now)
 	out.count(why, 1)
 }
 
