@@ -222,19 +222,20 @@ func (h *histogram) addTo(s *HistogramSnapshot) {
 
 // shardMetrics are the counts of one user shard: plain numbers, written
 // and read only under the shard's lock, which every event of its users
-// holds already (no atomic instruction on the hot path).
+// holds already (no atomic instruction on the hot path). They live in the
+// shard, beside its lock, and in this order, so that a push touches two
+// cache lines of them: the sum, the count and the first buckets, then the
+// last buckets and the counts of pushes made (the first reasons).
 type shardMetrics struct {
-	counts      [core.NumReasons]uint64
-	toPush      [NumBuckets]uint64
 	toPushSum   time.Duration
 	toPushCount uint64
-	_           [falseSharingPad]byte
+	toPush      [NumBuckets]uint64
+	counts      [core.NumReasons]uint64
 }
 
 // engineMetrics are the counts outside the user shards: answers, removals,
 // expiries, latency.
 type engineMetrics struct {
-	shards  [userShards]shardMetrics
 	counts  [NumReasons]atomic.Uint64 // the reasons past the core's
 	changes [maxChangeReasons]atomic.Uint64
 	errors  [len(errorTypes) + 1][len(errorConditions) + 1]atomic.Uint64
@@ -264,7 +265,7 @@ func known(names []string, s string) (int, string) {
 // delays to the shard's metrics and to the host's, and logs them at debug
 // level. The caller holds sh.mu.
 func (e *Engine) record(sh *userShard, user string, now time.Time, out *core.Out) {
-	m := &e.metrics.shards[sh.self]
+	m := &sh.metrics
 	for r, n := range out.Counts {
 		if n != 0 {
 			m.counts[r] += uint64(n)
@@ -362,8 +363,8 @@ func (e *Engine) since(start time.Time) {
 func (e *Engine) Metrics() Snapshot {
 	var s Snapshot
 	tp := &s.Histograms[StanzaToPush]
-	for i := range e.metrics.shards {
-		m := &e.metrics.shards[i]
+	for i := range e.users {
+		m := &e.users[i].metrics
 		e.users[i].mu.Lock()
 		for r := range m.counts {
 			s.Counts[r] += m.counts[r]
