@@ -265,12 +265,12 @@ func known(names []string, s string) (int, string) {
 // delays to the shard's metrics and to the host's, and logs them at debug
 // level. The caller holds sh.mu.
 func (e *Engine) record(sh *userShard, user string, now time.Time, out *core.Out) {
-	m := &sh.metrics
-	for r, n := range out.Counts {
-		if n != 0 {
+	m, hook := &sh.metrics, e.cfg.Metrics
+	for r := range out.Counts { // by index: ranging over the values would copy the array
+		if n := out.Counts[r]; n != 0 {
 			m.counts[r] += uint64(n)
-			if e.cfg.Metrics != nil {
-				e.cfg.Metrics.Count(Reason(r), uint64(n))
+			if hook != nil {
+				hook.Count(Reason(r), uint64(n))
 			}
 		}
 	}
@@ -284,8 +284,8 @@ func (e *Engine) record(sh *userShard, user string, now time.Time, out *core.Out
 		m.toPush[bucket(d)]++
 		m.toPushSum += d
 		m.toPushCount++
-		if e.cfg.Metrics != nil {
-			e.cfg.Metrics.Observe(StanzaToPush, d)
+		if hook != nil {
+			hook.Observe(StanzaToPush, d)
 		}
 	}
 }

@@ -41,13 +41,15 @@ func (m *Memory) Fail(ctx context.Context, user string, id Identifier, generatio
 	if e == nil {
 		return Registration{}, ErrNotFound
 	}
+	x := e.rareFields()
 	if e.errors == 0 {
-		e.failing = at.UnixNano()
+		x.failing = at.UnixNano()
 	}
 	if e.errors < maxErrorCount {
 		e.errors++
 	}
-	e.lastError = condition
+	x.lastError = condition
+	e.setRare(x)
 	return e.registration(user), nil
 }
 
@@ -63,7 +65,10 @@ func (m *Memory) Succeed(ctx context.Context, user string, id Identifier, genera
 	if e == nil {
 		return ErrNotFound
 	}
-	e.errors, e.failing, e.success = 0, 0, at.UnixNano()
+	x := e.rareFields()
+	x.failing = 0
+	e.errors, e.success = 0, at.UnixNano()
+	e.setRare(x)
 	return nil
 }
 

@@ -32,21 +32,55 @@ type memoryShard struct {
 	_     [128]byte                // keeps neighbouring shards' locks off one cache line
 }
 
-// memoryEntry is a Registration without its user (the map key) and with
-// compact times.
+// memoryEntry is a Registration without its user (the map key), with
+// compact times, and with the fields most registrations leave zero apart
+// (rare): every message reads a user's entries, and 88 bytes of three
+// registrations span fewer cache lines than 128 would.
 type memoryEntry struct {
 	id         Identifier
 	options    Form
 	ext        Extensions
 	sec        int64 // Enabled, unix seconds
 	generation uint64
-	nsec       int32 // and nanoseconds
-	errors     int32
 	success    int64 // LastSuccess, unix nanoseconds (0: zero time)
-	failing    int64 // FailingSince, likewise
-	lastError  string
-	client     string
-	push2      *push2.Request // a Push 2.0 registration's request, nil for XEP-0357
+	nsec       int32 // Enabled's nanoseconds
+	errors     int32
+	rare       *memoryRare // nil while its fields are all zero
+}
+
+// memoryRare holds what a healthy XEP-0357 registration leaves zero: a
+// run of errors' start and condition, a client id, a Push 2.0 request.
+// It is never changed once an entry points to it (a change makes a new
+// one), so entries may share it.
+type memoryRare struct {
+	failing   int64 // FailingSince, unix nanoseconds (0: zero time)
+	lastError string
+	client    string
+	push2     *push2.Request // a Push 2.0 registration's request, nil for XEP-0357
+}
+
+// rareOf returns r, or nil when all its fields are zero.
+func rareOf(r memoryRare) *memoryRare {
+	if r == (memoryRare{}) {
+		return nil
+	}
+	return &r
+}
+
+// rareFields returns e's rare fields, zero when it has none.
+func (e *memoryEntry) rareFields() memoryRare {
+	if e.rare == nil {
+		return memoryRare{}
+	}
+	return *e.rare
+}
+
+// setRare changes e's rare fields to r, in a new memoryRare when they
+// differ.
+func (e *memoryEntry) setRare(r memoryRare) {
+	if r != e.rareFields() {
+		e.rare = rareOf(r)
+	}
 }
 
 // maxErrorCount is the highest error count Memory keeps.
@@ -54,8 +88,8 @@ const maxErrorCount = math.MaxInt32
 
 func entryOf(r Registration) memoryEntry {
 	return memoryEntry{id: r.ID, options: r.Options, ext: r.Extensions, sec: r.Enabled.Unix(), nsec: int32(r.Enabled.Nanosecond()),
-		generation: r.Generation, errors: int32(min(r.Errors, maxErrorCount)),
-		success: unixNano(r.LastSuccess), failing: unixNano(r.FailingSince), lastError: r.LastError, client: r.Client, push2: r.Push2}
+		generation: r.Generation, errors: int32(min(r.Errors, maxErrorCount)), success: unixNano(r.LastSuccess),
+		rare: rareOf(memoryRare{failing: unixNano(r.FailingSince), lastError: r.LastError, client: r.Client, push2: r.Push2})}
 }
 
 func (e *memoryEntry) registration(user string) Registration {
@@ -70,8 +104,12 @@ func (e *memoryEntry) fill(r *Registration, user string) {
 	r.User, r.ID, r.Options, r.Extensions = user, e.id, e.options, e.ext
 	r.Enabled = time.Unix(e.sec, int64(e.nsec)).UTC()
 	r.Generation, r.Errors = e.generation, int(e.errors)
-	r.LastSuccess, r.FailingSince, r.LastError = timeOf(e.success), timeOf(e.failing), e.lastError
-	r.Client, r.Push2 = e.client, e.push2
+	r.LastSuccess = timeOf(e.success)
+	if x := e.rare; x != nil {
+		r.FailingSince, r.LastError, r.Client, r.Push2 = timeOf(x.failing), x.lastError, x.client, x.push2
+	} else {
+		r.FailingSince, r.LastError, r.Client, r.Push2 = time.Time{}, "", "", nil
+	}
 }
 
 // NewMemory returns an empty in-memory Store.
@@ -138,7 +176,8 @@ func (m *Memory) Save(ctx context.Context, reg Registration, maxDevices int) (Re
 	for _, e := range old {
 		if e.id == reg.ID {
 			reg.Generation, reg.Errors = e.generation, int(e.errors)
-			reg.LastSuccess, reg.FailingSince, reg.LastError = timeOf(e.success), timeOf(e.failing), e.lastError
+			x := e.rareFields()
+			reg.LastSuccess, reg.FailingSince, reg.LastError = timeOf(e.success), timeOf(x.failing), x.lastError
 			continue
 		}
 		entries = append(entries, e)
@@ -225,7 +264,10 @@ func (m *Memory) ResetErrors(ctx context.Context, user string, id Identifier, ge
 	if e == nil {
 		return ErrNotFound
 	}
-	e.errors, e.failing = 0, 0
+	x := e.rareFields()
+	x.failing = 0
+	e.errors = 0
+	e.setRare(x)
 	return nil
 }
 
