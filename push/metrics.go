@@ -3,6 +3,7 @@ package push
 import (
 	"context"
 	"log/slog"
+	"math/bits"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -266,7 +267,8 @@ func known(names []string, s string) (int, string) {
 // level. The caller holds sh.mu.
 func (e *Engine) record(sh *userShard, user string, now time.Time, out *core.Out) {
 	m, hook := &sh.metrics, e.cfg.Metrics
-	for r := range out.Counts { // by index: ranging over the values would copy the array
+	for set := out.Counted; set != 0; set &= set - 1 {
+		r := bits.TrailingZeros64(set)
 		if n := out.Counts[r]; n != 0 {
 			m.counts[r] += uint64(n)
 			if hook != nil {

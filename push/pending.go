@@ -210,7 +210,7 @@ func (e *Engine) track(now time.Time, pubs []Publish) {
 		}
 		if i%maxPerBlock == 0 {
 			first = seq
-			block = e.sealID(ps.scratch[:0], &ps.block, seq, shard, min(len(pubs)-i, maxPerBlock))
+			block = e.sealID(ps, seq, shard, min(len(pubs)-i, maxPerBlock))
 		}
 		start := len(buf)
 		buf = append(buf, e.idPrefix...)
@@ -249,16 +249,19 @@ var idEncoding = base64.RawURLEncoding.Strict()
 // idCheck, encrypted with the engine's id key, in unpadded base64url.
 // Without the key nobody can make a valid id, nor tell from one id (their
 // own user's, say) what another user's ids are: the place after the block
-// reaches only the publishes of the same event. b is scratch space the
-// caller owns (the pending shard's, under its lock: a local array would
-// escape to the heap through the cipher).
-func (e *Engine) sealID(buf []byte, b *[16]byte, seq, shard uint64, n int) []byte {
+// reaches only the publishes of the same event. It works in ps's scratch
+// space, under its lock (a local array would escape to the heap through
+// the cipher): the sealed block is left in ps.block, its text in
+// ps.scratch, which it returns.
+func (e *Engine) sealID(ps *pendingShard, seq, shard uint64, n int) []byte {
+	b := &ps.block
 	binary.BigEndian.PutUint64(b[:8], seq)
 	b[8] = byte(shard)
 	b[9] = byte(n)
 	copy(b[10:], idCheck[:])
 	e.idKey.Encrypt(b[:], b[:])
-	return idEncoding.AppendEncode(buf, b[:])
+	idEncoding.Encode(ps.scratch[:], b[:])
+	return ps.scratch[:]
 }
 
 // lockPending locks and returns a pending shard for the publishes of user:

@@ -188,7 +188,7 @@ func (e *Engine) sealUUID(now time.Time, n *Notification, rs *retryState) string
 	if dropped {
 		e.stats.publishesExpired.Add(1)
 	}
-	e.sealID(ps.scratch[:0], &ps.block, seq, shard, 1)
+	e.sealID(ps, seq, shard, 1)
 	b := ps.block // sealID leaves the sealed block there
 	ps.mu.Unlock()
 	e.later.add(laterItem{due: expires, shard: int(shard)}) // a success then, unless an error came

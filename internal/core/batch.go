@@ -141,12 +141,12 @@ type Pick struct {
 // all). The Picks point into queue. Stanzas with a zero Key are never
 // marked, nor are those filter f or the registration itself (take, when
 // not nil: take.takes, its extension filters or its Push 2.0 matches) do
-// not allow. Every stanza of queue but the picks adds one to counts:
+// not allow. Every stanza of queue but the picks adds one to out's counts:
 // SuppressedFilter for those the registration does not take, SuppressedPolicy for those f does not allow,
 // SuppressedBatch for those of a class picked before them, SuppressedDedup
 // for the others (already pushed to id); the picks count when they are
 // sent or held.
-func Select(queue []events.Stanza, marks *Marks, reg *registry.Registration, now time.Time, take *taker, f Filter, counts *[NumReasons]uint32) (picks [2]Pick, n int) {
+func Select(queue []events.Stanza, marks *Marks, reg *registry.Registration, now time.Time, take *taker, f Filter, out *Out) (picks [2]Pick, n int) {
 	id := reg.ID
 	var classes [2]bool
 	for i := range queue {
@@ -154,13 +154,13 @@ func Select(queue []events.Stanza, marks *Marks, reg *registry.Registration, now
 		c := class(st)
 		switch {
 		case take != nil && !take.takes(st):
-			counts[SuppressedFilter]++
+			out.count(SuppressedFilter, 1)
 		case f != FilterAll && !f.allows(st):
-			counts[SuppressedPolicy]++
+			out.count(SuppressedPolicy, 1)
 		case classes[c]:
-			counts[SuppressedBatch]++
+			out.count(SuppressedBatch, 1)
 		case marks.Has(st.Key, id, now):
-			counts[SuppressedDedup]++
+			out.count(SuppressedDedup, 1)
 		default:
 			classes[c] = true
 			picks[n] = Pick{Stanza: st, Important: c == Important}

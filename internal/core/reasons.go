@@ -63,7 +63,7 @@ const (
 // count adds n to the count of r.
 func (o *Out) count(r Reason, n int) {
 	o.Counts[r] += uint32(n)
-	o.Counted = true
+	o.Counted |= 1 << r
 }
 
 // withdraw discards s's batch, counting what it held as withdrawn.

@@ -84,8 +84,8 @@ func TestSelect(t *testing.T) {
 			for _, k := range tc.marked {
 				m.Add(k, regA, t0)
 			}
-			var counts [NumReasons]uint32
-			picks, n := Select(tc.queue, m, &registry.Registration{ID: regA}, t0, nil, FilterAll, &counts)
+			var out Out
+			picks, n := Select(tc.queue, m, &registry.Registration{ID: regA}, t0, nil, FilterAll, &out)
 			var got []events.Key
 			for _, p := range picks[:n] {
 				got = append(got, p.Stanza.Key)

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -95,11 +96,14 @@ type Out struct {
 	Publishes []Publish
 	Timeouts  []Timeout
 	Due       []Due
-	// Counts holds, per Reason, how many outcomes had it; Counted is set
-	// when any count may be non-zero.
+	// Counts holds, per Reason, how many outcomes had it; Counted has
+	// bit r set when Counts[r] may be non-zero (count sets both).
 	Counts  [NumReasons]uint32
-	Counted bool
+	Counted uint64
 }
+
+// Counted holds a bit per Reason.
+var _ [64 - NumReasons]struct{}
 
 // Reset empties o, keeping its capacity. The publishes are left in their
 // slots, unlike the rest: slot hands them out again, and publish
@@ -109,9 +113,10 @@ func (o *Out) Reset() {
 	clear(o.Due)
 	clear(o.Timeouts)
 	o.Publishes, o.Timeouts, o.Due = o.Publishes[:0], o.Timeouts[:0], o.Due[:0]
-	if o.Counted {
-		o.Counts, o.Counted = [NumReasons]uint32{}, false
+	for m := o.Counted; m != 0; m &= m - 1 {
+		o.Counts[bits.TrailingZeros64(m)] = 0
 	}
+	o.Counted = 0
 }
 
 // slot returns the next publish of o, holding what an earlier one left
@@ -372,8 +377,7 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 		return
 	}
 	reg := &s.Binding
-	out.Counted = true // every stanza of the queue counts a reason
-	picks, n := Select(queue, &u.marks, reg, now, r.taker(now, u, reg), r.Filters.of(reg), &out.Counts)
+	picks, n := Select(queue, &u.marks, reg, now, r.taker(now, u, reg), r.Filters.of(reg), out)
 	for _, pk := range picks[:n] {
 		if !r.push(now, since, u, reg, pk.Stanza, pk.Important, u.voip(pk.Stanza, reg, now), out) {
 			continue
