@@ -46,7 +46,7 @@ func (e *Engine) local(ctx context.Context, event, full string, now time.Time, c
 	}
 	e.done(sh, user, u, owned)
 	e.askCounts(ctx, d.Publishes[start:], false)
-	e.track(now, d.Publishes[start:])
+	e.track(now, u, d.Publishes[start:])
 	switch {
 	case err != nil:
 		e.stats.sessionsRefused.Add(1)
@@ -133,7 +133,7 @@ func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas 
 	e.done(sh, user, u, owned)
 	if len(d.Publishes) > start {
 		e.askCounts(ctx, d.Publishes[start:], false)
-		e.track(now, d.Publishes[start:])
+		e.track(now, u, d.Publishes[start:])
 	}
 	if !known {
 		e.unknownSession(ctx, "queue", full)
@@ -213,7 +213,7 @@ func (e *Engine) fanoutIf(ctx context.Context, now time.Time, user string, st *e
 	sc.regs = regs[:0] // left in place, as the publishes are: the next load overwrites them
 	e.scratch.Put(sc)
 	e.askCounts(ctx, d.Publishes[start:], false)
-	e.track(now, d.Publishes[start:])
+	e.track(now, u, d.Publishes[start:])
 	if lerr != nil {
 		return e.storeError(ctx, "load", user, lerr)
 	}
@@ -262,7 +262,7 @@ func (e *Engine) toRegistrations(ctx context.Context, now time.Time, user, op st
 	}
 	e.end(sh, user, u)
 	e.askCounts(ctx, d.Publishes[start:], false)
-	e.track(now, d.Publishes[start:])
+	e.track(now, u, d.Publishes[start:])
 	if lerr != nil {
 		return e.storeError(ctx, op+": load", user, lerr)
 	}

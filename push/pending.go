@@ -170,7 +170,8 @@ func (ps *pendingShard) take(seq uint64) (pendingPublish, bool) {
 	return out, true
 }
 
-// track assigns the publishes just decided their IQ ids and remembers them,
+// track assigns the publishes just decided for user entry u their IQ ids
+// and remembers them,
 // so that their answers can be matched. The publishes of one event get
 // consecutive sequence numbers in one pending shard (the first publish's
 // user's), sealed together: an id is the engine's prefix, 22 characters
@@ -178,12 +179,18 @@ func (ps *pendingShard) take(seq uint64) (pendingPublish, bool) {
 // 0Vq...Xw.2"). The ids are cut from the shard's chunk (idChunk bytes),
 // so that most events allocate nothing for them; an id a host keeps
 // keeps its chunk.
-func (e *Engine) track(now time.Time, pubs []Publish) {
+func (e *Engine) track(now time.Time, u *userEntry, pubs []Publish) {
 	if len(pubs) == 0 {
 		return
 	}
 	expires := now.Add(e.cfg.PublishTimeout).UnixNano()
-	shard := e.lockPending(pubs[0].User)
+	var home uint64
+	if u != nil {
+		home = u.home
+	} else { // u, the publishing user's entry, is nil only by mistake
+		home = pendingHome(pubs[0].User)
+	}
+	shard := e.lockPending(home)
 	ps := &e.pending[shard]
 	e.expirePending(ps, now)
 	// At most this many bytes, so that the appends below never move the
@@ -264,12 +271,15 @@ func (e *Engine) sealID(ps *pendingShard, seq, shard uint64, n int) []byte {
 	return ps.scratch[:]
 }
 
-// lockPending locks and returns a pending shard for the publishes of user:
-// the user's own (so that a run of events gives the same ids every time),
+// pendingHome returns the pending shard of user's publishes: a hash of
+// the name (deterministic, unlike maphash), which the user's entry keeps.
+func pendingHome(user string) uint64 { return uint64(events.KeyOf(user)) % pendingShards }
+
+// lockPending locks and returns a pending shard for the publishes of a
+// user whose home (pendingHome) is home: the user's own (so that a run of events gives the same ids every time),
 // or when its lock is taken the next free one, as the shard is written in
 // the ids anyway. It blocks only when every shard tried is busy.
-func (e *Engine) lockPending(user string) uint64 {
-	home := uint64(events.KeyOf(user)) % pendingShards // deterministic, unlike maphash
+func (e *Engine) lockPending(home uint64) uint64 {
 	for i := range uint64(pendingTries) {
 		shard := (home + i) % pendingShards
 		if e.pending[shard].mu.TryLock() {

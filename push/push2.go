@@ -174,7 +174,7 @@ func (e *Engine) notification(p *core.Publish, now time.Time) Notification {
 // (see sealID), written as a UUID (8-4-4-4-12 hexadecimal digits, which
 // Push 2.0 services such as APNs gateways expect).
 func (e *Engine) sealUUID(now time.Time, n *Notification, rs *retryState) string {
-	shard := e.lockPending(n.User)
+	shard := e.lockPending(pendingHome(n.User))
 	ps := &e.pending[shard]
 	e.expirePending(ps, now)
 	expires := now.Add(e.cfg.PublishTimeout)

@@ -229,7 +229,7 @@ func (e *Engine) resend(ctx context.Context, now time.Time, rs *retryState, d *D
 			p := rs.pub
 			p.retry = rs
 			d.Publishes = append(d.Publishes, p)
-			e.track(now, d.Publishes[len(d.Publishes)-1:])
+			e.track(now, u, d.Publishes[len(d.Publishes)-1:])
 			e.stats.publishesRetried.Add(1)
 			return
 		}

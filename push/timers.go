@@ -115,7 +115,7 @@ func (e *Engine) Wake(ctx context.Context, now time.Time) Decisions {
 		}
 		e.done(sh, bt.user, u, owned)
 		e.askCounts(ctx, d.Publishes[start:], false)
-		e.track(now, d.Publishes[start:])
+		e.track(now, u, d.Publishes[start:])
 	}
 	clear(due)
 	*bufp = due[:0]

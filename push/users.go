@@ -45,6 +45,7 @@ type userShard struct {
 type userEntry struct {
 	core.User
 	busy    bool
+	home    uint64 // pendingHome of the user, computed once
 	waiters []chan struct{}
 }
 
@@ -75,7 +76,7 @@ func (e *Engine) enter(ctx context.Context, user string, now time.Time, create b
 		if !create {
 			return sh, nil, false, nil
 		}
-		u = &userEntry{}
+		u = &userEntry{home: pendingHome(user)}
 		e.rules.Init(&u.User)
 		if sh.users == nil {
 			sh.users = make(map[string]*userEntry)

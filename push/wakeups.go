@@ -123,7 +123,7 @@ func (e *Engine) messagesRead(ctx context.Context, ev events.MessagesRead, d *De
 	}
 	e.end(sh, user, u)
 	e.askCounts(ctx, d.Publishes[start:], true)
-	e.track(ev.Now, d.Publishes[start:])
+	e.track(ev.Now, u, d.Publishes[start:])
 	if lerr != nil {
 		return e.storeError(ctx, "messages read: load", user, lerr)
 	}
