@@ -224,9 +224,9 @@ func (h *histogram) addTo(s *HistogramSnapshot) {
 // shardMetrics are the counts of one user shard: plain numbers, written
 // and read only under the shard's lock, which every event of its users
 // holds already (no atomic instruction on the hot path). They live in the
-// shard, beside its lock, and in this order, so that a push touches two
-// cache lines of them: the sum, the count and the first buckets, then the
-// last buckets and the counts of pushes made (the first reasons).
+// shard, next to its lock, and in this order, so that what a push touches
+// (the sum, the count, the first buckets, the counts of pushes made, which
+// are the first reasons) lies within a few neighbouring cache lines.
 type shardMetrics struct {
 	toPushSum   time.Duration
 	toPushCount uint64

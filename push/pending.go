@@ -117,8 +117,8 @@ func (ps *pendingShard) resize(size int) {
 }
 
 // push appends a publish (a Push 2.0 notification when push2 is set)
-// and returns its sequence number; dropped says
-// an unanswered publish was forgotten to make room.
+// and returns its sequence number; dropped says an unanswered publish was
+// forgotten to make room.
 func (ps *pendingShard) push(p pendingPublish, push2 bool) (seq uint64, dropped bool) {
 	if ps.n == maxPendingPerShard {
 		dropped = ps.at(0).expires != 0
@@ -170,11 +170,10 @@ func (ps *pendingShard) take(seq uint64) (pendingPublish, bool) {
 	return out, true
 }
 
-// track assigns the publishes just decided for user entry u their IQ ids
-// and remembers them,
-// so that their answers can be matched. The publishes of one event get
-// consecutive sequence numbers in one pending shard (the first publish's
-// user's), sealed together: an id is the engine's prefix, 22 characters
+// track assigns the publishes just decided for the user of entry u their
+// IQ ids and remembers them, so that their answers can be matched. The
+// publishes of one event get consecutive sequence numbers in one pending
+// shard (the user's home, or a neighbour when it is busy), sealed together: an id is the engine's prefix, 22 characters
 // of sealed block and "." with the publish's place in the block ("p-
 // 0Vq...Xw.2"). The ids are cut from the shard's chunk (idChunk bytes),
 // so that most events allocate nothing for them; an id a host keeps
