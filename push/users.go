@@ -30,7 +30,7 @@ type userShard struct {
 	mu        sync.Mutex
 	users     map[string]*userEntry // nil until the shard's first user
 	timers    batchTimers
-	nextSweep int64    // unix ns; a sweep is due then (or when the clock went back)
+	nextSweep int64 // unix ns; a sweep is due then (or when the clock went back)
 	metrics   shardMetrics
 	out       core.Out // the core's scratch output, used under mu
 	self      int      // the shard's index
