@@ -15,7 +15,8 @@ import (
 // is (AppendXML gives the bytes) and feeds the service's answer back with
 // Engine.Handle as an events.PublishResult, matching it by ID.
 type Publish struct {
-	// ID is the publish IQ's id, unique per engine.
+	// ID is the publish IQ's id, unique per engine. IDs are cut from
+	// shared 2 KB blocks: one a host keeps keeps its block alive.
 	ID string
 	// User is the bare JID of the user whose registration this is.
 	User string
