@@ -345,13 +345,9 @@ func (e *Engine) start() time.Time {
 // stop records the wall time of a handler that started at start, unless
 // start is zero.
 func (e *Engine) stop(start time.Time) {
-	if !start.IsZero() {
-		e.since(start)
+	if start.IsZero() {
+		return
 	}
-}
-
-// since records the wall time of a Handle call that started at start.
-func (e *Engine) since(start time.Time) {
 	d := time.Since(start)
 	e.metrics.latency.observe(d)
 	if e.cfg.Metrics != nil {
