@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -37,6 +39,26 @@ const (
 // client does: only the standard library and the key it sent.
 func openPayload(t *testing.T, publishXML []byte) (payload map[string]any, voip bool) {
 	t.Helper()
+	key, _ := base64.StdEncoding.DecodeString(clientKey)
+	return openPayloadKey(t, key, publishXML)
+}
+
+// openPayloadKey is openPayload with another key.
+func openPayloadKey(t *testing.T, key, publishXML []byte) (payload map[string]any, voip bool) {
+	t.Helper()
+	plain, voip, err := openWith(key, publishXML)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, publishXML)
+	}
+	if err := json.Unmarshal(plain, &payload); err != nil {
+		t.Fatalf("payload %q: %v", plain, err)
+	}
+	return payload, voip
+}
+
+// openWith decrypts the <encrypted/> of a publish's XML with key; voip
+// says it is marked so.
+func openWith(key, publishXML []byte) (plain []byte, voip bool, err error) {
 	var iq struct {
 		Encrypted struct {
 			XMLName xml.Name `xml:"tigase:push:encrypt:0 encrypted"`
@@ -46,24 +68,20 @@ func openPayload(t *testing.T, publishXML []byte) (payload map[string]any, voip 
 		} `xml:"pubsub>publish>item>notification>encrypted"`
 	}
 	if err := xml.Unmarshal(publishXML, &iq); err != nil {
-		t.Fatalf("publish XML: %v\n%s", err, publishXML)
+		return nil, false, fmt.Errorf("publish XML: %w", err)
 	}
-	key, _ := base64.StdEncoding.DecodeString(clientKey)
 	iv, err1 := base64.StdEncoding.DecodeString(iq.Encrypted.IV)
 	sealed, err2 := base64.StdEncoding.DecodeString(iq.Encrypted.Data)
 	if err1 != nil || err2 != nil || len(iv) != 12 {
-		t.Fatalf("iv %q (%d bytes), data: %v %v", iq.Encrypted.IV, len(iv), err1, err2)
+		return nil, false, fmt.Errorf("iv %q (%d bytes), data: %v %v", iq.Encrypted.IV, len(iv), err1, err2)
 	}
 	block, _ := aes.NewCipher(key)
 	gcm, _ := cipher.NewGCM(block)
-	plain, err := gcm.Open(nil, iv, sealed, nil)
+	plain, err = gcm.Open(nil, iv, sealed, nil)
 	if err != nil {
-		t.Fatalf("decrypting: %v", err)
+		return nil, false, fmt.Errorf("decrypting: %w", err)
 	}
-	if err := json.Unmarshal(plain, &payload); err != nil {
-		t.Fatalf("payload %q: %v", plain, err)
-	}
-	return payload, iq.Encrypted.Type == "voip"
+	return plain, iq.Encrypted.Type == "voip", nil
 }
 
 // TestEncryptedPublishDecrypts: an encrypted registration's publish holds
@@ -99,6 +117,46 @@ func TestEncryptedPublishDecrypts(t *testing.T) {
 		want := map[string]any{"unread": 1.0, "type": "chat", "sender": "romeo@montague.example", "message": "Wherefore art thou? \"é\" <&>"}
 		if fmt.Sprint(payload) != fmt.Sprint(want) || voip {
 			t.Errorf("payload %v (voip %v), want %v", payload, voip, want)
+		}
+	}
+}
+
+// TestSealersAcrossKeys: publishes for many keys, written at once from
+// several goroutines, twice over (so that the cipher cache both hits and
+// evicts, more keys than its slots taking turns), each open with their own
+// key and no other.
+func TestSealersAcrossKeys(t *testing.T) {
+	const keys, writers = 3 * sealerSlots, 8
+	pubs := make([]Publish, keys)
+	for i := range pubs {
+		var key [registry.KeySize]byte
+		key[0], key[1], key[15] = byte(i), byte(i>>8), 0xa5
+		ext, err := registry.NewExtensions(registry.ExtensionSettings{Encrypt: &registry.Encryption{Alg: registry.AlgAES128GCM, Key: key}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs[i] = Publish{ID: "p-" + strconv.Itoa(i), User: juliet, Registration: registry.NewIdentifier(service, "n"), Extensions: ext,
+			Payload: &Payload{Type: "chat", Sender: romeo, Message: "message " + strconv.Itoa(i)}}
+	}
+	written := make([][]byte, 2*keys)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := w; i < len(written); i += writers {
+				written[i] = pubs[i%keys].AppendXML(nil)
+			}
+		})
+	}
+	wg.Wait()
+	for i, x := range written {
+		enc, _ := pubs[i%keys].Extensions.Encryption()
+		payload, _ := openPayloadKey(t, enc.Key[:], x)
+		if want := "message " + strconv.Itoa(i%keys); payload["message"] != want {
+			t.Fatalf("publish %d: message %v, want %q", i, payload["message"], want)
+		}
+		other, _ := pubs[(i+1)%keys].Extensions.Encryption()
+		if _, _, err := openWith(other.Key[:], x); err == nil {
+			t.Fatalf("publish %d opens with another registration's key", i)
 		}
 	}
 }
