@@ -28,7 +28,7 @@ func (e *Engine) publishResult(ctx context.Context, ev events.PublishResult, d *
 	switch status {
 	case pendingUnknown:
 		e.stats.answersUnknown.Add(1)
-		if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+		if e.debugging(ctx) {
 			e.cfg.Logger.Debug("push: answer to an unknown or expired publish ignored", "id", ev.ID)
 		}
 		return nil

@@ -98,6 +98,7 @@ type Engine struct {
 	rules    core.Rules
 	idPrefix string
 	idKey    cipher.Block // seals publish ids
+	logs     bool         // Config.Logger was given: without one, nothing is logged, nor asked whether to be
 	seed     maphash.Seed // which shard a user lives in: random, and without effect on decisions
 	users    [userShards]userShard
 	pending  [pendingShards]pendingShard
@@ -110,11 +111,12 @@ type Engine struct {
 
 // New returns an Engine for cfg, or an error wrapping ErrInvalidConfig.
 func New(cfg Config) (*Engine, error) {
+	logs := cfg.Logger != nil
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, idPrefix: cfg.IDPrefix, seed: maphash.MakeSeed(), rules: core.Rules{
+	e := &Engine{cfg: cfg, idPrefix: cfg.IDPrefix, logs: logs, seed: maphash.MakeSeed(), rules: core.Rules{
 		WithBody:              cfg.WithBody,
 		WithSender:            cfg.WithSender,
 		ImportantBody:         cfg.ImportantBody,

@@ -2,7 +2,6 @@ package push
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -60,7 +59,7 @@ func (e *Engine) local(ctx context.Context, event, full string, now time.Time, c
 // unknownSession counts and logs an event for a session never opened.
 func (e *Engine) unknownSession(ctx context.Context, event, full string) {
 	e.stats.unknownSessions.Add(1)
-	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+	if e.debugging(ctx) {
 		e.cfg.Logger.Debug("push: event for a session never opened", "event", event, "session", full)
 	}
 }

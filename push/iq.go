@@ -3,7 +3,6 @@ package push
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"time"
 
 	"github.com/pushrules/pushrules/events"
@@ -94,7 +93,7 @@ func (e *Engine) enableWith(ctx context.Context, now time.Time, user, full strin
 	if serr.err != nil {
 		return errStorage, serr.err
 	}
-	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+	if e.debugging(ctx) {
 		e.cfg.Logger.Debug("push enabled", "user", user, "registration", reg.ID, "evicted", len(serr.evicted))
 	}
 	return nil, nil
@@ -162,7 +161,7 @@ func (e *Engine) disableWith(ctx context.Context, now time.Time, user, full stri
 	if serr != nil {
 		return errStorage, serr
 	}
-	if e.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+	if e.debugging(ctx) {
 		e.cfg.Logger.Debug("push disabled", "user", user, "removed", len(removed))
 	}
 	return nil, nil

@@ -276,7 +276,7 @@ func (e *Engine) record(sh *userShard, user string, now time.Time, out *core.Out
 			}
 		}
 	}
-	if e.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+	if e.debugging(context.Background()) {
 		e.logDecisions(user, now, out)
 	}
 	t := now.UnixNano()
@@ -290,6 +290,13 @@ func (e *Engine) record(sh *userShard, user string, now time.Time, out *core.Out
 			hook.Observe(StanzaToPush, d)
 		}
 	}
+}
+
+// debugging reports whether debug records are logged: never without a
+// Config.Logger (so that the default configuration asks no handler per
+// event), else as the Logger says.
+func (e *Engine) debugging(ctx context.Context) bool {
+	return e.logs && e.cfg.Logger.Enabled(ctx, slog.LevelDebug)
 }
 
 // count adds n to one of the reasons the shell counts.
@@ -343,11 +350,15 @@ func (e *Engine) start() time.Time {
 }
 
 // stop records the wall time of a handler that started at start, unless
-// start is zero.
+// start is zero (small enough to be inlined: without MeasureLatency it
+// costs a test).
 func (e *Engine) stop(start time.Time) {
-	if start.IsZero() {
-		return
+	if !start.IsZero() {
+		e.observeLatency(start)
 	}
+}
+
+func (e *Engine) observeLatency(start time.Time) {
 	d := time.Since(start)
 	e.metrics.latency.observe(d)
 	if e.cfg.Metrics != nil {

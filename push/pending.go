@@ -221,8 +221,12 @@ func (e *Engine) track(now time.Time, u *userEntry, pubs []Publish) {
 		start := len(buf)
 		buf = append(buf, e.idPrefix...)
 		buf = append(buf, block...)
-		buf = append(buf, '.')
-		buf = strconv.AppendUint(buf, seq-first, 10)
+		if k := seq - first; k < 10 { // most events: fewer than ten publishes
+			buf = append(buf, '.', byte('0'+k))
+		} else {
+			buf = append(buf, '.')
+			buf = strconv.AppendUint(buf, k, 10)
+		}
 		p.ID = unsafe.String(&buf[start], len(buf)-start) // bytes never written again
 	}
 	ps.ids = buf
