@@ -1,6 +1,8 @@
 package push
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +43,47 @@ func TestIDsKeptAcrossChunks(t *testing.T) {
 	}
 	if s := h.e.Stats(); s.AnswersUnknown != 0 || s.PendingPublishes != 0 {
 		t.Fatalf("after answering every id: AnswersUnknown %d, PendingPublishes %d, want 0 and 0", s.AnswersUnknown, s.PendingPublishes)
+	}
+}
+
+// The publishes of one event share a sealed block and differ in the place
+// after it, written with one digit below ten and more above: every
+// answer must still reach its own registration.
+func TestIDsOfManyPublishes(t *testing.T) {
+	const regs = 12
+	h := newHarness(t, Config{MaxErrors: 1, MaxDevices: regs, PublishTimeout: time.Hour, IDPrefix: "p-"})
+	h.open(at(0), phone)
+	for i := range regs {
+		h.enable(at(0), phone, "n"+strconv.Itoa(i))
+	}
+	h.close(at(0), phone)
+	d := h.offline(at(1), h.chat("x"))
+	if len(d.Publishes) != regs {
+		t.Fatalf("%d publishes, want %d", len(d.Publishes), regs)
+	}
+	block := d.Publishes[0].ID[:strings.LastIndexByte(d.Publishes[0].ID, '.')]
+	var kept []string
+	for i, p := range d.Publishes {
+		if want := block + "." + strconv.Itoa(i); p.ID != want {
+			t.Errorf("publish %d: id %q, want %q", i, p.ID, want)
+		}
+		if i%2 == 1 {
+			h.respond(at(2), p, "cancel", "item-not-found") // removes its registration (MaxErrors 1)
+		} else {
+			h.respond(at(2), p, "", "")
+			kept = append(kept, p.Registration.Node())
+		}
+	}
+	var left []string
+	for _, id := range h.registrations() {
+		left = append(left, id.Node())
+	}
+	slices.Sort(left)
+	slices.Sort(kept)
+	if !slices.Equal(left, kept) {
+		t.Fatalf("registrations left %v, want %v (each answer applied to its own publish)", left, kept)
+	}
+	if s := h.e.Stats(); s.AnswersUnknown != 0 || s.PendingPublishes != 0 {
+		t.Fatalf("AnswersUnknown %d, PendingPublishes %d, want 0 and 0", s.AnswersUnknown, s.PendingPublishes)
 	}
 }
