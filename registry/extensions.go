@@ -121,10 +121,21 @@ type ExtensionSettings struct {
 // encryption key: its String leaves the key out, its MarshalJSON does not
 // (it is for stores).
 type Extensions struct {
-	enc string // "" for none; else extVersion, flags, then the parts
+	enc string // "" for none; else the layout below
 }
 
-const extVersion = 1
+// The layout of Extensions.enc, made only by NewExtensions (so it is read
+// without checks) and never stored (stores keep the JSON): extVersion; the
+// flags; the number of rooms, then each room (its Allow, the lengths of
+// its JID and nick in two bytes each, little-endian, then both); the
+// number of muted JIDs, then each (its length in two bytes, then it); with
+// extEncrypt, the key and the max-size in three bytes. The rooms come
+// first and their heads have a fixed size, so that the groupchat filter,
+// looked up for every groupchat message, reads the fewest bytes.
+const (
+	extVersion  = 2
+	extRoomHead = 5 // allow, JID length, nick length
+)
 
 // Flags of the encoding.
 const (
@@ -133,6 +144,7 @@ const (
 	extPriority
 	extJingle
 	extEncrypt
+	extMuted
 )
 
 // extErrorKind says what is wrong with extension settings.
@@ -181,12 +193,6 @@ func NewExtensions(s ExtensionSettings) (Extensions, error) {
 	if len(s.Rooms) > MaxRooms {
 		return Extensions{}, &ExtensionsError{extTooMany, "room"}
 	}
-	flags := flag(s.IgnoreUnknown, extIgnoreUnknown) | flag(s.Groupchat || len(s.Rooms) > 0, extGroupchat) |
-		flag(s.Priority, extPriority) | flag(s.Jingle, extJingle) | flag(s.Encrypt != nil, extEncrypt)
-	if flags == 0 && len(s.Muted) == 0 {
-		return Extensions{}, nil
-	}
-	b := []byte{extVersion, flags}
 	var muted []string
 	for _, m := range s.Muted {
 		bare, err := bareJID(m, "muted")
@@ -196,10 +202,6 @@ func NewExtensions(s ExtensionSettings) (Extensions, error) {
 		if !slices.Contains(muted, bare) {
 			muted = append(muted, bare)
 		}
-	}
-	b = binary.AppendUvarint(b, uint64(len(muted)))
-	for _, m := range muted {
-		b = appendFormString(b, m)
 	}
 	var rooms []Room
 	for _, r := range s.Rooms {
@@ -214,12 +216,6 @@ func NewExtensions(s ExtensionSettings) (Extensions, error) {
 			rooms = append(rooms, Room{JID: bare, Allow: r.Allow, Nick: r.Nick})
 		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(rooms)))
-	for _, r := range rooms {
-		b = appendFormString(b, r.JID)
-		b = append(b, byte(r.Allow))
-		b = appendFormString(b, r.Nick)
-	}
 	if e := s.Encrypt; e != nil {
 		if e.Alg != AlgAES128GCM {
 			return Extensions{}, &ExtensionsError{extBadAlg, "encrypt"}
@@ -227,8 +223,29 @@ func NewExtensions(s ExtensionSettings) (Extensions, error) {
 		if e.MaxSize < 0 || e.MaxSize > MaxEncryptMax {
 			return Extensions{}, &ExtensionsError{extBadValue, "encrypt"}
 		}
+	}
+	flags := flag(s.IgnoreUnknown, extIgnoreUnknown) | flag(s.Groupchat || len(rooms) > 0, extGroupchat) |
+		flag(s.Priority, extPriority) | flag(s.Jingle, extJingle) | flag(s.Encrypt != nil, extEncrypt) |
+		flag(len(muted) > 0, extMuted)
+	if flags == 0 {
+		return Extensions{}, nil
+	}
+	b := []byte{extVersion, flags, byte(len(rooms))} // a JID takes at most 3071 bytes, a nick MaxNickLen
+	for _, r := range rooms {
+		b = append(b, byte(r.Allow))
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(r.JID)))
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(r.Nick)))
+		b = append(b, r.JID...)
+		b = append(b, r.Nick...)
+	}
+	b = append(b, byte(len(muted)))
+	for _, m := range muted {
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(m)))
+		b = append(b, m...)
+	}
+	if e := s.Encrypt; e != nil {
 		b = append(b, e.Key[:]...)
-		b = binary.AppendUvarint(b, uint64(e.MaxSize))
+		b = append(b, byte(e.MaxSize), byte(e.MaxSize>>8), byte(e.MaxSize>>16))
 	}
 	return Extensions{enc: string(b)}, nil
 }
@@ -278,42 +295,54 @@ func (e Extensions) Encryption() (Encryption, bool) {
 	if !e.has(extEncrypt) {
 		return Encryption{}, false
 	}
-	r := e.walk(nil, nil)
-	enc := Encryption{Alg: AlgAES128GCM}
-	if len(r.rest) < KeySize {
-		return Encryption{}, false
-	}
-	copy(enc.Key[:], r.rest)
-	r.rest = r.rest[KeySize:]
-	enc.MaxSize = int(r.uvarint())
-	return enc, !r.bad
+	rest := e.walk(nil, nil)
+	enc := Encryption{Alg: AlgAES128GCM, MaxSize: int(rest[KeySize]) | int(rest[KeySize+1])<<8 | int(rest[KeySize+2])<<16}
+	copy(enc.Key[:], rest)
+	return enc, true
 }
 
-// walk hands the muted JIDs and the rooms to the functions (nil ones are
-// skipped) and returns the reader after them.
-func (e Extensions) walk(muted func(string), room func(Room)) formReader {
+// walk hands the rooms and the muted JIDs to the functions (nil ones are
+// skipped) and returns the encoding after them.
+func (e Extensions) walk(muted func(string), room func(Room)) string {
 	if e.enc == "" {
-		return formReader{}
+		return ""
 	}
-	r := formReader{rest: e.enc[2:]}
-	for n := r.uvarint(); n > 0 && !r.bad; n-- {
-		if m := r.string(); muted != nil && !r.bad {
+	rest := e.enc[3:]
+	for n := e.enc[2]; n > 0; n-- {
+		var r Room
+		r, rest = nextRoom(rest)
+		if room != nil {
+			room(r)
+		}
+	}
+	n := rest[0]
+	for rest = rest[1:]; n > 0; n-- {
+		var m string
+		m, rest = nextMuted(rest)
+		if muted != nil {
 			muted(m)
 		}
 	}
-	for n := r.uvarint(); n > 0 && !r.bad; n-- {
-		rm := Room{JID: r.string()}
-		if r.rest == "" {
-			r.bad = true
-			break
-		}
-		rm.Allow, r.rest = Allow(r.rest[0]), r.rest[1:]
-		if rm.Nick = r.string(); room != nil && !r.bad {
-			room(rm)
-		}
-	}
-	return r
+	return rest
 }
+
+// nextRoom reads the room at the start of rest and returns it and what
+// follows it.
+func nextRoom(rest string) (Room, string) {
+	end := extRoomHead + u16(rest[1:])
+	nick := end + u16(rest[3:])
+	return Room{JID: rest[extRoomHead:end], Allow: Allow(rest[0]), Nick: rest[end:nick]}, rest[nick:]
+}
+
+// nextMuted reads the muted JID at the start of rest and returns it and
+// what follows it.
+func nextMuted(rest string) (string, string) {
+	end := 2 + u16(rest)
+	return rest[2:end], rest[end:]
+}
+
+// u16 reads a length: two bytes, little-endian.
+func u16(s string) int { return int(s[0]) | int(s[1])<<8 }
 
 // Settings returns a copy of the contents of e.
 func (e Extensions) Settings() ExtensionSettings {

@@ -7,20 +7,24 @@ import (
 )
 
 // The lookups the push engine makes for every stanza a filtered
-// registration may get: they read the encoding in place, without
-// allocating.
+// registration may get: they read the encoding (see Extensions) in place,
+// without allocating.
 
 // Muted reports whether the bare JID of addr is muted (compared
 // case-insensitively). It does not allocate.
 func (e Extensions) Muted(addr string) bool {
-	if len(e.enc) < 3 || e.enc[2] == 0 { // none muted: the count, first, is a zero byte
+	if !e.has(extMuted) {
 		return false
 	}
-	r := formReader{rest: e.enc[2:]}
-	n := r.uvarint()
+	rest := e.enc[3:]
+	for n := e.enc[2]; n > 0; n-- {
+		_, rest = nextRoom(rest)
+	}
 	bare := jid.Bare(addr)
-	for ; n > 0 && !r.bad; n-- {
-		if m := r.string(); m == bare || strings.EqualFold(m, bare) {
+	n := rest[0]
+	for rest = rest[1:]; n > 0; n-- {
+		var m string
+		if m, rest = nextMuted(rest); sameJID(m, bare) {
 			return true
 		}
 	}
@@ -34,22 +38,20 @@ func (e Extensions) Room(addr string) (Room, bool) {
 	if !e.has(extGroupchat) {
 		return Room{}, false
 	}
-	r := formReader{rest: e.enc[2:]}
-	for n := r.uvarint(); n > 0 && !r.bad; n-- {
-		r.string()
-	}
 	bare := jid.Bare(addr)
-	for n := r.uvarint(); n > 0 && !r.bad && r.rest != ""; n-- {
-		j := r.string()
-		if r.rest == "" {
-			break
-		}
-		allow := Allow(r.rest[0])
-		r.rest = r.rest[1:]
-		nick := r.string()
-		if !r.bad && (j == bare || strings.EqualFold(j, bare)) {
-			return Room{JID: j, Allow: allow, Nick: nick}, true
+	rest := e.enc[3:]
+	for n := e.enc[2]; n > 0; n-- {
+		var r Room
+		if r, rest = nextRoom(rest); sameJID(r.JID, bare) {
+			return r, true
 		}
 	}
 	return Room{}, false
+}
+
+// sameJID reports whether a JID NewExtensions stored (prepared, so
+// lower-cased) is bare, an address of the host's, compared
+// case-insensitively.
+func sameJID(stored, bare string) bool {
+	return stored == bare || strings.EqualFold(stored, bare)
 }

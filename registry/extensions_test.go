@@ -92,6 +92,45 @@ func TestNewExtensions(t *testing.T) {
 	}
 }
 
+// TestExtensionsLongEntries: entries whose lengths take both bytes of the
+// encoding's length fields, among short ones, and the largest max-size,
+// read back whole, and each is found by its lookup.
+func TestExtensionsLongEntries(t *testing.T) {
+	domain := strings.Repeat("d", 60) + "." + strings.Repeat("e", 60) + "." + strings.Repeat("f", 60) + ".example"
+	long := strings.Repeat("l", 1023) + "@" + domain // 1,215 bytes
+	nick := strings.Repeat("é", MaxNickLen/2)        // 1,022 bytes
+	in := ExtensionSettings{
+		Muted:   []string{"a@b", long, "c@d"},
+		Rooms:   []Room{{JID: "r@m", Nick: "x"}, {JID: long, Allow: AllowMentioned, Nick: nick}, {JID: "s@m", Allow: AllowNever, Nick: nick}},
+		Encrypt: &Encryption{Alg: AlgAES128GCM, Key: testKey, MaxSize: MaxEncryptMax},
+	}
+	e, err := NewExtensions(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := in
+	want.Groupchat = true
+	if got := e.Settings(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Settings() = %+v, want %+v", got, want)
+	}
+	for _, m := range in.Muted {
+		if !e.Muted(m + "/res") {
+			t.Errorf("Muted(%.20q...) = false", m)
+		}
+	}
+	if e.Muted(long[1:]) {
+		t.Error("a JID that is the end of a muted one is muted")
+	}
+	for _, r := range in.Rooms {
+		if got, ok := e.Room(strings.ToUpper(r.JID) + "/n"); !ok || got != r {
+			t.Errorf("Room(%.20q...) = %.40v, %v", r.JID, got, ok)
+		}
+	}
+	if enc, ok := e.Encryption(); !ok || enc != *in.Encrypt {
+		t.Errorf("Encryption() = %v, %v", enc, ok)
+	}
+}
+
 func TestExtensionsAccessors(t *testing.T) {
 	e, err := NewExtensions(ExtensionSettings{
 		Muted: []string{"tybalt@capulet.example"},
