@@ -309,11 +309,11 @@ func (e Extensions) walk(muted func(string), room func(Room)) string {
 	}
 	rest := e.enc[3:]
 	for n := e.enc[2]; n > 0; n-- {
-		var r Room
-		r, rest = nextRoom(rest)
+		jidEnd, end := roomEnds(rest)
 		if room != nil {
-			room(r)
+			room(roomOf(rest, jidEnd, end))
 		}
+		rest = rest[end:]
 	}
 	n := rest[0]
 	for rest = rest[1:]; n > 0; n-- {
@@ -326,12 +326,18 @@ func (e Extensions) walk(muted func(string), room func(Room)) string {
 	return rest
 }
 
-// nextRoom reads the room at the start of rest and returns it and what
-// follows it.
-func nextRoom(rest string) (Room, string) {
-	end := extRoomHead + u16(rest[1:])
-	nick := end + u16(rest[3:])
-	return Room{JID: rest[extRoomHead:end], Allow: Allow(rest[0]), Nick: rest[end:nick]}, rest[nick:]
+// roomEnds returns where the JID, and the whole, of the room at the start
+// of rest end.
+func roomEnds(rest string) (jidEnd, end int) {
+	_ = rest[extRoomHead-1]
+	jidEnd = extRoomHead + (int(rest[1]) | int(rest[2])<<8)
+	return jidEnd, jidEnd + (int(rest[3]) | int(rest[4])<<8)
+}
+
+// roomOf returns the room at the start of rest, which ends as roomEnds
+// says.
+func roomOf(rest string, jidEnd, end int) Room {
+	return Room{JID: rest[extRoomHead:jidEnd], Allow: Allow(rest[0]), Nick: rest[jidEnd:end]}
 }
 
 // nextMuted reads the muted JID at the start of rest and returns it and

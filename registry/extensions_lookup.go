@@ -18,7 +18,8 @@ func (e Extensions) Muted(addr string) bool {
 	}
 	rest := e.enc[3:]
 	for n := e.enc[2]; n > 0; n-- {
-		_, rest = nextRoom(rest)
+		_, end := roomEnds(rest)
+		rest = rest[end:]
 	}
 	bare := jid.Bare(addr)
 	n := rest[0]
@@ -41,10 +42,11 @@ func (e Extensions) Room(addr string) (Room, bool) {
 	bare := jid.Bare(addr)
 	rest := e.enc[3:]
 	for n := e.enc[2]; n > 0; n-- {
-		var r Room
-		if r, rest = nextRoom(rest); sameJID(r.JID, bare) {
-			return r, true
+		jidEnd, end := roomEnds(rest)
+		if sameJID(rest[extRoomHead:jidEnd], bare) {
+			return roomOf(rest, jidEnd, end), true
 		}
+		rest = rest[end:]
 	}
 	return Room{}, false
 }
