@@ -67,7 +67,8 @@ func (p *Publish) From() string { return jid.Domain(p.User) }
 // AppendXML appends the publish IQ to b and returns the extended buffer.
 // For a registration that asked for encryption it draws a fresh IV from
 // crypto/rand on each call: the bytes differ from call to call, what they
-// say does not.
+// say does not. It is safe for concurrent use; the AES-GCM of the last 256
+// keys used is kept for the next publishes under the same key.
 func (p *Publish) AppendXML(b []byte) []byte {
 	b = append(b, "<iq type='set' from='"...)
 	b = appendEscaped(b, p.From())
