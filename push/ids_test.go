@@ -1,6 +1,7 @@
 package push
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,5 +86,23 @@ func TestIDsOfManyPublishes(t *testing.T) {
 	}
 	if s := h.e.Stats(); s.AnswersUnknown != 0 || s.PendingPublishes != 0 {
 		t.Fatalf("AnswersUnknown %d, PendingPublishes %d, want 0 and 0", s.AnswersUnknown, s.PendingPublishes)
+	}
+}
+
+// deadline adds exactly, and saturates where Unix nanoseconds end.
+func TestDeadline(t *testing.T) {
+	now := time.Unix(1_700_000_000, 5)
+	for _, tc := range []struct {
+		d    time.Duration
+		want int64
+	}{
+		{0, now.UnixNano()},
+		{5 * time.Minute, now.Add(5 * time.Minute).UnixNano()},
+		{math.MaxInt64, math.MaxInt64},
+		{math.MaxInt64 - time.Duration(now.UnixNano()), math.MaxInt64},
+	} {
+		if got := deadline(now, tc.d); got != tc.want {
+			t.Errorf("deadline(%v, %v) = %d, want %d", now, tc.d, got, tc.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package push
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -182,7 +183,7 @@ func (e *Engine) track(now time.Time, u *userEntry, pubs []Publish) {
 	if len(pubs) == 0 {
 		return
 	}
-	expires := now.Add(e.cfg.PublishTimeout).UnixNano()
+	expires := deadline(now, e.cfg.PublishTimeout)
 	var home uint64
 	if u != nil {
 		home = u.home
@@ -234,6 +235,17 @@ func (e *Engine) track(now time.Time, u *userEntry, pubs []Publish) {
 	if e.cfg.Errors.MaxTimeouts > 0 {
 		e.later.add(laterItem{due: time.Unix(0, expires), shard: int(shard)})
 	}
+}
+
+// deadline returns now plus d (not negative), in Unix nanoseconds: the
+// largest such time when that is past what they hold. (time.Time.Add
+// costs several times this, minding the monotonic clock.)
+func deadline(now time.Time, d time.Duration) int64 {
+	t := now.UnixNano()
+	if end := t + int64(d); end >= t {
+		return end
+	}
+	return math.MaxInt64
 }
 
 // idChunk is the size of the chunks publish ids are cut from, and
