@@ -26,7 +26,7 @@ func TestPublishOverwritesEveryField(t *testing.T) {
 		{"encrypted", &events.Stanza{Kind: events.KindMessage, Type: "chat", From: "romeo@example.net/a", Encrypted: true, HasBody: true}},
 	} {
 		var want Publish
-		r.publish(&want, reg, c.st, c.st != nil, false, now)
+		r.publish(&want, reg, c.st, c.st != nil, false, now.UnixNano())
 		var got Publish
 		v := reflect.ValueOf(&got).Elem()
 		for i := range v.NumField() {
@@ -48,7 +48,7 @@ func TestPublishOverwritesEveryField(t *testing.T) {
 				t.Fatalf("field %s of kind %v: teach this test to fill it", v.Type().Field(i).Name, f.Kind())
 			}
 		}
-		r.publish(&got, reg, c.st, c.st != nil, false, now)
+		r.publish(&got, reg, c.st, c.st != nil, false, now.UnixNano())
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: publish over a used slot = %+v, want %+v", c.name, got, want)
 		}

@@ -20,8 +20,8 @@ import (
 // notification, to the delivery policy (gate), which sends or holds it,
 // and reports whether there is one (a Push 2.0 registration none of whose
 // matches takes the stanza gets none: SuppressedFilter). since is when the
-// stanza reached the engine.
-func (r *Rules) push(now, since time.Time, u *User, reg *registry.Registration, st *events.Stanza, important, voip bool, out *Out) bool {
+// stanza reached the engine, in Unix nanoseconds.
+func (r *Rules) push(now time.Time, since int64, u *User, reg *registry.Registration, st *events.Stanza, important, voip bool, out *Out) bool {
 	call := st.CallProposal || st.CallEnd
 	if reg.Push2 == nil {
 		if !r.Policy.on() { // built in place: a Publish is large
@@ -43,7 +43,7 @@ func (r *Rules) push(now, since time.Time, u *User, reg *registry.Registration, 
 		return false
 	}
 	p := Publish{User: reg.User, Registration: reg.ID, Generation: reg.Generation,
-		Important: important, Push2: reg.Push2, Match: m, Raw: st.Extras().Raw, Call: call, Since: since.UnixNano()}
+		Important: important, Push2: reg.Push2, Match: m, Raw: st.Extras().Raw, Call: call, Since: since}
 	r.gate(now, u, &p, call, out)
 	return true
 }

@@ -105,7 +105,7 @@ func (r *Rules) Sync(now time.Time, u *User, stored []registry.Registration, out
 // skipping those bound to a session of u when skipBound is set (but for
 // the end of a call pushed to them).
 func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st *events.Stanza, skipBound bool, out *Out) {
-	important := st.Important()
+	important, since := st.Important(), now.UnixNano()
 	var pushed, marked uint64 // registrations (bits of the marks) pushed before, and now
 	if st.Key != 0 {
 		pushed = u.marks.Pushed(st.Key, now)
@@ -136,7 +136,7 @@ func (r *Rules) Fanout(now time.Time, u *User, regs []registry.Registration, st 
 		if len(out.Publishes) == cap(out.Publishes) {
 			out.Publishes = slices.Grow(out.Publishes, i+1)
 		}
-		if r.push(now, now, u, reg, st, important, voip, out) {
+		if r.push(now, since, u, reg, st, important, voip, out) {
 			marked |= b
 			u.markCall(st, reg, now)
 		}
@@ -153,7 +153,7 @@ func (r *Rules) Ping(now time.Time, regs []registry.Registration, nodes []string
 		if regs[i].Push2 != nil || len(nodes) > 0 && !slices.Contains(nodes, regs[i].ID.Node()) {
 			continue // Push 2.0 has no pings
 		}
-		r.publish(out.slot(), &regs[i], nil, false, false, now)
+		r.publish(out.slot(), &regs[i], nil, false, false, now.UnixNano())
 		out.count(PublishedPing, 1)
 	}
 }

@@ -379,7 +379,7 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 	reg := &s.Binding
 	picks, n := Select(queue, &u.marks, reg, now, r.taker(now, u, reg), r.Filters.of(reg), out)
 	for _, pk := range picks[:n] {
-		if !r.push(now, since, u, reg, pk.Stanza, pk.Important, u.voip(pk.Stanza, reg, now), out) {
+		if !r.push(now, since.UnixNano(), u, reg, pk.Stanza, pk.Important, u.voip(pk.Stanza, reg, now), out) {
 			continue
 		}
 		u.markCall(pk.Stanza, reg, now)
@@ -395,10 +395,10 @@ func (r *Rules) process(now, since time.Time, u *User, s *Session, queue []event
 // publish) to the push for one registration, in place: a Publish is
 // large, and this is every push's path. st is nil for a ping; voip marks
 // a push that rings or stops a call; since is when the oldest stanza the
-// push covers reached the engine.
-func (r *Rules) publish(p *Publish, reg *registry.Registration, st *events.Stanza, important, voip bool, since time.Time) {
+// push covers reached the engine, in Unix nanoseconds.
+func (r *Rules) publish(p *Publish, reg *registry.Registration, st *events.Stanza, important, voip bool, since int64) {
 	p.User, p.Registration, p.Options, p.Generation, p.Important = reg.User, reg.ID, reg.Options, reg.Generation, important
-	p.Extensions, p.VoIP, p.Payload, p.Since = reg.Extensions, voip, nil, since.UnixNano()
+	p.Extensions, p.VoIP, p.Payload, p.Since = reg.Extensions, voip, nil, since
 	p.Push2, p.Match, p.Raw, p.Call = nil, 0, "", false
 	p.Body, p.Sender = "", ""
 	if reg.Extensions.Encrypted() || reg.Extensions.Jingle() {

@@ -119,7 +119,7 @@ func (r *Rules) wakeUp(now time.Time, reg *registry.Registration, out *Out) {
 // pushNow appends to out a push to reg for st (nil: without stanza data),
 // sent at once whatever the delivery policy, and counts it as why.
 func (r *Rules) pushNow(now time.Time, reg *registry.Registration, st *events.Stanza, important bool, why Reason, out *Out) {
-	r.publish(out.slot(), reg, st, important, false, now)
+	r.publish(out.slot(), reg, st, important, false, now.UnixNano())
 	out.count(why, 1)
 }
 
