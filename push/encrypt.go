@@ -46,7 +46,7 @@ func (p *Publish) appendEncrypted(b []byte, enc registry.Encryption) []byte {
 }
 
 // sealers keeps the AES-GCM of the keys used last, so that the pushes of
-// one registration set its cipher up once (a third of an encrypted
+// one registration set its cipher up once (a quarter of an encrypted
 // publish's time, and two allocations), not at every publish. It is a
 // direct-mapped table of sealerSlots entries indexed by a hash of the key
 // under a random seed (colliding keys only take turns, and nobody can

@@ -124,8 +124,8 @@ type Extensions struct {
 	enc string // "" for none; else the layout below
 }
 
-// The layout of Extensions.enc, made only by NewExtensions (so it is read
-// without checks) and never stored (stores keep the JSON): extVersion; the
+// The layout of Extensions.enc, made only by NewExtensions (so that its
+// readers trust it) and never stored (stores keep the JSON): extVersion; the
 // flags; the number of rooms, then each room (its Allow, the lengths of
 // its JID and nick in two bytes each, little-endian, then both); the
 // number of muted JIDs, then each (its length in two bytes, then it); with
@@ -230,7 +230,9 @@ func NewExtensions(s ExtensionSettings) (Extensions, error) {
 	if flags == 0 {
 		return Extensions{}, nil
 	}
-	b := []byte{extVersion, flags, byte(len(rooms))} // a JID takes at most 3071 bytes, a nick MaxNickLen
+	// The counts fit a byte (MaxRooms, MaxMuted), the lengths two: a bare
+	// JID takes at most 2,047 bytes, a nick MaxNickLen.
+	b := []byte{extVersion, flags, byte(len(rooms))}
 	for _, r := range rooms {
 		b = append(b, byte(r.Allow))
 		b = binary.LittleEndian.AppendUint16(b, uint16(len(r.JID)))
@@ -329,9 +331,9 @@ func (e Extensions) walk(muted func(string), room func(Room)) string {
 // roomEnds returns where the JID, and the whole, of the room at the start
 // of rest end.
 func roomEnds(rest string) (jidEnd, end int) {
-	_ = rest[extRoomHead-1]
-	jidEnd = extRoomHead + (int(rest[1]) | int(rest[2])<<8)
-	return jidEnd, jidEnd + (int(rest[3]) | int(rest[4])<<8)
+	_ = rest[extRoomHead-1] // one bounds check for the head
+	jidEnd = extRoomHead + u16(rest, 1)
+	return jidEnd, jidEnd + u16(rest, 3)
 }
 
 // roomOf returns the room at the start of rest, which ends as roomEnds
@@ -343,12 +345,12 @@ func roomOf(rest string, jidEnd, end int) Room {
 // nextMuted reads the muted JID at the start of rest and returns it and
 // what follows it.
 func nextMuted(rest string) (string, string) {
-	end := 2 + u16(rest)
+	end := 2 + u16(rest, 0)
 	return rest[2:end], rest[end:]
 }
 
-// u16 reads a length: two bytes, little-endian.
-func u16(s string) int { return int(s[0]) | int(s[1])<<8 }
+// u16 reads the length at s[i:]: two bytes, little-endian.
+func u16(s string, i int) int { return int(s[i]) | int(s[i+1])<<8 }
 
 // Settings returns a copy of the contents of e.
 func (e Extensions) Settings() ExtensionSettings {

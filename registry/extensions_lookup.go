@@ -13,8 +13,10 @@ import (
 // Muted reports whether the bare JID of addr is muted (compared
 // case-insensitively). It does not allocate.
 func (e Extensions) Muted(addr string) bool {
-	return e.has(extMuted) && e.muted(addr) // most muted nobody: inlined, no call
+	return e.has(extMuted) && e.muted(addr) // inlined: no call when nobody is muted, the usual case
 }
+
+// muted is Muted once some JID is muted.
 
 func (e Extensions) muted(addr string) bool {
 	rest := e.enc[3:]
