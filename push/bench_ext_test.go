@@ -20,8 +20,8 @@ func BenchmarkEncryptedPublish(b *testing.B) { benchEncrypted(b, 1) }
 
 // BenchmarkEncryptedPublishNewKeys is BenchmarkEncryptedPublish with the
 // publishes of 4,096 registrations in turn, each with its own key: more
-// than the engine keeps ciphers for, so nearly every publish sets its
-// cipher up.
+// than the package keeps ciphers for (256), so nearly every publish sets
+// its cipher up.
 func BenchmarkEncryptedPublishNewKeys(b *testing.B) { benchEncrypted(b, 4096) }
 
 func benchEncrypted(b *testing.B, keys int) {
