@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pushrules/pushrules/events"
+	"github.com/pushrules/pushrules/push2"
 )
 
 // Publish ids are cut from shared chunks. An id handed out must keep its
@@ -104,5 +107,41 @@ func TestDeadline(t *testing.T) {
 		if got := deadline(now, tc.d); got != tc.want {
 			t.Errorf("deadline(%v, %v) = %d, want %d", now, tc.d, got, tc.want)
 		}
+	}
+}
+
+// A pending shard remembers at most maxPendingPerShard publishes; past
+// that it forgets the oldest unanswered one, which counts as expired in
+// Stats and in the metrics alike, for a XEP-0357 publish as for a Push 2.0
+// notification.
+func TestPendingDropCounted(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		enable []byte
+	}{
+		{"XEP-0357", []byte("<iq type='set'><enable xmlns='urn:xmpp:push:0' jid='" + service + "' node='A'/></iq>")},
+		{"Push 2.0", enable2(t, nil, push2.Match{Profile: push2.MatchAll})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := New(Config{PublishTimeout: 24 * time.Hour, IDPrefix: "p-"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			enabled2(t, e, phone, tc.enable)
+			const extra = 3
+			pushed := 0
+			for i := range maxPendingPerShard + extra {
+				st := events.Stanza{Key: events.Key(i + 1), Kind: events.KindMessage, Type: "chat", From: romeo, To: juliet, Body: "x", HasBody: true}
+				d := mustHandle(t, e, events.OfflineMessage{Now: at(1), User: juliet, Stanza: st})
+				pushed += len(d.Publishes) + len(d.Notifications)
+			}
+			if pushed != maxPendingPerShard+extra {
+				t.Fatalf("%d pushes, want %d", pushed, maxPendingPerShard+extra)
+			}
+			if s, m := e.Stats(), e.Metrics(); s.PublishesExpired != extra || m.Counts[PublishExpired] != extra {
+				t.Fatalf("Stats().PublishesExpired %d, Metrics PublishExpired %d; want %d and %d",
+					s.PublishesExpired, m.Counts[PublishExpired], extra, extra)
+			}
+		})
 	}
 }

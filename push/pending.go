@@ -174,11 +174,11 @@ func (ps *pendingShard) take(seq uint64) (pendingPublish, bool) {
 // track assigns the publishes just decided for the user of entry u their
 // IQ ids and remembers them, so that their answers can be matched. The
 // publishes of one event get consecutive sequence numbers in one pending
-// shard (the user's home, or a neighbour when it is busy), sealed together: an id is the engine's prefix, 22 characters
-// of sealed block and "." with the publish's place in the block ("p-
-// 0Vq...Xw.2"). The ids are cut from the shard's chunk (idChunk bytes),
-// so that most events allocate nothing for them; an id a host keeps
-// keeps its chunk.
+// shard (the user's home, or a neighbour when it is busy), sealed
+// together: an id is the engine's prefix, 22 characters of sealed block
+// and "." with the publish's place in the block ("p-0Vq...Xw.2"). The ids
+// are cut from the shard's chunk (idChunk bytes), so that most events
+// allocate nothing for them; an id a host keeps keeps its chunk.
 func (e *Engine) track(now time.Time, u *userEntry, pubs []Publish) {
 	if len(pubs) == 0 {
 		return
@@ -237,9 +237,10 @@ func (e *Engine) track(now time.Time, u *userEntry, pubs []Publish) {
 	}
 }
 
-// deadline returns now plus d (not negative), in Unix nanoseconds: the
-// largest such time when that is past what they hold. (time.Time.Add
-// costs several times this, minding the monotonic clock.)
+// deadline returns now plus d (d >= 0) in Unix nanoseconds, or
+// math.MaxInt64 when the sum is past what they can hold: a pending
+// publish's expiry. (time.Time.Add costs several times this, minding the
+// monotonic clock.)
 func deadline(now time.Time, d time.Duration) int64 {
 	t := now.UnixNano()
 	if end := t + int64(d); end >= t {
@@ -291,9 +292,10 @@ func (e *Engine) sealID(ps *pendingShard, seq, shard uint64, n int) []byte {
 func pendingHome(user string) uint64 { return uint64(events.KeyOf(user)) % pendingShards }
 
 // lockPending locks and returns a pending shard for the publishes of a
-// user whose home (pendingHome) is home: the user's own (so that a run of events gives the same ids every time),
-// or when its lock is taken the next free one, as the shard is written in
-// the ids anyway. It blocks only when every shard tried is busy.
+// user whose home (pendingHome) is home: that shard (so that a run of
+// events gives the same ids every time), or when its lock is taken the
+// next free one, as the shard is written in the ids anyway. It blocks only
+// when every shard tried is busy.
 func (e *Engine) lockPending(home uint64) uint64 {
 	for i := range uint64(pendingTries) {
 		shard := (home + i) % pendingShards

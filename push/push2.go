@@ -177,8 +177,8 @@ func (e *Engine) sealUUID(now time.Time, n *Notification, rs *retryState) string
 	shard := e.lockPending(pendingHome(n.User))
 	ps := &e.pending[shard]
 	e.expirePending(ps, now)
-	expires := now.Add(e.cfg.PublishTimeout)
-	seq, dropped := ps.push(pendingPublish{user: n.User, id: n.reg, gen: n.gen, expires: expires.UnixNano()}, true)
+	expires := deadline(now, e.cfg.PublishTimeout)
+	seq, dropped := ps.push(pendingPublish{user: n.User, id: n.reg, gen: n.gen, expires: expires}, true)
 	if rs != nil {
 		if ps.retries == nil {
 			ps.retries = make(map[uint64]*retryState)
@@ -187,11 +187,12 @@ func (e *Engine) sealUUID(now time.Time, n *Notification, rs *retryState) string
 	}
 	if dropped {
 		e.stats.publishesExpired.Add(1)
+		e.count(PublishExpired, 1)
 	}
 	e.sealID(ps, seq, shard, 1)
 	b := ps.block // sealID leaves the sealed block there
 	ps.mu.Unlock()
-	e.later.add(laterItem{due: expires, shard: int(shard)}) // a success then, unless an error came
+	e.later.add(laterItem{due: time.Unix(0, expires), shard: int(shard)}) // a success then, unless an error came
 	var text [36]byte
 	return uuidText(&text, b[:])
 }
