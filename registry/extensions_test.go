@@ -97,7 +97,7 @@ func TestNewExtensions(t *testing.T) {
 // read back whole, and each is found by its lookup.
 func TestExtensionsLongEntries(t *testing.T) {
 	domain := strings.Repeat("d", 60) + "." + strings.Repeat("e", 60) + "." + strings.Repeat("f", 60) + ".example"
-	long := strings.Repeat("l", 1023) + "@" + domain // 1,215 bytes
+	long := strings.Repeat("l", 1023) + "@" + domain // 1,214 bytes
 	nick := strings.Repeat("é", MaxNickLen/2)        // 1,022 bytes
 	in := ExtensionSettings{
 		Muted:   []string{"a@b", long, "c@d"},
