@@ -145,18 +145,29 @@ type Pick struct {
 // SuppressedFilter for those the registration does not take, SuppressedPolicy for those f does not allow,
 // SuppressedBatch for those of a class picked before them, SuppressedDedup
 // for the others (already pushed to id); the picks count when they are
-// sent or held.
+// sent or held. It classifies each stanza once, in out's scratch memory,
+// and marks from there.
 func Select(queue []events.Stanza, marks *Marks, reg *registry.Registration, now time.Time, take *taker, f Filter, out *Out) (picks [2]Pick, n int) {
 	id := reg.ID
 	var classes [2]bool
+	// taken[i] is stanza i's class + 1 when the registration takes it and
+	// f allows it, else 0: the marking below reads no stanza but its Key.
+	taken := out.taken(len(queue))
 	for i := range queue {
 		st := &queue[i]
 		c := class(st)
 		switch {
 		case take != nil && !take.takes(st):
+			taken[i] = 0
 			out.count(SuppressedFilter, 1)
+			continue
 		case f != FilterAll && !f.allows(st):
+			taken[i] = 0
 			out.count(SuppressedPolicy, 1)
+			continue
+		}
+		taken[i] = uint8(c) + 1
+		switch {
 		case classes[c]:
 			out.count(SuppressedBatch, 1)
 		case marks.Has(st.Key, id, now):
@@ -170,10 +181,10 @@ func Select(queue []events.Stanza, marks *Marks, reg *registry.Registration, now
 	if n == 0 {
 		return picks, 0
 	}
-	for i := range queue {
-		st := &queue[i]
-		if st.Key != 0 && classes[class(st)] && (take == nil || take.takes(st)) && (f == FilterAll || f.allows(st)) {
-			marks.Add(st.Key, id, now)
+	bit := marks.Bit(id)
+	for i, t := range taken {
+		if t != 0 && classes[t-1] && queue[i].Key != 0 {
+			marks.Mark(queue[i].Key, bit, now)
 		}
 	}
 	return picks, n

@@ -170,10 +170,22 @@ func wholeWord(text, word string) bool {
 }
 
 // indexFold is strings.Index under simple case folding, without
-// allocating.
+// allocating. When sub starts with an ASCII byte it skips, without
+// comparing, the places that start with another ASCII byte than sub's in
+// either case (ASCII runes fold together only as upper and lower case,
+// which differ in bit 0x20 alone): a long message is scanned once, not
+// compared at every byte.
 func indexFold(s, sub string) int {
+	if sub == "" {
+		return 0
+	}
+	first := sub[0] | 0x20
+	ascii := sub[0] < utf8.RuneSelf
 	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
+		if c := s[i]; ascii && c < utf8.RuneSelf && c|0x20 != first {
+			continue
+		}
+		if w := s[i : i+len(sub)]; w == sub || strings.EqualFold(w, sub) {
 			return i
 		}
 	}

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pushrules/pushrules/events"
@@ -95,10 +96,57 @@ func TestWholeWord(t *testing.T) {
 	}
 }
 
+// TestIndexFold compares indexFold with strings.EqualFold tried at every
+// place, on texts whose matches differ by case, by Unicode folding (the
+// Kelvin sign folds to 'k', the long s to 's': "\u212Ak" matches
+// "k\u212A", a match that starts with a byte past ASCII) or not at all.
+func TestIndexFold(t *testing.T) {
+	texts := []string{"", "Juliet", "hi JULIET!", "kate \u212Aate", "\u017Fam and Sam", "Ромео и РОМЕО", "@juliet:", "x\u212Ak", "a\xffb"}
+	subs := []string{"", "Juliet", "kate", "Kate", "sam", "ромео", "k", "k\u212A", "\u212A", "\xff", "b"}
+	for _, s := range texts {
+		for _, sub := range subs {
+			if got, want := indexFold(s, sub), naiveIndexFold(s, sub); got != want {
+				t.Errorf("indexFold(%q, %q) = %d, want %d", s, sub, got, want)
+			}
+		}
+	}
+}
+
+func FuzzIndexFold(f *testing.F) {
+	f.Add("hi JULIET!", "juliet")
+	f.Add("x\u212Ak", "k\u212A")
+	f.Fuzz(func(t *testing.T, s, sub string) {
+		if got, want := indexFold(s, sub), naiveIndexFold(s, sub); got != want {
+			t.Fatalf("indexFold(%q, %q) = %d, want %d", s, sub, got, want)
+		}
+	})
+}
+
+func naiveIndexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
 // extra returns s.Extra, allocating it first when nil.
 func extra(s *events.Stanza) *events.Extra {
 	if s.Extra == nil {
 		s.Extra = &events.Extra{}
 	}
 	return s.Extra
+}
+
+// BenchmarkWholeWordLongBody measures the nick-mention test on a
+// 1,000-byte group-chat message that names the nick at its end.
+func BenchmarkWholeWordLongBody(b *testing.B) {
+	body := strings.Repeat("what light through yonder window breaks ", 25) + "Juliet?"
+	b.ReportAllocs()
+	for b.Loop() {
+		if !wholeWord(body, "juliet") {
+			b.Fatal("no mention found")
+		}
+	}
 }

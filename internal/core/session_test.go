@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -103,6 +104,54 @@ func TestSelect(t *testing.T) {
 					if !m.Has(st.Key, regA, t0) {
 						t.Errorf("stanza %d of a pushed class not marked", st.Key)
 					}
+				}
+			}
+		})
+	}
+}
+
+// TestSelectMarksOnlyTaken checks that Select marks, of a class it picked,
+// only the stanzas the registration takes and the policy filter allows:
+// the others were not pushed, and another path may still push them.
+func TestSelectMarksOnlyTaken(t *testing.T) {
+	muted, err := registry.NewExtensions(registry.ExtensionSettings{Muted: []string{"tybalt@capulet.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := func(st events.Stanza, jid string) events.Stanza { st.From = jid; return st }
+	headline := events.Stanza{Key: 4, Kind: events.KindMessage, Type: "headline", Body: "news", HasBody: true}
+	typing := events.Stanza{Key: 5, Kind: events.KindMessage, Type: "chat"}
+	for _, tc := range []struct {
+		name     string
+		queue    []events.Stanza
+		ext      registry.Extensions
+		filter   Filter
+		want     []events.Key // picked
+		unmarked []events.Key
+	}{
+		{"muted sender", []events.Stanza{from(msg(1, "a"), "romeo@montague.example/x"), from(msg(2, "b"), "tybalt@capulet.example/y"), from(msg(3, "c"), "romeo@montague.example/x")},
+			muted, FilterAll, []events.Key{1}, []events.Key{2}},
+		{"policy filter", []events.Stanza{headline, typing, msg(6, "a")},
+			registry.Extensions{}, FilterMessages, []events.Key{4, 6}, []events.Key{5}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Rules{}
+			var u User
+			r.Init(&u)
+			m := NewMarks(time.Hour, 10)
+			reg := &registry.Registration{User: "juliet@example.org", ID: regA, Extensions: tc.ext}
+			var out Out
+			picks, n := Select(tc.queue, m, reg, t0, r.taker(t0, &u, reg), tc.filter, &out)
+			var got []events.Key
+			for _, p := range picks[:n] {
+				got = append(got, p.Stanza.Key)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("picked %v, want %v", got, tc.want)
+			}
+			for _, st := range tc.queue {
+				if want := !slices.Contains(tc.unmarked, st.Key); m.Has(st.Key, regA, t0) != want {
+					t.Errorf("stanza %d marked %v, want %v", st.Key, !want, want)
 				}
 			}
 		})
@@ -218,5 +267,21 @@ func TestMarksReuseBit(t *testing.T) {
 	}
 	if !m.Has(1000, newcomer, t0) || !m.Has(2, id(1), t0) {
 		t.Error("marks of the newcomer or of another registration were lost")
+	}
+}
+
+// TestSelectScratch checks that Select keeps its scratch memory for the
+// next call up to MaxBatch stanzas, and not for a longer queue.
+func TestSelectScratch(t *testing.T) {
+	var out Out
+	for _, tc := range []struct{ n, kept int }{{10, 10}, {MaxBatch, MaxBatch}, {MaxBatch + 1, MaxBatch}} {
+		queue := make([]events.Stanza, tc.n)
+		for i := range queue {
+			queue[i] = msg(events.Key(i+1), "a")
+		}
+		Select(queue, NewMarks(time.Hour, 10), &registry.Registration{ID: regA}, t0, nil, FilterAll, &out)
+		if cap(out.scratch) != tc.kept {
+			t.Errorf("after a queue of %d, scratch of %d kept, want %d", tc.n, cap(out.scratch), tc.kept)
+		}
 	}
 }

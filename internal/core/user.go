@@ -100,6 +100,28 @@ type Out struct {
 	// bit r set when Counts[r] may be non-zero (count sets both).
 	Counts  [NumReasons]uint32
 	Counted uint64
+	// scratch is Select's, kept for the next call.
+	scratch []uint8
+}
+
+// taken returns Select's scratch, n bytes long, each holding anything.
+// Past MaxBatch stanzas (a long hibernation queue) it is not kept.
+func (o *Out) taken(n int) []uint8 {
+	if cap(o.scratch) >= n {
+		return o.scratch[:n]
+	}
+	s := make([]uint8, n)
+	if n <= MaxBatch {
+		o.scratch = s
+	}
+	return s
+}
+
+// Decided reports whether o holds any decision or count (small enough to
+// be inlined: most queued stanzas decide nothing, and their callers then
+// skip the emitting call).
+func (o *Out) Decided() bool {
+	return o.Counted|uint64(len(o.Timeouts)|len(o.Publishes)|len(o.Due)) != 0
 }
 
 // Counted holds a bit per Reason.
