@@ -88,7 +88,7 @@ func (e *Engine) fail(ctx context.Context, p pendingPublish, now time.Time, kind
 				Errors: n, Condition: condition})
 		}
 	}
-	e.end(sh, p.user, u)
+	e.end(sh, u)
 	if serr != nil {
 		return serr
 	}

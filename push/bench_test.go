@@ -113,7 +113,10 @@ func BenchmarkStanzaQueued(b *testing.B) {
 	if d.Wake.IsZero() {
 		b.Fatal("the first queued stanza opened no batch")
 	}
-	due, wakes, pushes := d.Wake, 0, 0
+	// The loop's own checks compare Unix nanoseconds: time.Time's
+	// comparisons, minding the monotonic clock, would cost the loop more
+	// than some of the engine's steps it measures.
+	due, wakes, pushes := d.Wake.UnixNano(), 0, 0
 
 	b.ReportAllocs()
 	for b.Loop() {
@@ -123,12 +126,12 @@ func BenchmarkStanzaQueued(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if !now.Before(due) {
+		if now.UnixNano() >= due {
 			wakes++
 		}
 		pushes += len(d.Publishes)
 		if !d.Wake.IsZero() {
-			due = d.Wake
+			due = d.Wake.UnixNano()
 		}
 	}
 	if pushes != wakes {

@@ -28,7 +28,7 @@ func (e *Engine) sessionOpenedAs(ctx context.Context, user string, ev events.Ses
 	oerr := e.rules.OpenAs(&u.User, ev.Session, ev.Client, reg, &sh.out)
 	e.record(sh, user, ev.Now, &sh.out) // an open decides nothing but counts what it withdraws
 	sh.out.Reset()
-	e.end(sh, user, u)
+	e.end(sh, u)
 	if oerr != nil {
 		e.stats.sessionsRefused.Add(1)
 		return &LimitError{Limit: "MaxSessionsPerUser", User: user}

@@ -287,8 +287,8 @@ func (e *Engine) dispatch(ctx context.Context, ev events.Event, d *Decisions) er
 // (stamped with now), publishes and batch timers. The caller holds sh.mu;
 // the publishes get their ids afterwards, from track.
 func (e *Engine) emit(sh *userShard, out *core.Out, user string, now time.Time, d *Decisions) {
-	if len(out.Timeouts) == 0 && len(out.Publishes) == 0 && len(out.Due) == 0 && out.Counted == 0 {
-		return // most queued stanzas: nothing decided, nothing to reset
+	if !out.Decided() {
+		return // nothing decided, nothing to reset
 	}
 	for _, t := range out.Timeouts {
 		d.Timeouts = append(d.Timeouts, Timeout{Session: t.Session, Duration: t.Duration, At: now})

@@ -43,7 +43,7 @@ func (e *Engine) local(ctx context.Context, event, full string, now time.Time, c
 		known, err = run(&u.User, &sh.out, marked)
 		e.emit(sh, &sh.out, user, now, d)
 	}
-	e.done(sh, user, u, owned)
+	e.done(sh, u, owned)
 	e.askCounts(ctx, d.Publishes[start:], false)
 	e.track(now, u, d.Publishes[start:])
 	switch {
@@ -126,10 +126,10 @@ func (e *Engine) queue(ctx context.Context, now time.Time, full string, stanzas 
 	}
 	start := len(d.Publishes)
 	known := u != nil && e.rules.Queue(now, &u.User, full, stanzas, &sh.out)
-	if u != nil {
+	if sh.out.Decided() { // most queued stanzas decide nothing: no call then (2–3% of BenchmarkStanzaQueued)
 		e.emit(sh, &sh.out, user, now, d)
 	}
-	e.done(sh, user, u, owned)
+	e.done(sh, u, owned)
 	if len(d.Publishes) > start {
 		e.askCounts(ctx, d.Publishes[start:], false)
 		e.track(now, u, d.Publishes[start:])
@@ -192,7 +192,7 @@ func (e *Engine) fanoutIf(ctx context.Context, now time.Time, user string, st *e
 		return err
 	}
 	if u == nil || (needSession && len(u.Sessions()) == 0) {
-		e.done(sh, user, u, owned)
+		e.done(sh, u, owned)
 		return nil
 	}
 	u.busy = true
@@ -208,7 +208,7 @@ func (e *Engine) fanoutIf(ctx context.Context, now time.Time, user string, st *e
 		e.rules.Fanout(now, &u.User, regs, st, skipBound, &sc.out)
 		e.emit(sh, &sc.out, user, now, d)
 	}
-	e.end(sh, user, u)
+	e.end(sh, u)
 	sc.regs = regs[:0] // left in place, as the publishes are: the next load overwrites them
 	e.scratch.Put(sc)
 	e.askCounts(ctx, d.Publishes[start:], false)
@@ -259,7 +259,7 @@ func (e *Engine) toRegistrations(ctx context.Context, now time.Time, user, op st
 		run(regs, &sh.out)
 		e.emit(sh, &sh.out, user, now, d)
 	}
-	e.end(sh, user, u)
+	e.end(sh, u)
 	e.askCounts(ctx, d.Publishes[start:], false)
 	e.track(now, u, d.Publishes[start:])
 	if lerr != nil {
@@ -284,7 +284,7 @@ func (e *Engine) userDeleted(ctx context.Context, ev events.UserDeleted, d *Deci
 		e.emit(sh, &sh.out, ev.User, ev.Now, d)
 		e.changes(d, ev.Now, "", ReasonUserDeleted, removed)
 	}
-	e.end(sh, ev.User, u)
+	e.end(sh, u)
 	if serr != nil {
 		return e.storeError(ctx, "delete user", ev.User, serr)
 	}
@@ -320,11 +320,11 @@ func (e *Engine) usersWithSessions() []string {
 	for i := range e.users {
 		sh := &e.users[i]
 		sh.mu.Lock()
-		for name, u := range sh.users {
+		sh.users.each(func(u *userEntry) {
 			if len(u.Sessions()) > 0 {
-				users = append(users, name)
+				users = append(users, u.name)
 			}
-		}
+		})
 		sh.mu.Unlock()
 	}
 	slices.Sort(users)
@@ -337,7 +337,7 @@ func (e *Engine) resync(ctx context.Context, ev events.RegistrationsChanged, d *
 		return err
 	}
 	if u == nil {
-		e.done(sh, ev.User, u, owned)
+		e.done(sh, u, owned)
 		return nil // no session here: nothing to bring in line
 	}
 	u.busy = true
@@ -348,7 +348,7 @@ func (e *Engine) resync(ctx context.Context, ev events.RegistrationsChanged, d *
 		e.rules.Sync(ev.Now, &u.User, regs, &sh.out)
 		e.emit(sh, &sh.out, ev.User, ev.Now, d)
 	}
-	e.end(sh, ev.User, u)
+	e.end(sh, u)
 	if lerr != nil {
 		return e.storeError(ctx, "registrations changed: load", ev.User, lerr)
 	}

@@ -89,7 +89,7 @@ func (e *Engine) enableWith(ctx context.Context, now time.Time, user, full strin
 		e.changes(d, now, full, ReasonEvicted, serr.evicted)
 		e.changes(d, now, full, ReasonReplaced, serr.superseded)
 	}
-	e.end(sh, user, u)
+	e.end(sh, u)
 	if serr.err != nil {
 		return errStorage, serr.err
 	}
@@ -157,7 +157,7 @@ func (e *Engine) disableWith(ctx context.Context, now time.Time, user, full stri
 		e.emit(sh, &sh.out, user, now, d)
 		e.changes(d, now, full, ReasonDisabled, removed)
 	}
-	e.end(sh, user, u)
+	e.end(sh, u)
 	if serr != nil {
 		return errStorage, serr
 	}

@@ -56,7 +56,7 @@ func (e *Engine) Remove(ctx context.Context, now time.Time, user, by string, ids
 		e.emit(sh, &sh.out, user, now, &d)
 		e.changes(&d, now, by, ReasonRemoved, removed)
 	}
-	e.end(sh, user, u)
+	e.end(sh, u)
 	if serr != nil {
 		return d, e.storeError(ctx, "remove", user, serr)
 	}

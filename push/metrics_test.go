@@ -198,6 +198,26 @@ func TestMetricsHistograms(t *testing.T) {
 	}
 }
 
+// TestMetricsStanzaToPushRun checks that publishes decided together for
+// stanzas that arrived together (both classes of one batch) each count in
+// the stanza-to-push histogram, for the engine and the host.
+func TestMetricsStanzaToPushRun(t *testing.T) {
+	s := new(sink)
+	h := newHarness(t, Config{BatchWindow: 5 * time.Second, Metrics: s})
+	h.open(at(0), phone)
+	h.enable(at(0), phone, "A")
+	h.hibernate(at(1), phone)
+	h.queued(at(2), phone, h.chat("a"))
+	h.queued(at(3), phone, h.chatState())
+	if d := h.e.Wake(context.Background(), at(7)); len(d.Publishes) != 2 {
+		t.Fatalf("%d publishes, want one per class", len(d.Publishes))
+	}
+	tp := h.e.Metrics().Histograms[StanzaToPush]
+	if tp.Count != 2 || tp.Sum != 10*time.Second || tp.Buckets[bucket(5*time.Second)] != 2 || s.hist[StanzaToPush] != 2 {
+		t.Errorf("stanza_to_push %+v, host %d; want two of 5s", tp, s.hist[StanzaToPush])
+	}
+}
+
 func TestBucket(t *testing.T) {
 	for _, tc := range []struct {
 		d    time.Duration

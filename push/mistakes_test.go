@@ -253,7 +253,7 @@ func TestBatchTimersBounded(t *testing.T) {
 		h.queued(at(1), phone, h.chat("x"))
 		h.must(h.e.HibernationEnd(context.Background(), events.HibernationEnded{Now: at(1), Session: phone}))
 	}
-	sh := h.e.shard(juliet)
+	sh, _ := h.e.shard(juliet)
 	sh.mu.Lock()
 	n := len(sh.timers)
 	sh.mu.Unlock()

@@ -200,7 +200,7 @@ func (e *Engine) track(now time.Time, u *userEntry, pubs []Publish) {
 		ps.ids = make([]byte, 0, max(idChunk, need))
 	}
 	buf := ps.ids
-	var block []byte // the sealed block of the current run of publishes
+	var head []byte  // the prefix and sealed block of the current run of publishes
 	var first uint64 // its first sequence number
 	for i := range pubs {
 		p := &pubs[i]
@@ -215,13 +215,15 @@ func (e *Engine) track(now time.Time, u *userEntry, pubs []Publish) {
 			e.stats.publishesExpired.Add(1)
 			e.count(PublishExpired, 1)
 		}
+		start := len(buf)
 		if i%maxPerBlock == 0 {
 			first = seq
-			block = e.sealID(ps, seq, shard, min(len(pubs)-i, maxPerBlock))
+			buf = append(buf, e.idPrefix...)
+			buf = append(buf, e.sealID(ps, seq, shard, min(len(pubs)-i, maxPerBlock))...)
+			head = buf[start:]
+		} else {
+			buf = append(buf, head...) // the block's other ids start alike
 		}
-		start := len(buf)
-		buf = append(buf, e.idPrefix...)
-		buf = append(buf, block...)
 		if k := seq - first; k < 10 { // most events: fewer than ten publishes
 			buf = append(buf, '.', byte('0'+k))
 		} else {

@@ -80,7 +80,7 @@ func (e *Engine) remoteDisabled(ctx context.Context, ev events.RemoteDisabled, d
 		e.emit(sh, &sh.out, ev.User, ev.Now, d)
 		e.changes(d, ev.Now, "", ReasonRemoteDisabled, removed)
 	}
-	e.end(sh, ev.User, u)
+	e.end(sh, u)
 	if serr != nil {
 		return serr
 	}

@@ -215,7 +215,7 @@ func (e *Engine) resend(ctx context.Context, now time.Time, rs *retryState, d *D
 	}
 	regs, lerr := e.load(ctx, user, nil)
 	sh.finish()
-	e.end(sh, user, u)
+	e.end(sh, u)
 	if lerr != nil {
 		_ = e.storeError(ctx, "retry: load", user, lerr)
 		return

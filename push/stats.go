@@ -78,8 +78,8 @@ func (e *Engine) Stats() Stats {
 	for i := range e.users {
 		sh := &e.users[i]
 		sh.mu.Lock()
-		st.Users += len(sh.users)
-		for _, u := range sh.users {
+		st.Users += sh.users.n
+		sh.users.each(func(u *userEntry) {
 			st.Sessions += len(u.Sessions())
 			for _, s := range u.Sessions() {
 				if s.Bound {
@@ -89,7 +89,7 @@ func (e *Engine) Stats() Stats {
 			}
 			st.Marks += u.Marks()
 			st.HeldPushes += u.Held()
-		}
+		})
 		sh.mu.Unlock()
 	}
 	for i := range e.pending {

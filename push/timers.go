@@ -113,7 +113,7 @@ func (e *Engine) Wake(ctx context.Context, now time.Time) Decisions {
 			e.rules.Flush(now, &u.User, bt.s, bt.due, &sh.out)
 			e.emit(sh, &sh.out, bt.user, now, &d)
 		}
-		e.done(sh, bt.user, u, owned)
+		e.done(sh, u, owned)
 		e.askCounts(ctx, d.Publishes[start:], false)
 		e.track(now, u, d.Publishes[start:])
 	}

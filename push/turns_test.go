@@ -63,10 +63,10 @@ func (g *gateStore) AddError(ctx context.Context, user string, id registry.Ident
 
 // waiting reports how many operations of the user wait for its turn.
 func (e *Engine) waiting(user string) int {
-	sh := e.shard(user)
+	sh, h := e.shard(user)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if u := sh.users[user]; u != nil {
+	if u := sh.users.get(h, user); u != nil {
 		return len(u.waiters)
 	}
 	return 0
@@ -238,10 +238,10 @@ func TestInterleavings(t *testing.T) {
 
 // busy reports whether an operation of user holds its turn.
 func (e *Engine) busy(user string) bool {
-	sh := e.shard(user)
+	sh, h := e.shard(user)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	u := sh.users[user]
+	u := sh.users.get(h, user)
 	return u != nil && u.busy
 }
 

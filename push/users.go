@@ -28,7 +28,7 @@ const falseSharingPad = 128
 // in it; it is held only for in-memory work, never across a Store call.
 type userShard struct {
 	mu        sync.Mutex
-	users     map[string]*userEntry // nil until the shard's first user
+	users     userTable
 	timers    batchTimers
 	nextSweep int64 // unix ns; a sweep is due then (or when the clock went back)
 	metrics   shardMetrics
@@ -44,24 +44,29 @@ type userShard struct {
 // order.
 type userEntry struct {
 	core.User
+	name    string
+	hash    uint64 // of name, which picks the shard (see shard)
 	busy    bool
 	home    uint64 // pendingHome of the user, computed once
 	waiters []chan struct{}
 }
 
-func (e *Engine) shard(user string) *userShard {
-	return &e.users[maphash.String(e.seed, user)%userShards]
+// shard returns the user's shard and the hash of the name, which finds
+// the user in it.
+func (e *Engine) shard(user string) (*userShard, uint64) {
+	h := maphash.String(e.seed, user)
+	return &e.users[h%userShards], h
 }
 
 // lock locks the user's shard, sweeping it first when a sweep is due (or
 // when the clock went back by more than the sweep interval).
-func (e *Engine) lock(user string, now time.Time) *userShard {
-	sh := e.shard(user)
+func (e *Engine) lock(user string, now time.Time) (*userShard, uint64) {
+	sh, h := e.shard(user)
 	sh.mu.Lock()
 	if t := now.UnixNano(); t >= sh.nextSweep || sh.nextSweep-t > int64(sweepInterval) {
 		e.sweepShard(sh, now)
 	}
-	return sh
+	return sh, h
 }
 
 // enter locks the user's shard and, when another operation of the user
@@ -70,18 +75,15 @@ func (e *Engine) lock(user string, now time.Time) *userShard {
 // the caller got the turn by waiting and must pass it on (leave) when
 // done. On a context error nothing is held.
 func (e *Engine) enter(ctx context.Context, user string, now time.Time, create bool) (sh *userShard, u *userEntry, owned bool, err error) {
-	sh = e.lock(user, now)
-	u = sh.users[user]
+	sh, h := e.lock(user, now)
+	u = sh.users.get(h, user)
 	if u == nil {
 		if !create {
 			return sh, nil, false, nil
 		}
-		u = &userEntry{home: pendingHome(user)}
+		u = &userEntry{name: user, hash: h, home: pendingHome(user)}
 		e.rules.Init(&u.User)
-		if sh.users == nil {
-			sh.users = make(map[string]*userEntry)
-		}
-		sh.users[user] = u
+		sh.users.add(u)
 	}
 	if !u.busy {
 		return sh, u, false, nil
@@ -99,7 +101,7 @@ func (e *Engine) enter(ctx context.Context, user string, now time.Time, create b
 	if i := slices.Index(u.waiters, ch); i >= 0 {
 		u.waiters = slices.Delete(u.waiters, i, i+1)
 	} else {
-		e.leave(sh, user, u) // the turn came as the context ended: pass it on
+		e.leave(sh, u) // the turn came as the context ended: pass it on
 	}
 	sh.mu.Unlock()
 	return nil, nil, false, ctx.Err()
@@ -107,7 +109,7 @@ func (e *Engine) enter(ctx context.Context, user string, now time.Time, create b
 
 // leave gives the user's turn to the next waiting operation, or frees it
 // and drops an entry that holds nothing. The caller holds sh.mu.
-func (e *Engine) leave(sh *userShard, user string, u *userEntry) {
+func (e *Engine) leave(sh *userShard, u *userEntry) {
 	if len(u.waiters) > 0 {
 		ch := u.waiters[0]
 		u.waiters[0] = nil
@@ -117,18 +119,18 @@ func (e *Engine) leave(sh *userShard, user string, u *userEntry) {
 	}
 	u.busy = false
 	if u.Empty() {
-		delete(sh.users, user)
+		sh.users.remove(u)
 	}
 }
 
 // done ends an operation that entered without I/O: it passes the turn on
 // when it held it, drops an empty entry, and unlocks the shard.
-func (e *Engine) done(sh *userShard, user string, u *userEntry, owned bool) {
+func (e *Engine) done(sh *userShard, u *userEntry, owned bool) {
 	if u != nil {
 		if owned {
-			e.leave(sh, user, u)
+			e.leave(sh, u)
 		} else if !u.busy && u.Empty() {
-			delete(sh.users, user)
+			sh.users.remove(u)
 		}
 	}
 	sh.mu.Unlock()
@@ -152,19 +154,17 @@ func (e *Engine) begin(ctx context.Context, user string, now time.Time) (*userSh
 func (sh *userShard) finish() { sh.mu.Lock() }
 
 // end passes the turn on and unlocks the shard.
-func (e *Engine) end(sh *userShard, user string, u *userEntry) {
-	e.leave(sh, user, u)
+func (e *Engine) end(sh *userShard, u *userEntry) {
+	e.leave(sh, u)
 	sh.mu.Unlock()
 }
 
 func (e *Engine) sweepShard(sh *userShard, now time.Time) {
 	sh.nextSweep = now.Add(sweepInterval).UnixNano()
-	for name, u := range sh.users {
+	sh.users.removeIf(func(u *userEntry) bool {
 		u.Expire(now, e.cfg.DebounceWindow)
-		if !u.busy && u.Empty() {
-			delete(sh.users, name)
-		}
-	}
+		return !u.busy && u.Empty()
+	})
 }
 
 // Sweep forgets, at once, everything that has expired by now: deduplication
@@ -231,10 +231,10 @@ func checkUser(user string, now time.Time) error {
 // tests, diagnostics and admin interfaces.
 func (e *Engine) Binding(session string) (registry.Identifier, bool) {
 	user := jid.Bare(session)
-	sh := e.shard(user)
+	sh, h := e.shard(user)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if u := sh.users[user]; u != nil {
+	if u := sh.users.get(h, user); u != nil {
 		if s := u.Session(session); s != nil && s.Bound {
 			return s.Binding.ID, true
 		}

@@ -104,7 +104,7 @@ func (e *Engine) messagesRead(ctx context.Context, ev events.MessagesRead, d *De
 		if u != nil {
 			e.emit(sh, &sh.out, user, ev.Now, d)
 		}
-		e.done(sh, user, u, owned)
+		e.done(sh, u, owned)
 		if !known {
 			e.stats.unknownSessions.Add(1)
 		}
@@ -121,7 +121,7 @@ func (e *Engine) messagesRead(ctx context.Context, ev events.MessagesRead, d *De
 		}
 		e.emit(sh, &sh.out, user, ev.Now, d)
 	}
-	e.end(sh, user, u)
+	e.end(sh, u)
 	e.askCounts(ctx, d.Publishes[start:], true)
 	e.track(ev.Now, u, d.Publishes[start:])
 	if lerr != nil {
